@@ -1,0 +1,261 @@
+//! Typed configuration, and the QuickFIX settings format that fills it.
+//!
+//! The structs here are plain data with defaults from the blueprint; they are validated when a
+//! settings file is parsed ([`Settings::parse`]), so a value that reaches the engine is valid.
+//! Keys of QuickFIX C++, QuickFIX/J and quickfixgo are accepted where they mean the same thing;
+//! docs/configuration.md lists every key.
+
+mod error;
+mod parse;
+mod settings_file;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::SessionId;
+
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning};
+
+/// Everything a settings file describes: the engine's own settings and its sessions.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// The file the settings came from, if any; named in every error.
+    pub path: Option<PathBuf>,
+    /// Engine-wide settings (`EventLoopCores`, `BusyPoll`, `Transport`).
+    pub engine: EngineConfig,
+    /// The configured sessions, in file order.
+    pub sessions: Vec<SessionConfig>,
+    /// Keys that were not recognised, kept so that a QuickFIX file still loads.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// Whether a session accepts connections or makes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConnectionType {
+    /// Listens on `SocketAcceptPort` and waits for the peer's Logon.
+    Acceptor,
+    /// Connects to `SocketConnectHost`/`SocketConnectPort` and sends the Logon.
+    Initiator,
+}
+
+impl ConnectionType {
+    /// `acceptor` or `initiator`, as written in settings files.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Acceptor => "acceptor",
+            Self::Initiator => "initiator",
+        }
+    }
+}
+
+/// One configured session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionConfig {
+    /// BeginString, SenderCompID, TargetCompID and SessionQualifier.
+    pub id: SessionId,
+    /// Acceptor or initiator, with the addresses of each.
+    pub role: Role,
+    /// HeartBtInt: the heartbeat interval sent in our Logon (default 30 s).
+    pub heartbeat_interval: Duration,
+    /// LogonTimeout: how long to wait for the Logon reply, or for an accepted socket's
+    /// first Logon (default 10 s).
+    pub logon_timeout: Duration,
+    /// LogoutTimeout: how long to wait for the Logout reply before closing (default 2 s).
+    pub logout_timeout: Duration,
+    /// ResetOnLogon: both sequence numbers start again at 1 on every Logon (default N).
+    pub reset_on_logon: bool,
+    /// Socket options applied to every socket of the session.
+    pub socket: SocketOptions,
+    /// TLS settings; `None` for a plain-text session.
+    pub tls: Option<TlsConfig>,
+    /// The line of the `[SESSION]` header in the settings file, for messages.
+    pub line: usize,
+}
+
+impl SessionConfig {
+    /// A session with the blueprint's defaults for everything but its identity and role.
+    pub fn new(id: SessionId, role: Role) -> Self {
+        Self {
+            id,
+            role,
+            heartbeat_interval: Duration::from_secs(30),
+            logon_timeout: Duration::from_secs(10),
+            logout_timeout: Duration::from_secs(2),
+            reset_on_logon: false,
+            socket: SocketOptions::default(),
+            tls: None,
+            line: 0,
+        }
+    }
+
+    /// Acceptor or initiator.
+    pub fn connection_type(&self) -> ConnectionType {
+        match self.role {
+            Role::Acceptor(_) => ConnectionType::Acceptor,
+            Role::Initiator(_) => ConnectionType::Initiator,
+        }
+    }
+}
+
+/// The role of a session, with the addresses that role needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Role {
+    /// Accepts connections on a local port.
+    Acceptor(AcceptorConfig),
+    /// Connects to one of a list of hosts.
+    Initiator(InitiatorConfig),
+}
+
+/// Where an acceptor listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptorConfig {
+    /// SocketAcceptHost: the local address to bind; every interface when `None`.
+    pub accept_host: Option<String>,
+    /// SocketAcceptPort.
+    pub accept_port: u16,
+}
+
+/// Where and how an initiator connects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InitiatorConfig {
+    /// SocketConnectHost/Port, then SocketConnectHost1..N/Port1..N, in order; never empty.
+    pub hosts: Vec<HostConfig>,
+    /// ReconnectInterval: the wait after a failed attempt or a lost connection (default 30 s).
+    pub reconnect_interval: Duration,
+    /// HostSelectionPolicy (default round robin).
+    pub host_selection: HostSelectionPolicy,
+    /// HostSelectionPolicyPriorityStartOverInterval: under [`HostSelectionPolicy::Priority`],
+    /// how long after leaving the first host to go back to it (default 120 s).
+    pub priority_start_over_interval: Duration,
+    /// SocketConnectTimeout: a connect attempt fails after this long (default 10 s).
+    pub connect_timeout: Duration,
+}
+
+impl InitiatorConfig {
+    /// An initiator of the given hosts with the blueprint's defaults.
+    pub fn new(hosts: Vec<HostConfig>) -> Self {
+        Self {
+            hosts,
+            reconnect_interval: Duration::from_secs(30),
+            host_selection: HostSelectionPolicy::RoundRobin,
+            priority_start_over_interval: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One host an initiator can connect to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostConfig {
+    /// SocketConnectHost[n]: a name or an address.
+    pub host: String,
+    /// SocketConnectPort[n].
+    pub port: u16,
+    /// SocketConnectSourceHost[n]: the local address to bind before connecting.
+    pub source_host: Option<String>,
+    /// SocketConnectSourcePort[n]: the local port to bind before connecting.
+    pub source_port: Option<u16>,
+}
+
+impl HostConfig {
+    /// A host without a source address.
+    pub fn new(host: &str, port: u16) -> Self {
+        Self {
+            host: host.to_owned(),
+            port,
+            source_host: None,
+            source_port: None,
+        }
+    }
+}
+
+/// How an initiator picks the host of its next attempt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostSelectionPolicy {
+    /// `ROUNDROBIN`: the next host on every attempt, wrapping around.
+    #[default]
+    RoundRobin,
+    /// `PRIORITY`: the first host whenever possible; after failing over, go back to the first
+    /// host once the start-over interval has passed.
+    Priority,
+}
+
+/// Socket options applied to every socket of a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// SocketNodelay: TCP_NODELAY (default on: this is a low-latency engine).
+    pub nodelay: bool,
+    /// SocketSendBufferSize: SO_SNDBUF in bytes; the kernel's default when `None`.
+    pub send_buffer_size: Option<usize>,
+    /// SocketReceiveBufferSize: SO_RCVBUF in bytes; the kernel's default when `None`.
+    pub receive_buffer_size: Option<usize>,
+    /// SocketReuseAddress: SO_REUSEADDR, so an acceptor can restart at once (default on).
+    pub reuse_address: bool,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        Self {
+            nodelay: true,
+            send_buffer_size: None,
+            receive_buffer_size: None,
+            reuse_address: true,
+        }
+    }
+}
+
+/// TLS settings of a session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Our certificate chain (PEM): required for an acceptor, optional for an initiator.
+    pub certificate_file: Option<PathBuf>,
+    /// The private key of that certificate (PEM).
+    pub private_key_file: Option<PathBuf>,
+    /// CA certificates (PEM). On an acceptor, requires and verifies client certificates
+    /// (mutual TLS); on an initiator, the roots the server's chain is verified against.
+    pub ca_file: Option<PathBuf>,
+    /// SocketServerName: the name an initiator verifies and sends as SNI; the connect host
+    /// when `None`.
+    pub server_name: Option<String>,
+}
+
+/// Engine-wide settings, from `[DEFAULT]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// EventLoopCores: one event-loop thread per listed core, pinned to it. Empty means one
+    /// unpinned loop.
+    pub event_loop_cores: Vec<usize>,
+    /// BusyPoll: how an idle loop waits.
+    pub busy_poll: BusyPoll,
+    /// Transport: which I/O backend runs the loops.
+    pub transport: Transport,
+}
+
+/// How an event loop waits when it has nothing to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BusyPoll {
+    /// `spin`: never sleep; lowest latency, one core per loop.
+    Spin,
+    /// `park`: block in the kernel until a completion arrives.
+    Park,
+    /// `spin-then-park:US`: spin for this long after the last work, then block.
+    SpinThenPark(Duration),
+}
+
+impl Default for BusyPoll {
+    fn default() -> Self {
+        Self::SpinThenPark(Duration::from_micros(50))
+    }
+}
+
+/// The I/O backend of the event loops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// io_uring, falling back to epoll when the kernel refuses io_uring.
+    #[default]
+    Auto,
+    /// io_uring only; start-up fails when it is refused.
+    Uring,
+    /// epoll only.
+    Epoll,
+}

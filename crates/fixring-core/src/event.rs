@@ -1,0 +1,136 @@
+//! The events of the engine's interface.
+//!
+//! Event names are part of the interface: monitoring systems match on
+//! `fix.connection.established` and its fellows, so [`Event::name`] never changes for a variant.
+//! Payload field names follow the blueprint (`remote_host`, `remote_port`, `session_id`,
+//! `is_ssl`, `error_detail`, `connection_type`).
+
+use crate::config::ConnectionType;
+use crate::{ErrorCode, SessionId};
+
+/// Something the engine reports to the application and to monitoring.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A connection is up and its session logged on (`fix.connection.established`).
+    ConnectionEstablished {
+        /// The session the connection carries.
+        session_id: SessionId,
+        /// The peer's address.
+        remote_host: String,
+        /// The peer's port.
+        remote_port: u16,
+        /// Whether the connection is protected by TLS.
+        is_ssl: bool,
+    },
+    /// An established connection went down (`fix.connection.lost`).
+    ConnectionLost {
+        /// The session the connection carried.
+        session_id: SessionId,
+        /// The peer's address.
+        remote_host: String,
+        /// Always [`ErrorCode::ConnectionLost`] today; kept for the detail's prefix.
+        code: ErrorCode,
+        /// What happened, e.g. `peer closed the connection`.
+        error_detail: String,
+    },
+    /// An initiator's connection attempt failed (`fix.connection.failed`).
+    ConnectionFailed {
+        /// The session the attempt was made for.
+        session_id: SessionId,
+        /// The host tried.
+        remote_host: String,
+        /// The port tried.
+        remote_port: u16,
+        /// Usually [`ErrorCode::ConnectionRefused`].
+        code: ErrorCode,
+        /// What happened, e.g. `Connection refused (os error 111)` or `timed out after 10s`.
+        error_detail: String,
+    },
+    /// An acceptor or initiator stopped (`fix.connection.stopped`).
+    ConnectionStopped {
+        /// Which side stopped.
+        connection_type: ConnectionType,
+    },
+    /// A failure that is not a loss of an established session (`fix.connection.error`):
+    /// a port that cannot be bound, a failed TLS handshake, a refused Logon, bad input.
+    ConnectionError {
+        /// The peer's address, or the local address for a bind failure.
+        remote_host: String,
+        /// The class of the failure.
+        code: ErrorCode,
+        /// What happened.
+        error_detail: String,
+    },
+    /// A session completed the Logon exchange (`fix.session.logon`).
+    Logon {
+        /// The session.
+        session_id: SessionId,
+    },
+    /// A session logged out or its connection ended after logon (`fix.session.logout`).
+    Logout {
+        /// The session.
+        session_id: SessionId,
+        /// Why: the peer's Text (58), a local stop, a timeout.
+        reason: String,
+    },
+    /// The peer's MsgSeqNum jumped ahead of the expected one (`fix.session.sequence_gap`).
+    SequenceGap {
+        /// The session.
+        session_id: SessionId,
+        /// The MsgSeqNum we expected.
+        expected: u64,
+        /// The MsgSeqNum received.
+        received: u64,
+    },
+}
+
+impl Event {
+    /// The event's dotted name, e.g. `fix.connection.established`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::ConnectionEstablished { .. } => "fix.connection.established",
+            Self::ConnectionLost { .. } => "fix.connection.lost",
+            Self::ConnectionFailed { .. } => "fix.connection.failed",
+            Self::ConnectionStopped { .. } => "fix.connection.stopped",
+            Self::ConnectionError { .. } => "fix.connection.error",
+            Self::Logon { .. } => "fix.session.logon",
+            Self::Logout { .. } => "fix.session.logout",
+            Self::SequenceGap { .. } => "fix.session.sequence_gap",
+        }
+    }
+
+    /// The error code the event carries, if it reports a failure.
+    pub const fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::ConnectionLost { code, .. }
+            | Self::ConnectionFailed { code, .. }
+            | Self::ConnectionError { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_interface() {
+        let id = SessionId::new("FIX.4.4", "A", "B");
+        let lost = Event::ConnectionLost {
+            session_id: id.clone(),
+            remote_host: "127.0.0.1".into(),
+            code: ErrorCode::ConnectionLost,
+            error_detail: "peer closed the connection".into(),
+        };
+        assert_eq!(lost.name(), "fix.connection.lost");
+        assert_eq!(lost.code(), Some(ErrorCode::ConnectionLost));
+        let stopped = Event::ConnectionStopped {
+            connection_type: ConnectionType::Acceptor,
+        };
+        assert_eq!(stopped.name(), "fix.connection.stopped");
+        assert_eq!(stopped.code(), None);
+        assert_eq!(Event::Logon { session_id: id }.name(), "fix.session.logon");
+    }
+}

@@ -1,0 +1,33 @@
+//! The sans-IO core of fixring, a FIX connection engine.
+//!
+//! This crate contains no networking code, spawns no threads and never reads a clock. Every
+//! input arrives through a `handle_*` call carrying the current [`Instant`]; every output leaves
+//! through a `poll_*` call that writes into a buffer the caller owns. The io_uring and epoll
+//! backends move bytes between sockets and these state machines; the session, timer and
+//! connection-lifecycle logic exists here once.
+//!
+//! - [`config`]: QuickFIX-style settings files parsed into typed, validated configuration.
+//! - [`codec`]: FIX framing by BodyLength with CheckSum verification, and an encoder.
+//! - [`session`]: the FIX session layer connections need (Logon, Heartbeat, TestRequest,
+//!   Logout, MsgSeqNum checking).
+//! - [`connection`]: connection states, the initiator's reconnect schedule and host selection,
+//!   and the acceptor's mapping of a Logon to a configured session.
+//! - [`event`] and [`error`]: the events and error codes of the engine's interface.
+//! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod event;
+pub mod session;
+mod session_id;
+pub mod time;
+pub mod tls;
+
+pub use error::ErrorCode;
+pub use event::Event;
+pub use session_id::SessionId;
+pub use time::{Instant, UtcTimestamp};

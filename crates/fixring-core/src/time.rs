@@ -1,0 +1,198 @@
+//! Time as the core sees it: values handed in by the caller, never read from the system.
+//!
+//! [`Instant`] is a monotonic point in time counted in nanoseconds from an origin the caller
+//! chooses (engine start-up, or zero on a test's virtual clock). [`UtcTimestamp`] is wall-clock
+//! time, used only to stamp SendingTime on outbound messages.
+
+use core::fmt;
+use core::ops::{Add, AddAssign, Sub};
+use core::time::Duration;
+
+/// A monotonic point in time, in nanoseconds since an origin chosen by the caller.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant {
+    nanos: u64,
+}
+
+impl Instant {
+    /// The origin of the caller's clock.
+    pub const ZERO: Self = Self { nanos: 0 };
+
+    /// An instant `nanos` nanoseconds after the origin.
+    pub const fn from_nanos(nanos: u64) -> Self {
+        Self { nanos }
+    }
+
+    /// An instant `millis` milliseconds after the origin.
+    pub const fn from_millis(millis: u64) -> Self {
+        Self {
+            nanos: millis * 1_000_000,
+        }
+    }
+
+    /// An instant `secs` seconds after the origin.
+    pub const fn from_secs(secs: u64) -> Self {
+        Self {
+            nanos: secs * 1_000_000_000,
+        }
+    }
+
+    /// Nanoseconds since the origin.
+    pub const fn as_nanos(self) -> u64 {
+        self.nanos
+    }
+
+    /// The time elapsed from `earlier` to `self`, or zero if `earlier` is later.
+    pub fn saturating_duration_since(self, earlier: Self) -> Duration {
+        Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Self;
+
+    fn add(self, rhs: Duration) -> Self {
+        let add = u64::try_from(rhs.as_nanos()).unwrap_or(u64::MAX);
+        Self {
+            nanos: self.nanos.saturating_add(add),
+        }
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, rhs: Duration) {
+        *self = *self + rhs;
+    }
+}
+
+impl Sub for Instant {
+    type Output = Duration;
+
+    fn sub(self, rhs: Self) -> Duration {
+        self.saturating_duration_since(rhs)
+    }
+}
+
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{:09}s",
+            self.nanos / 1_000_000_000,
+            self.nanos % 1_000_000_000
+        )
+    }
+}
+
+/// Wall-clock time in milliseconds since the Unix epoch, UTC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UtcTimestamp {
+    millis: u64,
+}
+
+impl UtcTimestamp {
+    /// Length of [`UtcTimestamp::write_fix`]'s output: `YYYYMMDD-HH:MM:SS.sss`.
+    pub const FIX_LEN: usize = 21;
+
+    /// A timestamp `millis` milliseconds after 1970-01-01T00:00:00Z.
+    pub const fn from_unix_millis(millis: u64) -> Self {
+        Self { millis }
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub const fn unix_millis(self) -> u64 {
+        self.millis
+    }
+
+    /// This timestamp advanced by the time elapsed between two instants.
+    pub fn advanced_by(self, elapsed: Duration) -> Self {
+        let add = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            millis: self.millis.saturating_add(add),
+        }
+    }
+
+    /// Writes the FIX `UTCTimestamp` form with milliseconds, `YYYYMMDD-HH:MM:SS.sss`.
+    pub fn write_fix(self, out: &mut [u8; Self::FIX_LEN]) {
+        let secs = self.millis / 1000;
+        let ms = (self.millis % 1000) as u32;
+        let days = secs / 86_400;
+        let rem = (secs % 86_400) as u32;
+        let (year, month, day) = civil_from_days(days as i64);
+        let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
+        write_digits(&mut out[0..4], year as u32);
+        write_digits(&mut out[4..6], month);
+        write_digits(&mut out[6..8], day);
+        out[8] = b'-';
+        write_digits(&mut out[9..11], h);
+        out[11] = b':';
+        write_digits(&mut out[12..14], m);
+        out[14] = b':';
+        write_digits(&mut out[15..17], s);
+        out[17] = b'.';
+        write_digits(&mut out[18..21], ms);
+    }
+}
+
+impl fmt::Display for UtcTimestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; Self::FIX_LEN];
+        self.write_fix(&mut buf);
+        // The buffer holds ASCII digits and separators only.
+        f.write_str(core::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+fn write_digits(out: &mut [u8], mut value: u32) {
+    for byte in out.iter_mut().rev() {
+        *byte = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// Converts days since 1970-01-01 into a proleptic Gregorian (year, month, day).
+///
+/// Howard Hinnant's `civil_from_days` algorithm.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_fix_utc_timestamps() {
+        assert_eq!(
+            UtcTimestamp::from_unix_millis(0).to_string(),
+            "19700101-00:00:00.000"
+        );
+        // 2026-11-25T23:59:58.123Z
+        let t = UtcTimestamp::from_unix_millis(1_795_651_198_123);
+        assert_eq!(t.to_string(), "20261125-23:59:58.123");
+        // 2000-02-29T12:34:56.789Z, a leap day.
+        let t = UtcTimestamp::from_unix_millis(951_827_696_789);
+        assert_eq!(t.to_string(), "20000229-12:34:56.789");
+    }
+
+    #[test]
+    fn instants_saturate() {
+        let a = Instant::from_secs(1);
+        let b = a + Duration::from_millis(500);
+        assert_eq!(b - a, Duration::from_millis(500));
+        assert_eq!(a - b, Duration::ZERO);
+        assert_eq!(
+            Instant::from_nanos(u64::MAX) + Duration::from_secs(1),
+            Instant::from_nanos(u64::MAX)
+        );
+    }
+}
