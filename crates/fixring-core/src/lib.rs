@@ -14,9 +14,11 @@
 //!   and the acceptor's mapping of a Logon to a configured session.
 //! - [`event`] and [`error`]: the events and error codes of the engine's interface.
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
+//! - [`backend`]: the interface the io_uring and epoll backends implement for the event loop.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod codec;
 pub mod config;
 pub mod connection;
@@ -30,4 +32,4 @@ pub mod tls;
 pub use error::ErrorCode;
 pub use event::Event;
 pub use session_id::SessionId;
-pub use time::{Instant, UtcTimestamp};
+pub use time::{Instant, UtcTimestamp, WallClock};

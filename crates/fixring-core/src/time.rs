@@ -166,6 +166,29 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Maps the caller's monotonic [`Instant`]s onto wall-clock time.
+///
+/// The engine captures one pair of readings at start-up; SendingTime of every outbound
+/// message is derived from it, so the core never reads a clock and a test's virtual clock gives
+/// reproducible bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WallClock {
+    origin: Instant,
+    utc: UtcTimestamp,
+}
+
+impl WallClock {
+    /// A mapping where `origin` corresponds to the wall-clock time `utc`.
+    pub const fn new(origin: Instant, utc: UtcTimestamp) -> Self {
+        Self { origin, utc }
+    }
+
+    /// The wall-clock time at `now`.
+    pub fn utc_at(&self, now: Instant) -> UtcTimestamp {
+        self.utc.advanced_by(now.saturating_duration_since(self.origin))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +205,14 @@ mod tests {
         // 2000-02-29T12:34:56.789Z, a leap day.
         let t = UtcTimestamp::from_unix_millis(951_827_696_789);
         assert_eq!(t.to_string(), "20000229-12:34:56.789");
+    }
+
+    #[test]
+    fn wall_clock_follows_instants() {
+        let clock = WallClock::new(Instant::from_secs(10), UtcTimestamp::from_unix_millis(5_000));
+        let later = Instant::from_secs(10) + Duration::from_millis(1_250);
+        assert_eq!(clock.utc_at(later).unix_millis(), 6_250);
+        assert_eq!(clock.utc_at(Instant::ZERO).unix_millis(), 5_000);
     }
 
     #[test]

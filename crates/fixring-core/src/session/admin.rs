@@ -1,0 +1,96 @@
+//! The admin messages a session sends on its own.
+
+use std::time::Duration;
+
+use crate::codec::{FieldWriter, InsufficientSize, msg_type, tags};
+
+/// An admin message waiting for [`super::Session::poll_transmit`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Admin {
+    /// Logon with our HeartBtInt; `reset` asks both sides to start again at 1.
+    Logon { reset: bool },
+    /// Heartbeat, answering a TestRequest when `test_req_id` is set.
+    Heartbeat { test_req_id: Option<Vec<u8>> },
+    /// TestRequest with this TestReqID.
+    TestRequest { id: Vec<u8> },
+    /// Logout with a reason.
+    Logout { text: String },
+    /// ResendRequest from `begin` to infinity.
+    ResendRequest { begin: u64 },
+    /// SequenceReset-GapFill sent as MsgSeqNum `begin`, moving the peer on to `new_seq`.
+    GapFill { begin: u64, new_seq: u64 },
+}
+
+impl Admin {
+    pub(super) fn msg_type(&self) -> &'static [u8] {
+        match self {
+            Self::Logon { .. } => msg_type::LOGON,
+            Self::Heartbeat { .. } => msg_type::HEARTBEAT,
+            Self::TestRequest { .. } => msg_type::TEST_REQUEST,
+            Self::Logout { .. } => msg_type::LOGOUT,
+            Self::ResendRequest { .. } => msg_type::RESEND_REQUEST,
+            Self::GapFill { .. } => msg_type::SEQUENCE_RESET,
+        }
+    }
+
+    /// A gap fill reuses the sequence number it starts from; everything else takes the next.
+    pub(super) fn fixed_seq_num(&self) -> Option<u64> {
+        match self {
+            Self::GapFill { begin, .. } => Some(*begin),
+            _ => None,
+        }
+    }
+
+    /// A gap fill stands in for messages already sent, so it goes out as a possible duplicate.
+    pub(super) fn is_gap_fill(&self) -> bool {
+        matches!(self, Self::GapFill { .. })
+    }
+
+    pub(super) fn write_body(
+        &self,
+        out: &mut FieldWriter<'_>,
+        heartbeat: Duration,
+    ) -> Result<(), InsufficientSize> {
+        match self {
+            Self::Logon { reset } => {
+                out.field_u64(tags::ENCRYPT_METHOD, 0)?;
+                out.field_u64(tags::HEART_BT_INT, heartbeat.as_secs())?;
+                if *reset {
+                    out.field(tags::RESET_SEQ_NUM_FLAG, b"Y")?;
+                }
+            }
+            Self::Heartbeat { test_req_id } => {
+                if let Some(id) = test_req_id {
+                    out.field(tags::TEST_REQ_ID, id)?;
+                }
+            }
+            Self::TestRequest { id } => out.field(tags::TEST_REQ_ID, id)?,
+            Self::Logout { text } => {
+                if !text.is_empty() {
+                    out.field(tags::TEXT, truncated(text.as_bytes()))?;
+                }
+            }
+            Self::ResendRequest { begin } => {
+                out.field_u64(tags::BEGIN_SEQ_NO, *begin)?;
+                out.field_u64(tags::END_SEQ_NO, 0)?;
+            }
+            Self::GapFill { new_seq, .. } => {
+                out.field(tags::GAP_FILL_FLAG, b"Y")?;
+                out.field_u64(tags::NEW_SEQ_NO, *new_seq)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Text longer than this is cut, keeping admin messages inside their fixed buffer.
+const MAX_TEXT: usize = 256;
+
+fn truncated(text: &[u8]) -> &[u8] {
+    let text = &text[..text.len().min(MAX_TEXT)];
+    // A SOH inside Text would end the field early; stop before it.
+    match text.iter().position(|&b| b == 0x01) {
+        Some(end) => &text[..end],
+        None => text,
+    }
+}

@@ -1,0 +1,226 @@
+//! What a session does with each message the peer sends.
+
+use std::time::Duration;
+
+use super::admin::Admin;
+use super::{CloseReason, ProtocolViolation, Session, SessionState, Timer};
+use crate::codec::{Message, msg_type, tags};
+use crate::config::ConnectionType;
+use crate::{Event, Instant};
+
+/// What the caller should do with a message after [`Session::handle_message`].
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// An application message, in sequence: hand it to the application.
+    Application,
+    /// An admin message the session handled (the application may still look at it).
+    Admin,
+    /// Not processed: a duplicate, a message beyond a sequence gap, or a connection that is
+    /// closing. Nothing is delivered.
+    Ignored,
+}
+
+impl Session {
+    /// Handles one framed, parsed message from the peer.
+    pub fn handle_message(&mut self, now: Instant, msg: &Message<'_>) -> Inbound {
+        if matches!(self.state, SessionState::Disconnected | SessionState::Closing) {
+            return Inbound::Ignored;
+        }
+        self.last_received = now;
+        self.test_request_outstanding = false;
+        if self.logged_on && !self.heartbeat.is_zero() {
+            self.timers.set(Timer::TestRequest, now + self.silence_limit());
+        }
+
+        if let Err(violation) = self.check_header(msg) {
+            self.violation(violation);
+            return Inbound::Ignored;
+        }
+        let seq = match msg.get_u64(tags::MSG_SEQ_NUM) {
+            Ok(Some(seq)) => seq,
+            _ => {
+                self.violation(ProtocolViolation::MissingSeqNum);
+                return Inbound::Ignored;
+            }
+        };
+        let kind = msg.msg_type();
+        if !self.logged_on {
+            if kind != msg_type::LOGON {
+                self.close_now(CloseReason::Protocol(ProtocolViolation::FirstMessageNotLogon));
+                return Inbound::Ignored;
+            }
+            self.on_logon(now, msg, seq);
+            return Inbound::Admin;
+        }
+        if kind == msg_type::LOGON {
+            self.violation(ProtocolViolation::DuplicateLogon);
+            return Inbound::Ignored;
+        }
+        if kind == msg_type::SEQUENCE_RESET && msg.get(tags::GAP_FILL_FLAG) != Some(b"Y") {
+            // Reset mode ignores MsgSeqNum: the peer tells us where it stands.
+            self.apply_new_seq_no(msg);
+            return Inbound::Admin;
+        }
+        if !self.check_sequence(msg, seq) && kind != msg_type::LOGOUT {
+            return Inbound::Ignored;
+        }
+        self.dispatch(now, msg, kind)
+    }
+
+    /// The peer sent bytes that do not frame or parse: Logout if logged on, then close.
+    pub fn handle_malformed(&mut self, violation: ProtocolViolation) {
+        self.violation(violation);
+    }
+
+    fn dispatch(&mut self, now: Instant, msg: &Message<'_>, kind: &[u8]) -> Inbound {
+        if kind == msg_type::HEARTBEAT || kind == msg_type::REJECT {
+            Inbound::Admin
+        } else if kind == msg_type::TEST_REQUEST {
+            let id = msg.get(tags::TEST_REQ_ID).unwrap_or_default().to_vec();
+            self.admin.push_back(Admin::Heartbeat { test_req_id: Some(id) });
+            Inbound::Admin
+        } else if kind == msg_type::RESEND_REQUEST {
+            self.on_resend_request(msg);
+            Inbound::Admin
+        } else if kind == msg_type::SEQUENCE_RESET {
+            self.apply_new_seq_no(msg);
+            Inbound::Admin
+        } else if kind == msg_type::LOGOUT {
+            self.on_logout(now, msg);
+            Inbound::Admin
+        } else {
+            Inbound::Application
+        }
+    }
+
+    fn check_header(&self, msg: &Message<'_>) -> Result<(), ProtocolViolation> {
+        if msg.begin_string() != self.id.begin_string.as_bytes() {
+            let received = String::from_utf8_lossy(msg.begin_string()).into_owned();
+            return Err(ProtocolViolation::BeginStringMismatch { received });
+        }
+        let sender = msg.get(tags::SENDER_COMP_ID).unwrap_or_default();
+        let target = msg.get(tags::TARGET_COMP_ID).unwrap_or_default();
+        if sender != self.id.target_comp_id.as_bytes() || target != self.id.sender_comp_id.as_bytes() {
+            return Err(ProtocolViolation::CompIdMismatch {
+                sender: String::from_utf8_lossy(sender).into_owned(),
+                target: String::from_utf8_lossy(target).into_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies MsgSeqNum rules; returns whether the message should be processed.
+    fn check_sequence(&mut self, msg: &Message<'_>, seq: u64) -> bool {
+        let expected = self.next_target_seq;
+        if seq == expected {
+            self.next_target_seq += 1;
+            return true;
+        }
+        if seq < expected {
+            if msg.get(tags::POSS_DUP_FLAG) != Some(b"Y") {
+                self.violation(ProtocolViolation::SeqNumTooLow { expected, received: seq });
+            }
+            return false;
+        }
+        self.report_gap(expected, seq);
+        false
+    }
+
+    /// Reports a gap and asks for a resend from the first missing message, once per gap.
+    fn report_gap(&mut self, expected: u64, received: u64) {
+        self.events.push_back(Event::SequenceGap {
+            session_id: self.id.clone(),
+            expected,
+            received,
+        });
+        if expected > self.resend_requested_to {
+            self.admin.push_back(Admin::ResendRequest { begin: expected });
+            self.resend_requested_to = received;
+        }
+    }
+
+    fn on_logon(&mut self, now: Instant, msg: &Message<'_>, seq: u64) {
+        let heartbeat = match msg.get_u64(tags::HEART_BT_INT) {
+            Ok(Some(secs)) => Duration::from_secs(secs),
+            _ => {
+                self.close_now(CloseReason::Protocol(ProtocolViolation::InvalidHeartBtInt));
+                return;
+            }
+        };
+        let peer_reset = msg.get(tags::RESET_SEQ_NUM_FLAG) == Some(b"Y");
+        if self.connection_type == ConnectionType::Acceptor {
+            self.heartbeat = heartbeat;
+            let reset = peer_reset || self.reset_on_logon;
+            if reset {
+                self.reset_sequence_numbers();
+            }
+            self.admin.push_back(Admin::Logon { reset });
+        } else if peer_reset {
+            self.next_target_seq = 1;
+        }
+
+        let expected = self.next_target_seq;
+        if seq < expected {
+            // Our Logon reply, if queued, gives way to a Logout saying why.
+            self.admin.clear();
+            let violation = ProtocolViolation::SeqNumTooLow { expected, received: seq };
+            self.logout_and_close(CloseReason::Protocol(violation));
+            return;
+        }
+        self.logged_on = true;
+        self.state = SessionState::Active;
+        self.timers.stop(Timer::LogonTimeout);
+        if !self.heartbeat.is_zero() {
+            self.timers.set(Timer::Heartbeat, now + self.heartbeat);
+            self.timers.set(Timer::TestRequest, now + self.silence_limit());
+        }
+        self.events.push_back(Event::Logon { session_id: self.id.clone() });
+        if seq == expected {
+            self.next_target_seq += 1;
+        } else {
+            self.report_gap(expected, seq);
+        }
+    }
+
+    fn on_logout(&mut self, _now: Instant, msg: &Message<'_>) {
+        if self.state == SessionState::LoggingOut {
+            self.close_now(CloseReason::LogoutComplete);
+            return;
+        }
+        let text = String::from_utf8_lossy(msg.get(tags::TEXT).unwrap_or_default()).into_owned();
+        self.admin.push_back(Admin::Logout { text: String::new() });
+        self.state = SessionState::LoggingOut;
+        self.close_after_flush = true;
+        self.timers.clear();
+        self.close = Some(CloseReason::PeerLogout { text });
+    }
+
+    fn on_resend_request(&mut self, msg: &Message<'_>) {
+        let Ok(Some(begin)) = msg.get_u64(tags::BEGIN_SEQ_NO) else {
+            return;
+        };
+        // Without a message store, everything asked for is skipped with one gap fill.
+        if begin >= 1 && begin < self.next_sender_seq {
+            self.admin.push_back(Admin::GapFill { begin, new_seq: self.next_sender_seq });
+        }
+    }
+
+    fn apply_new_seq_no(&mut self, msg: &Message<'_>) {
+        if let Ok(Some(new_seq)) = msg.get_u64(tags::NEW_SEQ_NO)
+            && new_seq > self.next_target_seq
+        {
+            self.next_target_seq = new_seq;
+        }
+    }
+
+    /// A protocol violation: Logout with the reason if logged on, otherwise close at once.
+    fn violation(&mut self, violation: ProtocolViolation) {
+        let reason = CloseReason::Protocol(violation);
+        if self.logged_on {
+            self.logout_and_close(reason);
+        } else {
+            self.close_now(reason);
+        }
+    }
+}

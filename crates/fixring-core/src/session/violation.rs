@@ -1,0 +1,137 @@
+//! Why a session ends a connection, and why it refuses to send.
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::codec::{DecodeError, InsufficientSize, ParseError};
+
+/// Why a session asks for its connection to be closed.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The Logon exchange did not complete within LogonTimeout.
+    LogonTimeout,
+    /// The peer answered our Logout.
+    LogoutComplete,
+    /// The peer did not answer our Logout within LogoutTimeout.
+    LogoutTimeout,
+    /// The peer sent a Logout, and we answered it.
+    PeerLogout {
+        /// The peer's Text (58), if any.
+        text: String,
+    },
+    /// Nothing arrived for two silence intervals, a TestRequest included.
+    PeerSilent {
+        /// The heartbeat interval in force.
+        interval: Duration,
+    },
+    /// The peer broke the protocol.
+    Protocol(ProtocolViolation),
+    /// The local side stopped the session before logon completed.
+    LocalStop,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LogonTimeout => f.write_str("logon timed out"),
+            Self::LogoutComplete => f.write_str("logout complete"),
+            Self::LogoutTimeout => f.write_str("logout reply timed out"),
+            Self::PeerLogout { text } if text.is_empty() => f.write_str("peer logged out"),
+            Self::PeerLogout { text } => write!(f, "peer logged out: {text}"),
+            Self::PeerSilent { interval } => {
+                write!(f, "peer silent, no reply to TestRequest (HeartBtInt {}s)", interval.as_secs())
+            }
+            Self::Protocol(violation) => violation.fmt(f),
+            Self::LocalStop => f.write_str("stopped locally"),
+        }
+    }
+}
+
+/// A way the peer broke the FIX session protocol.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProtocolViolation {
+    /// MsgSeqNum below the expected one, without PossDupFlag.
+    SeqNumTooLow {
+        /// The MsgSeqNum we expected.
+        expected: u64,
+        /// The MsgSeqNum received.
+        received: u64,
+    },
+    /// A message without a usable MsgSeqNum (34).
+    MissingSeqNum,
+    /// SenderCompID/TargetCompID do not match the session.
+    CompIdMismatch {
+        /// The peer's SenderCompID (49) as received.
+        sender: String,
+        /// The peer's TargetCompID (56) as received.
+        target: String,
+    },
+    /// BeginString differs from the session's.
+    BeginStringMismatch {
+        /// The BeginString received.
+        received: String,
+    },
+    /// The first message on a connection was not a Logon.
+    FirstMessageNotLogon,
+    /// A Logon arrived on a connection already logged on.
+    DuplicateLogon,
+    /// The Logon's HeartBtInt (108) is missing, not a number, or negative.
+    InvalidHeartBtInt,
+    /// A message could not be framed.
+    Malformed(DecodeError),
+    /// A framed message's fields could not be read.
+    BadField(ParseError),
+}
+
+impl fmt::Display for ProtocolViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SeqNumTooLow { expected, received } => {
+                write!(f, "MsgSeqNum too low, expecting {expected} but received {received}")
+            }
+            Self::MissingSeqNum => f.write_str("MsgSeqNum (34) missing or invalid"),
+            Self::CompIdMismatch { sender, target } => {
+                write!(f, "CompID problem: SenderCompID={sender} TargetCompID={target}")
+            }
+            Self::BeginStringMismatch { received } => {
+                write!(f, "incorrect BeginString {received}")
+            }
+            Self::FirstMessageNotLogon => f.write_str("first message was not a Logon"),
+            Self::DuplicateLogon => f.write_str("Logon received on a logged-on session"),
+            Self::InvalidHeartBtInt => f.write_str("Logon with a missing or invalid HeartBtInt (108)"),
+            Self::Malformed(error) => write!(f, "malformed message: {error}"),
+            Self::BadField(error) => write!(f, "malformed field: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolViolation {}
+
+/// Why [`super::Session::send`] did not encode a message.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The session is not logged on; the message was not sent and stays with the caller.
+    NotLoggedOn,
+    /// The output buffer is too small.
+    InsufficientSize(InsufficientSize),
+}
+
+impl From<InsufficientSize> for SendError {
+    fn from(e: InsufficientSize) -> Self {
+        Self::InsufficientSize(e)
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotLoggedOn => f.write_str("session is not logged on; message not sent"),
+            Self::InsufficientSize(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
