@@ -98,7 +98,14 @@ impl<'a> ConnIo<'a> {
         tx: &'a mut [u8],
         tx_len: &'a mut usize,
     ) -> Self {
-        Self { rx, rx_len, tx: TxBuf { buf: tx, len: tx_len } }
+        Self {
+            rx,
+            rx_len,
+            tx: TxBuf {
+                buf: tx,
+                len: tx_len,
+            },
+        }
     }
 
     /// The received bytes not consumed yet, mutable so that TLS can decrypt in place.
@@ -203,4 +210,28 @@ pub trait Backend {
 
     /// Cancels everything in flight, waits for the cancellations, and closes every socket.
     fn shutdown(&mut self) -> io::Result<()>;
+}
+
+/// How a backend is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackendOptions {
+    /// Connections (accepted and outbound) the backend can hold at once.
+    pub max_connections: u32,
+    /// Size of each connection's receive buffer and of its send buffer, in bytes.
+    pub buffer_size: usize,
+    /// How [`Backend::poll`] waits when nothing has completed.
+    pub busy_poll: crate::config::BusyPoll,
+    /// io_uring only: let a kernel thread poll the submission queue (costs a core).
+    pub sqpoll: bool,
+}
+
+impl Default for BackendOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            buffer_size: 16 * 1024,
+            busy_poll: crate::config::BusyPoll::default(),
+            sqpoll: false,
+        }
+    }
 }

@@ -185,7 +185,8 @@ impl WallClock {
 
     /// The wall-clock time at `now`.
     pub fn utc_at(&self, now: Instant) -> UtcTimestamp {
-        self.utc.advanced_by(now.saturating_duration_since(self.origin))
+        self.utc
+            .advanced_by(now.saturating_duration_since(self.origin))
     }
 }
 
@@ -209,7 +210,10 @@ mod tests {
 
     #[test]
     fn wall_clock_follows_instants() {
-        let clock = WallClock::new(Instant::from_secs(10), UtcTimestamp::from_unix_millis(5_000));
+        let clock = WallClock::new(
+            Instant::from_secs(10),
+            UtcTimestamp::from_unix_millis(5_000),
+        );
         let later = Instant::from_secs(10) + Duration::from_millis(1_250);
         assert_eq!(clock.utc_at(later).unix_millis(), 6_250);
         assert_eq!(clock.utc_at(Instant::ZERO).unix_millis(), 5_000);
