@@ -192,7 +192,7 @@ impl Session {
         self.admin.push_back(Admin::Logout { text: String::new() });
         self.state = SessionState::LoggingOut;
         self.close_after_flush = true;
-        self.timers.clear();
+        self.timers.stop_all();
         self.close = Some(CloseReason::PeerLogout { text });
     }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::codec::{self, FieldWriter, Header, InsufficientSize};
 use crate::config::{ConnectionType, SessionConfig};
-use crate::timer::TimerTable;
+use crate::timer::{TimerName, TimerTable};
 use crate::{Event, Instant, SessionId, WallClock};
 
 use admin::Admin;
@@ -42,12 +42,21 @@ pub enum Timer {
     LogoutTimeout,
 }
 
-impl crate::timer::TimerName for Timer {
+impl TimerName for Timer {
     const ALL: &'static [Self] =
         &[Self::LogonTimeout, Self::Heartbeat, Self::TestRequest, Self::LogoutTimeout];
 
     fn index(self) -> usize {
         self as usize
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::LogonTimeout => "logon_timeout",
+            Self::Heartbeat => "heartbeat",
+            Self::TestRequest => "test_request",
+            Self::LogoutTimeout => "logout_timeout",
+        }
     }
 }
 
@@ -110,7 +119,7 @@ pub struct Session {
     logged_on: bool,
     last_received: Instant,
     last_sent: Instant,
-    timers: TimerTable<Timer>,
+    timers: TimerTable<Timer, 4>,
     admin: VecDeque<Admin>,
     events: VecDeque<Event>,
     close: Option<CloseReason>,
@@ -179,7 +188,7 @@ impl Session {
 
     /// A new connection is up. An initiator queues its Logon; both sides start LogonTimeout.
     pub fn connected(&mut self, now: Instant) {
-        self.timers.clear();
+        self.timers.stop_all();
         self.admin.clear();
         self.close = None;
         self.close_after_flush = false;
@@ -209,7 +218,7 @@ impl Session {
             self.events.push_back(Event::Logout { session_id: self.id.clone(), reason });
         }
         self.state = SessionState::Disconnected;
-        self.timers.clear();
+        self.timers.stop_all();
         self.admin.clear();
         self.close = None;
         self.close_after_flush = false;
@@ -236,7 +245,7 @@ impl Session {
 
     /// Runs every timer that has expired by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(timer) = self.timers.expire(now) {
+        while let Some(timer) = self.timers.poll_expired(now) {
             match timer {
                 Timer::LogonTimeout => self.close_now(CloseReason::LogonTimeout),
                 Timer::LogoutTimeout => self.close_now(CloseReason::LogoutTimeout),
@@ -345,7 +354,7 @@ impl Session {
         };
         let len = codec::encode(&header, body, out)?;
         self.last_sent = now;
-        if self.state.is_logged_on() {
+        if self.state.is_logged_on() && !self.heartbeat.is_zero() {
             self.timers.set(Timer::Heartbeat, now + self.heartbeat);
         }
         Ok(len)
@@ -365,7 +374,7 @@ impl Session {
         self.admin.push_back(Admin::Logout { text: reason.to_string() });
         self.state = SessionState::LoggingOut;
         self.close_after_flush = true;
-        self.timers.clear();
+        self.timers.stop_all();
         if self.close.is_none() {
             self.close = Some(reason);
         }
@@ -374,7 +383,7 @@ impl Session {
     /// Closes without another word.
     fn close_now(&mut self, reason: CloseReason) {
         self.admin.clear();
-        self.timers.clear();
+        self.timers.stop_all();
         self.state = SessionState::Closing;
         if self.close.is_none() {
             self.close = Some(reason);

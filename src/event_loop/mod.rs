@@ -1,0 +1,288 @@
+//! One event loop: a thread that owns a backend, some sessions and their connections.
+//!
+//! The loop is the only place where the core's state machines meet the sockets. Each turn it
+//! runs expired timers, waits on the backend (by the configured idle policy) until the next
+//! deadline, handles what completed, drains messages queued by [`crate::SessionHandle`]s, lets
+//! every session it touched write what it has to say, and flushes the backend.
+
+mod completions;
+mod conns;
+mod plan;
+mod sessions;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use fixring_core::backend::{Backend, Completion, ListenerId};
+use fixring_core::codec::Framer;
+use fixring_core::config::ConnectionType;
+use fixring_core::connection::LogonRouter;
+use fixring_core::{ErrorCode, Event, Instant};
+
+use crate::application::Application;
+use crate::clock::Clock;
+use crate::handle::Queued;
+use conns::ConnTable;
+pub(crate) use plan::{ListenerPlan, LoopPlan};
+use sessions::Slot;
+
+/// The longest a loop sleeps without looking at its stop flag and queue.
+const MAX_PARK: Duration = Duration::from_millis(100);
+
+/// Extra time granted after the longest LogoutTimeout before a stop closes what is left.
+const STOP_GRACE: Duration = Duration::from_millis(100);
+
+/// A listening socket and the acceptor sessions it serves.
+struct Listener {
+    id: ListenerId,
+    addr: SocketAddr,
+    router: LogonRouter,
+    /// Slot index of each router entry, in router order.
+    slots: Vec<usize>,
+    /// How long an accepted socket may stay silent before its Logon.
+    logon_timeout: Duration,
+}
+
+/// An event loop over backend `B`, calling application `A`.
+pub(crate) struct EventLoop<B: Backend, A: Application> {
+    backend: B,
+    app: A,
+    clock: Clock,
+    framer: Framer,
+    slots: Vec<Slot>,
+    listeners: Vec<Listener>,
+    conns: ConnTable,
+    queue: Receiver<Queued>,
+    stop: Arc<AtomicBool>,
+    completions: Vec<Completion>,
+    /// Slots that did something this turn and must write and report.
+    touched: Vec<usize>,
+    /// The earliest deadline known; a full scan refreshes it once it has passed.
+    next_deadline: Option<Instant>,
+    /// Set once a stop began: when everything must be closed regardless.
+    stopping_until: Option<Instant>,
+    /// Whether a loss of the backend itself ended the loop.
+    failed: Option<std::io::Error>,
+}
+
+impl<B: Backend, A: Application> EventLoop<B, A> {
+    /// Builds the loop: binds its listeners at once, so that a port in use fails start-up.
+    pub(crate) fn new(
+        mut backend: B,
+        app: A,
+        clock: Clock,
+        plan: LoopPlan,
+        queue: Receiver<Queued>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self, crate::EngineError> {
+        let buffer_size = plan.backend.buffer_size;
+        let mut listeners = Vec::with_capacity(plan.listeners.len());
+        for listener in &plan.listeners {
+            let id = backend.listen(listener.addr, &listener.options).map_err(|source| {
+                crate::EngineError::PortBindFailed { addr: listener.addr, source }
+            })?;
+            let addr = backend.local_addr(id).unwrap_or(listener.addr);
+            let ids = listener.slots.iter().map(|&i| plan.sessions[i].id.clone());
+            let logon_timeout = listener
+                .slots
+                .iter()
+                .map(|&i| plan.sessions[i].logon_timeout)
+                .max()
+                .unwrap_or(Duration::from_secs(10));
+            listeners.push(Listener {
+                id,
+                addr,
+                router: LogonRouter::new(ids),
+                slots: listener.slots.clone(),
+                logon_timeout,
+            });
+        }
+        let wall = clock.wall();
+        let slots = plan
+            .sessions
+            .iter()
+            .map(|config| Slot::new(config, wall))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            backend,
+            app,
+            clock,
+            framer: Framer::new(buffer_size),
+            slots,
+            listeners,
+            conns: ConnTable::default(),
+            queue,
+            stop,
+            completions: Vec::with_capacity(64),
+            touched: Vec::new(),
+            next_deadline: None,
+            stopping_until: None,
+            failed: None,
+        })
+    }
+
+    /// The address each listener is bound to.
+    pub(crate) fn listen_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().map(|l| l.addr).collect()
+    }
+
+    /// Runs until stopped and every connection is closed.
+    pub(crate) fn run(mut self) -> std::io::Result<()> {
+        let now = self.clock.now();
+        for index in 0..self.slots.len() {
+            self.slots[index].start(now);
+            self.start_connects(index, now);
+        }
+        self.refresh_deadline();
+        loop {
+            let now = self.clock.now();
+            if self.stop.load(Ordering::Acquire) && self.stopping_until.is_none() {
+                self.begin_stop(now);
+            }
+            if self.next_deadline.is_some_and(|d| d <= now) {
+                self.run_timers(now);
+            }
+            if self.finished(now) {
+                break;
+            }
+            let timeout = match self.next_deadline {
+                Some(deadline) => deadline.saturating_duration_since(now).min(MAX_PARK),
+                None => MAX_PARK,
+            };
+            let mut completions = std::mem::take(&mut self.completions);
+            if let Err(error) = self.backend.poll(Some(timeout), &mut completions) {
+                self.failed = Some(error);
+                break;
+            }
+            let now = self.clock.now();
+            for completion in completions.drain(..) {
+                self.handle_completion(now, completion);
+            }
+            self.completions = completions;
+            self.drain_queue(now);
+            self.write_touched(now);
+            if let Err(error) = self.backend.flush() {
+                self.failed = Some(error);
+                break;
+            }
+        }
+        self.finish()
+    }
+
+    /// Logs out every logged-on session and stops every initiator.
+    fn begin_stop(&mut self, now: Instant) {
+        let longest = self.slots.iter().map(|s| s.logout_timeout()).max().unwrap_or_default();
+        self.stopping_until = Some(now + longest + STOP_GRACE);
+        for index in 0..self.slots.len() {
+            let aborted = self.slots[index].stop(now);
+            if let Some(conn) = aborted {
+                self.conns.remove(conn);
+                self.backend.close(conn);
+            }
+            self.touched.push(index);
+        }
+        for conn in self.conns.unrouted() {
+            self.conns.remove(conn);
+            self.backend.close(conn);
+        }
+        self.write_touched(now);
+        self.refresh_deadline();
+    }
+
+    /// Whether a stop has completed: every session closed, or the grace period over.
+    fn finished(&mut self, now: Instant) -> bool {
+        let Some(until) = self.stopping_until else {
+            return false;
+        };
+        let open = self.slots.iter().any(|slot| slot.conn.is_some());
+        !open || now >= until
+    }
+
+    /// Closes what is left, reports the stop and shuts the backend down.
+    fn finish(mut self) -> std::io::Result<()> {
+        let now = self.clock.now();
+        for index in 0..self.slots.len() {
+            if let Some(conn) = self.slots[index].conn.take() {
+                self.conns.remove(conn);
+                self.backend.close(conn);
+                self.slots[index].session.disconnected(now);
+                self.report_session_events(index);
+            }
+        }
+        for listener in &self.listeners {
+            self.backend.unlisten(listener.id);
+        }
+        let mut types = Vec::new();
+        for slot in &self.slots {
+            let kind = slot.connection_type();
+            if !types.contains(&kind) {
+                types.push(kind);
+            }
+        }
+        types.sort_by_key(|kind| matches!(kind, ConnectionType::Initiator));
+        for connection_type in types {
+            self.app.on_event(&Event::ConnectionStopped { connection_type });
+        }
+        let flushed = self.backend.flush();
+        let shut = self.backend.shutdown();
+        match self.failed.take() {
+            Some(error) => Err(error),
+            None => flushed.and(shut),
+        }
+    }
+
+    /// Fires every expired timer: sessions, initiator schedules, silent accepted sockets.
+    fn run_timers(&mut self, now: Instant) {
+        for index in 0..self.slots.len() {
+            let slot = &mut self.slots[index];
+            if slot.session.poll_timeout().is_some_and(|d| d <= now) {
+                slot.session.handle_timeout(now);
+                self.touched.push(index);
+            }
+            if slot.schedule_timeout().is_some_and(|d| d <= now) {
+                self.start_connects(index, now);
+            }
+        }
+        for (conn, deadline) in self.conns.unrouted_deadlines() {
+            if deadline <= now {
+                let peer = self.conns.peer(conn);
+                self.conns.remove(conn);
+                self.backend.close(conn);
+                self.app.on_event(&Event::ConnectionError {
+                    remote_host: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+                    code: ErrorCode::ConnectionRefused,
+                    error_detail: "no Logon received within LogonTimeout".to_owned(),
+                });
+            }
+        }
+        self.write_touched(now);
+        self.refresh_deadline();
+    }
+
+    /// Recomputes the earliest deadline of everything the loop owns.
+    fn refresh_deadline(&mut self) {
+        let sessions = self.slots.iter().flat_map(|s| [s.session.poll_timeout(), s.schedule_timeout()]);
+        let unrouted = self.conns.unrouted_deadlines().into_iter().map(|(_, d)| Some(d));
+        self.next_deadline = sessions.chain(unrouted).flatten().min();
+    }
+
+    /// Lowers the cached deadline to `deadline` if it is earlier.
+    fn note_deadline(&mut self, deadline: Option<Instant>) {
+        if let Some(deadline) = deadline {
+            self.next_deadline = Some(match self.next_deadline {
+                Some(current) => current.min(deadline),
+                None => deadline,
+            });
+        }
+    }
+
+    /// Sends messages queued by session handles, in order.
+    fn drain_queue(&mut self, now: Instant) {
+        while let Ok((index, msg)) = self.queue.try_recv() {
+            self.send_queued(now, index, msg);
+        }
+    }
+}

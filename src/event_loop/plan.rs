@@ -1,0 +1,93 @@
+//! Which sessions and listeners each event loop owns.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use fixring_core::backend::BackendOptions;
+use fixring_core::config::{Role, SessionConfig, Settings, SocketOptions};
+
+use crate::EngineError;
+
+/// A listening address and the acceptor sessions behind it.
+#[derive(Clone, Debug)]
+pub(crate) struct ListenerPlan {
+    pub(crate) addr: SocketAddr,
+    pub(crate) options: SocketOptions,
+    /// Indexes into [`LoopPlan::sessions`].
+    pub(crate) slots: Vec<usize>,
+}
+
+/// What one event loop owns.
+#[derive(Clone, Debug)]
+pub(crate) struct LoopPlan {
+    /// The core to pin the loop's thread to.
+    pub(crate) core: Option<usize>,
+    pub(crate) sessions: Vec<SessionConfig>,
+    pub(crate) listeners: Vec<ListenerPlan>,
+    pub(crate) backend: BackendOptions,
+}
+
+impl LoopPlan {
+    /// Spreads the sessions of `settings` over one loop per configured core (one unpinned loop
+    /// when no cores are set). Every acceptor session of one port lives on the same loop, as
+    /// its socket is only mapped to a session by its Logon; ports and initiators are dealt out
+    /// in turn.
+    pub(crate) fn split(settings: &Settings, backend: BackendOptions) -> Result<Vec<Self>, EngineError> {
+        let cores = &settings.engine.event_loop_cores;
+        let mut plans: Vec<Self> = if cores.is_empty() {
+            vec![Self::empty(None, backend)]
+        } else {
+            cores.iter().map(|&core| Self::empty(Some(core), backend)).collect()
+        };
+        let loops = plans.len();
+        let mut next = 0;
+        let mut ports: Vec<(SocketAddr, usize)> = Vec::new();
+        for config in &settings.sessions {
+            match &config.role {
+                Role::Initiator(_) => {
+                    plans[next % loops].sessions.push(config.clone());
+                    next += 1;
+                }
+                Role::Acceptor(acceptor) => {
+                    let ip = match &acceptor.accept_host {
+                        Some(host) => host.parse::<IpAddr>().map_err(|_| EngineError::Config {
+                            detail: format!(
+                                "{}: SocketAcceptHost: '{host}' is not an IP address",
+                                config.id
+                            ),
+                        })?,
+                        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    };
+                    let addr = SocketAddr::new(ip, acceptor.accept_port);
+                    let owner = match ports.iter().find(|(a, _)| a.port() == addr.port()) {
+                        Some(&(_, owner)) => owner,
+                        None => {
+                            let owner = next % loops;
+                            next += 1;
+                            ports.push((addr, owner));
+                            plans[owner].listeners.push(ListenerPlan {
+                                addr,
+                                options: config.socket,
+                                slots: Vec::new(),
+                            });
+                            owner
+                        }
+                    };
+                    let plan = &mut plans[owner];
+                    let slot = plan.sessions.len();
+                    plan.sessions.push(config.clone());
+                    if let Some(listener) =
+                        plan.listeners.iter_mut().find(|l| l.addr.port() == addr.port())
+                    {
+                        listener.slots.push(slot);
+                    }
+                }
+            }
+        }
+        plans.retain(|plan| !plan.sessions.is_empty() || plan.core.is_none());
+        Ok(plans)
+    }
+
+    fn empty(core: Option<usize>, backend: BackendOptions) -> Self {
+        Self { core, sessions: Vec::new(), listeners: Vec::new(), backend }
+    }
+}

@@ -1,0 +1,333 @@
+//! The loop's sessions: connecting, writing, reporting and closing.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use fixring_core::backend::{Backend, ConnId};
+use fixring_core::config::{ConnectionType, HostConfig, Role, SessionConfig, SocketOptions};
+use fixring_core::connection::{Action, InitiatorSchedule, Lifecycle, SessionIndex};
+use fixring_core::session::{CloseReason, Session};
+use fixring_core::{ErrorCode, Event, Instant, WallClock};
+
+use super::EventLoop;
+use super::conns::Owner;
+use crate::application::Application;
+use crate::handle::Outbound;
+use crate::EngineError;
+
+/// How a slot gets its connections.
+enum Driver {
+    Initiator(InitiatorSchedule),
+    Acceptor {
+        lifecycle: Lifecycle,
+        /// The listener and router entry of the current connection.
+        route: Option<(usize, SessionIndex)>,
+    },
+}
+
+/// One configured session and its current connection.
+pub(super) struct Slot {
+    pub(super) session: Session,
+    pub(super) conn: Option<ConnId>,
+    pub(super) peer: Option<SocketAddr>,
+    driver: Driver,
+    hosts: Vec<HostConfig>,
+    socket: SocketOptions,
+    logout_timeout: std::time::Duration,
+}
+
+impl Slot {
+    pub(super) fn new(config: &SessionConfig, wall: WallClock) -> Result<Self, EngineError> {
+        let (driver, hosts) = match &config.role {
+            Role::Initiator(initiator) => {
+                let schedule = InitiatorSchedule::new(initiator).map_err(|e| EngineError::Config {
+                    detail: format!("{}: {e}", config.id),
+                })?;
+                (Driver::Initiator(schedule), initiator.hosts.clone())
+            }
+            Role::Acceptor(_) => (
+                Driver::Acceptor { lifecycle: Lifecycle::new(ConnectionType::Acceptor), route: None },
+                Vec::new(),
+            ),
+        };
+        Ok(Self {
+            session: Session::new(config, wall),
+            conn: None,
+            peer: None,
+            driver,
+            hosts,
+            socket: config.socket,
+            logout_timeout: config.logout_timeout,
+        })
+    }
+
+    pub(super) fn connection_type(&self) -> ConnectionType {
+        match self.driver {
+            Driver::Initiator(_) => ConnectionType::Initiator,
+            Driver::Acceptor { .. } => ConnectionType::Acceptor,
+        }
+    }
+
+    pub(super) fn logout_timeout(&self) -> std::time::Duration {
+        self.logout_timeout
+    }
+
+    /// Starts an initiator's schedule; an acceptor waits for its peer.
+    pub(super) fn start(&mut self, now: Instant) {
+        if let Driver::Initiator(schedule) = &mut self.driver {
+            schedule.start(now);
+        }
+    }
+
+    pub(super) fn schedule_timeout(&self) -> Option<Instant> {
+        match &self.driver {
+            Driver::Initiator(schedule) => schedule.poll_timeout(),
+            Driver::Acceptor { .. } => None,
+        }
+    }
+
+    /// Begins a stop: logs out a logged-on session; returns a connection still connecting,
+    /// which the loop closes at once.
+    pub(super) fn stop(&mut self, now: Instant) -> Option<ConnId> {
+        let mut aborted = None;
+        if let Driver::Initiator(schedule) = &mut self.driver {
+            if schedule.state().is_pending() {
+                aborted = self.conn.take();
+            }
+            // A stopped schedule refuses nothing we rely on; its state becomes `stopped`.
+            let _ = schedule.stop();
+        }
+        if self.conn.is_some() {
+            self.session.logout(now, "");
+        }
+        aborted
+    }
+
+    /// An accepted connection logged on for this slot.
+    fn attach(&mut self, now: Instant, conn: ConnId, peer: Option<SocketAddr>, route: (usize, SessionIndex)) {
+        self.conn = Some(conn);
+        self.peer = peer;
+        if let Driver::Acceptor { lifecycle, route: current } = &mut self.driver {
+            let _ = lifecycle.connected(now);
+            *current = Some(route);
+        }
+        self.session.connected(now);
+    }
+
+    /// The connection is gone: updates the lifecycle; returns the router entry to release.
+    fn detach(&mut self, now: Instant, code: ErrorCode) -> Option<(usize, SessionIndex)> {
+        self.conn = None;
+        self.session.disconnected(now);
+        match &mut self.driver {
+            Driver::Initiator(schedule) => {
+                let _ = schedule.handle_lost(now, code);
+                None
+            }
+            Driver::Acceptor { lifecycle, route } => {
+                let _ = lifecycle.disconnected(now, code);
+                route.take()
+            }
+        }
+    }
+}
+
+impl<B: Backend, A: Application> EventLoop<B, A> {
+    /// Carries out what an initiator's schedule asks for: connect, or abandon an attempt.
+    pub(super) fn start_connects(&mut self, index: usize, now: Instant) {
+        loop {
+            let slot = &mut self.slots[index];
+            let Driver::Initiator(schedule) = &mut slot.driver else { return };
+            let action = match schedule.poll_action(now) {
+                Some(Action::Connect { host_index, .. }) => Some(host_index),
+                Some(Action::AbortConnect { host_index }) => {
+                    if let Some(conn) = slot.conn.take() {
+                        self.conns.remove(conn);
+                        self.backend.close(conn);
+                    }
+                    let host = slot.hosts.get(host_index).cloned();
+                    self.report_failed(index, host, "timed out".to_owned());
+                    None
+                }
+                Some(_) | None => break,
+            };
+            if let Some(host_index) = action {
+                self.connect(index, host_index, now);
+            }
+        }
+        let deadline = self.slots[index].schedule_timeout();
+        self.note_deadline(deadline);
+    }
+
+    fn connect(&mut self, index: usize, host_index: usize, now: Instant) {
+        let slot = &mut self.slots[index];
+        let Some(host) = slot.hosts.get(host_index).cloned() else { return };
+        let Driver::Initiator(schedule) = &mut slot.driver else { return };
+        let timeout = schedule
+            .timer(fixring_core::connection::Timer::ConnectTimeout)
+            .map(|deadline| deadline.saturating_duration_since(now))
+            .unwrap_or_default();
+        let started = resolve(&host.host, host.port).and_then(|addr| {
+            let source = source_addr(&host)?;
+            let conn = self.backend.connect(addr, source, &slot.socket, timeout)?;
+            Ok((conn, addr))
+        });
+        match started {
+            Ok((conn, addr)) => {
+                slot.conn = Some(conn);
+                slot.peer = Some(addr);
+                self.conns.insert(conn, Owner::Slot(index), Some(addr));
+            }
+            Err(error) => {
+                let _ = schedule.handle_connect_failed(now, ErrorCode::ConnectionRefused);
+                self.report_failed(index, Some(host), error.to_string());
+            }
+        }
+    }
+
+    /// Reports `fix.connection.failed` for an attempt of slot `index`.
+    pub(super) fn report_failed(&mut self, index: usize, host: Option<HostConfig>, detail: String) {
+        let slot = &self.slots[index];
+        let (remote_host, remote_port) = host.map(|h| (h.host, h.port)).unwrap_or_default();
+        self.app.on_event(&Event::ConnectionFailed {
+            session_id: slot.session.id().clone(),
+            remote_host,
+            remote_port,
+            code: ErrorCode::ConnectionRefused,
+            error_detail: detail,
+        });
+    }
+
+    /// Maps an accepted connection to slot `index` on its Logon.
+    pub(super) fn attach(&mut self, index: usize, now: Instant, conn: ConnId, route: (usize, SessionIndex)) {
+        let peer = self.conns.peer(conn);
+        self.conns.set_owner(conn, Owner::Slot(index));
+        self.slots[index].attach(now, conn, peer, route);
+    }
+
+    /// Lets every slot touched this turn write, report its events, and close if it must.
+    pub(super) fn write_touched(&mut self, now: Instant) {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        for &index in &touched {
+            self.write_slot(index, now);
+        }
+        touched.clear();
+        self.touched = touched;
+    }
+
+    fn write_slot(&mut self, index: usize, now: Instant) {
+        let slot = &mut self.slots[index];
+        if let Some(conn) = slot.conn
+            && let Some(mut io) = self.backend.io(conn)
+        {
+            let tx = io.tx();
+            while let Ok(Some(len)) = slot.session.poll_transmit(now, tx.spare()) {
+                tx.commit(len);
+            }
+        }
+        self.report_session_events(index);
+        if let Some(reason) = self.slots[index].session.poll_close().cloned() {
+            self.close_slot(index, now, &reason);
+        }
+        let deadline = self.slots[index].session.poll_timeout();
+        self.note_deadline(deadline);
+    }
+
+    /// Closes slot `index`'s connection because its session asked to.
+    fn close_slot(&mut self, index: usize, now: Instant, reason: &CloseReason) {
+        let Some(conn) = self.slots[index].conn else { return };
+        self.conns.remove(conn);
+        self.backend.close(conn);
+        let graceful = matches!(
+            reason,
+            CloseReason::LogoutComplete | CloseReason::PeerLogout { .. } | CloseReason::LocalStop
+        );
+        if !graceful {
+            self.report_lost(index, reason.to_string());
+        }
+        self.detach(index, now, ErrorCode::ConnectionLost);
+    }
+
+    /// The connection of slot `index` went down under it.
+    pub(super) fn connection_lost(&mut self, index: usize, now: Instant, detail: String) {
+        self.report_lost(index, detail);
+        self.detach(index, now, ErrorCode::ConnectionLost);
+    }
+
+    fn report_lost(&mut self, index: usize, detail: String) {
+        let slot = &self.slots[index];
+        self.app.on_event(&Event::ConnectionLost {
+            session_id: slot.session.id().clone(),
+            remote_host: slot.peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+            code: ErrorCode::ConnectionLost,
+            error_detail: detail,
+        });
+    }
+
+    fn detach(&mut self, index: usize, now: Instant, code: ErrorCode) {
+        if let Some((listener, entry)) = self.slots[index].detach(now, code) {
+            if let Some(listener) = self.listeners.get_mut(listener) {
+                listener.router.release(entry);
+            }
+        }
+        self.report_session_events(index);
+        self.start_connects(index, now);
+    }
+
+    /// Hands the session's events to the application, adding `fix.connection.established`
+    /// when a Logon completes.
+    pub(super) fn report_session_events(&mut self, index: usize) {
+        while let Some(event) = self.slots[index].session.poll_event() {
+            let slot = &self.slots[index];
+            match &event {
+                Event::Logon { session_id } => {
+                    self.app.on_logon(session_id);
+                    let peer = slot.peer;
+                    self.app.on_event(&Event::ConnectionEstablished {
+                        session_id: session_id.clone(),
+                        remote_host: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+                        remote_port: peer.map(|p| p.port()).unwrap_or_default(),
+                        is_ssl: false,
+                    });
+                }
+                Event::Logout { session_id, .. } => self.app.on_logout(session_id),
+                _ => {}
+            }
+            self.app.on_event(&event);
+        }
+    }
+
+    /// Sends a message a [`crate::SessionHandle`] queued, or returns it to the application.
+    pub(super) fn send_queued(&mut self, now: Instant, index: usize, msg: Outbound) {
+        let Some(slot) = self.slots.get_mut(index) else { return };
+        let result = match slot.conn.and_then(|conn| self.backend.io(conn)) {
+            Some(mut io) => {
+                let tx = io.tx();
+                slot.session
+                    .send(now, &msg.msg_type, &msg.body, tx.spare())
+                    .map(|len| tx.commit(len))
+            }
+            None => Err(fixring_core::session::SendError::NotLoggedOn),
+        };
+        if let Err(reason) = result {
+            let id = slot.session.id().clone();
+            self.app.on_not_sent(&id, msg, reason);
+        }
+    }
+}
+
+/// The first address `host:port` resolves to.
+fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
+    (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, format!("{host} has no address"))
+    })
+}
+
+/// The source address to bind before connecting, if one is configured.
+fn source_addr(host: &HostConfig) -> std::io::Result<Option<SocketAddr>> {
+    match (&host.source_host, host.source_port) {
+        (None, None) => Ok(None),
+        (Some(source), port) => resolve(source, port.unwrap_or(0)).map(Some),
+        (None, Some(port)) => Ok(Some(SocketAddr::from(([0, 0, 0, 0], port)))),
+    }
+}

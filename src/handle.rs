@@ -1,0 +1,101 @@
+//! Sending into a session from any thread.
+
+use core::fmt;
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError};
+
+use bytes::Bytes;
+use fixring_core::SessionId;
+use fixring_core::backend::Wake;
+
+/// A message handed to the engine: its MsgType and its encoded body fields. The engine adds
+/// the header (CompIDs, MsgSeqNum, SendingTime) and the trailer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outbound {
+    /// MsgType (35), e.g. `D`.
+    pub msg_type: Bytes,
+    /// Body fields, `tag=value<SOH>`…, without header or trailer.
+    pub body: Bytes,
+}
+
+/// A message queued to an event loop for its session number `.0`.
+pub(crate) type Queued = (usize, Outbound);
+
+/// Why [`SessionHandle::send`] did not take a message. The message comes back with the error:
+/// nothing handed over is dropped silently.
+#[non_exhaustive]
+#[derive(Debug, PartialEq, Eq)]
+pub enum HandleError {
+    /// The loop's queue is full; try again later.
+    Full(Outbound),
+    /// The engine has stopped.
+    Stopped(Outbound),
+}
+
+impl HandleError {
+    /// The message that was not taken.
+    pub fn into_message(self) -> Outbound {
+        match self {
+            Self::Full(msg) | Self::Stopped(msg) => msg,
+        }
+    }
+}
+
+impl fmt::Display for HandleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("the event loop's queue is full; message not taken"),
+            Self::Stopped(_) => f.write_str("the engine has stopped; message not taken"),
+        }
+    }
+}
+
+impl std::error::Error for HandleError {}
+
+/// Sends messages into one session from any thread, in order.
+///
+/// The message is queued to the session's event loop, which encodes and writes it. If the
+/// session turns out not to be logged on, or its send buffer is full, the loop returns the
+/// message through [`crate::Application::on_not_sent`].
+#[derive(Clone)]
+pub struct SessionHandle {
+    id: SessionId,
+    index: usize,
+    queue: SyncSender<Queued>,
+    waker: Arc<dyn Wake>,
+}
+
+impl SessionHandle {
+    pub(crate) fn new(
+        id: SessionId,
+        index: usize,
+        queue: SyncSender<Queued>,
+        waker: Arc<dyn Wake>,
+    ) -> Self {
+        Self { id, index, queue, waker }
+    }
+
+    /// The session this handle sends into.
+    pub fn session_id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// Queues `body` as a message of type `msg_type`.
+    pub fn send(&self, msg_type: &[u8], body: impl Into<Bytes>) -> Result<(), HandleError> {
+        let msg = Outbound { msg_type: Bytes::copy_from_slice(msg_type), body: body.into() };
+        match self.queue.try_send((self.index, msg)) {
+            Ok(()) => {
+                self.waker.wake();
+                Ok(())
+            }
+            Err(TrySendError::Full((_, msg))) => Err(HandleError::Full(msg)),
+            Err(TrySendError::Disconnected((_, msg))) => Err(HandleError::Stopped(msg)),
+        }
+    }
+}
+
+impl fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionHandle").field("session", &self.id.to_string()).finish()
+    }
+}
