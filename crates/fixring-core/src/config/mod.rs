@@ -6,7 +6,9 @@
 //! docs/configuration.md lists every key.
 
 mod error;
+mod keys;
 mod parse;
+mod session;
 mod settings_file;
 
 use std::path::PathBuf;
