@@ -138,7 +138,10 @@ impl fmt::Display for ConfigErrorKind {
                 "port {port} mixes TLS and plain sessions (the session at line {other_line})"
             ),
             Self::MissingTlsFile => {
-                write!(f, "TLS session needs a certificate file and a private key file")
+                write!(
+                    f,
+                    "TLS session needs a certificate file and a private key file"
+                )
             }
             Self::InvalidValue { value, reason } => write!(f, "invalid value {value:?}: {reason}"),
         }
@@ -212,7 +215,11 @@ pub struct ConfigWarning {
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = FileName(self.file.as_deref());
-        write!(f, "{file}:{}: {}: unknown key, ignored", self.line, self.key)
+        write!(
+            f,
+            "{file}:{}: {}: unknown key, ignored",
+            self.line, self.key
+        )
     }
 }
 

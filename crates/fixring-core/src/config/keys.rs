@@ -210,7 +210,10 @@ mod tests {
     #[test]
     fn numbered_keys() {
         assert_eq!(numbered("socketconnecthost2"), Some((HostKey::Host, 2)));
-        assert_eq!(numbered("socketconnectsourceport10"), Some((HostKey::SourcePort, 10)));
+        assert_eq!(
+            numbered("socketconnectsourceport10"),
+            Some((HostKey::SourcePort, 10))
+        );
         assert_eq!(numbered("socketconnecthost"), None);
         assert_eq!(numbered("socketconnecthost0"), None);
         assert_eq!(numbered("socketconnecthost01"), None);

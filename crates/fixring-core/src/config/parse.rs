@@ -211,10 +211,7 @@ fn check_across_sessions(sessions: &[SessionConfig], report: &mut Report) {
                 Some(&(other_tls, other_line)) if other_tls != is_tls => report.error(
                     session.line,
                     "SocketAcceptPort",
-                    ConfigErrorKind::TlsPlainPortConflict {
-                        port,
-                        other_line,
-                    },
+                    ConfigErrorKind::TlsPlainPortConflict { port, other_line },
                 ),
                 Some(_) => {}
                 None => {

@@ -205,7 +205,11 @@ fn read_host(
         }
         (None, None) => {
             if let Some(entry) = source_host.or(source_port) {
-                invalid(report, entry, "a source address needs its connect host".to_owned());
+                invalid(
+                    report,
+                    entry,
+                    "a source address needs its connect host".to_owned(),
+                );
             }
             return None;
         }
@@ -277,10 +281,18 @@ fn read_tls(
         || tls.private_key_file.is_some();
     if needs_both {
         if tls.certificate_file.is_none() {
-            report.error(view.line, "SocketCertificateFile", ConfigErrorKind::MissingTlsFile);
+            report.error(
+                view.line,
+                "SocketCertificateFile",
+                ConfigErrorKind::MissingTlsFile,
+            );
         }
         if tls.private_key_file.is_none() {
-            report.error(view.line, "SocketPrivateKeyFile", ConfigErrorKind::MissingTlsFile);
+            report.error(
+                view.line,
+                "SocketPrivateKeyFile",
+                ConfigErrorKind::MissingTlsFile,
+            );
         }
         if tls.certificate_file.is_none() || tls.private_key_file.is_none() {
             return None;
@@ -371,7 +383,11 @@ fn buffer_size(view: &View<'_, '_>, name: &str, report: &mut Report) -> Option<u
     match usize::try_from(bytes) {
         Ok(size) if size > 0 => Some(size),
         _ => {
-            invalid(report, entry, "must be between 1 and usize::MAX bytes".to_owned());
+            invalid(
+                report,
+                entry,
+                "must be between 1 and usize::MAX bytes".to_owned(),
+            );
             None
         }
     }

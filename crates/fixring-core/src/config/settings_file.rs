@@ -102,9 +102,11 @@ impl<'a> SettingsFile<'a> {
                         section.entries.push(entry);
                     }
                 }
-                Current::Nowhere => {
-                    report.error(line, key, syntax("a key must follow [DEFAULT] or [SESSION]"))
-                }
+                Current::Nowhere => report.error(
+                    line,
+                    key,
+                    syntax("a key must follow [DEFAULT] or [SESSION]"),
+                ),
             }
         }
         file
