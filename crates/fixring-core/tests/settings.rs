@@ -401,3 +401,16 @@ fn an_unreadable_file_is_an_error_naming_it() {
             .starts_with("/nonexistent/fixring/settings.cfg: cannot read")
     );
 }
+
+#[test]
+fn a_bad_address_does_not_hide_the_other_errors_of_its_session() {
+    let errors = errors(&format!(
+        "{INITIATOR}[SESSION]\nTargetCompID=T\nSocketConnectHost=h\nSocketConnectPort=0\n\
+         ReconnectInterval=soon\nHeartBtInt=x\n"
+    ));
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["SocketConnectPort", "ReconnectInterval", "HeartBtInt"]
+    );
+}

@@ -32,23 +32,32 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
         None => None,
     };
     let tls = connection_type.and_then(|t| read_tls(view, t, report));
+    // Read everything before giving up, so that every error of the session is reported.
+    let heartbeat_interval = seconds(view, keys::HEARTBEAT_INTERVAL, false, report);
+    let logon_timeout = seconds(view, keys::LOGON_TIMEOUT, false, report);
+    let logout_timeout = seconds(view, keys::LOGOUT_TIMEOUT, false, report);
+    let reset_on_logon = flag(view, keys::RESET_ON_LOGON, report);
+    let socket = read_socket(view, report);
+    if report.errors.len() != errors_before {
+        return None;
+    }
     let mut session = SessionConfig::new(id, role?);
     session.line = view.line;
     session.tls = tls?;
-    if let Some(d) = seconds(view, keys::HEARTBEAT_INTERVAL, false, report) {
+    if let Some(d) = heartbeat_interval {
         session.heartbeat_interval = d;
     }
-    if let Some(d) = seconds(view, keys::LOGON_TIMEOUT, false, report) {
+    if let Some(d) = logon_timeout {
         session.logon_timeout = d;
     }
-    if let Some(d) = seconds(view, keys::LOGOUT_TIMEOUT, false, report) {
+    if let Some(d) = logout_timeout {
         session.logout_timeout = d;
     }
-    if let Some(b) = flag(view, keys::RESET_ON_LOGON, report) {
+    if let Some(b) = reset_on_logon {
         session.reset_on_logon = b;
     }
-    session.socket = read_socket(view, report);
-    (report.errors.len() == errors_before).then_some(session)
+    session.socket = socket;
+    Some(session)
 }
 
 /// A key every session needs; an empty string (and an error) when absent or empty.
@@ -100,22 +109,15 @@ fn read_acceptor(view: &View<'_, '_>, report: &mut Report) -> Option<AcceptorCon
 }
 
 fn read_initiator(view: &View<'_, '_>, report: &mut Report) -> Option<InitiatorConfig> {
-    let hosts = read_hosts(view, report)?;
-    let mut initiator = InitiatorConfig::new(hosts);
-    if let Some(d) = seconds(view, keys::RECONNECT_INTERVAL, false, report) {
-        initiator.reconnect_interval = d;
-    }
-    if let Some(d) = seconds(view, keys::START_OVER_INTERVAL, true, report) {
-        initiator.priority_start_over_interval = d;
-    }
-    if let Some(d) = seconds(view, keys::CONNECT_TIMEOUT, false, report) {
-        initiator.connect_timeout = d;
-    }
-    if let Some(entry) = view.get(keys::HOST_SELECTION_POLICY) {
+    let hosts = read_hosts(view, report);
+    let reconnect_interval = seconds(view, keys::RECONNECT_INTERVAL, false, report);
+    let start_over = seconds(view, keys::START_OVER_INTERVAL, true, report);
+    let connect_timeout = seconds(view, keys::CONNECT_TIMEOUT, false, report);
+    let policy = view.get(keys::HOST_SELECTION_POLICY).and_then(|entry| {
         if entry.value.eq_ignore_ascii_case("ROUNDROBIN") {
-            initiator.host_selection = HostSelectionPolicy::RoundRobin;
+            Some(HostSelectionPolicy::RoundRobin)
         } else if entry.value.eq_ignore_ascii_case("PRIORITY") {
-            initiator.host_selection = HostSelectionPolicy::Priority;
+            Some(HostSelectionPolicy::Priority)
         } else {
             report.error(
                 entry.line,
@@ -124,7 +126,21 @@ fn read_initiator(view: &View<'_, '_>, report: &mut Report) -> Option<InitiatorC
                     value: entry.value.to_owned(),
                 },
             );
+            None
         }
+    });
+    let mut initiator = InitiatorConfig::new(hosts?);
+    if let Some(d) = reconnect_interval {
+        initiator.reconnect_interval = d;
+    }
+    if let Some(d) = start_over {
+        initiator.priority_start_over_interval = d;
+    }
+    if let Some(d) = connect_timeout {
+        initiator.connect_timeout = d;
+    }
+    if let Some(policy) = policy {
+        initiator.host_selection = policy;
     }
     Some(initiator)
 }
@@ -218,14 +234,14 @@ fn read_host(
         invalid(report, host, "must not be empty".to_owned());
         return None;
     }
-    let port = port(port_entry, report)?;
+    let port = port(port_entry, report);
     let source_port = match source_port {
         Some(entry) => Some(self::port(entry, report)?),
         None => None,
     };
     Some(HostConfig {
         host: host.value.to_owned(),
-        port,
+        port: port?,
         source_host: source_host
             .filter(|e| !e.value.is_empty())
             .map(|e| e.value.to_owned()),
