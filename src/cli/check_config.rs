@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use fixring_core::config::{
     BusyPoll, EngineConfig, HostSelectionPolicy, Role, SessionConfig, Settings, TlsConfig,
+    Transport,
 };
 
 /// Arguments of `check-config`.
@@ -75,7 +76,12 @@ fn describe_engine(out: &mut String, engine: &EngineConfig) {
     let _ = writeln!(out, "engine");
     let _ = writeln!(out, "  event loop cores: {cores}");
     let _ = writeln!(out, "  busy poll:        {busy_poll}");
-    let _ = writeln!(out, "  transport:        {:?}", engine.transport);
+    let transport = match engine.transport {
+        Transport::Auto => "auto",
+        Transport::Uring => "uring",
+        Transport::Epoll => "epoll",
+    };
+    let _ = writeln!(out, "  transport:        {transport}");
 }
 
 fn describe_session(out: &mut String, session: &SessionConfig) {
