@@ -6,7 +6,9 @@
 //! docs/configuration.md lists every key.
 
 mod error;
+mod keys;
 mod parse;
+mod session;
 mod settings_file;
 
 use std::path::PathBuf;
@@ -147,13 +149,13 @@ impl InitiatorConfig {
 /// One host an initiator can connect to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostConfig {
-    /// SocketConnectHost[n]: a name or an address.
+    /// `SocketConnectHost[n]`: a name or an address.
     pub host: String,
-    /// SocketConnectPort[n].
+    /// `SocketConnectPort[n]`.
     pub port: u16,
-    /// SocketConnectSourceHost[n]: the local address to bind before connecting.
+    /// `SocketConnectSourceHost[n]`: the local address to bind before connecting.
     pub source_host: Option<String>,
-    /// SocketConnectSourcePort[n]: the local port to bind before connecting.
+    /// `SocketConnectSourcePort[n]`: the local port to bind before connecting.
     pub source_port: Option<u16>,
 }
 

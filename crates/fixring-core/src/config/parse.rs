@@ -1,1 +1,248 @@
-//! Placeholder.
+//! From a split settings file to [`Settings`]: every key read, checked and defaulted, with
+//! every error of the file collected.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, Report};
+use super::keys::{self, HostKey};
+use super::session::read_session;
+use super::settings_file::{Entry, SettingsFile};
+use super::{BusyPoll, EngineConfig, Role, SessionConfig, Settings, Transport};
+
+impl Settings {
+    /// Parses the text of a QuickFIX-style settings file.
+    ///
+    /// `path` is only used to name the file in errors and warnings. Every error of the text
+    /// is returned, in line order, not just the first.
+    pub fn parse(text: &str, path: Option<&Path>) -> Result<Self, ConfigErrors> {
+        let mut report = Report::new(path);
+        let file = SettingsFile::split(text, &mut report);
+        let engine = read_engine(&file.defaults, &mut report);
+        warn_unknown(&file.defaults, true, &mut report);
+        let mut sessions = Vec::new();
+        for section in &file.sessions {
+            warn_unknown(&section.entries, false, &mut report);
+            let view = View {
+                defaults: &file.defaults,
+                section: &section.entries,
+                line: section.line,
+            };
+            if let Some(session) = read_session(&view, &mut report) {
+                sessions.push(session);
+            }
+        }
+        check_across_sessions(&sessions, &mut report);
+        if !report.errors.is_empty() {
+            return Err(ConfigErrors::new(report.errors));
+        }
+        Ok(Self {
+            path: path.map(Path::to_path_buf),
+            engine,
+            sessions,
+            warnings: report.warnings,
+        })
+    }
+
+    /// Reads and parses a settings file; a file that cannot be read is itself an error
+    /// naming the file.
+    pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, Some(path)),
+            Err(e) => Err(ConfigErrors::new(vec![ConfigError {
+                file: Some(PathBuf::from(path)),
+                line: 0,
+                key: String::new(),
+                kind: ConfigErrorKind::Read {
+                    reason: e.to_string(),
+                },
+            }])),
+        }
+    }
+}
+
+/// The settings one session sees: its own entries over those of `[DEFAULT]`.
+pub(super) struct View<'s, 'a> {
+    defaults: &'s [Entry<'a>],
+    section: &'s [Entry<'a>],
+    /// The line of the `[SESSION]` header.
+    pub(super) line: usize,
+}
+
+impl<'s, 'a> View<'s, 'a> {
+    /// The entry for a canonical name: the session's last one, else `[DEFAULT]`'s last one.
+    pub(super) fn get(&self, name: &str) -> Option<&'s Entry<'a>> {
+        let find = |entries: &'s [Entry<'a>]| entries.iter().rev().find(|e| e.name == name);
+        find(self.section).or_else(|| find(self.defaults))
+    }
+
+    /// Every numbered failover key of the session, `[DEFAULT]`'s overridden by the session's.
+    pub(super) fn numbered(&self) -> HashMap<(HostKey, usize), &'s Entry<'a>> {
+        let mut found = HashMap::new();
+        for entry in self.defaults.iter().chain(self.section) {
+            if let Some(key) = keys::numbered(&entry.name) {
+                found.insert(key, entry);
+            }
+        }
+        found
+    }
+}
+
+/// Warns about every key that is neither read nor a known QuickFIX key; engine keys are
+/// an error outside `[DEFAULT]`.
+fn warn_unknown(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
+    for entry in entries {
+        let name = entry.name.as_str();
+        if keys::ENGINE.contains(&name) {
+            if !is_default {
+                report.error(
+                    entry.line,
+                    entry.key,
+                    ConfigErrorKind::InvalidValue {
+                        value: entry.value.to_owned(),
+                        reason: "engine settings belong in [DEFAULT]".to_owned(),
+                    },
+                );
+            }
+        } else if !keys::is_session_key(name) && !keys::is_ignored(name) {
+            report.warn(entry.line, entry.key);
+        }
+    }
+}
+
+/// Reads EventLoopCores, BusyPoll and Transport from `[DEFAULT]`.
+fn read_engine(defaults: &[Entry<'_>], report: &mut Report) -> EngineConfig {
+    let mut engine = EngineConfig::default();
+    let find = |name: &str| defaults.iter().rev().find(|e| e.name == name);
+    if let Some(entry) = find(keys::EVENT_LOOP_CORES) {
+        match parse_cores(entry.value) {
+            Ok(cores) => engine.event_loop_cores = cores,
+            Err(reason) => invalid(report, entry, reason),
+        }
+    }
+    if let Some(entry) = find(keys::BUSY_POLL) {
+        match parse_busy_poll(entry.value) {
+            Ok(busy_poll) => engine.busy_poll = busy_poll,
+            Err(reason) => invalid(report, entry, reason),
+        }
+    }
+    if let Some(entry) = find(keys::TRANSPORT) {
+        let value = entry.value;
+        if value.eq_ignore_ascii_case("auto") {
+            engine.transport = Transport::Auto;
+        } else if value.eq_ignore_ascii_case("uring") {
+            engine.transport = Transport::Uring;
+        } else if value.eq_ignore_ascii_case("epoll") {
+            engine.transport = Transport::Epoll;
+        } else {
+            invalid(report, entry, "expected auto, uring or epoll".to_owned());
+        }
+    }
+    engine
+}
+
+/// `0,1,3`: distinct core numbers; an empty value means one unpinned loop.
+fn parse_cores(value: &str) -> Result<Vec<usize>, String> {
+    let mut cores = Vec::new();
+    if value.is_empty() {
+        return Ok(cores);
+    }
+    for part in value.split(',') {
+        let part = part.trim();
+        let core: usize = part
+            .parse()
+            .map_err(|_| format!("{part:?} is not a core number"))?;
+        if cores.contains(&core) {
+            return Err(format!("core {core} is listed twice"));
+        }
+        cores.push(core);
+    }
+    Ok(cores)
+}
+
+/// `spin`, `park` or `spin-then-park:US`.
+fn parse_busy_poll(value: &str) -> Result<BusyPoll, String> {
+    const EXPECTED: &str = "expected spin, park or spin-then-park:MICROSECONDS";
+    let lower = value.to_ascii_lowercase();
+    match lower.as_str() {
+        "spin" => Ok(BusyPoll::Spin),
+        "park" => Ok(BusyPoll::Park),
+        _ => {
+            let micros = lower
+                .strip_prefix("spin-then-park:")
+                .ok_or_else(|| EXPECTED.to_owned())?;
+            let micros: u64 = micros.trim().parse().map_err(|_| EXPECTED.to_owned())?;
+            Ok(BusyPoll::SpinThenPark(Duration::from_micros(micros)))
+        }
+    }
+}
+
+/// Reports an [`ConfigErrorKind::InvalidValue`] on an entry.
+pub(super) fn invalid(report: &mut Report, entry: &Entry<'_>, reason: String) {
+    report.error(
+        entry.line,
+        entry.key,
+        ConfigErrorKind::InvalidValue {
+            value: entry.value.to_owned(),
+            reason,
+        },
+    );
+}
+
+/// Duplicate identities, and plain and TLS acceptors sharing a port.
+fn check_across_sessions(sessions: &[SessionConfig], report: &mut Report) {
+    let mut ids = HashMap::new();
+    let mut ports: HashMap<u16, (bool, usize)> = HashMap::new();
+    for session in sessions {
+        if let Some(first_line) = ids.insert(&session.id, session.line) {
+            report.error(
+                session.line,
+                "[SESSION]",
+                ConfigErrorKind::DuplicateSession { first_line },
+            );
+            // Keep pointing at the first definition.
+            ids.insert(&session.id, first_line);
+        }
+        if let Role::Acceptor(acceptor) = &session.role {
+            let is_tls = session.tls.is_some();
+            let port = acceptor.accept_port;
+            match ports.get(&port) {
+                Some(&(other_tls, other_line)) if other_tls != is_tls => report.error(
+                    session.line,
+                    "SocketAcceptPort",
+                    ConfigErrorKind::TlsPlainPortConflict { port, other_line },
+                ),
+                Some(_) => {}
+                None => {
+                    ports.insert(port, (is_tls, session.line));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_poll_values() {
+        assert_eq!(parse_busy_poll("SPIN"), Ok(BusyPoll::Spin));
+        assert_eq!(parse_busy_poll("park"), Ok(BusyPoll::Park));
+        assert_eq!(
+            parse_busy_poll("spin-then-park:20"),
+            Ok(BusyPoll::SpinThenPark(Duration::from_micros(20)))
+        );
+        assert!(parse_busy_poll("spin-then-park").is_err());
+        assert!(parse_busy_poll("spin-then-park:x").is_err());
+    }
+
+    #[test]
+    fn core_lists() {
+        assert_eq!(parse_cores("0, 1"), Ok(vec![0, 1]));
+        assert_eq!(parse_cores(""), Ok(vec![]));
+        assert!(parse_cores("0,0").is_err());
+        assert!(parse_cores("a").is_err());
+    }
+}

@@ -1,0 +1,229 @@
+//! The names of the keys: which ones fixring reads, which synonyms of other engines it
+//! accepts, and which well-known QuickFIX keys it accepts without using them.
+//!
+//! Names are compared lower-cased. docs/configuration.md is the human-readable form of
+//! these tables.
+
+/// Keys read for every session (lower-cased canonical names).
+pub(super) const CONNECTION_TYPE: &str = "connectiontype";
+pub(super) const BEGIN_STRING: &str = "beginstring";
+pub(super) const SENDER_COMP_ID: &str = "sendercompid";
+pub(super) const TARGET_COMP_ID: &str = "targetcompid";
+pub(super) const SESSION_QUALIFIER: &str = "sessionqualifier";
+pub(super) const ACCEPT_HOST: &str = "socketaccepthost";
+pub(super) const ACCEPT_PORT: &str = "socketacceptport";
+pub(super) const CONNECT_HOST: &str = "socketconnecthost";
+pub(super) const CONNECT_PORT: &str = "socketconnectport";
+pub(super) const SOURCE_HOST: &str = "socketconnectsourcehost";
+pub(super) const SOURCE_PORT: &str = "socketconnectsourceport";
+pub(super) const RECONNECT_INTERVAL: &str = "reconnectinterval";
+pub(super) const HOST_SELECTION_POLICY: &str = "hostselectionpolicy";
+pub(super) const START_OVER_INTERVAL: &str = "hostselectionpolicyprioritystartoverinterval";
+pub(super) const CONNECT_TIMEOUT: &str = "socketconnecttimeout";
+pub(super) const NODELAY: &str = "socketnodelay";
+pub(super) const SEND_BUFFER_SIZE: &str = "socketsendbuffersize";
+pub(super) const RECEIVE_BUFFER_SIZE: &str = "socketreceivebuffersize";
+pub(super) const REUSE_ADDRESS: &str = "socketreuseaddress";
+pub(super) const HEARTBEAT_INTERVAL: &str = "heartbtint";
+pub(super) const LOGON_TIMEOUT: &str = "logontimeout";
+pub(super) const LOGOUT_TIMEOUT: &str = "logouttimeout";
+pub(super) const RESET_ON_LOGON: &str = "resetonlogon";
+pub(super) const USE_SSL: &str = "socketusessl";
+pub(super) const CERTIFICATE_FILE: &str = "socketcertificatefile";
+pub(super) const PRIVATE_KEY_FILE: &str = "socketprivatekeyfile";
+pub(super) const CA_FILE: &str = "socketcafile";
+pub(super) const SERVER_NAME: &str = "socketservername";
+pub(super) const SERVER_CERTIFICATE_FILE: &str = "servercertificatefile";
+pub(super) const SERVER_KEY_FILE: &str = "servercertificatekeyfile";
+pub(super) const CLIENT_CERTIFICATE_FILE: &str = "clientcertificatefile";
+pub(super) const CLIENT_KEY_FILE: &str = "clientcertificatekeyfile";
+pub(super) const AUTHORITIES_FILE: &str = "certificationauthoritiesfile";
+
+/// Engine keys, read from `[DEFAULT]` only.
+pub(super) const EVENT_LOOP_CORES: &str = "eventloopcores";
+pub(super) const BUSY_POLL: &str = "busypoll";
+pub(super) const TRANSPORT: &str = "transport";
+
+/// The engine keys.
+pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
+
+/// Every session key fixring reads.
+const SESSION: [&str; 33] = [
+    CONNECTION_TYPE,
+    BEGIN_STRING,
+    SENDER_COMP_ID,
+    TARGET_COMP_ID,
+    SESSION_QUALIFIER,
+    ACCEPT_HOST,
+    ACCEPT_PORT,
+    CONNECT_HOST,
+    CONNECT_PORT,
+    SOURCE_HOST,
+    SOURCE_PORT,
+    RECONNECT_INTERVAL,
+    HOST_SELECTION_POLICY,
+    START_OVER_INTERVAL,
+    CONNECT_TIMEOUT,
+    NODELAY,
+    SEND_BUFFER_SIZE,
+    RECEIVE_BUFFER_SIZE,
+    REUSE_ADDRESS,
+    HEARTBEAT_INTERVAL,
+    LOGON_TIMEOUT,
+    LOGOUT_TIMEOUT,
+    RESET_ON_LOGON,
+    USE_SSL,
+    CERTIFICATE_FILE,
+    PRIVATE_KEY_FILE,
+    CA_FILE,
+    SERVER_NAME,
+    SERVER_CERTIFICATE_FILE,
+    SERVER_KEY_FILE,
+    CLIENT_CERTIFICATE_FILE,
+    CLIENT_KEY_FILE,
+    AUTHORITIES_FILE,
+];
+
+/// Names other engines give to a key fixring reads: (synonym, canonical name).
+const SYNONYMS: [(&str, &str); 3] = [
+    // QuickFIX/J.
+    ("sockettcpnodelay", NODELAY),
+    // QuickFIX C++ up to 1.14 (1.15 renamed them to the Socket… names).
+    ("sendbuffersize", SEND_BUFFER_SIZE),
+    ("receivebuffersize", RECEIVE_BUFFER_SIZE),
+];
+
+/// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
+const IGNORED: [&str; 38] = [
+    // TLS details fixring leaves to rustls.
+    "sslprotocol",
+    "sslciphersuite",
+    "certificateverifylevel",
+    // Schedule.
+    "starttime",
+    "endtime",
+    "startday",
+    "endday",
+    "timezone",
+    "uselocaltime",
+    "nonstopsession",
+    // Validation and dictionaries.
+    "usedatadictionary",
+    "datadictionary",
+    "transportdatadictionary",
+    "appdatadictionary",
+    "defaultapplverid",
+    "validatefieldsoutoforder",
+    "validatefieldshavevalues",
+    "validateuserdefinedfields",
+    "validatelengthandchecksum",
+    "allowunknownmsgfields",
+    "rejectinvalidmessage",
+    "checkcompid",
+    "checklatency",
+    "maxlatency",
+    // Store and log.
+    "filestorepath",
+    "filelogpath",
+    "filelogbackuppath",
+    "persistmessages",
+    "screenlogshowincoming",
+    "screenlogshowoutgoing",
+    "screenlogshowevents",
+    // Session-layer behaviour beyond the connection.
+    "resetonlogout",
+    "resetondisconnect",
+    "refreshonlogon",
+    "sendresetseqnumflag",
+    "sendredundantresendrequests",
+    "millisecondsintimestamp",
+    "timestampprecision",
+];
+
+/// The lower-cased name of `key`, with a synonym mapped onto fixring's name.
+pub(super) fn canonical(key: &str) -> String {
+    let lower = key.to_ascii_lowercase();
+    SYNONYMS
+        .iter()
+        .find(|(synonym, _)| *synonym == lower)
+        .map_or(lower, |(_, name)| (*name).to_owned())
+}
+
+/// The numbered keys of failover hosts, `SocketConnectHost<n>` and friends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum HostKey {
+    /// SocketConnectHost.
+    Host,
+    /// SocketConnectPort.
+    Port,
+    /// SocketConnectSourceHost.
+    SourceHost,
+    /// SocketConnectSourcePort.
+    SourcePort,
+}
+
+impl HostKey {
+    /// How the key is spelled, for messages.
+    pub(super) const fn spelling(self) -> &'static str {
+        match self {
+            Self::Host => "SocketConnectHost",
+            Self::Port => "SocketConnectPort",
+            Self::SourceHost => "SocketConnectSourceHost",
+            Self::SourcePort => "SocketConnectSourcePort",
+        }
+    }
+}
+
+/// `Some((key, n))` for a canonical name `socketconnecthost<n>` etc. with n ≥ 1 written
+/// without leading zeros.
+pub(super) fn numbered(name: &str) -> Option<(HostKey, usize)> {
+    // Longest prefixes first: "socketconnectsource…" also starts with "socketconnect".
+    let prefixes = [
+        (SOURCE_HOST, HostKey::SourceHost),
+        (SOURCE_PORT, HostKey::SourcePort),
+        (CONNECT_HOST, HostKey::Host),
+        (CONNECT_PORT, HostKey::Port),
+    ];
+    let (rest, key) = prefixes
+        .iter()
+        .find_map(|(prefix, key)| name.strip_prefix(prefix).map(|rest| (rest, *key)))?;
+    if rest.is_empty() || rest.starts_with('0') || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse().ok().map(|n| (key, n))
+}
+
+/// Whether a canonical name is a session key fixring reads (numbered host keys included).
+pub(super) fn is_session_key(name: &str) -> bool {
+    SESSION.contains(&name) || numbered(name).is_some()
+}
+
+/// Whether a canonical name is a known QuickFIX key that fixring does not use.
+pub(super) fn is_ignored(name: &str) -> bool {
+    IGNORED.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_keys() {
+        assert_eq!(numbered("socketconnecthost2"), Some((HostKey::Host, 2)));
+        assert_eq!(
+            numbered("socketconnectsourceport10"),
+            Some((HostKey::SourcePort, 10))
+        );
+        assert_eq!(numbered("socketconnecthost"), None);
+        assert_eq!(numbered("socketconnecthost0"), None);
+        assert_eq!(numbered("socketconnecthost01"), None);
+        assert_eq!(numbered("socketconnecthostx"), None);
+    }
+
+    #[test]
+    fn synonyms_map_onto_one_name() {
+        assert_eq!(canonical("SocketTcpNoDelay"), NODELAY);
+        assert_eq!(canonical("SendBufferSize"), SEND_BUFFER_SIZE);
+        assert_eq!(canonical("HeartBtInt"), HEARTBEAT_INTERVAL);
+    }
+}

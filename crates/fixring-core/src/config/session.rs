@@ -1,0 +1,410 @@
+//! One `[SESSION]`: its identity, role, addresses, timers, socket options and TLS.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::error::{ConfigErrorKind, Report};
+use super::keys::{self, HostKey};
+use super::parse::{View, invalid};
+use super::settings_file::Entry;
+use super::{
+    AcceptorConfig, ConnectionType, HostConfig, HostSelectionPolicy, InitiatorConfig, Role,
+    SessionConfig, SocketOptions, TlsConfig,
+};
+use crate::SessionId;
+
+/// Reads one session; `None` when it has errors (they are in `report`).
+pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<SessionConfig> {
+    let errors_before = report.errors.len();
+    let id = SessionId {
+        begin_string: required(view, keys::BEGIN_STRING, "BeginString", report),
+        sender_comp_id: required(view, keys::SENDER_COMP_ID, "SenderCompID", report),
+        target_comp_id: required(view, keys::TARGET_COMP_ID, "TargetCompID", report),
+        qualifier: view
+            .get(keys::SESSION_QUALIFIER)
+            .map_or_else(String::new, |e| e.value.to_owned()),
+    };
+    let connection_type = connection_type(view, report);
+    let role = match connection_type {
+        Some(ConnectionType::Acceptor) => read_acceptor(view, report).map(Role::Acceptor),
+        Some(ConnectionType::Initiator) => read_initiator(view, report).map(Role::Initiator),
+        None => None,
+    };
+    let tls = connection_type.and_then(|t| read_tls(view, t, report));
+    // Read everything before giving up, so that every error of the session is reported.
+    let heartbeat_interval = seconds(view, keys::HEARTBEAT_INTERVAL, false, report);
+    let logon_timeout = seconds(view, keys::LOGON_TIMEOUT, false, report);
+    let logout_timeout = seconds(view, keys::LOGOUT_TIMEOUT, false, report);
+    let reset_on_logon = flag(view, keys::RESET_ON_LOGON, report);
+    let socket = read_socket(view, report);
+    if report.errors.len() != errors_before {
+        return None;
+    }
+    let mut session = SessionConfig::new(id, role?);
+    session.line = view.line;
+    session.tls = tls?;
+    if let Some(d) = heartbeat_interval {
+        session.heartbeat_interval = d;
+    }
+    if let Some(d) = logon_timeout {
+        session.logon_timeout = d;
+    }
+    if let Some(d) = logout_timeout {
+        session.logout_timeout = d;
+    }
+    if let Some(b) = reset_on_logon {
+        session.reset_on_logon = b;
+    }
+    session.socket = socket;
+    Some(session)
+}
+
+/// A key every session needs; an empty string (and an error) when absent or empty.
+fn required(view: &View<'_, '_>, name: &str, spelling: &str, report: &mut Report) -> String {
+    match view.get(name) {
+        None => {
+            report.error(view.line, spelling, ConfigErrorKind::MissingKey);
+            String::new()
+        }
+        Some(entry) if entry.value.is_empty() => {
+            invalid(report, entry, "must not be empty".to_owned());
+            String::new()
+        }
+        Some(entry) => entry.value.to_owned(),
+    }
+}
+
+fn connection_type(view: &View<'_, '_>, report: &mut Report) -> Option<ConnectionType> {
+    let Some(entry) = view.get(keys::CONNECTION_TYPE) else {
+        report.error(view.line, "ConnectionType", ConfigErrorKind::MissingKey);
+        return None;
+    };
+    if entry.value.eq_ignore_ascii_case("acceptor") {
+        Some(ConnectionType::Acceptor)
+    } else if entry.value.eq_ignore_ascii_case("initiator") {
+        Some(ConnectionType::Initiator)
+    } else {
+        report.error(
+            entry.line,
+            entry.key,
+            ConfigErrorKind::UnknownConnectionType {
+                value: entry.value.to_owned(),
+            },
+        );
+        None
+    }
+}
+
+fn read_acceptor(view: &View<'_, '_>, report: &mut Report) -> Option<AcceptorConfig> {
+    let accept_host = text(view, keys::ACCEPT_HOST);
+    let Some(entry) = view.get(keys::ACCEPT_PORT) else {
+        report.error(view.line, "SocketAcceptPort", ConfigErrorKind::MissingKey);
+        return None;
+    };
+    Some(AcceptorConfig {
+        accept_host,
+        accept_port: port(entry, report)?,
+    })
+}
+
+fn read_initiator(view: &View<'_, '_>, report: &mut Report) -> Option<InitiatorConfig> {
+    let hosts = read_hosts(view, report);
+    let reconnect_interval = seconds(view, keys::RECONNECT_INTERVAL, false, report);
+    let start_over = seconds(view, keys::START_OVER_INTERVAL, true, report);
+    let connect_timeout = seconds(view, keys::CONNECT_TIMEOUT, false, report);
+    let policy = view.get(keys::HOST_SELECTION_POLICY).and_then(|entry| {
+        if entry.value.eq_ignore_ascii_case("ROUNDROBIN") {
+            Some(HostSelectionPolicy::RoundRobin)
+        } else if entry.value.eq_ignore_ascii_case("PRIORITY") {
+            Some(HostSelectionPolicy::Priority)
+        } else {
+            report.error(
+                entry.line,
+                entry.key,
+                ConfigErrorKind::UnknownPolicy {
+                    value: entry.value.to_owned(),
+                },
+            );
+            None
+        }
+    });
+    let mut initiator = InitiatorConfig::new(hosts?);
+    if let Some(d) = reconnect_interval {
+        initiator.reconnect_interval = d;
+    }
+    if let Some(d) = start_over {
+        initiator.priority_start_over_interval = d;
+    }
+    if let Some(d) = connect_timeout {
+        initiator.connect_timeout = d;
+    }
+    if let Some(policy) = policy {
+        initiator.host_selection = policy;
+    }
+    Some(initiator)
+}
+
+/// The unnumbered host, then hosts 1, 2, 3… in order; numbers must not skip.
+fn read_hosts(view: &View<'_, '_>, report: &mut Report) -> Option<Vec<HostConfig>> {
+    let errors_before = report.errors.len();
+    let mut hosts = Vec::new();
+    let main = [
+        view.get(keys::CONNECT_HOST),
+        view.get(keys::CONNECT_PORT),
+        view.get(keys::SOURCE_HOST),
+        view.get(keys::SOURCE_PORT),
+    ];
+    if let Some(host) = read_host(view, main, "", report) {
+        hosts.push(host);
+    }
+    let numbered = view.numbered();
+    let mut by_number: BTreeMap<usize, [Option<&Entry<'_>>; 4]> = BTreeMap::new();
+    for (&(key, n), &entry) in &numbered {
+        let slot = by_number.entry(n).or_default();
+        let index = match key {
+            HostKey::Host => 0,
+            HostKey::Port => 1,
+            HostKey::SourceHost => 2,
+            HostKey::SourcePort => 3,
+        };
+        if let Some(place) = slot.get_mut(index) {
+            *place = Some(entry);
+        }
+    }
+    for (expected, (n, entries)) in (1..).zip(&by_number) {
+        if *n != expected {
+            if let Some(entry) = entries.iter().flatten().next() {
+                invalid(
+                    report,
+                    entry,
+                    format!("failover hosts are numbered 1, 2, 3…; number {expected} is missing"),
+                );
+            }
+            break;
+        }
+        if let Some(host) = read_host(view, *entries, &n.to_string(), report) {
+            hosts.push(host);
+        }
+    }
+    if report.errors.len() != errors_before {
+        return None;
+    }
+    if hosts.is_empty() {
+        report.error(view.line, "SocketConnectHost", ConfigErrorKind::NoHost);
+        return None;
+    }
+    Some(hosts)
+}
+
+/// One host from its host, port, source host and source port entries (`suffix` is the
+/// failover number, empty for the main host); `None` when there is no host or on error.
+fn read_host(
+    view: &View<'_, '_>,
+    [host, port_entry, source_host, source_port]: [Option<&Entry<'_>>; 4],
+    suffix: &str,
+    report: &mut Report,
+) -> Option<HostConfig> {
+    let missing = |report: &mut Report, key: HostKey| {
+        let key = format!("{}{suffix}", key.spelling());
+        report.error(view.line, &key, ConfigErrorKind::MissingKey);
+    };
+    let (host, port_entry) = match (host, port_entry) {
+        (Some(host), Some(port_entry)) => (host, port_entry),
+        (Some(_), None) => {
+            missing(report, HostKey::Port);
+            return None;
+        }
+        (None, Some(_)) => {
+            missing(report, HostKey::Host);
+            return None;
+        }
+        (None, None) => {
+            if let Some(entry) = source_host.or(source_port) {
+                invalid(
+                    report,
+                    entry,
+                    "a source address needs its connect host".to_owned(),
+                );
+            }
+            return None;
+        }
+    };
+    if host.value.is_empty() {
+        invalid(report, host, "must not be empty".to_owned());
+        return None;
+    }
+    let port = port(port_entry, report);
+    let source_port = match source_port {
+        Some(entry) => Some(self::port(entry, report)?),
+        None => None,
+    };
+    Some(HostConfig {
+        host: host.value.to_owned(),
+        port: port?,
+        source_host: source_host
+            .filter(|e| !e.value.is_empty())
+            .map(|e| e.value.to_owned()),
+        source_port,
+    })
+}
+
+fn read_socket(view: &View<'_, '_>, report: &mut Report) -> SocketOptions {
+    let mut socket = SocketOptions::default();
+    if let Some(b) = flag(view, keys::NODELAY, report) {
+        socket.nodelay = b;
+    }
+    if let Some(b) = flag(view, keys::REUSE_ADDRESS, report) {
+        socket.reuse_address = b;
+    }
+    socket.send_buffer_size = buffer_size(view, keys::SEND_BUFFER_SIZE, report);
+    socket.receive_buffer_size = buffer_size(view, keys::RECEIVE_BUFFER_SIZE, report);
+    socket
+}
+
+/// TLS when SocketUseSSL=Y, or, without SocketUseSSL, when a certificate key for the role
+/// is present (as quickfixgo and QuickFIX C++'s SSL classes do). `Some(None)` is plain.
+fn read_tls(
+    view: &View<'_, '_>,
+    connection_type: ConnectionType,
+    report: &mut Report,
+) -> Option<Option<TlsConfig>> {
+    let (role_cert, role_key) = match connection_type {
+        ConnectionType::Acceptor => (keys::SERVER_CERTIFICATE_FILE, keys::SERVER_KEY_FILE),
+        ConnectionType::Initiator => (keys::CLIENT_CERTIFICATE_FILE, keys::CLIENT_KEY_FILE),
+    };
+    let path = |ours: &str, cpp: &str| {
+        view.get(ours)
+            .or_else(|| view.get(cpp))
+            .filter(|e| !e.value.is_empty())
+            .map(|e| PathBuf::from(e.value))
+    };
+    let tls = TlsConfig {
+        certificate_file: path(keys::CERTIFICATE_FILE, role_cert),
+        private_key_file: path(keys::PRIVATE_KEY_FILE, role_key),
+        ca_file: path(keys::CA_FILE, keys::AUTHORITIES_FILE),
+        server_name: text(view, keys::SERVER_NAME),
+    };
+    let enabled = match view.get(keys::USE_SSL) {
+        Some(entry) => bool_value(entry, report)?,
+        None => tls.certificate_file.is_some() || tls.private_key_file.is_some(),
+    };
+    if !enabled {
+        return Some(None);
+    }
+    let needs_both = connection_type == ConnectionType::Acceptor
+        || tls.certificate_file.is_some()
+        || tls.private_key_file.is_some();
+    if needs_both {
+        if tls.certificate_file.is_none() {
+            report.error(
+                view.line,
+                "SocketCertificateFile",
+                ConfigErrorKind::MissingTlsFile,
+            );
+        }
+        if tls.private_key_file.is_none() {
+            report.error(
+                view.line,
+                "SocketPrivateKeyFile",
+                ConfigErrorKind::MissingTlsFile,
+            );
+        }
+        if tls.certificate_file.is_none() || tls.private_key_file.is_none() {
+            return None;
+        }
+    }
+    Some(Some(tls))
+}
+
+/// A free-text value; `None` when absent or empty.
+fn text(view: &View<'_, '_>, name: &str) -> Option<String> {
+    view.get(name)
+        .filter(|e| !e.value.is_empty())
+        .map(|e| e.value.to_owned())
+}
+
+fn flag(view: &View<'_, '_>, name: &str, report: &mut Report) -> Option<bool> {
+    bool_value(view.get(name)?, report)
+}
+
+/// `Y`/`N` in either case.
+fn bool_value(entry: &Entry<'_>, report: &mut Report) -> Option<bool> {
+    if entry.value.eq_ignore_ascii_case("y") {
+        Some(true)
+    } else if entry.value.eq_ignore_ascii_case("n") {
+        Some(false)
+    } else {
+        report.error(
+            entry.line,
+            entry.key,
+            ConfigErrorKind::InvalidBool {
+                value: entry.value.to_owned(),
+            },
+        );
+        None
+    }
+}
+
+/// A whole number, reported as [`ConfigErrorKind::InvalidNumber`] when it is not one.
+fn number(entry: &Entry<'_>, report: &mut Report) -> Option<u64> {
+    let parsed = entry.value.parse().ok();
+    if parsed.is_none() {
+        report.error(
+            entry.line,
+            entry.key,
+            ConfigErrorKind::InvalidNumber {
+                value: entry.value.to_owned(),
+            },
+        );
+    }
+    parsed
+}
+
+fn port(entry: &Entry<'_>, report: &mut Report) -> Option<u16> {
+    let value = number(entry, report)?;
+    let port = u16::try_from(value).ok().filter(|p| *p != 0);
+    if port.is_none() {
+        report.error(
+            entry.line,
+            entry.key,
+            ConfigErrorKind::PortOutOfRange {
+                value: entry.value.to_owned(),
+            },
+        );
+    }
+    port
+}
+
+/// A duration in whole seconds; zero only where `allow_zero`.
+fn seconds(
+    view: &View<'_, '_>,
+    name: &str,
+    allow_zero: bool,
+    report: &mut Report,
+) -> Option<Duration> {
+    let entry = view.get(name)?;
+    let secs = number(entry, report)?;
+    if secs == 0 && !allow_zero {
+        invalid(report, entry, "must be greater than 0".to_owned());
+        return None;
+    }
+    Some(Duration::from_secs(secs))
+}
+
+/// A socket buffer size in bytes, greater than zero.
+fn buffer_size(view: &View<'_, '_>, name: &str, report: &mut Report) -> Option<usize> {
+    let entry = view.get(name)?;
+    let bytes = number(entry, report)?;
+    match usize::try_from(bytes) {
+        Ok(size) if size > 0 => Some(size),
+        _ => {
+            invalid(
+                report,
+                entry,
+                "must be between 1 and usize::MAX bytes".to_owned(),
+            );
+            None
+        }
+    }
+}

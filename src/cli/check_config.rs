@@ -1,0 +1,163 @@
+//! `fixring check-config FILE`: parse a settings file and describe what it configures.
+//!
+//! Exits 0 and prints the engine settings and one block per session when the file is
+//! valid (warnings go to stderr); exits 2 and prints every error to stderr otherwise.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use fixring_core::config::{
+    BusyPoll, EngineConfig, HostSelectionPolicy, Role, SessionConfig, Settings, TlsConfig,
+    Transport,
+};
+
+/// Arguments of `check-config`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The settings file to check.
+    file: PathBuf,
+}
+
+/// The exit code of a file with errors.
+const INVALID: u8 = 2;
+
+/// Runs the subcommand.
+pub(crate) fn run(args: &Args) -> ExitCode {
+    match Settings::load(&args.file) {
+        Ok(settings) => {
+            let mut err = std::io::stderr().lock();
+            for warning in &settings.warnings {
+                // Nothing useful can be done if stderr is gone.
+                let _ = writeln!(err, "{warning}");
+            }
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(describe(&settings).as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            let _ = writeln!(std::io::stderr().lock(), "{errors}");
+            ExitCode::from(INVALID)
+        }
+    }
+}
+
+/// The human-readable description of valid settings.
+fn describe(settings: &Settings) -> String {
+    let mut out = String::new();
+    describe_engine(&mut out, &settings.engine);
+    let count = settings.sessions.len();
+    let _ = writeln!(out, "{count} session{}", if count == 1 { "" } else { "s" });
+    for session in &settings.sessions {
+        out.push('\n');
+        describe_session(&mut out, session);
+    }
+    out
+}
+
+fn describe_engine(out: &mut String, engine: &EngineConfig) {
+    let cores = if engine.event_loop_cores.is_empty() {
+        "one unpinned loop".to_owned()
+    } else {
+        let list: Vec<String> = engine
+            .event_loop_cores
+            .iter()
+            .map(usize::to_string)
+            .collect();
+        list.join(",")
+    };
+    let busy_poll = match engine.busy_poll {
+        BusyPoll::Spin => "spin".to_owned(),
+        BusyPoll::Park => "park".to_owned(),
+        BusyPoll::SpinThenPark(window) => format!("spin-then-park:{}", window.as_micros()),
+    };
+    let _ = writeln!(out, "engine");
+    let _ = writeln!(out, "  event loop cores: {cores}");
+    let _ = writeln!(out, "  busy poll:        {busy_poll}");
+    let transport = match engine.transport {
+        Transport::Auto => "auto",
+        Transport::Uring => "uring",
+        Transport::Epoll => "epoll",
+    };
+    let _ = writeln!(out, "  transport:        {transport}");
+}
+
+fn describe_session(out: &mut String, session: &SessionConfig) {
+    let _ = writeln!(out, "session {} (line {})", session.id, session.line);
+    let _ = writeln!(out, "  role:        {}", session.connection_type().as_str());
+    match &session.role {
+        Role::Acceptor(acceptor) => {
+            let host = acceptor.accept_host.as_deref().unwrap_or("*");
+            let _ = writeln!(out, "  accept:      {host}:{}", acceptor.accept_port);
+        }
+        Role::Initiator(initiator) => {
+            for (i, host) in initiator.hosts.iter().enumerate() {
+                let _ = write!(out, "  connect {i}:   {}:{}", host.host, host.port);
+                if host.source_host.is_some() || host.source_port.is_some() {
+                    let source = host.source_host.as_deref().unwrap_or("*");
+                    let port = host.source_port.map_or("*".to_owned(), |p| p.to_string());
+                    let _ = write!(out, " from {source}:{port}");
+                }
+                out.push('\n');
+            }
+            let policy = match initiator.host_selection {
+                HostSelectionPolicy::RoundRobin => "ROUNDROBIN".to_owned(),
+                HostSelectionPolicy::Priority => format!(
+                    "PRIORITY (start over after {} s)",
+                    initiator.priority_start_over_interval.as_secs()
+                ),
+            };
+            let _ = writeln!(out, "  hosts:       {policy}");
+            let _ = writeln!(
+                out,
+                "  reconnect:   every {} s, connect timeout {} s",
+                initiator.reconnect_interval.as_secs(),
+                initiator.connect_timeout.as_secs()
+            );
+        }
+    }
+    describe_tls(out, session.tls.as_ref());
+    let _ = writeln!(
+        out,
+        "  session:     HeartBtInt {} s, LogonTimeout {} s, LogoutTimeout {} s, ResetOnLogon {}",
+        session.heartbeat_interval.as_secs(),
+        session.logon_timeout.as_secs(),
+        session.logout_timeout.as_secs(),
+        yes_no(session.reset_on_logon)
+    );
+    let socket = &session.socket;
+    let size = |s: Option<usize>| s.map_or("default".to_owned(), |b| b.to_string());
+    let _ = writeln!(
+        out,
+        "  socket:      nodelay {}, reuse address {}, send buffer {}, receive buffer {}",
+        yes_no(socket.nodelay),
+        yes_no(socket.reuse_address),
+        size(socket.send_buffer_size),
+        size(socket.receive_buffer_size)
+    );
+}
+
+fn describe_tls(out: &mut String, tls: Option<&TlsConfig>) {
+    let Some(tls) = tls else {
+        let _ = writeln!(out, "  tls:         off");
+        return;
+    };
+    let path = |p: &Option<PathBuf>| {
+        p.as_ref()
+            .map_or("-".to_owned(), |p| p.display().to_string())
+    };
+    let _ = writeln!(
+        out,
+        "  tls:         cert {}, key {}, CA {}, server name {}",
+        path(&tls.certificate_file),
+        path(&tls.private_key_file),
+        path(&tls.ca_file),
+        tls.server_name.as_deref().unwrap_or("-")
+    );
+}
+
+const fn yes_no(value: bool) -> &'static str {
+    if value { "Y" } else { "N" }
+}

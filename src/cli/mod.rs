@@ -1,0 +1,3 @@
+//! One module per subcommand of the `fixring` binary.
+
+pub(crate) mod check_config;

@@ -1,0 +1,66 @@
+//! `fixring check-config` as a user runs it: a valid file and a broken one.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Writes `text` to a file of a directory unique to this test process.
+fn write_settings(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fixring-cli-check-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    path
+}
+
+fn check_config(path: &PathBuf) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fixring"))
+        .arg("check-config")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("running fixring: {e}"))
+}
+
+#[test]
+fn a_valid_file_prints_its_sessions() {
+    let path = write_settings(
+        "valid.cfg",
+        "[DEFAULT]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=A\n\
+         BusyPoll=spin\nFavouriteColour=blue\n\
+         [SESSION]\nTargetCompID=B\nSocketConnectHost=primary\nSocketConnectPort=9001\n\
+         SocketConnectHost1=backup\nSocketConnectPort1=9002\nHostSelectionPolicy=PRIORITY\n",
+    );
+    let output = check_config(&path);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("FIX.4.4:A->B"), "{stdout}");
+    assert!(stdout.contains("primary:9001"), "{stdout}");
+    assert!(stdout.contains("backup:9002"), "{stdout}");
+    assert!(stdout.contains("PRIORITY"), "{stdout}");
+    assert!(stdout.contains("spin"), "{stdout}");
+    assert!(
+        stderr.contains(":6: FavouriteColour: unknown key, ignored"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_broken_file_exits_2_with_every_error() {
+    let path = write_settings(
+        "broken.cfg",
+        "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=A\n\
+         [SESSION]\nTargetCompID=B\nSocketAcceptPort=99999\nHeartBtInt=often\n",
+    );
+    let output = check_config(&path);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let file = path.display().to_string();
+    assert!(
+        stderr.contains(&format!("{file}:7: SocketAcceptPort:")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{file}:8: HeartBtInt:")),
+        "{stderr}"
+    );
+}
