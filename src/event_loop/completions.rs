@@ -1,0 +1,188 @@
+//! What the loop does with each backend completion, and with received bytes.
+
+use fixring_core::backend::{Backend, Completion, ConnId};
+use fixring_core::codec::{Decoded, Message};
+use fixring_core::connection::SessionIndex;
+use fixring_core::session::{Inbound, ProtocolViolation};
+use fixring_core::{ErrorCode, Event, Instant};
+
+use super::EventLoop;
+use super::conns::Owner;
+use crate::application::{Application, Context};
+
+/// Why received bytes ended the reading of a connection early.
+enum Stop {
+    /// A message could not be framed or parsed.
+    Malformed(ProtocolViolation),
+    /// An accepted connection's Logon was refused.
+    Refused(String),
+}
+
+impl<B: Backend, A: Application> EventLoop<B, A> {
+    pub(super) fn handle_completion(&mut self, now: Instant, completion: Completion) {
+        match completion {
+            Completion::Accepted { listener, conn, peer } => {
+                let Some(index) = self.listeners.iter().position(|l| l.id == listener) else {
+                    self.backend.close(conn);
+                    return;
+                };
+                let deadline = now + self.listeners[index].logon_timeout;
+                if self.stopping_until.is_some() {
+                    self.backend.close(conn);
+                    return;
+                }
+                self.conns.insert(conn, Owner::Unrouted { listener: index, deadline }, Some(peer));
+                self.note_deadline(Some(deadline));
+            }
+            Completion::Connected { conn, peer } => {
+                let Some(Owner::Slot(index)) = self.conns.owner(conn) else { return };
+                self.conns.set_peer(conn, peer);
+                if self.slots[index].connected(now) {
+                    self.touched.push(index);
+                } else {
+                    self.conns.remove(conn);
+                    self.backend.close(conn);
+                }
+            }
+            Completion::ConnectFailed { conn, error } => {
+                let Some(Owner::Slot(index)) = self.conns.owner(conn) else { return };
+                self.conns.remove(conn);
+                let slot = &mut self.slots[index];
+                slot.conn = None;
+                let host = slot.connect_failed(now);
+                self.report_failed(index, host, error.to_string());
+                self.start_connects(index, now);
+            }
+            Completion::Received { conn } => self.on_received(now, conn),
+            Completion::Closed { conn, error, unsent } => {
+                let owner = self.conns.owner(conn);
+                self.conns.remove(conn);
+                if let Some(Owner::Slot(index)) = owner {
+                    let mut detail = match error {
+                        Some(error) => error.to_string(),
+                        None => "peer closed the connection".to_owned(),
+                    };
+                    if unsent > 0 {
+                        detail.push_str(&format!("; {unsent} bytes not sent"));
+                    }
+                    if self.slots[index].session.state().is_logged_on()
+                        || self.slots[index].is_connected()
+                    {
+                        self.slots[index].conn = None;
+                        self.connection_lost(index, now, detail);
+                    } else {
+                        self.slots[index].conn = None;
+                        let host = self.slots[index].connect_failed(now);
+                        self.report_failed(index, host, detail);
+                        self.start_connects(index, now);
+                    }
+                }
+            }
+            Completion::Woken => {}
+        }
+    }
+
+    /// Frames, parses and hands on every complete message received on `conn`.
+    fn on_received(&mut self, now: Instant, conn: ConnId) {
+        let Some(owner) = self.conns.owner(conn) else { return };
+        let mut slot_index = match owner {
+            Owner::Slot(index) => Some(index),
+            Owner::Unrouted { .. } => None,
+        };
+        let Self { backend, slots, listeners, app, framer, .. } = self;
+        let Some(mut io) = backend.io(conn) else { return };
+        let (rx, tx) = io.split();
+        let mut consumed = 0;
+        let mut stop = None;
+        let mut routed = None;
+        while consumed < rx.len() {
+            let len = match framer.decode(&rx[consumed..]) {
+                Decoded::Message { len } => len,
+                Decoded::Incomplete => break,
+                Decoded::Invalid { discard, error } => {
+                    consumed += discard;
+                    stop = Some(Stop::Malformed(ProtocolViolation::Malformed(error)));
+                    break;
+                }
+            };
+            let frame = &rx[consumed..consumed + len];
+            consumed += len;
+            let msg = match Message::parse(frame) {
+                Ok(msg) => msg,
+                Err(error) => {
+                    stop = Some(Stop::Malformed(ProtocolViolation::BadField(error)));
+                    break;
+                }
+            };
+            let index = match slot_index {
+                Some(index) => index,
+                None => {
+                    let Owner::Unrouted { listener, .. } = owner else { break };
+                    let Some(l) = listeners.get_mut(listener) else { break };
+                    let sender = msg.get(fixring_core::codec::tags::SENDER_COMP_ID).unwrap_or_default();
+                    let target = msg.get(fixring_core::codec::tags::TARGET_COMP_ID).unwrap_or_default();
+                    match l.router.route(msg.begin_string(), sender, target) {
+                        Ok(entry) => {
+                            let SessionIndex(r) = entry;
+                            let Some(&index) = l.slots.get(r) else { break };
+                            // The slot takes the connection before the Logon is handled.
+                            slots[index].take_connection(now, conn);
+                            routed = Some((index, listener, entry));
+                            slot_index = Some(index);
+                            index
+                        }
+                        Err(refusal) => {
+                            stop = Some(Stop::Refused(refusal.to_string()));
+                            break;
+                        }
+                    }
+                }
+            };
+            let slot = &mut slots[index];
+            match slot.session.handle_message(now, &msg) {
+                Inbound::Application => {
+                    let mut ctx = Context { session: &mut slot.session, tx, now };
+                    app.from_app(&mut ctx, &msg);
+                }
+                Inbound::Admin => app.from_admin(slot.session.id(), &msg),
+                Inbound::Ignored => {}
+            }
+            if slot.session.poll_close().is_some() {
+                break;
+            }
+        }
+        io.consume(consumed);
+        let stuck = stop.is_none() && io.receive_buffer_full();
+        if let Some((index, listener, entry)) = routed {
+            self.attach(index, now, conn, (listener, entry));
+        }
+        match (slot_index, stop) {
+            (Some(index), Some(Stop::Malformed(violation))) => {
+                self.slots[index].session.handle_malformed(violation);
+            }
+            (Some(index), None) if stuck => {
+                self.slots[index].session.handle_malformed(ProtocolViolation::MissingSeqNum);
+            }
+            (None, Some(Stop::Malformed(violation))) => {
+                self.refuse(conn, violation.to_string());
+            }
+            (_, Some(Stop::Refused(detail))) => self.refuse(conn, detail),
+            _ => {}
+        }
+        if let Some(index) = slot_index {
+            self.touched.push(index);
+        }
+    }
+
+    /// Closes an accepted connection that never became a session's, saying why.
+    fn refuse(&mut self, conn: ConnId, detail: String) {
+        let peer = self.conns.peer(conn);
+        self.conns.remove(conn);
+        self.backend.close(conn);
+        self.app.on_event(&Event::ConnectionError {
+            remote_host: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+            code: ErrorCode::ConnectionRefused,
+            error_detail: detail,
+        });
+    }
+}
