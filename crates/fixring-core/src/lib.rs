@@ -14,6 +14,7 @@
 //!   and the acceptor's mapping of a Logon to a configured session.
 //! - [`event`] and [`error`]: the events and error codes of the engine's interface.
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
+//! - [`timer`]: the table of named deadlines behind every `poll_timeout()`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod event;
 pub mod session;
 mod session_id;
 pub mod time;
+pub mod timer;
 pub mod tls;
 
 pub use error::ErrorCode;
