@@ -34,7 +34,10 @@
 //! timers.set(Timer::Heartbeat, Instant::from_secs(30));
 //! assert_eq!(timers.next(), Some((Timer::Heartbeat, Instant::from_secs(30))));
 //! assert_eq!(timers.poll_expired(Instant::from_secs(29)), None);
-//! assert_eq!(timers.poll_expired(Instant::from_secs(30)), Some(Timer::Heartbeat));
+//! assert_eq!(
+//!     timers.poll_expired(Instant::from_secs(31)),
+//!     Some((Timer::Heartbeat, Instant::from_secs(30)))
+//! );
 //! assert_eq!(timers.next_deadline(), Some(Instant::from_secs(36)));
 //! ```
 
@@ -134,17 +137,17 @@ impl<T: TimerName, const N: usize> TimerTable<T, N> {
         self.next().map(|(_, deadline)| deadline)
     }
 
-    /// Stops and returns the earliest timer that has expired at `now`, if any.
+    /// Stops and returns the earliest timer that has expired at `now`, with its deadline.
     ///
     /// Call it in a loop from `handle_timeout(now)` to handle every expired timer in deadline
-    /// order.
-    pub fn poll_expired(&mut self, now: Instant) -> Option<T> {
+    /// order; the deadline is when the timer's event happened, however late `now` is.
+    pub fn poll_expired(&mut self, now: Instant) -> Option<(T, Instant)> {
         let (timer, deadline) = self.next()?;
         if deadline > now {
             return None;
         }
         self.stop(timer);
-        Some(timer)
+        Some((timer, deadline))
     }
 }
 
@@ -159,7 +162,7 @@ impl<T: TimerName, const N: usize> fmt::Debug for TimerTable<T, N> {
         let mut map = f.debug_map();
         for (timer, deadline) in T::ALL.iter().zip(self.deadlines.iter()) {
             if let Some(deadline) = deadline {
-                map.entry(&timer.as_str(), deadline);
+                map.entry(&timer.as_str(), &format_args!("{deadline}"));
             }
         }
         map.finish()
@@ -229,8 +232,14 @@ mod tests {
         assert_eq!(table.poll_expired(just_before), None);
         assert!(table.expired(Name::A, Instant::from_secs(10)));
         let late = Instant::from_secs(30);
-        assert_eq!(table.poll_expired(late), Some(Name::A));
-        assert_eq!(table.poll_expired(late), Some(Name::B));
+        assert_eq!(
+            table.poll_expired(late),
+            Some((Name::A, Instant::from_secs(10)))
+        );
+        assert_eq!(
+            table.poll_expired(late),
+            Some((Name::B, Instant::from_secs(20)))
+        );
         assert_eq!(table.poll_expired(late), None);
         assert!(!table.is_armed(Name::A));
     }

@@ -186,15 +186,17 @@ impl InitiatorSchedule {
         self.timers.next_deadline()
     }
 
-    /// Handles every timer that has expired at `now`: a connect timeout fails the attempt
-    /// (queuing [`Action::AbortConnect`]); a due reconnect begins a new attempt (queuing
-    /// [`Action::Connect`]).
+    /// Handles every timer that has expired at `now`, in deadline order. A connect timeout
+    /// fails the attempt as of its deadline (queuing [`Action::AbortConnect`]); a due
+    /// reconnect begins a new attempt at `now` (queuing [`Action::Connect`]).
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(timer) = self.timers.poll_expired(now) {
+        while let Some((timer, deadline)) = self.timers.poll_expired(now) {
             match timer {
                 Timer::ConnectTimeout => {
                     if let ConnectionState::Pending { host_index, .. } = *self.lifecycle.state()
-                        && self.disconnect(now, ErrorCode::ConnectionRefused).is_ok()
+                        && self
+                            .disconnect(deadline, ErrorCode::ConnectionRefused)
+                            .is_ok()
                     {
                         self.counters.timeouts += 1;
                         self.abort = Some(host_index);
