@@ -187,19 +187,22 @@ impl InitiatorSchedule {
     }
 
     /// Handles every timer that has expired at `now`, in deadline order. A connect timeout
-    /// fails the attempt as of its deadline (queuing [`Action::AbortConnect`]); a due
+    /// fails the attempt as of its deadline (queuing [`Action::AbortConnect`] if its connect
+    /// was handed out); a due
     /// reconnect begins a new attempt at `now` (queuing [`Action::Connect`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some((timer, deadline)) = self.timers.poll_expired(now) {
             match timer {
                 Timer::ConnectTimeout => {
-                    if let ConnectionState::Pending { host_index, .. } = *self.lifecycle.state()
-                        && self
-                            .disconnect(deadline, ErrorCode::ConnectionRefused)
-                            .is_ok()
+                    let handed_out = self.handed_out_attempt();
+                    if self
+                        .disconnect(deadline, ErrorCode::ConnectionRefused)
+                        .is_ok()
                     {
                         self.counters.timeouts += 1;
-                        self.abort = Some(host_index);
+                        if handed_out.is_some() {
+                            self.abort = handed_out;
+                        }
                     }
                 }
                 Timer::Reconnect => self.begin_attempt(now),
@@ -238,6 +241,7 @@ impl InitiatorSchedule {
     pub fn handle_connected(&mut self, now: Instant) -> Result<(), TransitionError> {
         self.lifecycle.connected(now)?;
         self.timers.stop(Timer::ConnectTimeout);
+        self.connect_ready = false;
         self.selector.connected();
         self.counters.successes += 1;
         Ok(())
@@ -268,18 +272,27 @@ impl InitiatorSchedule {
     }
 
     /// Stops the initiator: timers and queued connects are dropped, and an attempt under way
-    /// is aborted ([`Action::AbortConnect`]). An established connection is the engine's to
+    /// is aborted ([`Action::AbortConnect`], only if its connect was handed out). An established connection is the engine's to
     /// log out and close.
     pub fn stop(&mut self) -> Result<(), TransitionError> {
-        let pending = match *self.lifecycle.state() {
-            ConnectionState::Pending { host_index, .. } => Some(host_index),
-            _ => None,
-        };
+        let handed_out = self.handed_out_attempt();
         self.lifecycle.stop()?;
         self.timers.stop_all();
         self.connect_ready = false;
-        self.abort = pending;
+        if handed_out.is_some() {
+            self.abort = handed_out;
+        }
         Ok(())
+    }
+
+    /// The host of the pending attempt if its [`Action::Connect`] has been handed to the
+    /// engine: only then is there a socket to abort. The abort slot is always empty at that
+    /// point, as `poll_action` hands out an abort before the next connect.
+    fn handed_out_attempt(&self) -> Option<usize> {
+        match *self.lifecycle.state() {
+            ConnectionState::Pending { host_index, .. } if !self.connect_ready => Some(host_index),
+            _ => None,
+        }
     }
 
     fn begin_attempt(&mut self, now: Instant) {

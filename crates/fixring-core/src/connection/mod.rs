@@ -11,18 +11,19 @@
 //! table). Any state but `stopped` also returns to `stopped` when the engine stops.
 //!
 //! ```text
-//!  initiator                                      acceptor
+//!  initiator                                  acceptor
 //!
-//!   stopped                                        stopped
-//!      | start                                        | a peer logs on
-//!      v                                              v
-//!   pending --- attempt failed / timed out --+     connected <----------+
-//!      | TCP (+TLS) up      ^                 |        | connection ends |
-//!      v                    | reconnect       |        v                 | a peer logs on
-//!   connected               | interval        |     disconnected --------+
-//!      | connection lost    |                 |
-//!      v                    |                 |
-//!   disconnected -----------+ <---------------+
+//!     stopped                                   stopped
+//!        | start                                   | a peer logs on
+//!        v                                         v
+//!  +-> pending -----------------+               connected <---------+
+//!  |     | TCP (+ TLS) up       | attempt          | connection     | a peer logs
+//!  |     v                      | failed or        v ends           | on again
+//!  |   connected                | timed out     disconnected -------+
+//!  |     | connection lost      |
+//!  |     v                      |
+//!  +-- disconnected <-----------+
+//!   after the reconnect interval
 //! ```
 //!
 //! An initiator moves with its [`InitiatorSchedule`], which chooses each attempt's host with a
