@@ -15,6 +15,7 @@
 //! - [`event`] and [`error`]: the events and error codes of the engine's interface.
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
 //! - [`backend`]: the interface the io_uring and epoll backends implement for the event loop.
+//! - [`timer`]: the table of named deadlines behind every `poll_timeout()`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,6 +28,7 @@ pub mod event;
 // pub mod session; (enabled once the codec lands)
 mod session_id;
 pub mod time;
+pub mod timer;
 pub mod tls;
 
 pub use error::ErrorCode;

@@ -245,7 +245,7 @@ impl Session {
 
     /// Runs every timer that has expired by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(timer) = self.timers.poll_expired(now) {
+        while let Some((timer, _)) = self.timers.poll_expired(now) {
             match timer {
                 Timer::LogonTimeout => self.close_now(CloseReason::LogonTimeout),
                 Timer::LogoutTimeout => self.close_now(CloseReason::LogoutTimeout),
