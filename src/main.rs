@@ -1,7 +1,7 @@
 //! `fixring`: the command-line face of the engine.
 //!
 //! Subcommands live one per module under `cli/`; `check-config` validates a settings file
-//! and prints what the engine would run.
+//! and prints what the engine would run; `run` runs it.
 
 mod cli;
 
@@ -22,11 +22,21 @@ struct Cli {
 enum Command {
     /// Parse a QuickFIX-style settings file, print its sessions and report every error.
     CheckConfig(cli::check_config::Args),
+    /// Run the engine from a settings file until SIGINT or SIGTERM, which stop it gracefully.
+    Run(cli::run::Args),
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(args) => cli::check_config::run(&args),
+        Command::Run(args) => cli::run::run(&args),
     }
 }

@@ -1,3 +1,5 @@
 //! One module per subcommand of the `fixring` binary.
 
 pub(crate) mod check_config;
+pub(crate) mod run;
+pub(crate) mod signals;

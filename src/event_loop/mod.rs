@@ -72,7 +72,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Builds the loop: binds its listeners at once, so that a port in use fails start-up.
     pub(crate) fn new(
         mut backend: B,
-        app: A,
+        mut app: A,
         clock: Clock,
         plan: LoopPlan,
         queue: Receiver<Queued>,
@@ -81,9 +81,17 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         let buffer_size = plan.backend.buffer_size;
         let mut listeners = Vec::with_capacity(plan.listeners.len());
         for listener in &plan.listeners {
-            let id = backend.listen(listener.addr, &listener.options).map_err(|source| {
-                crate::EngineError::PortBindFailed { addr: listener.addr, source }
-            })?;
+            let id = match backend.listen(listener.addr, &listener.options) {
+                Ok(id) => id,
+                Err(source) => {
+                    app.on_event(&Event::ConnectionError {
+                        remote_host: listener.addr.to_string(),
+                        code: ErrorCode::PortBindFailed,
+                        error_detail: source.to_string(),
+                    });
+                    return Err(crate::EngineError::PortBindFailed { addr: listener.addr, source });
+                }
+            };
             let addr = backend.local_addr(id).unwrap_or(listener.addr);
             let ids = listener.slots.iter().map(|&i| plan.sessions[i].id.clone());
             let logon_timeout = listener

@@ -102,15 +102,45 @@ impl Slot {
         aborted
     }
 
-    /// An accepted connection logged on for this slot.
-    fn attach(&mut self, now: Instant, conn: ConnId, peer: Option<SocketAddr>, route: (usize, SessionIndex)) {
+    /// An accepted connection carries this slot's Logon: the session takes it at once.
+    pub(super) fn take_connection(&mut self, now: Instant, conn: ConnId) {
         self.conn = Some(conn);
+        self.session.connected(now);
+    }
+
+    /// Records where the accepted connection came from and which router entry it holds.
+    fn attach_route(&mut self, now: Instant, peer: Option<SocketAddr>, route: (usize, SessionIndex)) {
         self.peer = peer;
         if let Driver::Acceptor { lifecycle, route: current } = &mut self.driver {
             let _ = lifecycle.connected(now);
             *current = Some(route);
         }
+    }
+
+    /// An initiator's connection completed: returns whether the schedule still wanted it.
+    pub(super) fn connected(&mut self, now: Instant) -> bool {
+        let Driver::Initiator(schedule) = &mut self.driver else { return false };
+        if schedule.handle_connected(now).is_err() {
+            return false;
+        }
         self.session.connected(now);
+        true
+    }
+
+    /// An initiator's attempt failed: returns the host it was made to.
+    pub(super) fn connect_failed(&mut self, now: Instant) -> Option<HostConfig> {
+        let Driver::Initiator(schedule) = &mut self.driver else { return None };
+        let host = schedule.current_host().and_then(|i| self.hosts.get(i)).cloned();
+        let _ = schedule.handle_connect_failed(now, ErrorCode::ConnectionRefused);
+        host
+    }
+
+    /// Whether the connection is up (TCP connected), logged on or not.
+    pub(super) fn is_connected(&self) -> bool {
+        match &self.driver {
+            Driver::Initiator(schedule) => schedule.state().is_connected(),
+            Driver::Acceptor { lifecycle, .. } => lifecycle.state().is_connected(),
+        }
     }
 
     /// The connection is gone: updates the lifecycle; returns the router entry to release.
@@ -200,7 +230,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     pub(super) fn attach(&mut self, index: usize, now: Instant, conn: ConnId, route: (usize, SessionIndex)) {
         let peer = self.conns.peer(conn);
         self.conns.set_owner(conn, Owner::Slot(index));
-        self.slots[index].attach(now, conn, peer, route);
+        self.slots[index].attach_route(now, peer, route);
     }
 
     /// Lets every slot touched this turn write, report its events, and close if it must.

@@ -74,6 +74,12 @@ pub enum Event {
         /// Why: the peer's Text (58), a local stop, a timeout.
         reason: String,
     },
+    /// io_uring was refused by the kernel and the loop runs on epoll instead
+    /// (`fix.engine.backend_fallback`).
+    BackendFallback {
+        /// The error io_uring set-up returned.
+        reason: String,
+    },
     /// The peer's MsgSeqNum jumped ahead of the expected one (`fix.session.sequence_gap`).
     SequenceGap {
         /// The session.
@@ -97,6 +103,7 @@ impl Event {
             Self::Logon { .. } => "fix.session.logon",
             Self::Logout { .. } => "fix.session.logout",
             Self::SequenceGap { .. } => "fix.session.sequence_gap",
+            Self::BackendFallback { .. } => "fix.engine.backend_fallback",
         }
     }
 

@@ -1,0 +1,104 @@
+//! `fixring run`: the engine from a settings file, until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use fixring::core::Event;
+use fixring::core::codec::Message;
+use fixring::json::event_json;
+use fixring::{Application, Context, Echo, Engine};
+
+/// How events are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EventFormat {
+    /// One JSON object per line on stdout.
+    Json,
+    /// One readable line per event on stderr.
+    Text,
+}
+
+/// The application the engine runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AppKind {
+    /// Accept messages and do nothing with them.
+    None,
+    /// Answer every NewOrderSingle with an ExecutionReport.
+    Echo,
+}
+
+/// Arguments of `fixring run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The QuickFIX-style settings file.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: PathBuf,
+    /// Print every event in this format.
+    #[arg(long, value_enum, default_value = "text")]
+    events: EventFormat,
+    /// The application to run.
+    #[arg(long, value_enum, default_value = "none")]
+    app: AppKind,
+}
+
+/// The command line's application: prints events, and echoes orders when asked.
+#[derive(Clone)]
+struct CliApp {
+    events: EventFormat,
+    echo: Option<Echo>,
+}
+
+impl Application for CliApp {
+    fn on_event(&mut self, event: &Event) {
+        match self.events {
+            EventFormat::Json => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", event_json(event));
+                let _ = out.flush();
+            }
+            EventFormat::Text => eprintln!("{} {event:?}", event.name()),
+        }
+    }
+
+    fn from_app(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
+        if let Some(echo) = &mut self.echo {
+            echo.from_app(ctx, msg);
+        }
+    }
+}
+
+pub(crate) fn run(args: &Args) -> ExitCode {
+    // Block the stop signals before any loop thread exists, so that only sigwait sees them.
+    let signals = match crate::cli::signals::StopSignals::block() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("fixring: cannot set up signal handling: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let echo = (args.app == AppKind::Echo).then(Echo::default);
+    let app = CliApp { events: args.events, echo };
+    let mut engine = match Engine::from_file(&args.config, app) {
+        Ok(engine) => engine,
+        Err(error) => {
+            eprintln!("fixring: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = engine.start() {
+        eprintln!("fixring: {error}");
+        return ExitCode::FAILURE;
+    }
+    let backends: Vec<_> = engine.backends().iter().map(|b| b.as_str()).collect();
+    tracing::info!(backends = ?backends, "fixring running");
+    let signal = signals.wait();
+    tracing::info!(signal, "stopping");
+    engine.stop();
+    match engine.wait() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("fixring: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

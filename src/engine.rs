@@ -1,0 +1,297 @@
+//! The engine: event-loop threads, their backends, and the way in from outside.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use fixring_core::backend::{Backend, BackendOptions, Wake};
+use fixring_core::config::{Settings, Transport};
+use fixring_core::{Event, SessionId};
+use fixring_epoll::EpollBackend;
+use fixring_uring::UringBackend;
+
+use crate::application::Application;
+use crate::clock::Clock;
+use crate::error::EngineError;
+use crate::event_loop::{EventLoop, LoopPlan};
+use crate::handle::{Queued, SessionHandle};
+
+/// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
+const QUEUE_CAPACITY: usize = 4096;
+
+/// Which I/O backend an event loop runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// io_uring.
+    Uring,
+    /// epoll.
+    Epoll,
+}
+
+impl BackendKind {
+    /// `uring` or `epoll`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Uring => "uring",
+            Self::Epoll => "epoll",
+        }
+    }
+}
+
+/// What a loop reports once it is set up.
+struct Ready {
+    backend: BackendKind,
+    waker: Arc<dyn Wake>,
+    listen_addrs: Vec<SocketAddr>,
+    sessions: Vec<SessionId>,
+}
+
+struct Running {
+    threads: Vec<JoinHandle<Result<(), EngineError>>>,
+    stop: Arc<AtomicBool>,
+    loops: Vec<LoopInfo>,
+}
+
+struct LoopInfo {
+    backend: BackendKind,
+    waker: Arc<dyn Wake>,
+    queue: SyncSender<Queued>,
+    listen_addrs: Vec<SocketAddr>,
+    sessions: Vec<SessionId>,
+}
+
+/// A FIX connection engine: acceptors and initiators on pinned event loops.
+///
+/// ```no_run
+/// use fixring::{Application, Engine};
+///
+/// #[derive(Clone)]
+/// struct Quiet;
+/// impl Application for Quiet {}
+///
+/// let mut engine = Engine::from_file("fixring.cfg".as_ref(), Quiet)?;
+/// engine.start()?;
+/// // … trade …
+/// engine.stop();
+/// engine.wait()?;
+/// # Ok::<(), fixring::EngineError>(())
+/// ```
+pub struct Engine<A: Application + Clone> {
+    settings: Settings,
+    app: A,
+    backend: BackendOptions,
+    running: Option<Running>,
+}
+
+impl<A: Application + Clone> Engine<A> {
+    /// An engine for `settings`, calling `app` (one clone per event loop; wrap it in
+    /// [`crate::Synchronized`] to share one object).
+    pub fn new(settings: Settings, app: A) -> Self {
+        let backend = BackendOptions { busy_poll: settings.engine.busy_poll, ..BackendOptions::default() };
+        Self { settings, app, backend, running: None }
+    }
+
+    /// An engine for the settings file at `path`.
+    pub fn from_file(path: &Path, app: A) -> Result<Self, EngineError> {
+        let settings = Settings::load(path).map_err(EngineError::Settings)?;
+        Ok(Self::new(settings, app))
+    }
+
+    /// Changes how the backends are set up (buffer sizes, connection limit, SQPOLL).
+    pub fn set_backend_options(&mut self, options: BackendOptions) {
+        self.backend = options;
+    }
+
+    /// The settings the engine runs.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Starts the event loops: binds every acceptor port and starts every initiator.
+    ///
+    /// Fails with [`EngineError::PortBindFailed`] when a port cannot be bound (after
+    /// reporting `fix.connection.error`), and with other errors when a loop cannot be set up.
+    /// Nothing is left running on failure.
+    pub fn start(&mut self) -> Result<(), EngineError> {
+        if self.running.is_some() {
+            return Err(EngineError::AlreadyStarted);
+        }
+        let plans = LoopPlan::split(&self.settings, self.backend)?;
+        let clock = Clock::start();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        let mut loops = Vec::new();
+        let mut failure = None;
+        for (number, plan) in plans.into_iter().enumerate() {
+            let (queue_tx, queue_rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+            let (ready_tx, ready_rx) = mpsc::channel();
+            let app = self.app.clone();
+            let transport = self.settings.engine.transport;
+            let loop_stop = Arc::clone(&stop);
+            let spawned = std::thread::Builder::new()
+                .name(format!("fixring-loop-{number}"))
+                .spawn(move || run_loop(plan, transport, app, clock, queue_rx, loop_stop, ready_tx));
+            let thread = match spawned {
+                Ok(thread) => thread,
+                Err(source) => {
+                    failure = Some(EngineError::Thread(source));
+                    break;
+                }
+            };
+            threads.push(thread);
+            match ready_rx.recv() {
+                Ok(ready) => loops.push(LoopInfo {
+                    backend: ready.backend,
+                    waker: ready.waker,
+                    queue: queue_tx,
+                    listen_addrs: ready.listen_addrs,
+                    sessions: ready.sessions,
+                }),
+                // The loop failed before it was ready; its error comes back through join.
+                Err(_) => {
+                    failure = threads.pop().map(join_error);
+                    break;
+                }
+            }
+        }
+        let running = Running { threads, stop, loops };
+        if let Some(error) = failure {
+            stop_all(&running);
+            for thread in running.threads {
+                let _ = thread.join();
+            }
+            return Err(error);
+        }
+        self.running = Some(running);
+        Ok(())
+    }
+
+    /// Asks every loop to stop gracefully: Logout on every logged-on session, bounded by
+    /// LogoutTimeout, then every socket closed and `fix.connection.stopped` reported. Returns at
+    /// once; [`Engine::wait`] waits for the end.
+    pub fn stop(&self) {
+        if let Some(running) = &self.running {
+            stop_all(running);
+        }
+    }
+
+    /// Waits until every loop has ended (after [`Engine::stop`], or a loop failure).
+    pub fn wait(&mut self) -> Result<(), EngineError> {
+        let Some(running) = self.running.take() else { return Ok(()) };
+        let mut result = Ok(());
+        for thread in running.threads {
+            let outcome = thread.join().unwrap_or(Err(EngineError::LoopPanicked));
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result
+    }
+
+    /// A handle to send into `session` from any thread, once the engine is started.
+    pub fn handle(&self, session: &SessionId) -> Option<SessionHandle> {
+        let running = self.running.as_ref()?;
+        running.loops.iter().find_map(|info| {
+            let index = info.sessions.iter().position(|id| id == session)?;
+            Some(SessionHandle::new(
+                session.clone(),
+                index,
+                info.queue.clone(),
+                Arc::clone(&info.waker),
+            ))
+        })
+    }
+
+    /// The backend each running loop uses (io_uring, or epoll after a fallback).
+    pub fn backends(&self) -> Vec<BackendKind> {
+        self.running.iter().flat_map(|r| r.loops.iter().map(|l| l.backend)).collect()
+    }
+
+    /// The addresses the acceptors listen on.
+    pub fn listen_addrs(&self) -> Vec<SocketAddr> {
+        self.running
+            .iter()
+            .flat_map(|r| r.loops.iter().flat_map(|l| l.listen_addrs.iter().copied()))
+            .collect()
+    }
+}
+
+impl<A: Application + Clone> Drop for Engine<A> {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = self.wait();
+    }
+}
+
+fn stop_all(running: &Running) {
+    running.stop.store(true, Ordering::Release);
+    for info in &running.loops {
+        info.waker.wake();
+    }
+}
+
+fn join_error(thread: JoinHandle<Result<(), EngineError>>) -> EngineError {
+    match thread.join() {
+        Ok(Err(error)) => error,
+        Ok(Ok(())) => EngineError::LoopPanicked,
+        Err(_) => EngineError::LoopPanicked,
+    }
+}
+
+/// The body of a loop thread: pin, pick the backend, set up, report ready, run.
+fn run_loop<A: Application>(
+    plan: LoopPlan,
+    transport: Transport,
+    mut app: A,
+    clock: Clock,
+    queue: Receiver<Queued>,
+    stop: Arc<AtomicBool>,
+    ready: mpsc::Sender<Ready>,
+) -> Result<(), EngineError> {
+    if let Some(core) = plan.core {
+        let pinned = core_affinity::get_core_ids()
+            .and_then(|ids| ids.into_iter().find(|id| id.id == core))
+            .is_some_and(core_affinity::set_for_current);
+        if !pinned {
+            return Err(EngineError::Pin { core });
+        }
+    }
+    let options = plan.backend;
+    if transport != Transport::Epoll {
+        match UringBackend::new(&options) {
+            Ok(backend) => {
+                return drive(backend, BackendKind::Uring, app, plan, clock, queue, stop, ready);
+            }
+            Err(error) if transport == Transport::Auto && fixring_uring::is_unavailable(&error) => {
+                tracing::warn!(%error, "io_uring is not available; falling back to epoll");
+                app.on_event(&Event::BackendFallback { reason: error.to_string() });
+            }
+            Err(source) => return Err(EngineError::Backend(source)),
+        }
+    }
+    let backend = EpollBackend::new(&options).map_err(EngineError::Backend)?;
+    drive(backend, BackendKind::Epoll, app, plan, clock, queue, stop, ready)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive<B: Backend, A: Application>(
+    backend: B,
+    kind: BackendKind,
+    app: A,
+    plan: LoopPlan,
+    clock: Clock,
+    queue: Receiver<Queued>,
+    stop: Arc<AtomicBool>,
+    ready: mpsc::Sender<Ready>,
+) -> Result<(), EngineError> {
+    let waker: Arc<dyn Wake> = Arc::new(backend.waker());
+    let sessions = plan.sessions.iter().map(|s| s.id.clone()).collect();
+    let event_loop = EventLoop::new(backend, app, clock, plan, queue, stop)?;
+    let listen_addrs = event_loop.listen_addrs();
+    // The receiver is gone only if start() gave up; the loop then stops by its flag.
+    let _ = ready.send(Ready { backend: kind, waker, listen_addrs, sessions });
+    event_loop.run().map_err(EngineError::Backend)
+}

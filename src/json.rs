@@ -1,0 +1,148 @@
+//! Events as one-line JSON objects, for `fixring run --events json` and log shippers.
+
+use std::fmt::Write;
+
+use fixring_core::Event;
+
+/// One JSON object for `event`: its dotted name under `"event"` and the blueprint's payload
+/// fields. Failures also carry `"code"`, and `error_detail` starts with the code's name.
+pub fn event_json(event: &Event) -> String {
+    let mut out = Json::new(event.name());
+    match event {
+        Event::ConnectionEstablished { session_id, remote_host, remote_port, is_ssl } => {
+            out.str("session_id", &session_id.to_string());
+            out.str("remote_host", remote_host);
+            out.num("remote_port", u64::from(*remote_port));
+            out.bool("is_ssl", *is_ssl);
+        }
+        Event::ConnectionLost { session_id, remote_host, code, error_detail } => {
+            out.str("session_id", &session_id.to_string());
+            out.str("remote_host", remote_host);
+            out.str("code", code.code());
+            out.str("error_detail", &format!("{}: {error_detail}", code.code()));
+        }
+        Event::ConnectionFailed { session_id, remote_host, remote_port, code, error_detail } => {
+            out.str("session_id", &session_id.to_string());
+            out.str("remote_host", remote_host);
+            out.num("remote_port", u64::from(*remote_port));
+            out.str("code", code.code());
+            out.str("error_detail", &format!("{}: {error_detail}", code.code()));
+        }
+        Event::ConnectionStopped { connection_type } => {
+            out.str("connection_type", connection_type.as_str());
+        }
+        Event::ConnectionError { remote_host, code, error_detail } => {
+            out.str("remote_host", remote_host);
+            out.str("code", code.code());
+            out.str("error_detail", &format!("{}: {error_detail}", code.code()));
+        }
+        Event::Logon { session_id } => out.str("session_id", &session_id.to_string()),
+        Event::Logout { session_id, reason } => {
+            out.str("session_id", &session_id.to_string());
+            out.str("reason", reason);
+        }
+        Event::SequenceGap { session_id, expected, received } => {
+            out.str("session_id", &session_id.to_string());
+            out.num("expected", *expected);
+            out.num("received", *received);
+        }
+        Event::BackendFallback { reason } => out.str("reason", reason),
+        _ => {}
+    }
+    out.finish()
+}
+
+/// A flat JSON object under construction.
+struct Json {
+    buf: String,
+}
+
+impl Json {
+    fn new(name: &str) -> Self {
+        let mut json = Self { buf: String::with_capacity(160) };
+        json.buf.push('{');
+        json.key("event");
+        json.quoted(name);
+        json
+    }
+
+    fn key(&mut self, key: &str) {
+        if self.buf.len() > 1 {
+            self.buf.push(',');
+        }
+        self.quoted(key);
+        self.buf.push(':');
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.quoted(value);
+    }
+
+    fn num(&mut self, key: &str, value: u64) {
+        self.key(key);
+        let _ = write!(self.buf, "{value}");
+    }
+
+    fn bool(&mut self, key: &str, value: bool) {
+        self.key(key);
+        self.buf.push_str(if value { "true" } else { "false" });
+    }
+
+    fn quoted(&mut self, value: &str) {
+        self.buf.push('"');
+        for c in value.chars() {
+            match c {
+                '"' => self.buf.push_str("\\\""),
+                '\\' => self.buf.push_str("\\\\"),
+                '\n' => self.buf.push_str("\\n"),
+                '\r' => self.buf.push_str("\\r"),
+                '\t' => self.buf.push_str("\\t"),
+                c if u32::from(c) < 0x20 => {
+                    let _ = write!(self.buf, "\\u{:04x}", u32::from(c));
+                }
+                c => self.buf.push(c),
+            }
+        }
+        self.buf.push('"');
+    }
+
+    fn finish(mut self) -> String {
+        self.buf.push('}');
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fixring_core::{ErrorCode, SessionId};
+
+    use super::*;
+
+    #[test]
+    fn established_has_the_blueprint_fields() {
+        let event = Event::ConnectionEstablished {
+            session_id: SessionId::new("FIX.4.4", "A", "B"),
+            remote_host: "127.0.0.1".into(),
+            remote_port: 5001,
+            is_ssl: false,
+        };
+        assert_eq!(
+            event_json(&event),
+            r#"{"event":"fix.connection.established","session_id":"FIX.4.4:A->B","remote_host":"127.0.0.1","remote_port":5001,"is_ssl":false}"#
+        );
+    }
+
+    #[test]
+    fn details_are_escaped_and_carry_the_code() {
+        let event = Event::ConnectionError {
+            remote_host: "0.0.0.0:5001".into(),
+            code: ErrorCode::PortBindFailed,
+            error_detail: "Address \"in\" use\n".into(),
+        };
+        assert_eq!(
+            event_json(&event),
+            r#"{"event":"fix.connection.error","remote_host":"0.0.0.0:5001","code":"PORT_BIND_FAILED","error_detail":"PORT_BIND_FAILED: Address \"in\" use\n"}"#
+        );
+    }
+}
