@@ -54,6 +54,16 @@ fn encode_spec(spec: &Spec) -> Vec<u8> {
     out
 }
 
+/// `Message::get` agrees with a search of `Message::fields` for every tag present and a few
+/// absent ones.
+fn check_lookups(msg: &Message<'_>) {
+    let fields: Vec<(u32, &[u8])> = msg.fields().collect();
+    for tag in fields.iter().map(|&(tag, _)| tag).chain([1, 99, 12_345, 0]) {
+        let first = fields.iter().find(|&&(t, _)| t == tag).map(|&(_, v)| v);
+        assert_eq!(msg.get(tag), first, "tag {tag}");
+    }
+}
+
 /// What a caller looping on `decode` over `stream` sees.
 #[derive(Debug, Default)]
 struct Outcome {
@@ -107,6 +117,7 @@ proptest! {
         prop_assert_eq!(&outcome.messages, &messages);
         for (framed, spec) in outcome.messages.iter().zip(&specs) {
             let msg = Message::parse(framed).unwrap();
+            check_lookups(&msg);
             prop_assert_eq!(msg.get_u64(34).unwrap(), Some(spec.seq));
             prop_assert_eq!(msg.get(49), Some(spec.sender.as_bytes()));
             // Header fields 8, 9, 35, 49, 56, 34, 52 (then 43, 122), body, CheckSum.
@@ -164,7 +175,7 @@ proptest! {
         let outcome = run(&Framer::default(), &stream, &cuts);
         for framed in &outcome.messages {
             if let Ok(msg) = Message::parse(framed) {
-                let _ = msg.fields().count();
+                check_lookups(&msg);
                 let _ = msg.get_u64(34);
             }
         }
@@ -174,7 +185,7 @@ proptest! {
     fn parse_never_panics(bytes in vec(any::<u8>(), 0..300)) {
         if let Ok(msg) = Message::parse(&bytes) {
             prop_assert_eq!(msg.fields().last().map(|(tag, _)| tag), Some(10));
-            let _ = msg.get(35);
+            check_lookups(&msg);
         }
     }
 }

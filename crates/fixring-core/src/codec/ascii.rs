@@ -129,7 +129,10 @@ mod tests {
             assert_eq!(find_soh(&vec![b'x'; len]), None);
         }
         // Bytes just above and below SOH must not match.
-        assert_eq!(find_soh(&[0x00, 0x02, 0x81, 0xff, 0x00, 0x02, 0x01]), Some(6));
+        assert_eq!(
+            find_soh(&[0x00, 0x02, 0x81, 0xff, 0x00, 0x02, 0x01]),
+            Some(6)
+        );
     }
 
     #[test]

@@ -46,7 +46,10 @@ fn encoded_message_frames_and_parses_back() {
     h.orig_sending_time = Some(UtcTimestamp::from_unix_millis(0));
     let mut out = [0u8; 512];
     let len = encode(&h, body.as_bytes(), &mut out).unwrap();
-    assert_eq!(Framer::default().decode(&out[..len + 5]), Decoded::Message { len });
+    assert_eq!(
+        Framer::default().decode(&out[..len + 5]),
+        Decoded::Message { len }
+    );
 
     let msg = Message::parse(&out[..len]).unwrap();
     let fields: Vec<(Tag, Vec<u8>)> = msg.fields().map(|(t, v)| (t, v.to_vec())).collect();
@@ -67,7 +70,8 @@ fn encoded_message_frames_and_parses_back() {
         (44, b"101.25"),
         (10, fields[14].1.as_slice()),
     ];
-    let expected: Vec<(Tag, Vec<u8>)> = expected.into_iter().map(|(t, v)| (t, v.to_vec())).collect();
+    let expected: Vec<(Tag, Vec<u8>)> =
+        expected.into_iter().map(|(t, v)| (t, v.to_vec())).collect();
     assert_eq!(fields, expected);
     assert_eq!(msg.get_u64(tags::MSG_SEQ_NUM), Ok(Some(u64::MAX)));
 }

@@ -35,7 +35,11 @@ fn accepts_every_begin_string_form() {
 fn partial_input_at_every_split_point_is_incomplete() {
     let msg = new_order_single();
     for split in 0..msg.len() {
-        assert_eq!(decode(&msg[..split]), Decoded::Incomplete, "split at {split}");
+        assert_eq!(
+            decode(&msg[..split]),
+            Decoded::Incomplete,
+            "split at {split}"
+        );
     }
 }
 
@@ -93,7 +97,13 @@ fn garbage_keeps_a_possible_message_start_at_the_end() {
 
 #[test]
 fn bad_begin_string() {
-    for bad in ["8=FOO|", "8=FIX.4|", "8=FIX.x.4|", "8=FIXT.1.2|", "8=FIX.4.4x|"] {
+    for bad in [
+        "8=FOO|",
+        "8=FIX.4|",
+        "8=FIX.x.4|",
+        "8=FIXT.1.2|",
+        "8=FIX.4.4x|",
+    ] {
         let (discard, error) = invalid(&wire(bad));
         assert_eq!(error, DecodeError::BadBeginString, "{bad}");
         assert!(discard > 0);
@@ -109,13 +119,13 @@ fn bad_begin_string() {
 #[test]
 fn bad_body_length() {
     let cases = [
-        "8=FIX.4.4|35=D|",                      // missing
-        "8=FIX.4.4|9=|35=D|",                   // empty
-        "8=FIX.4.4|9=1x|35=D|",                 // non-numeric
-        "8=FIX.4.4|9=12 |35=D|",                // not followed by SOH
-        "8=FIX.4.4|9=1234567890|",              // too many digits
-        "8=FIX.4.4|9=4|35=D|10=000|",           // 10= not where BodyLength says
-        "8=FIX.4.4|9=6|35=D|X10=000|",          // 10= in place, but no SOH before it
+        "8=FIX.4.4|35=D|",             // missing
+        "8=FIX.4.4|9=|35=D|",          // empty
+        "8=FIX.4.4|9=1x|35=D|",        // non-numeric
+        "8=FIX.4.4|9=12 |35=D|",       // not followed by SOH
+        "8=FIX.4.4|9=1234567890|",     // too many digits
+        "8=FIX.4.4|9=4|35=D|10=000|",  // 10= not where BodyLength says
+        "8=FIX.4.4|9=6|35=D|X10=000|", // 10= in place, but no SOH before it
     ];
     for case in cases {
         let (discard, error) = invalid(&wire(case));
@@ -190,7 +200,11 @@ fn errors_say_why() {
         "CheckSum(10) does not match the message: declared 012, computed 200"
     );
     assert_eq!(
-        DecodeError::TooLarge { length: 70_000, max: 65_536 }.to_string(),
+        DecodeError::TooLarge {
+            length: 70_000,
+            max: 65_536
+        }
+        .to_string(),
         "message exceeds the maximum size: 70000 bytes, limit 65536"
     );
     assert!(DecodeError::Garbage.to_string().contains("8="));

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::ascii::{find_soh, parse_u64};
+use super::ascii::{SOH, U64_DIGITS, find_soh, format_u64, parse_u64};
 use super::tags::{BEGIN_STRING, BODY_LENGTH, CHECK_SUM, MSG_TYPE, Tag};
 
 /// A validated view over the bytes of one whole FIX message.
@@ -74,9 +74,35 @@ impl<'a> Message<'a> {
     }
 
     /// The value of the first field with this tag, if any.
+    ///
+    /// Rather than splitting every field, this looks for `<SOH>tag=` byte patterns: a
+    /// validated message's values contain no SOH, so every SOH starts a field.
     pub fn get(&self, tag: Tag) -> Option<&'a [u8]> {
-        self.fields()
-            .find_map(|(t, value)| (t == tag).then_some(value))
+        if tag == BEGIN_STRING {
+            return Some(self.begin_string);
+        }
+        let mut key_buf = [0u8; U64_DIGITS + 2];
+        let key = field_key(&mut key_buf, tag);
+        let key_len = key.len();
+        // Keys of up to eight bytes (tags of up to six digits) compare as one masked word.
+        let word_key = (key_len <= 8).then(|| {
+            let mask = u64::MAX >> (64 - 8 * key_len);
+            (prefix_word(key), mask)
+        });
+        let mut rest = self.bytes;
+        loop {
+            let soh = find_soh(rest)?;
+            rest = rest.get(soh..).unwrap_or_default();
+            let found = match (word_key, rest.first_chunk::<8>()) {
+                (Some((word, mask)), Some(chunk)) => u64::from_le_bytes(*chunk) & mask == word,
+                _ => rest.starts_with(key),
+            };
+            if found {
+                let after = rest.get(key_len..).unwrap_or_default();
+                return after.get(..find_soh(after)?);
+            }
+            rest = rest.get(1..).unwrap_or_default();
+        }
     }
 
     /// The first field with this tag as an unsigned integer, if present.
@@ -116,6 +142,29 @@ impl<'a> Iterator for Fields<'a> {
     }
 }
 
+/// Writes `<SOH>tag=` into `buf` and returns it.
+fn field_key(buf: &mut [u8; U64_DIGITS + 2], tag: Tag) -> &[u8] {
+    let mut digits = [0u8; U64_DIGITS];
+    let digits = format_u64(&mut digits, u64::from(tag));
+    let len = digits.len() + 2;
+    let key = buf.get_mut(..len).unwrap_or_default();
+    if let [first, middle @ .., last] = key {
+        *first = SOH;
+        middle.copy_from_slice(digits);
+        *last = b'=';
+    }
+    key
+}
+
+/// The first (up to) eight bytes of `bytes` as a little-endian word, zero-padded.
+fn prefix_word(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    for (dst, &src) in word.iter_mut().zip(bytes) {
+        *dst = src;
+    }
+    u64::from_le_bytes(word)
+}
+
 /// One `tag=value<SOH>` field at the start of a byte slice.
 struct Field<'a> {
     tag: Tag,
@@ -141,34 +190,30 @@ impl FieldFault {
     }
 }
 
+/// Most digits accepted in a tag: nine always fit a `u32` without overflow checks.
+const MAX_TAG_DIGITS: usize = 9;
+
+#[inline]
 fn split_field(bytes: &[u8]) -> Result<Field<'_>, FieldFault> {
     let mut tag: Tag = 0;
     let mut digits = 0;
-    for &b in bytes {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            break;
+    let after = loop {
+        match bytes.get(digits) {
+            Some(&b @ b'0'..=b'9') if digits < MAX_TAG_DIGITS => {
+                tag = tag * 10 + Tag::from(b - b'0');
+                digits += 1;
+            }
+            Some(b'=') if tag != 0 => break bytes.get(digits + 1..).unwrap_or_default(),
+            _ => return Err(FieldFault::Tag),
         }
-        tag = tag
-            .checked_mul(10)
-            .and_then(|t| t.checked_add(Tag::from(digit)))
-            .ok_or(FieldFault::Tag)?;
-        digits += 1;
-    }
-    let Some((b'=', after)) = bytes.get(digits..).and_then(<[u8]>::split_first) else {
-        return Err(FieldFault::Tag);
     };
-    if tag == 0 {
-        return Err(FieldFault::Tag);
-    }
     let value_len = find_soh(after).ok_or(FieldFault::Unterminated(tag))?;
-    let value = after.get(..value_len).unwrap_or_default();
-    if value.is_empty() {
+    if value_len == 0 {
         return Err(FieldFault::Empty(tag));
     }
     Ok(Field {
         tag,
-        value,
+        value: after.get(..value_len).unwrap_or_default(),
         len: digits + 1 + value_len + 1,
     })
 }

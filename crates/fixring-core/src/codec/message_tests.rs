@@ -26,7 +26,9 @@ fn parses_a_quickfix_style_message() {
     let tags_in_order: Vec<Tag> = msg.fields().map(|(tag, _)| tag).collect();
     assert_eq!(
         tags_in_order,
-        [8, 9, 35, 34, 49, 52, 56, 1, 11, 21, 38, 40, 44, 54, 55, 59, 60, 10]
+        [
+            8, 9, 35, 34, 49, 52, 56, 1, 11, 21, 38, 40, 44, 54, 55, 59, 60, 10
+        ]
     );
 }
 
@@ -40,32 +42,62 @@ fn get_returns_the_first_occurrence() {
 #[test]
 fn rejects_malformed_structure() {
     let cases: [(&str, ParseError); 9] = [
-        ("", ParseError::MisplacedField { expected: 10, offset: 0 }),
+        (
+            "",
+            ParseError::MisplacedField {
+                expected: 10,
+                offset: 0,
+            },
+        ),
         (
             "9=5|8=FIX.4.4|35=0|10=000|",
-            ParseError::MisplacedField { expected: 8, offset: 0 },
+            ParseError::MisplacedField {
+                expected: 8,
+                offset: 0,
+            },
         ),
         (
             "8=FIX.4.4|35=0|9=5|10=000|",
-            ParseError::MisplacedField { expected: 9, offset: 10 },
+            ParseError::MisplacedField {
+                expected: 9,
+                offset: 10,
+            },
         ),
         (
             "8=FIX.4.4|9=5|34=1|35=0|10=000|",
-            ParseError::MisplacedField { expected: 35, offset: 14 },
+            ParseError::MisplacedField {
+                expected: 35,
+                offset: 14,
+            },
         ),
         (
             "8=FIX.4.4|9=5|35=0|34=1|",
-            ParseError::MisplacedField { expected: 10, offset: 24 },
+            ParseError::MisplacedField {
+                expected: 10,
+                offset: 24,
+            },
         ),
-        ("8=FIX.4.4|9=5|35=0|=1|10=000|", ParseError::BadTag { offset: 19 }),
-        ("8=FIX.4.4|9=5|35=0|0=1|10=000|", ParseError::BadTag { offset: 19 }),
+        (
+            "8=FIX.4.4|9=5|35=0|=1|10=000|",
+            ParseError::BadTag { offset: 19 },
+        ),
+        (
+            "8=FIX.4.4|9=5|35=0|0=1|10=000|",
+            ParseError::BadTag { offset: 19 },
+        ),
         (
             "8=FIX.4.4|9=5|35=0|58=|10=000|",
-            ParseError::EmptyValue { tag: 58, offset: 19 },
+            ParseError::EmptyValue {
+                tag: 58,
+                offset: 19,
+            },
         ),
         (
             "8=FIX.4.4|9=5|35=0|10=000",
-            ParseError::Unterminated { tag: 10, offset: 19 },
+            ParseError::Unterminated {
+                tag: 10,
+                offset: 19,
+            },
         ),
     ];
     for (text, expected) in cases {
@@ -84,7 +116,11 @@ fn rejects_malformed_structure() {
 #[test]
 fn parse_errors_say_why() {
     assert_eq!(
-        ParseError::EmptyValue { tag: 58, offset: 19 }.to_string(),
+        ParseError::EmptyValue {
+            tag: 58,
+            offset: 19
+        }
+        .to_string(),
         "field has an empty value: tag 58 at offset 19"
     );
     assert_eq!(

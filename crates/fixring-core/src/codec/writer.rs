@@ -17,7 +17,11 @@ pub struct InsufficientSize {
 
 impl fmt::Display for InsufficientSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "output buffer too small: {} bytes required", self.required)
+        write!(
+            f,
+            "output buffer too small: {} bytes required",
+            self.required
+        )
     }
 }
 
@@ -138,10 +142,7 @@ mod tests {
         w.field_u64(38, 1_000_000).unwrap();
         assert_eq!(w.as_bytes(), b"55=EUR/USD\x0138=1000000\x01");
         assert_eq!(w.len(), 22);
-        assert_eq!(
-            w.field(54, b"1"),
-            Err(InsufficientSize { required: 27 })
-        );
+        assert_eq!(w.field(54, b"1"), Err(InsufficientSize { required: 27 }));
         assert_eq!(w.as_bytes(), b"55=EUR/USD\x0138=1000000\x01");
         assert_eq!(
             InsufficientSize { required: 27 }.to_string(),
