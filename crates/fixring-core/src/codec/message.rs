@@ -1,0 +1,291 @@
+//! A zero-copy view of the fields of one framed FIX message.
+
+use core::fmt;
+
+use super::ascii::{SOH, U64_DIGITS, find_soh, format_u64, parse_u64};
+use super::tags::{BEGIN_STRING, BODY_LENGTH, CHECK_SUM, MSG_TYPE, Tag};
+
+/// A validated view over the bytes of one whole FIX message.
+///
+/// [`Message::parse`] checks the `tag=value<SOH>` structure once; lookups then borrow values
+/// straight from the frame. Nothing is copied or allocated, and lookups are linear scans, which
+/// for messages of a few dozen fields beat building an index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message<'a> {
+    bytes: &'a [u8],
+    begin_string: &'a [u8],
+    msg_type: &'a [u8],
+}
+
+impl<'a> Message<'a> {
+    /// Parses a whole message, typically `buf[..len]` after [`super::Decoded::Message`].
+    ///
+    /// Checks that the frame is a sequence of `tag=value<SOH>` fields with positive integer tags
+    /// and non-empty values, starting with BeginString (8), BodyLength (9) and MsgType (35) and
+    /// ending with CheckSum (10). BodyLength and CheckSum values are the framer's concern and
+    /// are not checked again.
+    pub fn parse(frame: &'a [u8]) -> Result<Self, ParseError> {
+        let mut begin_string: &[u8] = &[];
+        let mut msg_type: &[u8] = &[];
+        let mut last_tag = 0;
+        let mut offset = 0;
+        let mut index = 0;
+        while let Some(rest) = frame.get(offset..).filter(|rest| !rest.is_empty()) {
+            let field = split_field(rest).map_err(|kind| kind.at(offset))?;
+            let expected = match index {
+                0 => Some(BEGIN_STRING),
+                1 => Some(BODY_LENGTH),
+                2 => Some(MSG_TYPE),
+                _ => None,
+            };
+            if let Some(expected) = expected.filter(|&tag| tag != field.tag) {
+                return Err(ParseError::MisplacedField { expected, offset });
+            }
+            match index {
+                0 => begin_string = field.value,
+                2 => msg_type = field.value,
+                _ => {}
+            }
+            last_tag = field.tag;
+            offset += field.len;
+            index += 1;
+        }
+        if index < 4 || last_tag != CHECK_SUM {
+            return Err(ParseError::MisplacedField {
+                expected: CHECK_SUM,
+                offset,
+            });
+        }
+        Ok(Self {
+            bytes: frame,
+            begin_string,
+            msg_type,
+        })
+    }
+
+    /// BeginString (tag 8), e.g. `b"FIX.4.4"`.
+    pub const fn begin_string(&self) -> &'a [u8] {
+        self.begin_string
+    }
+
+    /// MsgType (tag 35), e.g. `b"D"`; compare with the [`super::msg_type`] constants.
+    pub const fn msg_type(&self) -> &'a [u8] {
+        self.msg_type
+    }
+
+    /// The value of the first field with this tag, if any.
+    ///
+    /// Rather than splitting every field, this looks for `<SOH>tag=` byte patterns: a
+    /// validated message's values contain no SOH, so every SOH starts a field.
+    pub fn get(&self, tag: Tag) -> Option<&'a [u8]> {
+        if tag == BEGIN_STRING {
+            return Some(self.begin_string);
+        }
+        let mut key_buf = [0u8; U64_DIGITS + 2];
+        let key = field_key(&mut key_buf, tag);
+        let key_len = key.len();
+        // Keys of up to eight bytes (tags of up to six digits) compare as one masked word.
+        let word_key = (key_len <= 8).then(|| {
+            let mask = u64::MAX >> (64 - 8 * key_len);
+            (prefix_word(key), mask)
+        });
+        let mut rest = self.bytes;
+        loop {
+            let soh = find_soh(rest)?;
+            rest = rest.get(soh..).unwrap_or_default();
+            let found = match (word_key, rest.first_chunk::<8>()) {
+                (Some((word, mask)), Some(chunk)) => u64::from_le_bytes(*chunk) & mask == word,
+                _ => rest.starts_with(key),
+            };
+            if found {
+                let after = rest.get(key_len..).unwrap_or_default();
+                return after.get(..find_soh(after)?);
+            }
+            rest = rest.get(1..).unwrap_or_default();
+        }
+    }
+
+    /// The first field with this tag as an unsigned integer, if present.
+    ///
+    /// A present value that is not a run of ASCII digits fitting a `u64` is an error.
+    pub fn get_u64(&self, tag: Tag) -> Result<Option<u64>, ParseError> {
+        self.get(tag)
+            .map(|value| parse_u64(value).ok_or(ParseError::BadInteger { tag }))
+            .transpose()
+    }
+
+    /// Every field as `(tag, value)`, in wire order, BeginString to CheckSum.
+    pub fn fields(&self) -> Fields<'a> {
+        Fields { rest: self.bytes }
+    }
+
+    /// The whole message as it was framed.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+/// Iterator over the `(tag, value)` fields of a [`Message`], from [`Message::fields`].
+#[derive(Clone, Debug)]
+pub struct Fields<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (Tag, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // The message was validated, so every field splits; an error ends the iteration.
+        let field = split_field(self.rest).ok()?;
+        self.rest = self.rest.get(field.len..).unwrap_or_default();
+        Some((field.tag, field.value))
+    }
+}
+
+/// Writes `<SOH>tag=` into `buf` and returns it.
+fn field_key(buf: &mut [u8; U64_DIGITS + 2], tag: Tag) -> &[u8] {
+    let mut digits = [0u8; U64_DIGITS];
+    let digits = format_u64(&mut digits, u64::from(tag));
+    let len = digits.len() + 2;
+    let key = buf.get_mut(..len).unwrap_or_default();
+    if let [first, middle @ .., last] = key {
+        *first = SOH;
+        middle.copy_from_slice(digits);
+        *last = b'=';
+    }
+    key
+}
+
+/// The first (up to) eight bytes of `bytes` as a little-endian word, zero-padded.
+fn prefix_word(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    for (dst, &src) in word.iter_mut().zip(bytes) {
+        *dst = src;
+    }
+    u64::from_le_bytes(word)
+}
+
+/// One `tag=value<SOH>` field at the start of a byte slice.
+struct Field<'a> {
+    tag: Tag,
+    value: &'a [u8],
+    /// Bytes the field occupies, SOH included.
+    len: usize,
+}
+
+/// Structural faults of a field, before their offset in the message is known.
+enum FieldFault {
+    Tag,
+    Empty(Tag),
+    Unterminated(Tag),
+}
+
+impl FieldFault {
+    fn at(self, offset: usize) -> ParseError {
+        match self {
+            Self::Tag => ParseError::BadTag { offset },
+            Self::Empty(tag) => ParseError::EmptyValue { tag, offset },
+            Self::Unterminated(tag) => ParseError::Unterminated { tag, offset },
+        }
+    }
+}
+
+/// Most digits accepted in a tag: nine always fit a `u32` without overflow checks.
+const MAX_TAG_DIGITS: usize = 9;
+
+#[inline]
+fn split_field(bytes: &[u8]) -> Result<Field<'_>, FieldFault> {
+    let mut tag: Tag = 0;
+    let mut digits = 0;
+    let after = loop {
+        match bytes.get(digits) {
+            Some(&b @ b'0'..=b'9') if digits < MAX_TAG_DIGITS => {
+                tag = tag * 10 + Tag::from(b - b'0');
+                digits += 1;
+            }
+            Some(b'=') if tag != 0 => break bytes.get(digits + 1..).unwrap_or_default(),
+            _ => return Err(FieldFault::Tag),
+        }
+    };
+    let value_len = find_soh(after).ok_or(FieldFault::Unterminated(tag))?;
+    if value_len == 0 {
+        return Err(FieldFault::Empty(tag));
+    }
+    Ok(Field {
+        tag,
+        value: after.get(..value_len).unwrap_or_default(),
+        len: digits + 1 + value_len + 1,
+    })
+}
+
+/// Why a frame is not a well-formed FIX message, or a field not the expected type.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParseError {
+    /// A field does not start with a positive integer tag (fitting a `u32`) followed by `=`.
+    BadTag {
+        /// Offset of the field in the message.
+        offset: usize,
+    },
+    /// A field has nothing between `=` and SOH.
+    EmptyValue {
+        /// The field's tag.
+        tag: Tag,
+        /// Offset of the field in the message.
+        offset: usize,
+    },
+    /// A field's value runs to the end of the frame without an SOH.
+    Unterminated {
+        /// The field's tag.
+        tag: Tag,
+        /// Offset of the field in the message.
+        offset: usize,
+    },
+    /// A field required at this place is missing: 8, 9 and 35 first, 10 last.
+    MisplacedField {
+        /// The tag that should be at this place.
+        expected: Tag,
+        /// Offset in the message where it should be.
+        offset: usize,
+    },
+    /// A field read as an integer is not a run of digits fitting a `u64`.
+    BadInteger {
+        /// The field's tag.
+        tag: Tag,
+    },
+}
+
+impl ParseError {
+    /// A short statement of what is wrong, without the values.
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            Self::BadTag { .. } => "field does not start with a positive integer tag and '='",
+            Self::EmptyValue { .. } => "field has an empty value",
+            Self::Unterminated { .. } => "field value is not terminated by SOH",
+            Self::MisplacedField { .. } => "required field missing or out of place",
+            Self::BadInteger { .. } => "field value is not an unsigned integer",
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())?;
+        match self {
+            Self::BadTag { offset } => write!(f, " at offset {offset}"),
+            Self::EmptyValue { tag, offset } | Self::Unterminated { tag, offset } => {
+                write!(f, ": tag {tag} at offset {offset}")
+            }
+            Self::MisplacedField { expected, offset } => {
+                write!(f, ": expected tag {expected} at offset {offset}")
+            }
+            Self::BadInteger { tag } => write!(f, ": tag {tag}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+#[cfg(test)]
+#[path = "message_tests.rs"]
+mod tests;

@@ -1,0 +1,130 @@
+use super::*;
+use crate::codec::msg_type;
+use crate::codec::tags;
+use crate::codec::test_util::{message, new_order_single, wire};
+
+#[test]
+fn parses_a_quickfix_style_message() {
+    let frame = new_order_single();
+    let msg = Message::parse(&frame).unwrap();
+    assert_eq!(msg.begin_string(), b"FIX.4.4");
+    assert_eq!(msg.msg_type(), msg_type::NEW_ORDER_SINGLE);
+    assert_eq!(msg.get(tags::SENDER_COMP_ID), Some(&b"CLIENT12"[..]));
+    assert_eq!(msg.get(55), Some(&b"MSFT"[..]));
+    assert_eq!(msg.get(44), Some(&b"101.25"[..]));
+    assert_eq!(msg.get(9999), None);
+    assert_eq!(msg.get_u64(tags::MSG_SEQ_NUM), Ok(Some(215)));
+    assert_eq!(msg.get_u64(tags::TEXT), Ok(None));
+    assert_eq!(
+        msg.get_u64(tags::SENDING_TIME),
+        Err(ParseError::BadInteger {
+            tag: tags::SENDING_TIME
+        })
+    );
+    assert_eq!(msg.as_bytes(), &frame[..]);
+
+    let tags_in_order: Vec<Tag> = msg.fields().map(|(tag, _)| tag).collect();
+    assert_eq!(
+        tags_in_order,
+        [
+            8, 9, 35, 34, 49, 52, 56, 1, 11, 21, 38, 40, 44, 54, 55, 59, 60, 10
+        ]
+    );
+}
+
+#[test]
+fn get_returns_the_first_occurrence() {
+    let frame = message("FIX.4.4", "35=8|58=first|58=second|");
+    let msg = Message::parse(&frame).unwrap();
+    assert_eq!(msg.get(tags::TEXT), Some(&b"first"[..]));
+}
+
+#[test]
+fn rejects_malformed_structure() {
+    let cases: [(&str, ParseError); 9] = [
+        (
+            "",
+            ParseError::MisplacedField {
+                expected: 10,
+                offset: 0,
+            },
+        ),
+        (
+            "9=5|8=FIX.4.4|35=0|10=000|",
+            ParseError::MisplacedField {
+                expected: 8,
+                offset: 0,
+            },
+        ),
+        (
+            "8=FIX.4.4|35=0|9=5|10=000|",
+            ParseError::MisplacedField {
+                expected: 9,
+                offset: 10,
+            },
+        ),
+        (
+            "8=FIX.4.4|9=5|34=1|35=0|10=000|",
+            ParseError::MisplacedField {
+                expected: 35,
+                offset: 14,
+            },
+        ),
+        (
+            "8=FIX.4.4|9=5|35=0|34=1|",
+            ParseError::MisplacedField {
+                expected: 10,
+                offset: 24,
+            },
+        ),
+        (
+            "8=FIX.4.4|9=5|35=0|=1|10=000|",
+            ParseError::BadTag { offset: 19 },
+        ),
+        (
+            "8=FIX.4.4|9=5|35=0|0=1|10=000|",
+            ParseError::BadTag { offset: 19 },
+        ),
+        (
+            "8=FIX.4.4|9=5|35=0|58=|10=000|",
+            ParseError::EmptyValue {
+                tag: 58,
+                offset: 19,
+            },
+        ),
+        (
+            "8=FIX.4.4|9=5|35=0|10=000",
+            ParseError::Unterminated {
+                tag: 10,
+                offset: 19,
+            },
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(Message::parse(&wire(text)), Err(expected), "{text}");
+    }
+    for bad_tag in ["5x=1|", "4294967296=1|", "12|", "1 =1|"] {
+        let text = format!("8=FIX.4.4|9=5|35=0|{bad_tag}10=000|");
+        assert_eq!(
+            Message::parse(&wire(&text)),
+            Err(ParseError::BadTag { offset: 19 }),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn parse_errors_say_why() {
+    assert_eq!(
+        ParseError::EmptyValue {
+            tag: 58,
+            offset: 19
+        }
+        .to_string(),
+        "field has an empty value: tag 58 at offset 19"
+    );
+    assert_eq!(
+        ParseError::BadInteger { tag: 34 }.to_string(),
+        "field value is not an unsigned integer: tag 34"
+    );
+}
