@@ -68,7 +68,9 @@ impl Context<'_, '_> {
     /// [`fixring_core::codec::FieldWriter`]). The header, MsgSeqNum and SendingTime are added
     /// here; the bytes go out when the callback returns.
     pub fn reply(&mut self, msg_type: &[u8], body: &[u8]) -> Result<(), SendError> {
-        let len = self.session.send(self.now, msg_type, body, self.tx.spare())?;
+        let len = self
+            .session
+            .send(self.now, msg_type, body, self.tx.spare())?;
         self.tx.commit(len);
         self.sent += 1;
         Ok(())
@@ -87,7 +89,9 @@ pub struct Synchronized<A> {
 impl<A> Synchronized<A> {
     /// Wraps `app` for sharing.
     pub fn new(app: A) -> Self {
-        Self { inner: Arc::new(Mutex::new(app)) }
+        Self {
+            inner: Arc::new(Mutex::new(app)),
+        }
     }
 
     /// Runs `f` with the application locked, e.g. to read its state from another thread.
@@ -99,7 +103,9 @@ impl<A> Synchronized<A> {
 
 impl<A> Clone for Synchronized<A> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 

@@ -19,7 +19,10 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0);
-        Self { origin, wall: WallClock::new(Instant::ZERO, UtcTimestamp::from_unix_millis(millis)) }
+        Self {
+            origin,
+            wall: WallClock::new(Instant::ZERO, UtcTimestamp::from_unix_millis(millis)),
+        }
     }
 
     /// The current instant.

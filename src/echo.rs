@@ -15,7 +15,11 @@ pub struct Echo {
 }
 
 impl Echo {
-    fn execution_report(&mut self, order: &Message<'_>, out: &mut [u8]) -> Result<usize, InsufficientSize> {
+    fn execution_report(
+        &mut self,
+        order: &Message<'_>,
+        out: &mut [u8],
+    ) -> Result<usize, InsufficientSize> {
         self.exec_id += 1;
         let mut body = FieldWriter::new(out);
         body.field(37, order.get(11).unwrap_or(b"NONE"))?;

@@ -2,9 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use fixring_core::backend::{Backend, BackendOptions, Wake};
@@ -90,8 +90,16 @@ impl<A: Application + Clone> Engine<A> {
     /// An engine for `settings`, calling `app` (one clone per event loop; wrap it in
     /// [`crate::Synchronized`] to share one object).
     pub fn new(settings: Settings, app: A) -> Self {
-        let backend = BackendOptions { busy_poll: settings.engine.busy_poll, ..BackendOptions::default() };
-        Self { settings, app, backend, running: None }
+        let backend = BackendOptions {
+            busy_poll: settings.engine.busy_poll,
+            ..BackendOptions::default()
+        };
+        Self {
+            settings,
+            app,
+            backend,
+            running: None,
+        }
     }
 
     /// An engine for the settings file at `path`.
@@ -133,7 +141,9 @@ impl<A: Application + Clone> Engine<A> {
             let loop_stop = Arc::clone(&stop);
             let spawned = std::thread::Builder::new()
                 .name(format!("fixring-loop-{number}"))
-                .spawn(move || run_loop(plan, transport, app, clock, queue_rx, loop_stop, ready_tx));
+                .spawn(move || {
+                    run_loop(plan, transport, app, clock, queue_rx, loop_stop, ready_tx)
+                });
             let thread = match spawned {
                 Ok(thread) => thread,
                 Err(source) => {
@@ -157,7 +167,11 @@ impl<A: Application + Clone> Engine<A> {
                 }
             }
         }
-        let running = Running { threads, stop, loops };
+        let running = Running {
+            threads,
+            stop,
+            loops,
+        };
         if let Some(error) = failure {
             stop_all(&running);
             for thread in running.threads {
@@ -180,7 +194,9 @@ impl<A: Application + Clone> Engine<A> {
 
     /// Waits until every loop has ended (after [`Engine::stop`], or a loop failure).
     pub fn wait(&mut self) -> Result<(), EngineError> {
-        let Some(running) = self.running.take() else { return Ok(()) };
+        let Some(running) = self.running.take() else {
+            return Ok(());
+        };
         let mut result = Ok(());
         for thread in running.threads {
             let outcome = thread.join().unwrap_or(Err(EngineError::LoopPanicked));
@@ -207,7 +223,10 @@ impl<A: Application + Clone> Engine<A> {
 
     /// The backend each running loop uses (io_uring, or epoll after a fallback).
     pub fn backends(&self) -> Vec<BackendKind> {
-        self.running.iter().flat_map(|r| r.loops.iter().map(|l| l.backend)).collect()
+        self.running
+            .iter()
+            .flat_map(|r| r.loops.iter().map(|l| l.backend))
+            .collect()
     }
 
     /// The addresses the acceptors listen on.
@@ -263,17 +282,37 @@ fn run_loop<A: Application>(
     if transport != Transport::Epoll {
         match UringBackend::new(&options) {
             Ok(backend) => {
-                return drive(backend, BackendKind::Uring, app, plan, clock, queue, stop, ready);
+                return drive(
+                    backend,
+                    BackendKind::Uring,
+                    app,
+                    plan,
+                    clock,
+                    queue,
+                    stop,
+                    ready,
+                );
             }
             Err(error) if transport == Transport::Auto && fixring_uring::is_unavailable(&error) => {
                 tracing::warn!(%error, "io_uring is not available; falling back to epoll");
-                app.on_event(&Event::BackendFallback { reason: error.to_string() });
+                app.on_event(&Event::BackendFallback {
+                    reason: error.to_string(),
+                });
             }
             Err(source) => return Err(EngineError::Backend(source)),
         }
     }
     let backend = EpollBackend::new(&options).map_err(EngineError::Backend)?;
-    drive(backend, BackendKind::Epoll, app, plan, clock, queue, stop, ready)
+    drive(
+        backend,
+        BackendKind::Epoll,
+        app,
+        plan,
+        clock,
+        queue,
+        stop,
+        ready,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -292,6 +331,11 @@ fn drive<B: Backend, A: Application>(
     let event_loop = EventLoop::new(backend, app, clock, plan, queue, stop)?;
     let listen_addrs = event_loop.listen_addrs();
     // The receiver is gone only if start() gave up; the loop then stops by its flag.
-    let _ = ready.send(Ready { backend: kind, waker, listen_addrs, sessions });
+    let _ = ready.send(Ready {
+        backend: kind,
+        waker,
+        listen_addrs,
+        sessions,
+    });
     event_loop.run().map_err(EngineError::Backend)
 }

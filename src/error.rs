@@ -60,7 +60,10 @@ impl fmt::Display for EngineError {
                 write!(f, "{code}: cannot bind {addr}: {source}")
             }
             Self::Pin { core } => {
-                write!(f, "{code}: cannot pin an event loop to core {core} (EventLoopCores)")
+                write!(
+                    f,
+                    "{code}: cannot pin an event loop to core {core} (EventLoopCores)"
+                )
             }
             Self::Backend(source) => write!(f, "{code}: I/O backend failed: {source}"),
             Self::Thread(source) => write!(f, "{code}: cannot spawn an event loop: {source}"),

@@ -72,7 +72,12 @@ impl SessionHandle {
         queue: SyncSender<Queued>,
         waker: Arc<dyn Wake>,
     ) -> Self {
-        Self { id, index, queue, waker }
+        Self {
+            id,
+            index,
+            queue,
+            waker,
+        }
     }
 
     /// The session this handle sends into.
@@ -82,7 +87,10 @@ impl SessionHandle {
 
     /// Queues `body` as a message of type `msg_type`.
     pub fn send(&self, msg_type: &[u8], body: impl Into<Bytes>) -> Result<(), HandleError> {
-        let msg = Outbound { msg_type: Bytes::copy_from_slice(msg_type), body: body.into() };
+        let msg = Outbound {
+            msg_type: Bytes::copy_from_slice(msg_type),
+            body: body.into(),
+        };
         match self.queue.try_send((self.index, msg)) {
             Ok(()) => {
                 self.waker.wake();
@@ -96,6 +104,8 @@ impl SessionHandle {
 
 impl fmt::Debug for SessionHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionHandle").field("session", &self.id.to_string()).finish()
+        f.debug_struct("SessionHandle")
+            .field("session", &self.id.to_string())
+            .finish()
     }
 }

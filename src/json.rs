@@ -9,19 +9,35 @@ use fixring_core::Event;
 pub fn event_json(event: &Event) -> String {
     let mut out = Json::new(event.name());
     match event {
-        Event::ConnectionEstablished { session_id, remote_host, remote_port, is_ssl } => {
+        Event::ConnectionEstablished {
+            session_id,
+            remote_host,
+            remote_port,
+            is_ssl,
+        } => {
             out.str("session_id", &session_id.to_string());
             out.str("remote_host", remote_host);
             out.num("remote_port", u64::from(*remote_port));
             out.bool("is_ssl", *is_ssl);
         }
-        Event::ConnectionLost { session_id, remote_host, code, error_detail } => {
+        Event::ConnectionLost {
+            session_id,
+            remote_host,
+            code,
+            error_detail,
+        } => {
             out.str("session_id", &session_id.to_string());
             out.str("remote_host", remote_host);
             out.str("code", code.code());
             out.str("error_detail", &format!("{}: {error_detail}", code.code()));
         }
-        Event::ConnectionFailed { session_id, remote_host, remote_port, code, error_detail } => {
+        Event::ConnectionFailed {
+            session_id,
+            remote_host,
+            remote_port,
+            code,
+            error_detail,
+        } => {
             out.str("session_id", &session_id.to_string());
             out.str("remote_host", remote_host);
             out.num("remote_port", u64::from(*remote_port));
@@ -31,7 +47,11 @@ pub fn event_json(event: &Event) -> String {
         Event::ConnectionStopped { connection_type } => {
             out.str("connection_type", connection_type.as_str());
         }
-        Event::ConnectionError { remote_host, code, error_detail } => {
+        Event::ConnectionError {
+            remote_host,
+            code,
+            error_detail,
+        } => {
             out.str("remote_host", remote_host);
             out.str("code", code.code());
             out.str("error_detail", &format!("{}: {error_detail}", code.code()));
@@ -41,7 +61,11 @@ pub fn event_json(event: &Event) -> String {
             out.str("session_id", &session_id.to_string());
             out.str("reason", reason);
         }
-        Event::SequenceGap { session_id, expected, received } => {
+        Event::SequenceGap {
+            session_id,
+            expected,
+            received,
+        } => {
             out.str("session_id", &session_id.to_string());
             out.num("expected", *expected);
             out.num("received", *received);
@@ -59,7 +83,9 @@ struct Json {
 
 impl Json {
     fn new(name: &str) -> Self {
-        let mut json = Self { buf: String::with_capacity(160) };
+        let mut json = Self {
+            buf: String::with_capacity(160),
+        };
         json.buf.push('{');
         json.key("event");
         json.quoted(name);

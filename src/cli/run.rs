@@ -77,7 +77,10 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         }
     };
     let echo = (args.app == AppKind::Echo).then(Echo::default);
-    let app = CliApp { events: args.events, echo };
+    let app = CliApp {
+        events: args.events,
+        echo,
+    };
     let mut engine = match Engine::from_file(&args.config, app) {
         Ok(engine) => engine,
         Err(error) => {

@@ -21,7 +21,11 @@ enum Stop {
 impl<B: Backend, A: Application> EventLoop<B, A> {
     pub(super) fn handle_completion(&mut self, now: Instant, completion: Completion) {
         match completion {
-            Completion::Accepted { listener, conn, peer } => {
+            Completion::Accepted {
+                listener,
+                conn,
+                peer,
+            } => {
                 let Some(index) = self.listeners.iter().position(|l| l.id == listener) else {
                     self.backend.close(conn);
                     return;
@@ -31,11 +35,20 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     self.backend.close(conn);
                     return;
                 }
-                self.conns.insert(conn, Owner::Unrouted { listener: index, deadline }, Some(peer));
+                self.conns.insert(
+                    conn,
+                    Owner::Unrouted {
+                        listener: index,
+                        deadline,
+                    },
+                    Some(peer),
+                );
                 self.note_deadline(Some(deadline));
             }
             Completion::Connected { conn, peer } => {
-                let Some(Owner::Slot(index)) = self.conns.owner(conn) else { return };
+                let Some(Owner::Slot(index)) = self.conns.owner(conn) else {
+                    return;
+                };
                 self.conns.set_peer(conn, peer);
                 if self.slots[index].connected(now) {
                     self.touched.push(index);
@@ -45,7 +58,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 }
             }
             Completion::ConnectFailed { conn, error } => {
-                let Some(Owner::Slot(index)) = self.conns.owner(conn) else { return };
+                let Some(Owner::Slot(index)) = self.conns.owner(conn) else {
+                    return;
+                };
                 self.conns.remove(conn);
                 let slot = &mut self.slots[index];
                 slot.conn = None;
@@ -54,7 +69,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.start_connects(index, now);
             }
             Completion::Received { conn } => self.on_received(now, conn),
-            Completion::Closed { conn, error, unsent } => {
+            Completion::Closed {
+                conn,
+                error,
+                unsent,
+            } => {
                 let owner = self.conns.owner(conn);
                 self.conns.remove(conn);
                 if let Some(Owner::Slot(index)) = owner {
@@ -84,13 +103,24 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Frames, parses and hands on every complete message received on `conn`.
     fn on_received(&mut self, now: Instant, conn: ConnId) {
-        let Some(owner) = self.conns.owner(conn) else { return };
+        let Some(owner) = self.conns.owner(conn) else {
+            return;
+        };
         let mut slot_index = match owner {
             Owner::Slot(index) => Some(index),
             Owner::Unrouted { .. } => None,
         };
-        let Self { backend, slots, listeners, app, framer, .. } = self;
-        let Some(mut io) = backend.io(conn) else { return };
+        let Self {
+            backend,
+            slots,
+            listeners,
+            app,
+            framer,
+            ..
+        } = self;
+        let Some(mut io) = backend.io(conn) else {
+            return;
+        };
         let (rx, tx) = io.split();
         let mut consumed = 0;
         let mut stop = None;
@@ -117,10 +147,18 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             let index = match slot_index {
                 Some(index) => index,
                 None => {
-                    let Owner::Unrouted { listener, .. } = owner else { break };
-                    let Some(l) = listeners.get_mut(listener) else { break };
-                    let sender = msg.get(fixring_core::codec::tags::SENDER_COMP_ID).unwrap_or_default();
-                    let target = msg.get(fixring_core::codec::tags::TARGET_COMP_ID).unwrap_or_default();
+                    let Owner::Unrouted { listener, .. } = owner else {
+                        break;
+                    };
+                    let Some(l) = listeners.get_mut(listener) else {
+                        break;
+                    };
+                    let sender = msg
+                        .get(fixring_core::codec::tags::SENDER_COMP_ID)
+                        .unwrap_or_default();
+                    let target = msg
+                        .get(fixring_core::codec::tags::TARGET_COMP_ID)
+                        .unwrap_or_default();
                     match l.router.route(msg.begin_string(), sender, target) {
                         Ok(entry) => {
                             let SessionIndex(r) = entry;
@@ -141,7 +179,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             let slot = &mut slots[index];
             match slot.session.handle_message(now, &msg) {
                 Inbound::Application => {
-                    let mut ctx = Context { session: &mut slot.session, tx, now };
+                    let mut ctx = Context {
+                        session: &mut slot.session,
+                        tx,
+                        now,
+                    };
                     app.from_app(&mut ctx, &msg);
                 }
                 Inbound::Admin => app.from_admin(slot.session.id(), &msg),
@@ -161,7 +203,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.slots[index].session.handle_malformed(violation);
             }
             (Some(index), None) if stuck => {
-                self.slots[index].session.handle_malformed(ProtocolViolation::MissingSeqNum);
+                self.slots[index]
+                    .session
+                    .handle_malformed(ProtocolViolation::MissingSeqNum);
             }
             (None, Some(Stop::Malformed(violation))) => {
                 self.refuse(conn, violation.to_string());

@@ -63,7 +63,10 @@ impl ConnTable {
 
     /// Accepted connections still waiting for their Logon.
     pub(super) fn unrouted(&self) -> Vec<ConnId> {
-        self.unrouted_deadlines().into_iter().map(|(conn, _)| conn).collect()
+        self.unrouted_deadlines()
+            .into_iter()
+            .map(|(conn, _)| conn)
+            .collect()
     }
 
     /// Accepted connections still waiting for their Logon, with their deadlines.
@@ -72,9 +75,10 @@ impl ConnTable {
             .iter()
             .enumerate()
             .filter_map(|(index, entry)| match entry {
-                Some(Entry { owner: Owner::Unrouted { deadline, .. }, .. }) => {
-                    Some((ConnId(index as u32), *deadline))
-                }
+                Some(Entry {
+                    owner: Owner::Unrouted { deadline, .. },
+                    ..
+                }) => Some((ConnId(index as u32), *deadline)),
                 _ => None,
             })
             .collect()

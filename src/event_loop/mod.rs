@@ -89,7 +89,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                         code: ErrorCode::PortBindFailed,
                         error_detail: source.to_string(),
                     });
-                    return Err(crate::EngineError::PortBindFailed { addr: listener.addr, source });
+                    return Err(crate::EngineError::PortBindFailed {
+                        addr: listener.addr,
+                        source,
+                    });
                 }
             };
             let addr = backend.local_addr(id).unwrap_or(listener.addr);
@@ -182,7 +185,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Logs out every logged-on session and stops every initiator.
     fn begin_stop(&mut self, now: Instant) {
-        let longest = self.slots.iter().map(|s| s.logout_timeout()).max().unwrap_or_default();
+        let longest = self
+            .slots
+            .iter()
+            .map(|s| s.logout_timeout())
+            .max()
+            .unwrap_or_default();
         self.stopping_until = Some(now + longest + STOP_GRACE);
         for index in 0..self.slots.len() {
             let aborted = self.slots[index].stop(now);
@@ -232,7 +240,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
         types.sort_by_key(|kind| matches!(kind, ConnectionType::Initiator));
         for connection_type in types {
-            self.app.on_event(&Event::ConnectionStopped { connection_type });
+            self.app
+                .on_event(&Event::ConnectionStopped { connection_type });
         }
         let flushed = self.backend.flush();
         let shut = self.backend.shutdown();
@@ -272,8 +281,15 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Recomputes the earliest deadline of everything the loop owns.
     fn refresh_deadline(&mut self) {
-        let sessions = self.slots.iter().flat_map(|s| [s.session.poll_timeout(), s.schedule_timeout()]);
-        let unrouted = self.conns.unrouted_deadlines().into_iter().map(|(_, d)| Some(d));
+        let sessions = self
+            .slots
+            .iter()
+            .flat_map(|s| [s.session.poll_timeout(), s.schedule_timeout()]);
+        let unrouted = self
+            .conns
+            .unrouted_deadlines()
+            .into_iter()
+            .map(|(_, d)| Some(d));
         self.next_deadline = sessions.chain(unrouted).flatten().min();
     }
 

@@ -31,12 +31,18 @@ impl LoopPlan {
     /// when no cores are set). Every acceptor session of one port lives on the same loop, as
     /// its socket is only mapped to a session by its Logon; ports and initiators are dealt out
     /// in turn.
-    pub(crate) fn split(settings: &Settings, backend: BackendOptions) -> Result<Vec<Self>, EngineError> {
+    pub(crate) fn split(
+        settings: &Settings,
+        backend: BackendOptions,
+    ) -> Result<Vec<Self>, EngineError> {
         let cores = &settings.engine.event_loop_cores;
         let mut plans: Vec<Self> = if cores.is_empty() {
             vec![Self::empty(None, backend)]
         } else {
-            cores.iter().map(|&core| Self::empty(Some(core), backend)).collect()
+            cores
+                .iter()
+                .map(|&core| Self::empty(Some(core), backend))
+                .collect()
         };
         let loops = plans.len();
         let mut next = 0;
@@ -75,8 +81,10 @@ impl LoopPlan {
                     let plan = &mut plans[owner];
                     let slot = plan.sessions.len();
                     plan.sessions.push(config.clone());
-                    if let Some(listener) =
-                        plan.listeners.iter_mut().find(|l| l.addr.port() == addr.port())
+                    if let Some(listener) = plan
+                        .listeners
+                        .iter_mut()
+                        .find(|l| l.addr.port() == addr.port())
                     {
                         listener.slots.push(slot);
                     }
@@ -88,6 +96,11 @@ impl LoopPlan {
     }
 
     fn empty(core: Option<usize>, backend: BackendOptions) -> Self {
-        Self { core, sessions: Vec::new(), listeners: Vec::new(), backend }
+        Self {
+            core,
+            sessions: Vec::new(),
+            listeners: Vec::new(),
+            backend,
+        }
     }
 }

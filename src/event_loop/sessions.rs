@@ -10,9 +10,9 @@ use fixring_core::{ErrorCode, Event, Instant, WallClock};
 
 use super::EventLoop;
 use super::conns::Owner;
+use crate::EngineError;
 use crate::application::Application;
 use crate::handle::Outbound;
-use crate::EngineError;
 
 /// How a slot gets its connections.
 enum Driver {
@@ -39,13 +39,17 @@ impl Slot {
     pub(super) fn new(config: &SessionConfig, wall: WallClock) -> Result<Self, EngineError> {
         let (driver, hosts) = match &config.role {
             Role::Initiator(initiator) => {
-                let schedule = InitiatorSchedule::new(initiator).map_err(|e| EngineError::Config {
-                    detail: format!("{}: {e}", config.id),
-                })?;
+                let schedule =
+                    InitiatorSchedule::new(initiator).map_err(|e| EngineError::Config {
+                        detail: format!("{}: {e}", config.id),
+                    })?;
                 (Driver::Initiator(schedule), initiator.hosts.clone())
             }
             Role::Acceptor(_) => (
-                Driver::Acceptor { lifecycle: Lifecycle::new(ConnectionType::Acceptor), route: None },
+                Driver::Acceptor {
+                    lifecycle: Lifecycle::new(ConnectionType::Acceptor),
+                    route: None,
+                },
                 Vec::new(),
             ),
         };
@@ -109,9 +113,18 @@ impl Slot {
     }
 
     /// Records where the accepted connection came from and which router entry it holds.
-    fn attach_route(&mut self, now: Instant, peer: Option<SocketAddr>, route: (usize, SessionIndex)) {
+    fn attach_route(
+        &mut self,
+        now: Instant,
+        peer: Option<SocketAddr>,
+        route: (usize, SessionIndex),
+    ) {
         self.peer = peer;
-        if let Driver::Acceptor { lifecycle, route: current } = &mut self.driver {
+        if let Driver::Acceptor {
+            lifecycle,
+            route: current,
+        } = &mut self.driver
+        {
             let _ = lifecycle.connected(now);
             *current = Some(route);
         }
@@ -119,7 +132,9 @@ impl Slot {
 
     /// An initiator's connection completed: returns whether the schedule still wanted it.
     pub(super) fn connected(&mut self, now: Instant) -> bool {
-        let Driver::Initiator(schedule) = &mut self.driver else { return false };
+        let Driver::Initiator(schedule) = &mut self.driver else {
+            return false;
+        };
         if schedule.handle_connected(now).is_err() {
             return false;
         }
@@ -129,8 +144,13 @@ impl Slot {
 
     /// An initiator's attempt failed: returns the host it was made to.
     pub(super) fn connect_failed(&mut self, now: Instant) -> Option<HostConfig> {
-        let Driver::Initiator(schedule) = &mut self.driver else { return None };
-        let host = schedule.current_host().and_then(|i| self.hosts.get(i)).cloned();
+        let Driver::Initiator(schedule) = &mut self.driver else {
+            return None;
+        };
+        let host = schedule
+            .current_host()
+            .and_then(|i| self.hosts.get(i))
+            .cloned();
         let _ = schedule.handle_connect_failed(now, ErrorCode::ConnectionRefused);
         host
     }
@@ -165,7 +185,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     pub(super) fn start_connects(&mut self, index: usize, now: Instant) {
         loop {
             let slot = &mut self.slots[index];
-            let Driver::Initiator(schedule) = &mut slot.driver else { return };
+            let Driver::Initiator(schedule) = &mut slot.driver else {
+                return;
+            };
             let action = match schedule.poll_action(now) {
                 Some(Action::Connect { host_index, .. }) => Some(host_index),
                 Some(Action::AbortConnect { host_index }) => {
@@ -189,8 +211,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     fn connect(&mut self, index: usize, host_index: usize, now: Instant) {
         let slot = &mut self.slots[index];
-        let Some(host) = slot.hosts.get(host_index).cloned() else { return };
-        let Driver::Initiator(schedule) = &mut slot.driver else { return };
+        let Some(host) = slot.hosts.get(host_index).cloned() else {
+            return;
+        };
+        let Driver::Initiator(schedule) = &mut slot.driver else {
+            return;
+        };
         let timeout = schedule
             .timer(fixring_core::connection::Timer::ConnectTimeout)
             .map(|deadline| deadline.saturating_duration_since(now))
@@ -227,7 +253,13 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     /// Maps an accepted connection to slot `index` on its Logon.
-    pub(super) fn attach(&mut self, index: usize, now: Instant, conn: ConnId, route: (usize, SessionIndex)) {
+    pub(super) fn attach(
+        &mut self,
+        index: usize,
+        now: Instant,
+        conn: ConnId,
+        route: (usize, SessionIndex),
+    ) {
         let peer = self.conns.peer(conn);
         self.conns.set_owner(conn, Owner::Slot(index));
         self.slots[index].attach_route(now, peer, route);
@@ -265,7 +297,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Closes slot `index`'s connection because its session asked to.
     fn close_slot(&mut self, index: usize, now: Instant, reason: &CloseReason) {
-        let Some(conn) = self.slots[index].conn else { return };
+        let Some(conn) = self.slots[index].conn else {
+            return;
+        };
         self.conns.remove(conn);
         self.backend.close(conn);
         let graceful = matches!(
@@ -329,7 +363,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Sends a message a [`crate::SessionHandle`] queued, or returns it to the application.
     pub(super) fn send_queued(&mut self, now: Instant, index: usize, msg: Outbound) {
-        let Some(slot) = self.slots.get_mut(index) else { return };
+        let Some(slot) = self.slots.get_mut(index) else {
+            return;
+        };
         let result = match slot.conn.and_then(|conn| self.backend.io(conn)) {
             Some(mut io) => {
                 let tx = io.tx();
@@ -349,7 +385,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 /// The first address `host:port` resolves to.
 fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
     (host, port).to_socket_addrs()?.next().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::NotFound, format!("{host} has no address"))
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{host} has no address"),
+        )
     })
 }
 

@@ -25,7 +25,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod event;
-// pub mod session; (enabled once the codec lands)
+pub mod session;
 mod session_id;
 pub mod time;
 pub mod timer;

@@ -33,17 +33,13 @@ impl Admin {
         }
     }
 
-    /// A gap fill reuses the sequence number it starts from; everything else takes the next.
+    /// A gap fill reuses the sequence number it starts from, and goes out as a possible
+    /// duplicate since it stands in for messages already sent; everything else takes the next.
     pub(super) fn fixed_seq_num(&self) -> Option<u64> {
         match self {
             Self::GapFill { begin, .. } => Some(*begin),
             _ => None,
         }
-    }
-
-    /// A gap fill stands in for messages already sent, so it goes out as a possible duplicate.
-    pub(super) fn is_gap_fill(&self) -> bool {
-        matches!(self, Self::GapFill { .. })
     }
 
     pub(super) fn write_body(

@@ -24,13 +24,17 @@ pub enum Inbound {
 impl Session {
     /// Handles one framed, parsed message from the peer.
     pub fn handle_message(&mut self, now: Instant, msg: &Message<'_>) -> Inbound {
-        if matches!(self.state, SessionState::Disconnected | SessionState::Closing) {
+        if matches!(
+            self.state,
+            SessionState::Disconnected | SessionState::Closing
+        ) {
             return Inbound::Ignored;
         }
         self.last_received = now;
         self.test_request_outstanding = false;
         if self.logged_on && !self.heartbeat.is_zero() {
-            self.timers.set(Timer::TestRequest, now + self.silence_limit());
+            self.timers
+                .set(Timer::TestRequest, now + self.silence_limit());
         }
 
         if let Err(violation) = self.check_header(msg) {
@@ -47,7 +51,9 @@ impl Session {
         let kind = msg.msg_type();
         if !self.logged_on {
             if kind != msg_type::LOGON {
-                self.close_now(CloseReason::Protocol(ProtocolViolation::FirstMessageNotLogon));
+                self.close_now(CloseReason::Protocol(
+                    ProtocolViolation::FirstMessageNotLogon,
+                ));
                 return Inbound::Ignored;
             }
             self.on_logon(now, msg, seq);
@@ -78,7 +84,9 @@ impl Session {
             Inbound::Admin
         } else if kind == msg_type::TEST_REQUEST {
             let id = msg.get(tags::TEST_REQ_ID).unwrap_or_default().to_vec();
-            self.admin.push_back(Admin::Heartbeat { test_req_id: Some(id) });
+            self.admin.push_back(Admin::Heartbeat {
+                test_req_id: Some(id),
+            });
             Inbound::Admin
         } else if kind == msg_type::RESEND_REQUEST {
             self.on_resend_request(msg);
@@ -101,7 +109,9 @@ impl Session {
         }
         let sender = msg.get(tags::SENDER_COMP_ID).unwrap_or_default();
         let target = msg.get(tags::TARGET_COMP_ID).unwrap_or_default();
-        if sender != self.id.target_comp_id.as_bytes() || target != self.id.sender_comp_id.as_bytes() {
+        if sender != self.id.target_comp_id.as_bytes()
+            || target != self.id.sender_comp_id.as_bytes()
+        {
             return Err(ProtocolViolation::CompIdMismatch {
                 sender: String::from_utf8_lossy(sender).into_owned(),
                 target: String::from_utf8_lossy(target).into_owned(),
@@ -119,7 +129,10 @@ impl Session {
         }
         if seq < expected {
             if msg.get(tags::POSS_DUP_FLAG) != Some(b"Y") {
-                self.violation(ProtocolViolation::SeqNumTooLow { expected, received: seq });
+                self.violation(ProtocolViolation::SeqNumTooLow {
+                    expected,
+                    received: seq,
+                });
             }
             return false;
         }
@@ -135,7 +148,8 @@ impl Session {
             received,
         });
         if expected > self.resend_requested_to {
-            self.admin.push_back(Admin::ResendRequest { begin: expected });
+            self.admin
+                .push_back(Admin::ResendRequest { begin: expected });
             self.resend_requested_to = received;
         }
     }
@@ -164,7 +178,10 @@ impl Session {
         if seq < expected {
             // Our Logon reply, if queued, gives way to a Logout saying why.
             self.admin.clear();
-            let violation = ProtocolViolation::SeqNumTooLow { expected, received: seq };
+            let violation = ProtocolViolation::SeqNumTooLow {
+                expected,
+                received: seq,
+            };
             self.logout_and_close(CloseReason::Protocol(violation));
             return;
         }
@@ -173,9 +190,12 @@ impl Session {
         self.timers.stop(Timer::LogonTimeout);
         if !self.heartbeat.is_zero() {
             self.timers.set(Timer::Heartbeat, now + self.heartbeat);
-            self.timers.set(Timer::TestRequest, now + self.silence_limit());
+            self.timers
+                .set(Timer::TestRequest, now + self.silence_limit());
         }
-        self.events.push_back(Event::Logon { session_id: self.id.clone() });
+        self.events.push_back(Event::Logon {
+            session_id: self.id.clone(),
+        });
         if seq == expected {
             self.next_target_seq += 1;
         } else {
@@ -189,7 +209,9 @@ impl Session {
             return;
         }
         let text = String::from_utf8_lossy(msg.get(tags::TEXT).unwrap_or_default()).into_owned();
-        self.admin.push_back(Admin::Logout { text: String::new() });
+        self.admin.push_back(Admin::Logout {
+            text: String::new(),
+        });
         self.state = SessionState::LoggingOut;
         self.close_after_flush = true;
         self.timers.stop_all();
@@ -202,7 +224,10 @@ impl Session {
         };
         // Without a message store, everything asked for is skipped with one gap fill.
         if begin >= 1 && begin < self.next_sender_seq {
-            self.admin.push_back(Admin::GapFill { begin, new_seq: self.next_sender_seq });
+            self.admin.push_back(Admin::GapFill {
+                begin,
+                new_seq: self.next_sender_seq,
+            });
         }
     }
 

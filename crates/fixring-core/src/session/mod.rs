@@ -43,8 +43,12 @@ pub enum Timer {
 }
 
 impl TimerName for Timer {
-    const ALL: &'static [Self] =
-        &[Self::LogonTimeout, Self::Heartbeat, Self::TestRequest, Self::LogoutTimeout];
+    const ALL: &'static [Self] = &[
+        Self::LogonTimeout,
+        Self::Heartbeat,
+        Self::TestRequest,
+        Self::LogoutTimeout,
+    ];
 
     fn index(self) -> usize {
         self as usize
@@ -202,10 +206,13 @@ impl Session {
             if self.reset_on_logon {
                 self.reset_sequence_numbers();
             }
-            self.admin.push_back(Admin::Logon { reset: self.reset_on_logon });
+            self.admin.push_back(Admin::Logon {
+                reset: self.reset_on_logon,
+            });
         }
         self.state = SessionState::AwaitingLogon { sent: initiator };
-        self.timers.set(Timer::LogonTimeout, now + self.logon_timeout);
+        self.timers
+            .set(Timer::LogonTimeout, now + self.logon_timeout);
     }
 
     /// The connection is gone. Reports a Logout if the session was logged on.
@@ -215,7 +222,10 @@ impl Session {
                 Some(reason) => reason.to_string(),
                 None => "connection closed".to_owned(),
             };
-            self.events.push_back(Event::Logout { session_id: self.id.clone(), reason });
+            self.events.push_back(Event::Logout {
+                session_id: self.id.clone(),
+                reason,
+            });
         }
         self.state = SessionState::Disconnected;
         self.timers.stop_all();
@@ -229,9 +239,12 @@ impl Session {
     pub fn logout(&mut self, now: Instant, text: &str) {
         match self.state {
             SessionState::Active => {
-                self.admin.push_back(Admin::Logout { text: text.to_owned() });
+                self.admin.push_back(Admin::Logout {
+                    text: text.to_owned(),
+                });
                 self.state = SessionState::LoggingOut;
-                self.timers.set(Timer::LogoutTimeout, now + self.logout_timeout);
+                self.timers
+                    .set(Timer::LogoutTimeout, now + self.logout_timeout);
             }
             SessionState::AwaitingLogon { .. } => self.close_now(CloseReason::LocalStop),
             SessionState::Disconnected | SessionState::LoggingOut | SessionState::Closing => {}
@@ -256,13 +269,16 @@ impl Session {
                 }
                 Timer::TestRequest => {
                     if self.test_request_outstanding {
-                        self.close_now(CloseReason::PeerSilent { interval: self.heartbeat });
+                        self.close_now(CloseReason::PeerSilent {
+                            interval: self.heartbeat,
+                        });
                     } else {
                         self.test_request_outstanding = true;
                         self.test_request_counter += 1;
                         let id = self.test_request_counter.to_string().into_bytes();
                         self.admin.push_back(Admin::TestRequest { id });
-                        self.timers.set(Timer::TestRequest, now + self.silence_limit());
+                        self.timers
+                            .set(Timer::TestRequest, now + self.silence_limit());
                     }
                 }
             }
@@ -286,12 +302,19 @@ impl Session {
         let mut body = [0u8; ADMIN_BODY];
         let mut writer = FieldWriter::new(&mut body);
         admin.write_body(&mut writer, self.heartbeat)?;
-        let seq = match admin.fixed_seq_num() {
-            Some(seq) => seq,
-            None => self.next_sender_seq,
-        };
-        let len = self.encode(now, admin.msg_type(), seq, admin.is_gap_fill(), writer.as_bytes(), out)?;
-        if admin.fixed_seq_num().is_none() {
+        let msg_type = admin.msg_type();
+        let gap_fill = admin.fixed_seq_num();
+        let seq = gap_fill.unwrap_or(self.next_sender_seq);
+        let body_len = writer.len();
+        let len = self.encode(
+            now,
+            msg_type,
+            seq,
+            gap_fill.is_some(),
+            &body[..body_len],
+            out,
+        )?;
+        if gap_fill.is_none() {
             self.next_sender_seq += 1;
         }
         self.admin.pop_front();
@@ -371,7 +394,9 @@ impl Session {
 
     /// Sends a Logout saying why, then closes once it is written.
     fn logout_and_close(&mut self, reason: CloseReason) {
-        self.admin.push_back(Admin::Logout { text: reason.to_string() });
+        self.admin.push_back(Admin::Logout {
+            text: reason.to_string(),
+        });
         self.state = SessionState::LoggingOut;
         self.close_after_flush = true;
         self.timers.stop_all();

@@ -40,7 +40,11 @@ impl fmt::Display for CloseReason {
             Self::PeerLogout { text } if text.is_empty() => f.write_str("peer logged out"),
             Self::PeerLogout { text } => write!(f, "peer logged out: {text}"),
             Self::PeerSilent { interval } => {
-                write!(f, "peer silent, no reply to TestRequest (HeartBtInt {}s)", interval.as_secs())
+                write!(
+                    f,
+                    "peer silent, no reply to TestRequest (HeartBtInt {}s)",
+                    interval.as_secs()
+                )
             }
             Self::Protocol(violation) => violation.fmt(f),
             Self::LocalStop => f.write_str("stopped locally"),
@@ -89,18 +93,26 @@ impl fmt::Display for ProtocolViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SeqNumTooLow { expected, received } => {
-                write!(f, "MsgSeqNum too low, expecting {expected} but received {received}")
+                write!(
+                    f,
+                    "MsgSeqNum too low, expecting {expected} but received {received}"
+                )
             }
             Self::MissingSeqNum => f.write_str("MsgSeqNum (34) missing or invalid"),
             Self::CompIdMismatch { sender, target } => {
-                write!(f, "CompID problem: SenderCompID={sender} TargetCompID={target}")
+                write!(
+                    f,
+                    "CompID problem: SenderCompID={sender} TargetCompID={target}"
+                )
             }
             Self::BeginStringMismatch { received } => {
                 write!(f, "incorrect BeginString {received}")
             }
             Self::FirstMessageNotLogon => f.write_str("first message was not a Logon"),
             Self::DuplicateLogon => f.write_str("Logon received on a logged-on session"),
-            Self::InvalidHeartBtInt => f.write_str("Logon with a missing or invalid HeartBtInt (108)"),
+            Self::InvalidHeartBtInt => {
+                f.write_str("Logon with a missing or invalid HeartBtInt (108)")
+            }
             Self::Malformed(error) => write!(f, "malformed message: {error}"),
             Self::BadField(error) => write!(f, "malformed field: {error}"),
         }
