@@ -38,11 +38,6 @@ pub trait Application: Send + 'static {
         let _ = (ctx, msg);
     }
 
-    /// A message is about to leave: `msg` is the whole encoded message, header and all.
-    fn to_app(&mut self, session: &SessionId, msg: &[u8]) {
-        let _ = (session, msg);
-    }
-
     /// A message handed over through a [`crate::SessionHandle`] could not be sent; it is
     /// returned here rather than dropped.
     fn on_not_sent(&mut self, session: &SessionId, msg: Outbound, reason: SendError) {
@@ -55,7 +50,6 @@ pub struct Context<'s, 't> {
     pub(crate) session: &'s mut Session,
     pub(crate) tx: &'s mut TxBuf<'t>,
     pub(crate) now: Instant,
-    pub(crate) sent: usize,
 }
 
 impl Context<'_, '_> {
@@ -72,7 +66,6 @@ impl Context<'_, '_> {
             .session
             .send(self.now, msg_type, body, self.tx.spare())?;
         self.tx.commit(len);
-        self.sent += 1;
         Ok(())
     }
 }
@@ -128,10 +121,6 @@ impl<A: Application> Application for Synchronized<A> {
 
     fn from_app(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
         self.with(|app| app.from_app(ctx, msg));
-    }
-
-    fn to_app(&mut self, session: &SessionId, msg: &[u8]) {
-        self.with(|app| app.to_app(session, msg));
     }
 
     fn on_not_sent(&mut self, session: &SessionId, msg: Outbound, reason: SendError) {

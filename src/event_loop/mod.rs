@@ -26,7 +26,7 @@ use crate::application::Application;
 use crate::clock::Clock;
 use crate::handle::Queued;
 use conns::ConnTable;
-pub(crate) use plan::{ListenerPlan, LoopPlan};
+pub(crate) use plan::LoopPlan;
 use sessions::Slot;
 
 /// The longest a loop sleeps without looking at its stop flag and queue.
