@@ -1,0 +1,4 @@
+//! Support shared by the whole-engine tests.
+#![allow(dead_code)]
+
+pub mod recorder;
