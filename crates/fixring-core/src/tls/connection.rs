@@ -31,6 +31,9 @@ pub struct TlsConnection {
     handshake_done: bool,
     peer_closed: bool,
     sent_close: bool,
+    /// Bytes at the front of the caller's input that rustls has seen but not released (a
+    /// partial record or handshake message); it must be shown them again.
+    held: usize,
     /// Whether any record of the peer has been accepted, to recognise a plain-text peer.
     accepted_input: bool,
     failed: Option<TlsError>,
@@ -121,6 +124,7 @@ impl TlsConnection {
             handshake_done: false,
             peer_closed: false,
             sent_close: false,
+            held: 0,
             accepted_input: false,
             failed: None,
         }
@@ -179,7 +183,8 @@ impl TlsConnection {
                 Ok(Step::Blocked | Step::Closed) => break,
                 Err(failure) => {
                     let error = translate(&self.conn, failure, !self.accepted_input);
-                    self.conn.flush_alert(&mut out);
+                    let rest = incoming.get_mut(progress.consumed..).unwrap_or_default();
+                    self.conn.flush_alert(rest, &mut out);
                     self.failed = Some(error.clone());
                     return Err(ProcessError {
                         error,
@@ -189,6 +194,7 @@ impl TlsConnection {
             }
         }
         progress.written = out.written;
+        self.held = incoming.len().saturating_sub(progress.consumed);
         progress.peer_closed = std::mem::take(&mut self.peer_closed);
         Ok(progress)
     }
@@ -196,16 +202,25 @@ impl TlsConnection {
     /// Seals `plaintext` into TLS records written at the front of `out`; returns their
     /// length. Only after the handshake.
     ///
-    /// Any pending handshake output is written first, in order. On
+    /// `incoming` is the caller's unconsumed input, as it would be passed to the next
+    /// [`process`](Self::process): rustls must see again the partial record it holds there.
+    /// Only bytes the last `process` call already saw are looked at; new input is left for
+    /// `process`. Any pending handshake output is written first, in order. On
     /// [`TlsError::InsufficientSize`] nothing was written and nothing was consumed.
-    pub fn encrypt(&mut self, plaintext: &[u8], out: &mut [u8]) -> Result<usize, TlsError> {
-        self.write(WriteOp::Encrypt(plaintext), out)
+    pub fn encrypt(
+        &mut self,
+        incoming: &mut [u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, TlsError> {
+        self.write(incoming, WriteOp::Encrypt(plaintext), out)
     }
 
     /// Writes a close_notify alert into `out` and returns its length; no data may be sent
-    /// after it. Only after the handshake: before, just close the socket.
-    pub fn close_notify(&mut self, out: &mut [u8]) -> Result<usize, TlsError> {
-        let written = self.write(WriteOp::CloseNotify, out)?;
+    /// after it. Only after the handshake: before, just close the socket. `incoming` as for
+    /// [`encrypt`](Self::encrypt).
+    pub fn close_notify(&mut self, incoming: &mut [u8], out: &mut [u8]) -> Result<usize, TlsError> {
+        let written = self.write(incoming, WriteOp::CloseNotify, out)?;
         self.sent_close = true;
         Ok(written)
     }
@@ -235,7 +250,12 @@ impl TlsConnection {
         }
     }
 
-    fn write(&mut self, mut op: WriteOp<'_>, buf: &mut [u8]) -> Result<usize, TlsError> {
+    fn write(
+        &mut self,
+        incoming: &mut [u8],
+        mut op: WriteOp<'_>,
+        buf: &mut [u8],
+    ) -> Result<usize, TlsError> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
@@ -245,6 +265,12 @@ impl TlsConnection {
         if !self.handshake_done {
             return Err(TlsError::HandshakeIncomplete);
         }
+        let Some(seen) = incoming.get_mut(..self.held) else {
+            return Err(TlsError::Protocol(format!(
+                "the input buffer lost {} bytes the connection holds",
+                self.held - incoming.len()
+            )));
+        };
         let mut out = Output {
             buf,
             written: 0,
@@ -252,7 +278,7 @@ impl TlsConnection {
             spill_only: true,
         };
         loop {
-            let (_, step) = self.conn.step(&mut [], &mut out, &mut |_| {}, &mut op);
+            let (_, step) = self.conn.step(seen, &mut out, &mut |_| {}, &mut op);
             match step {
                 Ok(Step::Again) => {}
                 Ok(Step::PeerClosed) => self.peer_closed = true,
@@ -300,18 +326,13 @@ impl Conn {
         }
     }
 
-    /// After a fatal error, writes the alert rustls queued for the peer.
-    fn flush_alert(&mut self, out: &mut Output<'_>) {
-        // An alert is one record; the bound only guards against a state that never settles.
-        for _ in 0..4 {
-            match self
-                .step(&mut [], out, &mut |_| {}, &mut WriteOp::Nothing)
-                .1
-            {
-                Ok(Step::Again | Step::PeerClosed) => {}
-                _ => return,
-            }
-        }
+    /// After a fatal error, writes the alert rustls queued for the peer. `incoming` is the
+    /// input rustls has not released.
+    ///
+    /// rustls hands out a queued alert before looking at the input again, so one step
+    /// encodes it; a second would parse the offending input a second time.
+    fn flush_alert(&mut self, incoming: &mut [u8], out: &mut Output<'_>) {
+        let _ = self.step(incoming, out, &mut |_| {}, &mut WriteOp::Nothing);
     }
 }
 
