@@ -192,6 +192,11 @@ fn exchange_data(client: &mut Endpoint, server: &mut Endpoint) {
     client.poll();
     assert!(client.received.is_empty());
     assert_eq!(client.inbox.len(), head.len(), "an incomplete record stays");
+    // Sending while part of a record is held.
+    let reply = client.seal(b"reply");
+    server.inbox.extend(reply);
+    server.poll();
+    assert!(server.received.ends_with(b"reply"));
     client.inbox.extend_from_slice(tail);
     client.poll();
     assert_eq!(client.received, LOGON);
@@ -256,6 +261,37 @@ fn small_output_buffers_hold_back_handshake_records() {
     client.out_size = 100;
     server.out_size = 100;
     drive(&mut client, &mut server);
+    assert!(client.handshake_done && server.handshake_done);
+    exchange_data(&mut client, &mut server);
+}
+
+#[test]
+fn handshake_one_byte_at_a_time() {
+    let ca = Ca::new("CA");
+    let leaf = ca.issue(SERVER_NAME);
+    let (mut client, mut server) = pair(
+        server_setup(&leaf, Some(&ca)),
+        client_setup(&ca, Some(&ca.issue("client"))),
+        SERVER_NAME,
+    );
+    let mut to_server = client.poll();
+    let mut to_client = Vec::new();
+    for _ in 0..100_000 {
+        if let Some((&byte, rest)) = to_server.split_first() {
+            server.inbox.push(byte);
+            to_server = rest.to_vec();
+        }
+        to_client.extend(server.poll());
+        if let Some((&byte, rest)) = to_client.split_first() {
+            client.inbox.push(byte);
+            to_client = rest.to_vec();
+        }
+        to_server.extend(client.poll());
+        if to_server.is_empty() && to_client.is_empty() {
+            break;
+        }
+    }
+    assert!(client.error.is_none() && server.error.is_none());
     assert!(client.handshake_done && server.handshake_done);
     exchange_data(&mut client, &mut server);
 }
