@@ -435,9 +435,7 @@ fn invalid_server_name_is_a_setup_error() {
     let config = client_setup(&ca, None)
         .client_config()
         .expect("client config");
-    let error = TlsConnection::client(config, "not a name!")
-        .err()
-        .expect("refused");
+    let error = TlsConnection::client(config, "not a name!").expect_err("refused");
     assert!(matches!(error, TlsSetupError::InvalidServerName { .. }));
 }
 

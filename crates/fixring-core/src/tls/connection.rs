@@ -54,6 +54,23 @@ pub struct Progress {
     pub peer_closed: bool,
 }
 
+impl std::fmt::Debug for TlsConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = match self.conn {
+            Conn::Client(_) => "client",
+            Conn::Server(_) => "server",
+        };
+        f.debug_struct("TlsConnection")
+            .field("side", &side)
+            .field("version", &self.protocol_version())
+            .field("handshake_done", &self.handshake_done)
+            .field("sent_close", &self.sent_close)
+            .field("pending_output", &self.spill.len())
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
 enum Conn {
     Client(UnbufferedClientConnection),
     Server(UnbufferedServerConnection),
