@@ -54,10 +54,12 @@ pub enum HandshakeFailure {
 
 impl TlsError {
     /// The engine's code for this failure: [`ErrorCode::SslHandshakeFailed`] for handshake
-    /// failures, [`ErrorCode::ConnectionLost`] for failures of an established connection.
+    /// failures, [`ErrorCode::ConnectionLost`] otherwise (`InsufficientSize` and
+    /// `HandshakeIncomplete` are caller errors that leave the connection intact; see
+    /// [`is_fatal`](Self::is_fatal)).
     pub const fn code(&self) -> ErrorCode {
         match self {
-            Self::Handshake(_) | Self::HandshakeIncomplete => ErrorCode::SslHandshakeFailed,
+            Self::Handshake(_) => ErrorCode::SslHandshakeFailed,
             _ => ErrorCode::ConnectionLost,
         }
     }
