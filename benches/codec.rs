@@ -64,6 +64,10 @@ fn codec(c: &mut Criterion) {
         b.iter(|| framer.decode(black_box(message)))
     });
 
+    group.bench_function("parse_new_order_single", |b| {
+        b.iter(|| Message::parse(black_box(message)))
+    });
+
     group.bench_function("parse_and_lookup_new_order_single", |b| {
         b.iter(|| {
             let msg = Message::parse(black_box(message)).expect("valid");

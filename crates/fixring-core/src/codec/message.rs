@@ -3,54 +3,82 @@
 use core::fmt;
 
 use super::ascii::{SOH, U64_DIGITS, find_soh, format_u64, parse_u64};
-use super::tags::{BEGIN_STRING, BODY_LENGTH, CHECK_SUM, MSG_TYPE, Tag};
+use super::tags::{
+    BEGIN_STRING, BODY_LENGTH, CHECK_SUM, MSG_SEQ_NUM, MSG_TYPE, SENDER_COMP_ID, SENDING_TIME,
+    TARGET_COMP_ID, Tag,
+};
 
 /// A validated view over the bytes of one whole FIX message.
 ///
-/// [`Message::parse`] checks the `tag=value<SOH>` structure once; lookups then borrow values
-/// straight from the frame. Nothing is copied or allocated, and lookups are linear scans, which
-/// for messages of a few dozen fields beat building an index.
+/// [`Message::parse`] checks the `tag=value<SOH>` structure once and remembers where the
+/// standard header fields the session layer reads on every message are (8, 35, 34, 49, 52,
+/// 56); other lookups scan the frame. Values are borrowed from the frame: nothing is copied
+/// or allocated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Message<'a> {
     bytes: &'a [u8],
     begin_string: &'a [u8],
     msg_type: &'a [u8],
+    header: HeaderIndex<'a>,
+}
+
+/// First occurrences of the header fields read on every message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct HeaderIndex<'a> {
+    msg_seq_num: Option<&'a [u8]>,
+    sender_comp_id: Option<&'a [u8]>,
+    sending_time: Option<&'a [u8]>,
+    target_comp_id: Option<&'a [u8]>,
+}
+
+impl<'a> HeaderIndex<'a> {
+    #[inline]
+    fn slot(&mut self, tag: Tag) -> Option<&mut Option<&'a [u8]>> {
+        match tag {
+            MSG_SEQ_NUM => Some(&mut self.msg_seq_num),
+            SENDER_COMP_ID => Some(&mut self.sender_comp_id),
+            SENDING_TIME => Some(&mut self.sending_time),
+            TARGET_COMP_ID => Some(&mut self.target_comp_id),
+            _ => None,
+        }
+    }
+
+    /// `Some(value)` when `tag` is indexed (the value itself may be absent).
+    #[inline]
+    fn lookup(&self, tag: Tag) -> Option<Option<&'a [u8]>> {
+        match tag {
+            MSG_SEQ_NUM => Some(self.msg_seq_num),
+            SENDER_COMP_ID => Some(self.sender_comp_id),
+            SENDING_TIME => Some(self.sending_time),
+            TARGET_COMP_ID => Some(self.target_comp_id),
+            _ => None,
+        }
+    }
 }
 
 impl<'a> Message<'a> {
     /// Parses a whole message, typically `buf[..len]` after [`super::Decoded::Message`].
     ///
     /// Checks that the frame is a sequence of `tag=value<SOH>` fields with positive integer tags
-    /// and non-empty values, starting with BeginString (8), BodyLength (9) and MsgType (35) and
-    /// ending with CheckSum (10). BodyLength and CheckSum values are the framer's concern and
-    /// are not checked again.
+    /// of at most nine digits and non-empty values, starting with BeginString (8), BodyLength
+    /// (9) and MsgType (35) and ending with CheckSum (10). BodyLength and CheckSum values are
+    /// the framer's concern and are not checked again.
     pub fn parse(frame: &'a [u8]) -> Result<Self, ParseError> {
-        let mut begin_string: &[u8] = &[];
-        let mut msg_type: &[u8] = &[];
-        let mut last_tag = 0;
         let mut offset = 0;
-        let mut index = 0;
+        let begin_string = expect_field(frame, &mut offset, BEGIN_STRING)?;
+        expect_field(frame, &mut offset, BODY_LENGTH)?;
+        let msg_type = expect_field(frame, &mut offset, MSG_TYPE)?;
+        let mut header = HeaderIndex::default();
+        let mut last_tag = MSG_TYPE;
         while let Some(rest) = frame.get(offset..).filter(|rest| !rest.is_empty()) {
-            let field = split_field(rest).map_err(|kind| kind.at(offset))?;
-            let expected = match index {
-                0 => Some(BEGIN_STRING),
-                1 => Some(BODY_LENGTH),
-                2 => Some(MSG_TYPE),
-                _ => None,
-            };
-            if let Some(expected) = expected.filter(|&tag| tag != field.tag) {
-                return Err(ParseError::MisplacedField { expected, offset });
-            }
-            match index {
-                0 => begin_string = field.value,
-                2 => msg_type = field.value,
-                _ => {}
+            let field = split_field(rest).map_err(|fault| fault.at(offset))?;
+            if let Some(slot) = header.slot(field.tag) {
+                slot.get_or_insert(field.value);
             }
             last_tag = field.tag;
             offset += field.len;
-            index += 1;
         }
-        if index < 4 || last_tag != CHECK_SUM {
+        if last_tag != CHECK_SUM {
             return Err(ParseError::MisplacedField {
                 expected: CHECK_SUM,
                 offset,
@@ -60,6 +88,7 @@ impl<'a> Message<'a> {
             bytes: frame,
             begin_string,
             msg_type,
+            header,
         })
     }
 
@@ -73,13 +102,39 @@ impl<'a> Message<'a> {
         self.msg_type
     }
 
+    /// MsgSeqNum (tag 34) as an integer, if present; an error if it is not one.
+    pub fn msg_seq_num(&self) -> Result<Option<u64>, ParseError> {
+        self.get_u64(MSG_SEQ_NUM)
+    }
+
+    /// SenderCompID (tag 49), if present.
+    pub const fn sender_comp_id(&self) -> Option<&'a [u8]> {
+        self.header.sender_comp_id
+    }
+
+    /// TargetCompID (tag 56), if present.
+    pub const fn target_comp_id(&self) -> Option<&'a [u8]> {
+        self.header.target_comp_id
+    }
+
+    /// SendingTime (tag 52) as written on the wire, if present.
+    pub const fn sending_time(&self) -> Option<&'a [u8]> {
+        self.header.sending_time
+    }
+
     /// The value of the first field with this tag, if any.
     ///
-    /// Rather than splitting every field, this looks for `<SOH>tag=` byte patterns: a
+    /// Header fields the parse indexed are answered at once. For other tags, rather than
+    /// splitting every field, this looks for `<SOH>tag=` byte patterns: a
     /// validated message's values contain no SOH, so every SOH starts a field.
     pub fn get(&self, tag: Tag) -> Option<&'a [u8]> {
-        if tag == BEGIN_STRING {
-            return Some(self.begin_string);
+        match tag {
+            BEGIN_STRING => return Some(self.begin_string),
+            MSG_TYPE => return Some(self.msg_type),
+            _ => {}
+        }
+        if let Some(indexed) = self.header.lookup(tag) {
+            return indexed;
         }
         let mut key_buf = [0u8; U64_DIGITS + 2];
         let key = field_key(&mut key_buf, tag);
@@ -142,6 +197,28 @@ impl<'a> Iterator for Fields<'a> {
     }
 }
 
+/// Splits the field at `offset`, which must carry `expected`, and moves `offset` past it.
+fn expect_field<'a>(
+    frame: &'a [u8],
+    offset: &mut usize,
+    expected: Tag,
+) -> Result<&'a [u8], ParseError> {
+    let misplaced = ParseError::MisplacedField {
+        expected,
+        offset: *offset,
+    };
+    let rest = frame.get(*offset..).unwrap_or_default();
+    if rest.is_empty() {
+        return Err(misplaced);
+    }
+    let field = split_field(rest).map_err(|fault| fault.at(*offset))?;
+    if field.tag != expected {
+        return Err(misplaced);
+    }
+    *offset += field.len;
+    Ok(field.value)
+}
+
 /// Writes `<SOH>tag=` into `buf` and returns it.
 fn field_key(buf: &mut [u8; U64_DIGITS + 2], tag: Tag) -> &[u8] {
     let mut digits = [0u8; U64_DIGITS];
@@ -150,7 +227,10 @@ fn field_key(buf: &mut [u8; U64_DIGITS + 2], tag: Tag) -> &[u8] {
     let key = buf.get_mut(..len).unwrap_or_default();
     if let [first, middle @ .., last] = key {
         *first = SOH;
-        middle.copy_from_slice(digits);
+        // A byte loop: `copy_from_slice` of a variable length would call `memcpy`.
+        for (dst, &src) in middle.iter_mut().zip(digits) {
+            *dst = src;
+        }
         *last = b'=';
     }
     key

@@ -14,6 +14,11 @@ fn parses_a_quickfix_style_message() {
     assert_eq!(msg.get(44), Some(&b"101.25"[..]));
     assert_eq!(msg.get(9999), None);
     assert_eq!(msg.get_u64(tags::MSG_SEQ_NUM), Ok(Some(215)));
+    assert_eq!(msg.msg_seq_num(), Ok(Some(215)));
+    assert_eq!(msg.sender_comp_id(), Some(&b"CLIENT12"[..]));
+    assert_eq!(msg.target_comp_id(), Some(&b"EXCHANGE"[..]));
+    assert_eq!(msg.sending_time(), Some(&b"20261125-23:59:58.123"[..]));
+    assert_eq!(msg.get(tags::TARGET_COMP_ID), msg.target_comp_id());
     assert_eq!(msg.get_u64(tags::TEXT), Ok(None));
     assert_eq!(
         msg.get_u64(tags::SENDING_TIME),
@@ -34,9 +39,12 @@ fn parses_a_quickfix_style_message() {
 
 #[test]
 fn get_returns_the_first_occurrence() {
-    let frame = message("FIX.4.4", "35=8|58=first|58=second|");
+    let frame = message("FIX.4.4", "35=8|58=first|34=1|58=second|34=2|");
     let msg = Message::parse(&frame).unwrap();
     assert_eq!(msg.get(tags::TEXT), Some(&b"first"[..]));
+    assert_eq!(msg.msg_seq_num(), Ok(Some(1)));
+    assert_eq!(msg.sender_comp_id(), None);
+    assert_eq!(msg.get(tags::SENDER_COMP_ID), None);
 }
 
 #[test]
@@ -45,7 +53,7 @@ fn rejects_malformed_structure() {
         (
             "",
             ParseError::MisplacedField {
-                expected: 10,
+                expected: 8,
                 offset: 0,
             },
         ),
