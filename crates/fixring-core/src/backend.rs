@@ -11,7 +11,7 @@
 //! - While the loop holds a [`ConnIo`], no kernel operation targets the bytes it exposes: the
 //!   received bytes have landed, and the spare part of the send buffer lies past anything a
 //!   write in flight reads.
-//! - Bytes committed with [`ConnIo::commit`] are sent in order, or the connection reports
+//! - Bytes committed with [`TxBuf::commit`] are sent in order, or the connection reports
 //!   [`Completion::Closed`] with the error that stopped them.
 
 use std::io;
