@@ -91,9 +91,10 @@ fn report_ending(backend: &mut EpollBackend, out: &mut Vec<Completion>) {
             continue;
         };
         let unsent = slot.buffers.tx_len;
-        if !matches!(slot.state, State::Ending { .. }) {
+        let State::Ending { socket, .. } = &slot.state else {
             continue;
-        }
+        };
+        backend.poller.delete(socket.as_raw_fd());
         let conn = ConnId(index);
         if let State::Ending { end, .. } = backend.slots.release(index) {
             out.push(match end {

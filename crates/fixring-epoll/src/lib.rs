@@ -118,8 +118,7 @@ impl EpollBackend {
             }
         };
         // No more readiness is wanted; only an error or hang-up can still be reported.
-        if slot.interest != 0 && self.poller.modify(socket.as_raw_fd(), token, 0).is_ok()
-        {
+        if slot.interest != 0 && self.poller.modify(socket.as_raw_fd(), token, 0).is_ok() {
             slot.interest = 0;
         }
         slot.state = State::Ending { socket, end };
@@ -243,13 +242,15 @@ impl Backend for EpollBackend {
         }
         if let Some(slot) = self.slots.get_mut(index) {
             slot.interest = WRITE;
-            let generation = slot.generation;
-            self.deadlines.push(Deadline {
-                at: Instant::now() + timeout,
-                index,
-                generation,
-                expiry: Expiry::Connect,
-            });
+            // A timeout too long to represent is no timeout.
+            if let Some(at) = Instant::now().checked_add(timeout) {
+                self.deadlines.push(Deadline {
+                    at,
+                    index,
+                    generation: slot.generation,
+                    expiry: Expiry::Connect,
+                });
+            }
         }
         Ok(ConnId(index))
     }
@@ -319,8 +320,7 @@ impl Backend for EpollBackend {
             return;
         };
         // The rest is written when the socket has room, or dropped when the linger ends.
-        if slot.interest == WRITE || self.poller.modify(socket.as_raw_fd(), token, WRITE).is_ok()
-        {
+        if slot.interest == WRITE || self.poller.modify(socket.as_raw_fd(), token, WRITE).is_ok() {
             slot.interest = WRITE;
             slot.state = State::Closing { socket };
             let generation = slot.generation;

@@ -153,7 +153,11 @@ impl Poller {
 
     /// Waits up to `timeout` (forever when `None`, not at all when zero) and appends the events
     /// to `out`. An interrupted wait returns with nothing.
-    pub(crate) fn wait(&mut self, timeout: Option<Duration>, out: &mut Vec<Ready>) -> io::Result<()> {
+    pub(crate) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut Vec<Ready>,
+    ) -> io::Result<()> {
         let n = match timeout {
             Some(t) if !t.is_zero() && self.pwait2 => match self.wait_pwait2(t) {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
@@ -193,9 +197,7 @@ impl Poller {
         let epoll = self.raw()?;
         let max = libc::c_int::try_from(self.events.len()).unwrap_or(libc::c_int::MAX);
         // Safety: the buffer holds `max` events and stays borrowed mutably for the call.
-        let rc = unsafe {
-            libc::epoll_wait(epoll, self.events.as_mut_ptr(), max, ms)
-        };
+        let rc = unsafe { libc::epoll_wait(epoll, self.events.as_mut_ptr(), max, ms) };
         usize::try_from(rc).map_err(|_| io::Error::last_os_error())
     }
 

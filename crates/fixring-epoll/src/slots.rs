@@ -161,7 +161,8 @@ impl Slots {
 
     /// The slot at `index` if it still has `generation`.
     pub(crate) fn current(&mut self, index: u32, generation: u32) -> Option<&mut Slot> {
-        self.get_mut(index).filter(|slot| slot.generation == generation)
+        self.get_mut(index)
+            .filter(|slot| slot.generation == generation)
     }
 
     /// The epoll token of the slot's current occupant.
@@ -192,7 +193,12 @@ impl Slots {
     /// Indices of every slot that is not free.
     pub(crate) fn occupied(&self) -> Vec<u32> {
         (0..self.slots.len())
-            .filter(|&i| !matches!(self.slots.get(i).map(|s| &s.state), Some(State::Free) | None))
+            .filter(|&i| {
+                !matches!(
+                    self.slots.get(i).map(|s| &s.state),
+                    Some(State::Free) | None
+                )
+            })
             .filter_map(|i| u32::try_from(i).ok())
             .collect()
     }
