@@ -21,10 +21,11 @@ pub(crate) fn poll(
     out: &mut Vec<Completion>,
 ) -> io::Result<()> {
     let start = Instant::now();
-    report_ending(backend, out);
+    let first = out.len();
+    report_ending(backend, out, first);
     let mut ready = mem::take(&mut backend.ready);
     ready.clear();
-    let result = if out.is_empty() {
+    let result = if out.len() == first {
         let limit = timeout.and_then(|t| start.checked_add(t));
         let deadline = match (limit, backend.deadlines.next()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -41,6 +42,8 @@ pub(crate) fn poll(
     backend.ready = ready;
     result?;
     expire(backend, Instant::now(), out);
+    // Ends found just now are reported at once, unless the loop has bytes to read first.
+    report_ending(backend, out, first);
     Ok(())
 }
 
@@ -83,16 +86,24 @@ fn wait(
     backend.poller.wait(remaining, ready)
 }
 
-/// Reports the connections that ended since the last poll and frees their slots.
-fn report_ending(backend: &mut EpollBackend, out: &mut Vec<Completion>) {
+/// Reports the connections that ended and frees their slots, except those with a
+/// `Received` in `out[first..]`: the loop reads their last bytes before it learns of the end.
+fn report_ending(backend: &mut EpollBackend, out: &mut Vec<Completion>, first: usize) {
     let mut ending = mem::take(&mut backend.ending);
-    for (index, generation) in ending.drain(..) {
+    ending.retain(|&(index, generation)| {
+        let received = out.get(first..).is_some_and(|new| {
+            new.iter()
+                .any(|c| matches!(c, Completion::Received { conn } if conn.0 == index))
+        });
+        if received {
+            return true;
+        }
         let Some(slot) = backend.slots.current(index, generation) else {
-            continue;
+            return false;
         };
         let unsent = slot.buffers.tx_len;
         let State::Ending { socket, .. } = &slot.state else {
-            continue;
+            return false;
         };
         backend.poller.delete(socket.as_raw_fd());
         let conn = ConnId(index);
@@ -107,8 +118,9 @@ fn report_ending(backend: &mut EpollBackend, out: &mut Vec<Completion>) {
             });
         }
         backend.deadlines.remove(index);
-    }
-    // Keep the allocation; ending is empty here unless a release above pushed to it.
+        false
+    });
+    // Keep the allocation; nothing pushes to the list while it is out.
     ending.append(&mut backend.ending);
     backend.ending = ending;
 }

@@ -384,3 +384,91 @@ fn unknown_identifiers_are_refused() {
     assert!(b.poll(Some(Duration::ZERO), &mut out).is_err());
     b.waker().wake();
 }
+
+#[test]
+fn a_full_receive_buffer_pauses_reads_until_the_loop_consumes() {
+    let mut b = backend(BackendOptions {
+        buffer_size: 4096,
+        ..BackendOptions::default()
+    });
+    let (_, client, server) = pair(&mut b, &SocketOptions::default());
+    let data: Vec<u8> = (0..20_000u32).map(|i| (i % 239) as u8).collect();
+    let mut sent = 0;
+    // Send everything without letting the server consume: its buffer fills and stays full.
+    let start = Instant::now();
+    while sent < data.len() {
+        feed(&mut b, client, &data, &mut sent);
+        b.flush().expect("flush");
+        let mut out = Vec::new();
+        b.poll(Some(Duration::from_millis(5)), &mut out)
+            .expect("poll");
+        assert!(start.elapsed() < LIMIT);
+    }
+    for _ in 0..10 {
+        let mut out = Vec::new();
+        b.poll(Some(Duration::from_millis(5)), &mut out)
+            .expect("poll");
+    }
+    let io = b.io(server).expect("io");
+    assert!(io.receive_buffer_full());
+    let mut got = Vec::new();
+    let start = Instant::now();
+    while got.len() < data.len() {
+        drain(&mut b, server, &mut got);
+        feed(&mut b, client, &data, &mut sent);
+        b.flush().expect("flush");
+        let mut out = Vec::new();
+        b.poll(Some(Duration::from_millis(20)), &mut out)
+            .expect("poll");
+        assert!(start.elapsed() < LIMIT, "stalled at {}", got.len());
+    }
+    assert!(got == data, "bytes differ");
+}
+
+#[test]
+fn close_keeps_writing_when_the_socket_would_block() {
+    let mut b = backend(BackendOptions {
+        buffer_size: 64 * 1024,
+        ..BackendOptions::default()
+    });
+    let listener = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(listener).expect("addr");
+    // A peer with a small receive window that reads only after the close.
+    let peer =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    peer.set_recv_buffer_size(4096).expect("rcvbuf");
+    peer.connect(&addr.into()).expect("connect");
+    let mut peer = TcpStream::from(peer);
+    let seen = drive(&mut b, |c| matches!(c, Completion::Accepted { .. }));
+    let Some(Completion::Accepted { conn, .. }) = seen.last() else {
+        panic!("unexpected {seen:?}");
+    };
+    let conn = *conn;
+    let fd = sock(&b, conn);
+    SockRef::from(&fd)
+        .set_send_buffer_size(4096)
+        .expect("sndbuf");
+    let data: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 233) as u8).collect();
+    let mut io = b.io(conn).expect("io");
+    io.tx().spare().copy_from_slice(&data);
+    io.tx().commit(data.len());
+    b.close(conn);
+    let reader = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        peer.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let mut got = Vec::new();
+        peer.read_to_end(&mut got).map(|_| got)
+    });
+    let start = Instant::now();
+    while !reader.is_finished() {
+        let mut out = Vec::new();
+        b.poll(Some(Duration::from_millis(5)), &mut out)
+            .expect("poll");
+        assert!(out.is_empty(), "{out:?}");
+        assert!(start.elapsed() < LIMIT);
+    }
+    let got = reader.join().expect("reader").expect("read");
+    assert!(got == data, "got {} of {} bytes", got.len(), data.len());
+}
