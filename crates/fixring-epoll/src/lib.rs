@@ -300,11 +300,16 @@ impl Backend for EpollBackend {
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
-        let State::Open { .. } = slot.state else {
+        match slot.state {
+            State::Open { .. } => {}
+            // Closed already (this identifier is stale): let the bytes drain.
+            State::Closing { .. } | State::Free => return,
             // Connecting or ended: nothing to write; the identifier is released now.
-            self.release(index);
-            return;
-        };
+            State::Connecting { .. } | State::Ending { .. } => {
+                self.release(index);
+                return;
+            }
+        }
         self.write_open(index);
         let Some(slot) = self.slots.get_mut(index) else {
             return;
