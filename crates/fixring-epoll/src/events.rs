@@ -1,0 +1,329 @@
+//! `poll`: waiting by the idle policy, then turning readiness into completions.
+
+use std::io;
+use std::mem;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use fixring_core::backend::{Completion, ConnId, ListenerId};
+use fixring_core::config::BusyPoll;
+
+use crate::connect::Expiry;
+use crate::poller::{READ, Ready, Token};
+use crate::slots::{End, State};
+use crate::transfer::{self, WriteRound};
+use crate::{EpollBackend, waker};
+
+/// Waits up to `timeout` for readiness and appends the completions to `out`.
+pub(crate) fn poll(
+    backend: &mut EpollBackend,
+    timeout: Option<Duration>,
+    out: &mut Vec<Completion>,
+) -> io::Result<()> {
+    let start = Instant::now();
+    let first = out.len();
+    report_ending(backend, out, first);
+    let mut ready = mem::take(&mut backend.ready);
+    ready.clear();
+    let result = if out.len() == first {
+        let limit = timeout.and_then(|t| start.checked_add(t));
+        let deadline = match (limit, backend.deadlines.next()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        wait(backend, start, deadline, &mut ready)
+    } else {
+        // Something to report already: gather what else is ready without waiting.
+        backend.poller.wait(Some(Duration::ZERO), &mut ready)
+    };
+    for event in &ready {
+        dispatch(backend, *event, out);
+    }
+    backend.ready = ready;
+    result?;
+    expire(backend, Instant::now(), out);
+    // Ends found just now are reported at once, unless the loop has bytes to read first.
+    report_ending(backend, out, first);
+    Ok(())
+}
+
+/// Waits by the idle policy until readiness or `deadline` (forever when `None`).
+fn wait(
+    backend: &mut EpollBackend,
+    start: Instant,
+    deadline: Option<Instant>,
+    ready: &mut Vec<Ready>,
+) -> io::Result<()> {
+    let spin_until = match backend.options.busy_poll {
+        BusyPoll::Spin => deadline,
+        BusyPoll::Park => Some(start),
+        BusyPoll::SpinThenPark(window) => {
+            let end = start.checked_add(window);
+            match (end, deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+    };
+    let mut now = start;
+    if spin_until.is_none_or(|until| until > start) {
+        loop {
+            backend.poller.wait(Some(Duration::ZERO), ready)?;
+            if !ready.is_empty() {
+                return Ok(());
+            }
+            now = Instant::now();
+            if spin_until.is_some_and(|until| now >= until) {
+                break;
+            }
+        }
+    }
+    let remaining = deadline.map(|d| d.saturating_duration_since(now));
+    if matches!(backend.options.busy_poll, BusyPoll::Spin) && remaining.is_some() {
+        // Spinning reached the deadline; a spinning loop never sleeps.
+        return Ok(());
+    }
+    backend.poller.wait(remaining, ready)
+}
+
+/// Reports the connections that ended and frees their slots, except those with a
+/// `Received` in `out[first..]`: the loop reads their last bytes before it learns of the end.
+fn report_ending(backend: &mut EpollBackend, out: &mut Vec<Completion>, first: usize) {
+    let mut ending = mem::take(&mut backend.ending);
+    ending.retain(|&(index, generation)| {
+        let received = out.get(first..).is_some_and(|new| {
+            new.iter()
+                .any(|c| matches!(c, Completion::Received { conn } if conn.0 == index))
+        });
+        if received {
+            return true;
+        }
+        let Some(slot) = backend.slots.current(index, generation) else {
+            return false;
+        };
+        let unsent = slot.buffers.tx_len;
+        let State::Ending { socket, .. } = &slot.state else {
+            return false;
+        };
+        backend.poller.delete(socket.as_raw_fd());
+        let conn = ConnId(index);
+        if let State::Ending { end, .. } = backend.slots.release(index) {
+            out.push(match end {
+                End::Closed(error) => Completion::Closed {
+                    conn,
+                    error,
+                    unsent,
+                },
+                End::ConnectFailed(error) => Completion::ConnectFailed { conn, error },
+            });
+        }
+        backend.deadlines.remove(index);
+        false
+    });
+    // Keep the allocation; nothing pushes to the list while it is out.
+    ending.append(&mut backend.ending);
+    backend.ending = ending;
+}
+
+/// Turns one readiness event into completions.
+fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>) {
+    match event.token {
+        Token::Waker => {
+            if let Some(eventfd) = &backend.eventfd {
+                waker::drain(eventfd);
+            }
+            if !out.iter().any(|c| matches!(c, Completion::Woken)) {
+                out.push(Completion::Woken);
+            }
+        }
+        Token::Listener(id) => accept_all(backend, ListenerId(id), out),
+        Token::Conn { index, generation } => {
+            let Some(slot) = backend.slots.current(index, generation) else {
+                return;
+            };
+            match slot.state {
+                State::Connecting { .. } if event.writable() => finish_connect(backend, index, out),
+                State::Open { .. } => {
+                    on_open(backend, index, event, out);
+                    backend.update_interest(index);
+                }
+                State::Closing { .. } if event.writable() => finish_closing(backend, index),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Accepts every pending connection of a listener.
+fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completion>) {
+    loop {
+        let Some(listener) = backend.listeners.get(id) else {
+            return;
+        };
+        let (socket, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            // The peer gave up before the accept, or an option could not be set: that
+            // connection is lost, the next one may be fine.
+            Err(e) if is_per_connection(&e) => continue,
+            // Nothing pending, or out of descriptors or memory: try again at the next poll.
+            Err(_) => return,
+        };
+        let fd = socket.as_raw_fd();
+        // A full table closes the accepted socket at once (dropping it).
+        let Some(index) = backend.slots.insert(State::Open {
+            socket,
+            write_blocked: false,
+        }) else {
+            continue;
+        };
+        let token = backend.slots.token(index);
+        if backend.poller.add(fd, token, READ).is_err() {
+            backend.release(index);
+            continue;
+        }
+        if let Some(slot) = backend.slots.get_mut(index) {
+            slot.interest = READ;
+        }
+        out.push(Completion::Accepted {
+            listener: id,
+            conn: ConnId(index),
+            peer,
+        });
+    }
+}
+
+/// Errors of `accept` that concern one connection only.
+fn is_per_connection(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO | libc::EPERM)
+    ) || matches!(error.kind(), io::ErrorKind::InvalidInput)
+}
+
+/// A connecting socket became writable: it connected or failed (`SO_ERROR` says which).
+fn finish_connect(backend: &mut EpollBackend, index: u32, out: &mut Vec<Completion>) {
+    backend.deadlines.remove(index);
+    let Some(slot) = backend.slots.get_mut(index) else {
+        return;
+    };
+    let state = mem::take(&mut slot.state);
+    let State::Connecting { socket, peer } = state else {
+        slot.state = state;
+        return;
+    };
+    let error = match socket.take_error() {
+        Ok(None) => None,
+        Ok(Some(e)) | Err(e) => Some(e),
+    };
+    slot.state = State::Open {
+        socket,
+        write_blocked: false,
+    };
+    let conn = ConnId(index);
+    match error {
+        None => {
+            backend.update_interest(index);
+            out.push(Completion::Connected { conn, peer });
+        }
+        Some(error) => {
+            backend.release(index);
+            out.push(Completion::ConnectFailed { conn, error });
+        }
+    }
+}
+
+/// An open connection is readable or writable (or failed).
+fn on_open(backend: &mut EpollBackend, index: u32, event: Ready, out: &mut Vec<Completion>) {
+    let conn = ConnId(index);
+    if event.writable() {
+        let Some(slot) = backend.slots.get_mut(index) else {
+            return;
+        };
+        if let State::Open {
+            socket,
+            write_blocked: write_blocked @ true,
+        } = &mut slot.state
+        {
+            match transfer::write(socket, &mut slot.buffers) {
+                WriteRound::Done => *write_blocked = false,
+                WriteRound::Blocked => {}
+                WriteRound::Failed(e) => {
+                    backend.end(index, End::Closed(Some(e)));
+                    return;
+                }
+            }
+        }
+    }
+    if !event.readable() {
+        return;
+    }
+    let Some(slot) = backend.slots.get_mut(index) else {
+        return;
+    };
+    let State::Open { socket, .. } = &slot.state else {
+        return;
+    };
+    if !slot.buffers.rx_room() {
+        if event.failed() {
+            // Failed while the loop has not made room to read: reading cannot report it.
+            let error = match socket.take_error() {
+                Ok(Some(e)) | Err(e) => e,
+                Ok(None) => io::ErrorKind::ConnectionReset.into(),
+            };
+            backend.end(index, End::Closed(Some(error)));
+        }
+        return;
+    }
+    let round = transfer::read(socket, &mut slot.buffers);
+    match round.end {
+        None => {}
+        // The loop reads the last bytes first; the end is reported at the next poll.
+        Some(end) if round.bytes > 0 => backend.end(index, End::Closed(end)),
+        Some(error) => {
+            let unsent = slot.buffers.tx_len;
+            backend.release(index);
+            out.push(Completion::Closed {
+                conn,
+                error,
+                unsent,
+            });
+            return;
+        }
+    }
+    if round.bytes > 0 {
+        out.push(Completion::Received { conn });
+    }
+}
+
+/// A closing connection is writable: write the rest, and close once done or failed.
+fn finish_closing(backend: &mut EpollBackend, index: u32) {
+    let Some(slot) = backend.slots.get_mut(index) else {
+        return;
+    };
+    let State::Closing { socket } = &slot.state else {
+        return;
+    };
+    if let WriteRound::Done | WriteRound::Failed(_) = transfer::write(socket, &mut slot.buffers) {
+        backend.release(index);
+    }
+}
+
+/// Fails connects that timed out and closes connections whose linger ended.
+fn expire(backend: &mut EpollBackend, now: Instant, out: &mut Vec<Completion>) {
+    for deadline in backend.deadlines.expired(now) {
+        let Some(slot) = backend.slots.current(deadline.index, deadline.generation) else {
+            continue;
+        };
+        match (deadline.expiry, &slot.state) {
+            (Expiry::Connect, State::Connecting { .. }) => {
+                backend.release(deadline.index);
+                out.push(Completion::ConnectFailed {
+                    conn: ConnId(deadline.index),
+                    error: io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
+                });
+            }
+            (Expiry::Linger, State::Closing { .. }) => backend.release(deadline.index),
+            _ => {}
+        }
+    }
+}
