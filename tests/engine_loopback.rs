@@ -147,7 +147,9 @@ fn reconnects_when_the_acceptor_comes_back() {
         let acceptor_text = acceptor_text(transport, port, &["INIT"]);
         let mut acceptor = start(&acceptor_text, Recorder::echoing());
         let app = Recorder::new();
-        let _initiator = start(&initiator_text(transport, "INIT", &[port]), app.clone());
+        // The new acceptor starts from MsgSeqNum 1 (no store), so both sides reset on Logon.
+        let initiator_text = initiator_text(transport, "INIT", &[port]) + "ResetOnLogon=Y\n";
+        let _initiator = start(&initiator_text, app.clone());
         app.expect_events("fix.connection.established", 1, WAIT);
         acceptor.stop();
         acceptor.wait().unwrap();

@@ -9,31 +9,31 @@ use fixring::{Application, Context, Echo, Outbound};
 
 /// What a [`Recorder`] has seen.
 #[derive(Debug, Default)]
-pub struct Seen {
-    pub events: Vec<Event>,
+pub(crate) struct Seen {
+    pub(crate) events: Vec<Event>,
     /// Application messages received: (session, MsgType, ClOrdID).
-    pub app_in: Vec<(SessionId, String, String)>,
-    pub not_sent: Vec<Outbound>,
+    pub(crate) app_in: Vec<(SessionId, String, String)>,
+    pub(crate) not_sent: Vec<Outbound>,
 }
 
 /// Records every event and application message; echoes orders when asked.
 #[derive(Clone)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     seen: Arc<(Mutex<Seen>, Condvar)>,
     echo: Option<Echo>,
 }
 
 impl Recorder {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { seen: Arc::new((Mutex::new(Seen::default()), Condvar::new())), echo: None }
     }
 
-    pub fn echoing() -> Self {
+    pub(crate) fn echoing() -> Self {
         Self { echo: Some(Echo::default()), ..Self::new() }
     }
 
     /// Waits until `done` holds for what was seen, or `timeout` passes.
-    pub fn wait_for(&self, timeout: Duration, mut done: impl FnMut(&Seen) -> bool) -> bool {
+    pub(crate) fn wait_for(&self, timeout: Duration, mut done: impl FnMut(&Seen) -> bool) -> bool {
         let (lock, cond) = &*self.seen;
         let end = Instant::now() + timeout;
         let mut seen = lock.lock().unwrap();
@@ -50,21 +50,21 @@ impl Recorder {
     }
 
     /// Waits for `count` events named `name`; panics with everything seen on timeout.
-    pub fn expect_events(&self, name: &str, count: usize, timeout: Duration) {
+    pub(crate) fn expect_events(&self, name: &str, count: usize, timeout: Duration) {
         if !self.wait_for(timeout, |s| count_named(s, name) >= count) {
             panic!("expected {count} × {name}; saw {:#?}", self.names());
         }
     }
 
-    pub fn count(&self, name: &str) -> usize {
+    pub(crate) fn count(&self, name: &str) -> usize {
         self.with(|s| count_named(s, name))
     }
 
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         self.with(|s| s.events.iter().map(|e| e.name().to_owned()).collect())
     }
 
-    pub fn with<R>(&self, f: impl FnOnce(&Seen) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&Seen) -> R) -> R {
         f(&self.seen.0.lock().unwrap())
     }
 
