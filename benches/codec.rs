@@ -1,1 +1,3 @@
+//! Codec benchmarks.
+
 fn main() {}

@@ -1,1 +1,1 @@
-
+//! fixring: a FIX-protocol connection engine for Linux on io_uring.

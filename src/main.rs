@@ -1,1 +1,3 @@
+//! The fixring command line.
+
 fn main() {}
