@@ -419,12 +419,15 @@ fn build() -> Result<PathBuf, String> {
 
 /// Which Debian package a failed compile most likely lacks, as a hint to append.
 fn missing_package(error: &str) -> &'static str {
+    let missing = |header: &str, library: &str| {
+        (error.contains(header) && error.contains("No such file")) || error.contains(library)
+    };
     if error.starts_with("cannot run `g++`") {
         ": g++ is not installed (apt-get install g++, or run scripts/test)"
-    } else if error.contains("quickfix/") || error.contains("-lquickfix") {
-        ": QuickFIX C++ is not installed (apt-get install libquickfix-dev, or run scripts/test)"
-    } else if error.contains("openssl/") || error.contains("-lssl") || error.contains("-lcrypto") {
+    } else if missing("openssl/", "cannot find -lssl") || error.contains("cannot find -lcrypto") {
         ": OpenSSL headers are not installed (apt-get install libssl-dev, or run scripts/test)"
+    } else if missing("quickfix/", "cannot find -lquickfix") {
+        ": QuickFIX C++ is not installed (apt-get install libquickfix-dev, or run scripts/test)"
     } else {
         ""
     }

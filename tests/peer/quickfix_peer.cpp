@@ -18,6 +18,9 @@
 //   STOPPED                       the engine stopped (after a Logout exchange when possible)
 //   ERROR <text>                  start-up failed; the exit code is 1
 //
+// QuickFIX itself adds "Certificate Verification: ..." lines during TLS handshakes, and reports
+// LOGOUT for every failed connection attempt too (and sometimes twice for one disconnect).
+//
 // Every NewOrderSingle (35=D) is answered with a FIX.4.4 ExecutionReport (35=8, ExecType=New).
 // As initiator with --orders N it sends N NewOrderSingles after logon, one at a time (the next
 // when the previous one's ExecutionReport arrives), prints the RTT line, logs out and exits.
@@ -58,9 +61,10 @@ typedef std::chrono::steady_clock Clock;
 std::mutex g_out_mutex;
 
 void emit(const std::string& line) {
+  // One write per line: QuickFIX's own TLS verify callback prints to stdout too.
+  const std::string text = line + "\n";
   std::lock_guard<std::mutex> lock(g_out_mutex);
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
+  std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
 }
 
