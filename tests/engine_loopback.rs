@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use common::recorder::Recorder;
 use fixring::core::config::Settings;
 use fixring::core::{ErrorCode, Event, SessionId};
@@ -14,10 +15,6 @@ use fixring::{BackendKind, Engine};
 
 const TRANSPORTS: [&str; 2] = ["uring", "epoll"];
 const WAIT: Duration = Duration::from_secs(10);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn settings(text: &str) -> Settings {
     Settings::parse(text, None).unwrap_or_else(|e| panic!("bad test settings: {e}\n{text}"))
