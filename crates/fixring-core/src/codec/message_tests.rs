@@ -136,3 +136,61 @@ fn parse_errors_say_why() {
         "field value is not an unsigned integer: tag 34"
     );
 }
+
+#[test]
+fn eq_mask_is_exact_for_every_byte_pair() {
+    for a in 0..=255u8 {
+        for b in 0..=255u8 {
+            // Lane 3 holds the pair; the lanes around it hold values that provoke carries.
+            let word = u64::from_le_bytes([0x00, 0xff, 0x80, a, 0x7f, b, 0x01, 0xfe]);
+            let mask = eq_mask(word, splat(b));
+            let lanes = mask.to_le_bytes();
+            assert_eq!(lanes[3] == 0x80, a == b, "{a} {b}");
+            assert_eq!(lanes[5], 0x80);
+            for (i, lane) in lanes.iter().enumerate() {
+                assert!(*lane == 0 || *lane == 0x80, "lane {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn lookups_find_fields_at_every_alignment() {
+    for pad in 0..16 {
+        let body = format!("35=0|58={}|7=x|123=Y|7777777=long|", "p".repeat(pad + 1));
+        let frame = message("FIX.4.4", &body);
+        let msg = Message::parse(&frame).unwrap();
+        assert_eq!(msg.get(7), Some(&b"x"[..]), "pad {pad}");
+        assert_eq!(msg.get(123), Some(&b"Y"[..]));
+        assert_eq!(msg.get(7_777_777), Some(&b"long"[..]));
+        assert_eq!(msg.get(77), None);
+        assert_eq!(msg.get(10), frame.get(frame.len() - 4..frame.len() - 1));
+    }
+}
+
+#[test]
+fn word_tag_parsing_agrees_with_the_byte_loop() {
+    fn outcome(r: Result<Field<'_>, FieldFault>) -> Result<(Tag, Vec<u8>, usize), ParseError> {
+        r.map(|f| (f.tag, f.value.to_vec(), f.len))
+            .map_err(|fault| fault.at(0))
+    }
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    for tag in (0..2_000u32).chain([9_999_999, 10_000_000, 123_456_789]) {
+        inputs.push(wire(&format!("{tag}=v|")));
+        inputs.push(wire(&format!("0{tag}=value|")));
+    }
+    for odd in [
+        "=v|", "0=v|", "1=|", "1=v", "12345678=v|", "1234567=v|", "1:=v|", "1/=v|", "1\u{b1}=v|",
+        "12a4=v|", "1|=v|", " 1=v|", "", "7", "1234567", "99999999999=v|",
+    ] {
+        inputs.push(wire(odd));
+    }
+    for input in &inputs {
+        assert_eq!(
+            outcome(split_field(input)),
+            outcome(split_long_field(input)),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
