@@ -101,10 +101,10 @@ impl Framer {
                 max: self.max_message_size,
             }));
         }
-        let Some(message) = buf.get(..total) else {
+        let Some((covered, trailer)) = buf.get(..total).and_then(|m| m.split_at_checked(body_end))
+        else {
             return Ok(None);
         };
-        let (covered, trailer) = message.split_at(body_end);
         // BodyLength must end on the SOH closing the last body field, right before "10=".
         let [.., SOH] = covered else {
             return Err(resync(DecodeError::BadBodyLength));

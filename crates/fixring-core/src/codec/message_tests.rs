@@ -136,3 +136,34 @@ fn parse_errors_say_why() {
         "field value is not an unsigned integer: tag 34"
     );
 }
+
+#[test]
+fn eq_mask_is_exact_for_every_byte_pair() {
+    for a in 0..=255u8 {
+        for b in 0..=255u8 {
+            // Lane 3 holds the pair; the lanes around it hold values that provoke carries.
+            let word = u64::from_le_bytes([0x00, 0xff, 0x80, a, 0x7f, b, 0x01, 0xfe]);
+            let mask = eq_mask(word, splat(b));
+            let lanes = mask.to_le_bytes();
+            assert_eq!(lanes[3] == 0x80, a == b, "{a} {b}");
+            assert_eq!(lanes[5], 0x80);
+            for (i, lane) in lanes.iter().enumerate() {
+                assert!(*lane == 0 || *lane == 0x80, "lane {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn lookups_find_fields_at_every_alignment() {
+    for pad in 0..16 {
+        let body = format!("35=0|58={}|7=x|123=Y|7777777=long|", "p".repeat(pad + 1));
+        let frame = message("FIX.4.4", &body);
+        let msg = Message::parse(&frame).unwrap();
+        assert_eq!(msg.get(7), Some(&b"x"[..]), "pad {pad}");
+        assert_eq!(msg.get(123), Some(&b"Y"[..]));
+        assert_eq!(msg.get(7_777_777), Some(&b"long"[..]));
+        assert_eq!(msg.get(77), None);
+        assert_eq!(msg.get(10), frame.get(frame.len() - 4..frame.len() - 1));
+    }
+}
