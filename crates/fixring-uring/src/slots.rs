@@ -97,9 +97,7 @@ impl Conns {
     /// Takes a free slot for a connection on `fd`, or `None` when the table is full.
     pub(crate) fn alloc(&mut self, fd: OwnedFd, phase: Phase, peer: SocketAddr) -> Option<u32> {
         let idx = self.free.pop()?;
-        let Some(c) = self.slots.get_mut(idx as usize) else {
-            return None;
-        };
+        let c = self.slots.get_mut(idx as usize)?;
         c.phase = phase;
         c.fd = Some(fd);
         c.peer = Some(peer);
