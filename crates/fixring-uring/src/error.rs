@@ -15,7 +15,7 @@ pub enum UringError {
     KernelTooOld,
     /// `BackendOptions` are out of range; the text says which field.
     InvalidOptions(&'static str),
-    /// The backend is not shut down but the listener or connection is unknown.
+    /// The listener is unknown or no longer listening.
     UnknownListener,
 }
 

@@ -32,7 +32,7 @@ impl UringBackend {
             return Ok(());
         };
         let offset = c.rx_len;
-        if c.read.is_some() || offset >= size {
+        if c.read.is_some() || offset >= size || c.phase != Phase::Open {
             return Ok(());
         }
         let len = u32::try_from(size - offset).unwrap_or(u32::MAX);

@@ -184,7 +184,13 @@ impl Ring {
     pub(crate) fn get_events(&mut self) -> io::Result<()> {
         self.ensure_enabled()?;
         if self.mode == RingMode::SqPoll {
-            return self.submit();
+            // The kernel thread submits and completes; this enters only when the thread
+            // sleeps or the completion queue overflowed.
+            return match self.uring.submit() {
+                Ok(_) => Ok(()),
+                Err(e) if transient(&e) => Ok(()),
+                Err(e) => Err(e),
+            };
         }
         let to_submit = u32::try_from(self.uring.submission().len()).unwrap_or(u32::MAX);
         // Safety: no argument structure is passed (`None`), so the kernel reads no user memory

@@ -34,7 +34,8 @@ impl UringBackend {
             return Ok(());
         };
         let len = c.tx_len.min(size);
-        if c.write.is_some() || len == 0 {
+        let writable = matches!(c.phase, Phase::Open | Phase::Draining);
+        if c.write.is_some() || len == 0 || !writable {
             return Ok(());
         }
         let len32 = u32::try_from(len).unwrap_or(u32::MAX);

@@ -190,6 +190,34 @@ fn backend_moves_to_its_loop_thread() {
 }
 
 #[test]
+fn bytes_consumed_while_a_read_is_in_flight_stay_in_order() {
+    let mut b = backend(&options(BusyPoll::Park));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let mut client = client_stream(&b, l);
+    let conn = accepted(&mut b);
+    client.write_all(b"first").expect("write");
+    let mut seen = Vec::new();
+    wait_for(&mut b, &mut seen, |c| match c {
+        Completion::Received { conn: c } if *c == conn => Some(()),
+        _ => None,
+    });
+    // Re-arm the read past the 5 unconsumed bytes, then consume them under it.
+    b.flush().expect("flush");
+    let mut io = b.io(conn).expect("io");
+    assert_eq!(io.received(), b"first");
+    io.consume(2);
+    client.write_all(b"second").expect("write");
+    wait_for(&mut b, &mut seen, |c| match c {
+        Completion::Received { conn: c } if *c == conn => Some(()),
+        _ => None,
+    });
+    let mut io = b.io(conn).expect("io");
+    assert_eq!(io.received(), b"rstsecond");
+}
+
+#[test]
 fn peer_close_reports_closed() {
     let mut b = backend(&options(BusyPoll::Park));
     let l = b
@@ -311,6 +339,7 @@ fn socket_options_apply_to_accepted_and_connected_sockets() {
 fn waker_interrupts_poll_from_another_thread() {
     for policy in [
         BusyPoll::Park,
+        BusyPoll::Spin,
         BusyPoll::SpinThenPark(Duration::from_micros(50)),
     ] {
         let mut b = backend(&options(policy));
