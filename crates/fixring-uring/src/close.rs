@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use fixring_core::backend::{Completion, ConnId};
 use io_uring::opcode;
+use io_uring::types::Timespec;
 
 use crate::UringBackend;
 use crate::slots::Phase;
@@ -17,6 +18,9 @@ use crate::token::{OpKind, Token};
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 /// One wait of the shutdown loop.
 const SHUTDOWN_STEP: Duration = Duration::from_millis(10);
+/// How long a closed connection may take to write its last bytes before it is cut off, so
+/// that a peer which stopped reading cannot hold a slot.
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl UringBackend {
     /// Asks the kernel to cancel the operation `token` names. A cancel that finds nothing (the
@@ -38,6 +42,7 @@ impl UringBackend {
         let generation = c.generation;
         let (read, write) = (c.read.is_some(), c.write.is_some());
         let connecting = c.connect_pending > 0;
+        let draining = c.drain_timer.is_some();
         if read {
             self.cancel(Token::new(OpKind::Read, idx, generation));
         }
@@ -46,6 +51,9 @@ impl UringBackend {
         }
         if connecting {
             self.cancel(Token::new(OpKind::Connect, idx, generation));
+        }
+        if draining {
+            self.cancel(Token::new(OpKind::DrainTimeout, idx, generation));
         }
     }
 
@@ -81,7 +89,7 @@ impl UringBackend {
                 if let Some(token) = read {
                     self.cancel(token);
                 }
-                if self.start_write(idx).is_err() {
+                if self.start_write(idx).is_err() || self.arm_drain_timer(idx).is_err() {
                     self.finish_drain(idx);
                 }
             }
@@ -92,6 +100,34 @@ impl UringBackend {
             Phase::Draining | Phase::Closing | Phase::Free => {}
         }
         self.conns.reclaim(idx);
+    }
+
+    /// Bounds the drain of slot `idx` by [`DRAIN_TIMEOUT`].
+    fn arm_drain_timer(&mut self, idx: u32) -> io::Result<()> {
+        let Some(c) = self.conns.slot(idx) else {
+            return Ok(());
+        };
+        let ts = Box::new(Timespec::from(DRAIN_TIMEOUT));
+        let entry = opcode::Timeout::new(&*ts)
+            .build()
+            .user_data(Token::new(OpKind::DrainTimeout, idx, c.generation).encode());
+        // Safety: the timespec is boxed (fixed heap address) and stored in the slot, which
+        // keeps it, and is not reclaimed, until the timeout's completion clears `drain_timer`.
+        unsafe { self.ring.push(&[entry])? };
+        c.drain_timer = Some(ts);
+        Ok(())
+    }
+
+    /// Handles the completion of a drain timeout: fired, or cancelled once the drain ended.
+    pub(crate) fn on_drain_timeout(&mut self, token: Token) {
+        let Some(c) = self.conns.current(token.index, token.generation) else {
+            return;
+        };
+        c.drain_timer = None;
+        if c.phase == Phase::Draining {
+            self.finish_drain(token.index);
+        }
+        self.conns.reclaim(token.index);
     }
 
     /// A draining connection has written everything (or failed): close it.

@@ -94,6 +94,7 @@ impl UringBackend {
                 OpKind::ConnectTimeout => self.on_connect_timeout(token),
                 OpKind::Read => self.on_read(token, cqe.result, out),
                 OpKind::Write => self.on_write(token, cqe.result, out),
+                OpKind::DrainTimeout => self.on_drain_timeout(token),
                 OpKind::Cancel => {}
             }
         }

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
+use io_uring::types::Timespec;
+
 use crate::connect::ConnectOp;
 use crate::token::GEN_MASK;
 
@@ -41,6 +43,8 @@ pub(crate) struct Conn {
     pub(crate) connect: Option<Box<ConnectOp>>,
     /// Completions still due for the connect and its link timeout.
     pub(crate) connect_pending: u8,
+    /// The drain timeout's duration, owned while the timeout is in flight.
+    pub(crate) drain_timer: Option<Box<Timespec>>,
     /// The read is to be re-armed at the next flush.
     pub(crate) want_read: bool,
     /// The slot is in the dirty list.
@@ -60,6 +64,7 @@ impl Conn {
             write: None,
             connect: None,
             connect_pending: 0,
+            drain_timer: None,
             want_read: false,
             dirty: false,
         }
@@ -72,7 +77,10 @@ impl Conn {
 
     /// Whether any operation on this slot has yet to complete.
     pub(crate) fn busy(&self) -> bool {
-        self.read.is_some() || self.write.is_some() || self.connect_pending > 0
+        self.read.is_some()
+            || self.write.is_some()
+            || self.connect_pending > 0
+            || self.drain_timer.is_some()
     }
 }
 
@@ -179,6 +187,7 @@ impl Conns {
                 c.read = None;
                 c.write = None;
                 c.connect_pending = 0;
+                c.drain_timer = None;
                 if let Ok(idx) = u32::try_from(idx) {
                     self.reclaim(idx);
                 }

@@ -21,6 +21,8 @@ pub(crate) enum OpKind {
     Write = 6,
     /// A cancellation request; its own completion carries nothing.
     Cancel = 7,
+    /// The bound on writing a closed connection's last bytes.
+    DrainTimeout = 8,
 }
 
 /// Generations wrap within 24 bits.
@@ -61,6 +63,7 @@ impl Token {
             5 => OpKind::Read,
             6 => OpKind::Write,
             7 => OpKind::Cancel,
+            8 => OpKind::DrainTimeout,
             _ => return None,
         };
         // Both casts keep exactly the bits masked out of the packed value.

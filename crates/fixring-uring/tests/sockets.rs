@@ -445,6 +445,55 @@ fn close_writes_pending_bytes_first() {
 }
 
 #[test]
+fn close_to_a_peer_that_never_reads_frees_the_slot_after_the_drain_timeout() {
+    let opts = BackendOptions {
+        max_connections: 1,
+        ..options(BusyPoll::Park)
+    };
+    let mut b = backend(&opts);
+    let small = SocketOptions {
+        send_buffer_size: Some(4096),
+        ..SocketOptions::default()
+    };
+    let l = b.listen(loopback(), &small).expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    let stalled = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    stalled.set_recv_buffer_size(2048).expect("rcvbuf");
+    stalled.connect(&addr.into()).expect("connect");
+    let conn = accepted(&mut b);
+    {
+        let mut io = b.io(conn).expect("io");
+        let tx = io.tx();
+        let n = tx.spare().len();
+        tx.spare().fill(b'x');
+        tx.commit(n);
+    }
+    b.close(conn);
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let freed = loop {
+        assert!(started.elapsed() < DEADLINE, "slot never freed");
+        b.poll(Some(Duration::from_millis(10)), &mut out)
+            .expect("poll");
+        if let Ok(c) = b.connect(
+            addr,
+            None,
+            &SocketOptions::default(),
+            Duration::from_secs(1),
+        ) {
+            break c;
+        }
+    };
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    b.close(freed);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
 fn unlisten_stops_accepting() {
     let mut b = backend(&options(BusyPoll::Park));
     let l = b
