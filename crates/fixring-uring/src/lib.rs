@@ -12,12 +12,15 @@
 //!   kernel refuses the registration, see [`UringBackend::registered_buffers`]).
 //! - Listeners keep a multishot accept armed; outbound connects are a `Connect` linked to a
 //!   `LinkTimeout`.
+//! - `close` lets committed bytes be written for up to 2 seconds, then cuts the connection
+//!   off, so that a peer which stopped reading cannot hold a slot.
 //! - Every operation's buffer, address and socket belong to the backend's slot tables until the
 //!   operation's last completion arrives; `user_data` carries the slot's generation, so a late
 //!   completion never reaches a reused slot.
 //!
 //! The ring's issuer is the first thread that submits (the first `flush` or `poll`); after
-//! that the backend must stay on that thread. Linux 5.19 or later is needed (multishot
+//! that the backend must stay on that thread, and be dropped there (a drop elsewhere cannot
+//! wait for the kernel and leaks the buffer mapping rather than unmap it under the kernel). Linux 5.19 or later is needed (multishot
 //! accept); on a kernel where io_uring is disabled, [`UringBackend::new`] returns the kernel's
 //! error, which [`is_unavailable`] recognises, so that the engine can fall back to epoll.
 #![warn(missing_docs)]
