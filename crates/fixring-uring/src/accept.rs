@@ -1,0 +1,236 @@
+//! Listeners and their multishot accept.
+//!
+//! One `AcceptMulti` stays armed per listener; when the kernel ends it (a completion without
+//! `IORING_CQE_F_MORE`) it is armed again unless the listener is closing.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use fixring_core::backend::{Completion, ConnId, ListenerId};
+use fixring_core::config::SocketOptions;
+use io_uring::{opcode, types};
+use socket2::{SockRef, Socket};
+
+use crate::UringBackend;
+use crate::error::UringError;
+use crate::ring::Cqe;
+use crate::slots::Phase;
+use crate::socket;
+use crate::token::{GEN_MASK, OpKind, Token};
+
+/// One listening socket.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    socket: Option<Socket>,
+    options: SocketOptions,
+    generation: u32,
+    /// The multishot accept is in flight.
+    armed: bool,
+    /// `unlisten` or shutdown asked for it to go; freed once the accept has ended.
+    closing: bool,
+}
+
+/// The listeners of a backend; a slot is reused once its socket is closed.
+#[derive(Debug, Default)]
+pub(crate) struct Listeners {
+    slots: Vec<Listener>,
+}
+
+impl Listeners {
+    fn insert(&mut self, socket: Socket, options: SocketOptions) -> u32 {
+        let free = self
+            .slots
+            .iter()
+            .position(|l| l.socket.is_none() && !l.armed);
+        let listener = |generation| Listener {
+            socket: Some(socket),
+            options,
+            generation,
+            armed: false,
+            closing: false,
+        };
+        match free.and_then(|i| Some((i, self.slots.get_mut(i)?))) {
+            Some((i, slot)) => {
+                *slot = listener(slot.generation);
+                u32::try_from(i).unwrap_or(u32::MAX)
+            }
+            None => {
+                self.slots.push(listener(0));
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        }
+    }
+
+    fn open(&self, idx: u32) -> Option<&Listener> {
+        self.slots
+            .get(idx as usize)
+            .filter(|l| l.socket.is_some() && !l.closing)
+    }
+
+    fn free(&mut self, idx: u32) {
+        if let Some(l) = self.slots.get_mut(idx as usize) {
+            l.socket = None;
+            l.closing = false;
+            l.generation = l.generation.wrapping_add(1) & GEN_MASK;
+        }
+    }
+
+    /// Marks every listener closing and returns the tokens of the accepts to cancel.
+    pub(crate) fn close_all(&mut self) -> Vec<Token> {
+        let mut armed = Vec::new();
+        for (i, l) in self.slots.iter_mut().enumerate() {
+            l.closing = true;
+            if l.armed
+                && let Ok(i) = u32::try_from(i)
+            {
+                armed.push(Token::new(OpKind::Accept, i, l.generation));
+            }
+        }
+        armed
+    }
+
+    /// Closes every listening socket; only once no accept can be in flight.
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+    }
+}
+
+impl UringBackend {
+    pub(crate) fn do_listen(
+        &mut self,
+        addr: SocketAddr,
+        options: &SocketOptions,
+    ) -> io::Result<ListenerId> {
+        self.check_running()?;
+        let sock = socket::listener(addr, options)?;
+        let idx = self.listeners.insert(sock, *options);
+        if let Err(e) = self.arm_accept(idx) {
+            self.listeners.free(idx);
+            return Err(e);
+        }
+        Ok(ListenerId(idx))
+    }
+
+    pub(crate) fn do_local_addr(&self, listener: ListenerId) -> io::Result<SocketAddr> {
+        let l = self
+            .listeners
+            .open(listener.0)
+            .ok_or(UringError::UnknownListener)?;
+        let sock = l.socket.as_ref().ok_or(UringError::UnknownListener)?;
+        sock.local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))
+    }
+
+    pub(crate) fn do_unlisten(&mut self, listener: ListenerId) {
+        let idx = listener.0;
+        let Some(l) = self.listeners.slots.get_mut(idx as usize) else {
+            return;
+        };
+        if l.socket.is_none() || l.closing {
+            return;
+        }
+        l.closing = true;
+        if l.armed {
+            let token = Token::new(OpKind::Accept, idx, l.generation);
+            self.cancel(token);
+        } else {
+            self.listeners.free(idx);
+        }
+    }
+
+    /// Arms the multishot accept of listener `idx`.
+    fn arm_accept(&mut self, idx: u32) -> io::Result<()> {
+        if self.shut_down {
+            return Ok(());
+        }
+        let Some(l) = self.listeners.slots.get_mut(idx as usize) else {
+            return Ok(());
+        };
+        let Some(sock) = l.socket.as_ref() else {
+            return Ok(());
+        };
+        let entry = opcode::AcceptMulti::new(types::Fd(sock.as_raw_fd()))
+            .flags(libc::SOCK_CLOEXEC)
+            .build()
+            .user_data(Token::new(OpKind::Accept, idx, l.generation).encode());
+        // Safety: the accept names only the listening descriptor, which the listener slot owns
+        // until the accept's final completion (`armed` keeps the slot from being freed or
+        // reused before then).
+        unsafe { self.ring.push(&[entry])? };
+        l.armed = true;
+        Ok(())
+    }
+
+    /// Handles one completion of a multishot accept.
+    pub(crate) fn on_accept(&mut self, token: Token, cqe: Cqe, out: &mut Vec<Completion>) {
+        let accepted = (cqe.result >= 0).then(|| {
+            // Safety: a non-negative accept result is a new descriptor the kernel just created
+            // for us; nothing else owns it.
+            unsafe { OwnedFd::from_raw_fd(cqe.result) }
+        });
+        let Some(l) = self
+            .listeners
+            .slots
+            .get_mut(token.index as usize)
+            .filter(|l| l.generation == token.generation)
+        else {
+            return;
+        };
+        let options = l.options;
+        let closing = l.closing;
+        if !cqe.more {
+            l.armed = false;
+        }
+        if let Some(fd) = accepted
+            && !closing
+        {
+            self.admit(token.index, fd, &options, out);
+        }
+        if !cqe.more {
+            if closing {
+                self.listeners.free(token.index);
+            } else if self.arm_accept(token.index).is_err() {
+                // The ring refused the re-arm; the listener cannot accept any more.
+                self.listeners.free(token.index);
+            }
+        }
+    }
+
+    /// Takes an accepted socket into the table, or closes it when the table is full.
+    fn admit(
+        &mut self,
+        listener: u32,
+        fd: OwnedFd,
+        options: &SocketOptions,
+        out: &mut Vec<Completion>,
+    ) {
+        let sock = SockRef::from(&fd);
+        if socket::apply(sock, options).is_err() {
+            return;
+        }
+        let Some(peer) = SockRef::from(&fd)
+            .peer_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+        else {
+            return;
+        };
+        let Some(idx) = self.conns.alloc(fd, Phase::Open, peer) else {
+            return;
+        };
+        if self.arm_read(idx).is_err() {
+            if let Some(c) = self.conns.slot(idx) {
+                c.phase = Phase::Closing;
+            }
+            self.conns.reclaim(idx);
+            return;
+        }
+        out.push(Completion::Accepted {
+            listener: ListenerId(listener),
+            conn: ConnId(idx),
+            peer,
+        });
+    }
+}

@@ -1,0 +1,103 @@
+//! Waiting for completions by the idle policy, and routing each completion to its operation.
+//!
+//! With `DEFER_TASKRUN`, completions are posted only when this thread enters the kernel with
+//! `GETEVENTS`; every path here does (the busy-poll step and the parking wait alike).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use fixring_core::backend::Completion;
+use fixring_core::config::BusyPoll;
+
+use crate::UringBackend;
+use crate::token::{OpKind, Token};
+
+impl UringBackend {
+    pub(crate) fn do_poll(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut Vec<Completion>,
+    ) -> io::Result<()> {
+        self.check_running()?;
+        let start = Instant::now();
+        let before = out.len();
+        let deadline = timeout.and_then(|t| start.checked_add(t));
+        match self.busy_poll {
+            BusyPoll::Spin => self.spin(deadline, out, before),
+            BusyPoll::Park => self.park(deadline, out, before),
+            BusyPoll::SpinThenPark(window) => {
+                let spin_end = start.checked_add(window);
+                let spin_until = match (spin_end, deadline) {
+                    (Some(s), Some(d)) => Some(s.min(d)),
+                    (s, d) => s.or(d),
+                };
+                self.spin(spin_until, out, before)?;
+                if out.len() > before {
+                    return Ok(());
+                }
+                self.park(deadline, out, before)
+            }
+        }
+    }
+
+    /// Enters the kernel with `GETEVENTS` until something is reported or `until` passes.
+    fn spin(
+        &mut self,
+        until: Option<Instant>,
+        out: &mut Vec<Completion>,
+        before: usize,
+    ) -> io::Result<()> {
+        loop {
+            self.ring.get_events()?;
+            self.dispatch(out);
+            if out.len() > before || until.is_some_and(|u| Instant::now() >= u) {
+                return Ok(());
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Sleeps in the kernel until something is reported or `deadline` passes.
+    fn park(
+        &mut self,
+        deadline: Option<Instant>,
+        out: &mut Vec<Completion>,
+        before: usize,
+    ) -> io::Result<()> {
+        loop {
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if remaining == Some(Duration::ZERO) {
+                self.ring.get_events()?;
+                self.dispatch(out);
+                return Ok(());
+            }
+            self.ring.wait(remaining)?;
+            self.dispatch(out);
+            if out.len() > before {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reaps the completion queue and hands each completion to its operation's handler.
+    pub(crate) fn dispatch(&mut self, out: &mut Vec<Completion>) {
+        let mut cqes = std::mem::take(&mut self.cqes);
+        self.ring.reap(&mut cqes);
+        for cqe in cqes.drain(..) {
+            let Some(token) = Token::decode(cqe.user_data) else {
+                continue;
+            };
+            match token.kind {
+                OpKind::Wake => self.on_wake(cqe.result, out),
+                OpKind::Accept => self.on_accept(token, cqe, out),
+                OpKind::Connect => self.on_connect(token, cqe.result, out),
+                OpKind::ConnectTimeout => self.on_connect_timeout(token),
+                OpKind::Read => self.on_read(token, cqe.result, out),
+                OpKind::Write => self.on_write(token, cqe.result, out),
+                OpKind::DrainTimeout => self.on_drain_timeout(token),
+                OpKind::Cancel => {}
+            }
+        }
+        self.cqes = cqes;
+    }
+}
