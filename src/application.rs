@@ -1,7 +1,10 @@
 //! What the engine calls back into: the [`Application`] trait, the reply [`Context`] and
 //! [`Synchronized`] for an application shared by several event loops.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
 
 use fixring_core::backend::TxBuf;
 use fixring_core::codec::Message;
@@ -48,6 +51,7 @@ pub trait Application: Send + 'static {
 /// The session a message arrived on, with the means to answer it at once.
 pub struct Context<'s, 't> {
     pub(crate) session: &'s mut Session,
+    pub(crate) backlog: &'s mut VecDeque<Outbound>,
     pub(crate) tx: &'s mut TxBuf<'t>,
     pub(crate) now: Instant,
 }
@@ -60,12 +64,24 @@ impl Context<'_, '_> {
 
     /// Sends a message on this session: `body` is its encoded body fields (see
     /// [`fixring_core::codec::FieldWriter`]). The header, MsgSeqNum and SendingTime are added
-    /// here; the bytes go out when the callback returns.
+    /// here; the bytes go out when the callback returns. When the send buffer is full, the
+    /// message waits, in order, for room.
     pub fn reply(&mut self, msg_type: &[u8], body: &[u8]) -> Result<(), SendError> {
-        let len = self
-            .session
-            .send(self.now, msg_type, body, self.tx.spare())?;
-        self.tx.commit(len);
+        if self.backlog.is_empty() {
+            match self.session.send(self.now, msg_type, body, self.tx.spare()) {
+                Ok(len) => {
+                    self.tx.commit(len);
+                    return Ok(());
+                }
+                Err(SendError::InsufficientSize(_)) if self.tx.queued() > 0 => {}
+                Err(error) => return Err(error),
+            }
+        }
+        self.backlog.push_back(Outbound {
+            msg_type: Bytes::copy_from_slice(msg_type),
+            body: Bytes::copy_from_slice(body),
+        });
+        self.tx.notify_when_writable();
         Ok(())
     }
 }

@@ -40,14 +40,18 @@ fn initiator_text(transport: &str, sender: &str, hosts: &[u16]) -> String {
         hosts[0]
     );
     for (n, port) in hosts.iter().enumerate().skip(1) {
-        text.push_str(&format!("SocketConnectHost{n}=127.0.0.1\nSocketConnectPort{n}={port}\n"));
+        text.push_str(&format!(
+            "SocketConnectHost{n}=127.0.0.1\nSocketConnectPort{n}={port}\n"
+        ));
     }
     text
 }
 
 fn start(text: &str, app: Recorder) -> Engine<Recorder> {
     let mut engine = Engine::new(settings(text), app);
-    engine.start().unwrap_or_else(|e| panic!("engine did not start: {e}"));
+    engine
+        .start()
+        .unwrap_or_else(|e| panic!("engine did not start: {e}"));
     engine
 }
 
@@ -61,32 +65,60 @@ fn logon_orders_and_graceful_stop() {
     for transport in TRANSPORTS {
         let port = free_port();
         let acceptor_app = Recorder::echoing();
-        let mut acceptor = start(&acceptor_text(transport, port, &["INIT"]), acceptor_app.clone());
-        let kind = if transport == "uring" { BackendKind::Uring } else { BackendKind::Epoll };
+        let mut acceptor = start(
+            &acceptor_text(transport, port, &["INIT"]),
+            acceptor_app.clone(),
+        );
+        let kind = if transport == "uring" {
+            BackendKind::Uring
+        } else {
+            BackendKind::Epoll
+        };
         assert_eq!(acceptor.backends(), [kind]);
         let initiator_app = Recorder::new();
-        let mut initiator = start(&initiator_text(transport, "INIT", &[port]), initiator_app.clone());
+        let mut initiator = start(
+            &initiator_text(transport, "INIT", &[port]),
+            initiator_app.clone(),
+        );
         initiator_app.expect_events("fix.connection.established", 1, WAIT);
         acceptor_app.expect_events("fix.connection.established", 1, WAIT);
         let established = initiator_app.with(|s| {
-            s.events.iter().find(|e| e.name() == "fix.connection.established").cloned()
+            s.events
+                .iter()
+                .find(|e| e.name() == "fix.connection.established")
+                .cloned()
         });
-        let Some(Event::ConnectionEstablished { session_id, remote_port, is_ssl, .. }) = established
+        let Some(Event::ConnectionEstablished {
+            session_id,
+            remote_port,
+            is_ssl,
+            ..
+        }) = established
         else {
             panic!("no established event")
         };
         assert_eq!(session_id, SessionId::new("FIX.4.4", "INIT", "ACC"));
         assert_eq!((remote_port, is_ssl), (port, false));
 
-        let handle = initiator.handle(&session_id).expect("a handle for the session");
+        let handle = initiator
+            .handle(&session_id)
+            .expect("a handle for the session");
         for id in 0..200 {
             handle.send(b"D", order(id)).expect("queued");
         }
         let all = initiator_app.wait_for(WAIT, |s| s.app_in.len() >= 200);
-        assert!(all, "{transport}: {} execution reports", initiator_app.with(|s| s.app_in.len()));
+        assert!(
+            all,
+            "{transport}: {} execution reports, {} orders in",
+            initiator_app.with(|s| s.app_in.len()),
+            acceptor_app.with(|s| s.app_in.len())
+        );
         initiator_app.with(|s| {
             for (i, (_, msg_type, cl_ord_id)) in s.app_in.iter().enumerate() {
-                assert_eq!((msg_type.as_str(), cl_ord_id.as_str()), ("8", format!("ORD-{i}").as_str()));
+                assert_eq!(
+                    (msg_type.as_str(), cl_ord_id.as_str()),
+                    ("8", format!("ORD-{i}").as_str())
+                );
             }
         });
 
@@ -95,7 +127,11 @@ fn logon_orders_and_graceful_stop() {
         initiator.wait().expect("clean stop");
         acceptor_app.expect_events("fix.session.logout", 1, WAIT);
         assert_eq!(initiator_app.count("fix.connection.stopped"), 1);
-        assert_eq!(acceptor_app.count("fix.connection.lost"), 0, "a logout is not a loss");
+        assert_eq!(
+            acceptor_app.count("fix.connection.lost"),
+            0,
+            "a logout is not a loss"
+        );
         acceptor.stop();
         acceptor.wait().expect("clean stop");
         assert_eq!(acceptor_app.count("fix.connection.stopped"), 1);
@@ -108,7 +144,10 @@ fn a_port_in_use_fails_start_up() {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
         let app = Recorder::new();
-        let mut engine = Engine::new(settings(&acceptor_text(transport, port, &["INIT"])), app.clone());
+        let mut engine = Engine::new(
+            settings(&acceptor_text(transport, port, &["INIT"])),
+            app.clone(),
+        );
         let error = engine.start().expect_err("the port is taken");
         assert_eq!(error.code(), ErrorCode::PortBindFailed);
         assert!(error.to_string().contains("PORT_BIND_FAILED"), "{error}");
@@ -122,16 +161,33 @@ fn failover_to_the_second_host_when_the_first_refuses() {
         let refusing = free_port();
         let port = free_port();
         let acceptor_app = Recorder::echoing();
-        let _acceptor = start(&acceptor_text(transport, port, &["INIT"]), acceptor_app.clone());
+        let _acceptor = start(
+            &acceptor_text(transport, port, &["INIT"]),
+            acceptor_app.clone(),
+        );
         let app = Recorder::new();
         let began = Instant::now();
-        let _initiator = start(&initiator_text(transport, "INIT", &[refusing, port]), app.clone());
+        let _initiator = start(
+            &initiator_text(transport, "INIT", &[refusing, port]),
+            app.clone(),
+        );
         app.expect_events("fix.connection.established", 1, WAIT);
-        let failed = app.with(|s| s.events.iter().find(|e| e.name() == "fix.connection.failed").cloned());
-        let Some(Event::ConnectionFailed { remote_port, code, .. }) = failed else {
+        let failed = app.with(|s| {
+            s.events
+                .iter()
+                .find(|e| e.name() == "fix.connection.failed")
+                .cloned()
+        });
+        let Some(Event::ConnectionFailed {
+            remote_port, code, ..
+        }) = failed
+        else {
             panic!("the first host did not fail: {:?}", app.names())
         };
-        assert_eq!((remote_port, code), (refusing, ErrorCode::ConnectionRefused));
+        assert_eq!(
+            (remote_port, code),
+            (refusing, ErrorCode::ConnectionRefused)
+        );
         // The second attempt waits ReconnectInterval (1 s).
         assert!(began.elapsed() >= Duration::from_secs(1));
     }
@@ -159,7 +215,10 @@ fn reconnects_when_the_acceptor_comes_back() {
         app.expect_events("fix.connection.established", 2, WAIT);
         let took = back.elapsed();
         eprintln!("{transport}: logged on again {took:?} after the acceptor came back");
-        assert!(took <= Duration::from_millis(1_100), "{transport}: {took:?}");
+        assert!(
+            took <= Duration::from_millis(1_100),
+            "{transport}: {took:?}"
+        );
     }
 }
 
@@ -168,13 +227,19 @@ fn unknown_comp_ids_are_refused_and_other_sessions_go_on() {
     for transport in TRANSPORTS {
         let port = free_port();
         let acceptor_app = Recorder::echoing();
-        let _acceptor = start(&acceptor_text(transport, port, &["INIT", "OTHER"]), acceptor_app.clone());
+        let _acceptor = start(
+            &acceptor_text(transport, port, &["INIT", "OTHER"]),
+            acceptor_app.clone(),
+        );
         let good = Recorder::new();
         let _good = start(&initiator_text(transport, "INIT", &[port]), good.clone());
         good.expect_events("fix.connection.established", 1, WAIT);
 
         let stranger = Recorder::new();
-        let _stranger = start(&initiator_text(transport, "STRANGER", &[port]), stranger.clone());
+        let _stranger = start(
+            &initiator_text(transport, "STRANGER", &[port]),
+            stranger.clone(),
+        );
         acceptor_app.expect_events("fix.connection.error", 1, WAIT);
         let refused = acceptor_app.with(|s| {
             s.events.iter().find_map(|e| match e {
@@ -184,7 +249,11 @@ fn unknown_comp_ids_are_refused_and_other_sessions_go_on() {
         });
         assert!(refused.unwrap_or_default().contains("STRANGER"));
         assert_eq!(stranger.count("fix.connection.established"), 0);
-        assert_eq!(good.count("fix.connection.lost"), 0, "the good session is untouched");
+        assert_eq!(
+            good.count("fix.connection.lost"),
+            0,
+            "the good session is untouched"
+        );
         assert_eq!(acceptor_app.count("fix.connection.established"), 1);
     }
 }
@@ -201,14 +270,23 @@ fn silent_and_garbage_sockets_are_closed() {
         let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
         silent.set_read_timeout(Some(WAIT)).unwrap();
         let mut buf = [0u8; 64];
-        assert_eq!(silent.read(&mut buf).unwrap_or(0), 0, "closed by the acceptor");
+        assert_eq!(
+            silent.read(&mut buf).unwrap_or(0),
+            0,
+            "closed by the acceptor"
+        );
         let took = began.elapsed();
-        assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
 
         // Garbage instead of a Logon: closed at once.
         let mut garbage = TcpStream::connect(("127.0.0.1", port)).unwrap();
         garbage.set_read_timeout(Some(WAIT)).unwrap();
-        garbage.write_all(b"GET / HTTP/1.1\r\nHost: fix\r\n\r\n").unwrap();
+        garbage
+            .write_all(b"GET / HTTP/1.1\r\nHost: fix\r\n\r\n")
+            .unwrap();
         assert_eq!(garbage.read(&mut buf).unwrap_or(0), 0);
         app.expect_events("fix.connection.error", 2, WAIT);
     }

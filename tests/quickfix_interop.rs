@@ -6,12 +6,12 @@ mod common;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::quickfix::{PeerSettings, QuickFixPeer};
 use common::free_port;
+use common::quickfix::{PeerSettings, QuickFixPeer};
 use common::recorder::Recorder;
+use fixring::Engine;
 use fixring::core::config::Settings;
 use fixring::core::{ErrorCode, SessionId};
-use fixring::Engine;
 
 const TRANSPORTS: [&str; 2] = ["uring", "epoll"];
 const STEP: Duration = Duration::from_secs(15);
@@ -19,7 +19,9 @@ const STEP: Duration = Duration::from_secs(15);
 fn engine(text: &str, app: Recorder) -> Engine<Recorder> {
     let settings = Settings::parse(text, None).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let mut engine = Engine::new(settings, app);
-    engine.start().unwrap_or_else(|e| panic!("engine did not start: {e}"));
+    engine
+        .start()
+        .unwrap_or_else(|e| panic!("engine did not start: {e}"));
     engine
 }
 
@@ -39,7 +41,9 @@ fn initiator_text(transport: &str, ports: &[u16]) -> String {
         ports[0]
     );
     for (n, port) in ports.iter().enumerate().skip(1) {
-        text.push_str(&format!("SocketConnectHost{n}=127.0.0.1\nSocketConnectPort{n}={port}\n"));
+        text.push_str(&format!(
+            "SocketConnectHost{n}=127.0.0.1\nSocketConnectPort{n}={port}\n"
+        ));
     }
     text
 }
@@ -49,7 +53,8 @@ fn peer(settings: &PeerSettings, args: &[&str]) -> QuickFixPeer {
 }
 
 fn expect_line(peer: &mut QuickFixPeer, prefix: &str) -> String {
-    peer.wait_for_line(prefix, STEP).unwrap_or_else(|e| panic!("QuickFIX peer: {e}"))
+    peer.wait_for_line(prefix, STEP)
+        .unwrap_or_else(|e| panic!("QuickFIX peer: {e}"))
 }
 
 fn session() -> SessionId {
@@ -62,7 +67,10 @@ fn quickfix_initiator_trades_with_a_fixring_acceptor_then_sees_its_logout() {
         let port = free_port();
         let app = Recorder::echoing();
         let mut acceptor = engine(&acceptor_text(transport, port), app.clone());
-        let mut qf = peer(&PeerSettings::initiator(port, "QF", "FIXRING"), &["--orders", "500", "--quiet"]);
+        let mut qf = peer(
+            &PeerSettings::initiator(port, "QF", "FIXRING"),
+            &["--orders", "500", "--quiet"],
+        );
         expect_line(&mut qf, "LOGON");
         app.expect_events("fix.connection.established", 1, STEP);
         let rtt = expect_line(&mut qf, "RTT");
@@ -96,12 +104,25 @@ fn fixring_initiator_trades_with_a_quickfix_acceptor() {
         app.expect_events("fix.connection.established", 1, STEP);
         let handle = initiator.handle(&session()).expect("handle");
         for id in 0..100 {
-            let body = format!("11=C{id}\x0121=1\x0155=IBM\x0154=1\x0160=20261126-00:00:00.000\x0138=100\x0140=1\x01");
+            let body = format!(
+                "11=C{id}\x0121=1\x0155=IBM\x0154=1\x0160=20261126-00:00:00.000\x0138=100\x0140=1\x01"
+            );
             handle.send(b"D", body.into_bytes()).expect("queued");
         }
         let all = app.wait_for(STEP, |s| s.app_in.len() >= 100);
-        assert!(all, "{transport}: {} execution reports", app.with(|s| s.app_in.len()));
-        app.with(|s| assert!(s.app_in.iter().enumerate().all(|(i, (_, t, id))| t == "8" && *id == format!("C{i}"))));
+        assert!(
+            all,
+            "{transport}: {} execution reports",
+            app.with(|s| s.app_in.len())
+        );
+        app.with(|s| {
+            assert!(
+                s.app_in
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (_, t, id))| t == "8" && *id == format!("C{i}"))
+            )
+        });
         initiator.stop();
         initiator.wait().expect("clean stop");
         expect_line(&mut qf, "LOGOUT");
@@ -133,7 +154,10 @@ fn fixring_fails_over_and_reconnects_to_quickfix() {
         let took = back.elapsed();
         eprintln!("{transport}: logged on to QuickFIX again {took:?} after it came back");
         // Round robin over two hosts: the next attempt may hit the refusing host first.
-        assert!(took <= Duration::from_millis(2_100), "{transport}: {took:?}");
+        assert!(
+            took <= Duration::from_millis(2_100),
+            "{transport}: {took:?}"
+        );
         expect_line(&mut qf, "LOGON");
         let _ = qf.stop();
     }
@@ -154,7 +178,13 @@ fn a_port_held_by_quickfix_fails_start_up() {
         // And a port held by anything else too.
         let held = TcpListener::bind(("0.0.0.0", 0)).unwrap();
         let port = held.local_addr().unwrap().port();
-        let mut engine = Engine::new(Settings::parse(&acceptor_text(transport, port), None).unwrap(), Recorder::new());
-        assert_eq!(engine.start().expect_err("held").code(), ErrorCode::PortBindFailed);
+        let mut engine = Engine::new(
+            Settings::parse(&acceptor_text(transport, port), None).unwrap(),
+            Recorder::new(),
+        );
+        assert_eq!(
+            engine.start().expect_err("held").code(),
+            ErrorCode::PortBindFailed
+        );
     }
 }

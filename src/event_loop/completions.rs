@@ -97,6 +97,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     }
                 }
             }
+            Completion::Writable { conn } => {
+                if let Some(Owner::Slot(index)) = self.conns.owner(conn) {
+                    self.backlogged.retain(|&i| i != index);
+                    self.drain_backlog(now, index);
+                }
+            }
             Completion::Woken => {}
         }
     }
@@ -125,6 +131,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         let mut consumed = 0;
         let mut stop = None;
         let mut routed = None;
+        let mut backlog_grew = false;
         while consumed < rx.len() {
             let len = match framer.decode(&rx[consumed..]) {
                 Decoded::Message { len } => len,
@@ -181,10 +188,14 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 Inbound::Application => {
                     let mut ctx = Context {
                         session: &mut slot.session,
+                        backlog: &mut slot.backlog,
                         tx,
                         now,
                     };
                     app.from_app(&mut ctx, &msg);
+                    if !slot.backlog.is_empty() {
+                        backlog_grew = true;
+                    }
                 }
                 Inbound::Admin => app.from_admin(slot.session.id(), &msg),
                 Inbound::Ignored => {}
@@ -215,6 +226,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
         if let Some(index) = slot_index {
             self.touched.push(index);
+            if backlog_grew && !self.backlogged.contains(&index) {
+                self.backlogged.push(index);
+            }
         }
     }
 

@@ -60,6 +60,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     completions: Vec<Completion>,
     /// Slots that did something this turn and must write and report.
     touched: Vec<usize>,
+    /// Slots holding messages that did not fit in their send buffer.
+    backlogged: Vec<usize>,
     /// The earliest deadline known; a full scan refreshes it once it has passed.
     next_deadline: Option<Instant>,
     /// Set once a stop began: when everything must be closed regardless.
@@ -129,6 +131,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             stop,
             completions: Vec::with_capacity(64),
             touched: Vec::new(),
+            backlogged: Vec::new(),
             next_deadline: None,
             stopping_until: None,
             failed: None,
@@ -175,7 +178,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             self.completions = completions;
             self.drain_queue(now);
             self.write_touched(now);
-            if let Err(error) = self.backend.flush() {
+            if let Err(error) = self.flush(now) {
                 self.failed = Some(error);
                 break;
             }
@@ -301,6 +304,19 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 None => deadline,
             });
         }
+    }
+
+    /// Starts the writes; a backend that wrote during the flush may have made room for
+    /// messages still waiting, which go out in a second flush.
+    fn flush(&mut self, now: Instant) -> std::io::Result<()> {
+        self.backend.flush()?;
+        if self.backlogged.is_empty() {
+            return Ok(());
+        }
+        for index in std::mem::take(&mut self.backlogged) {
+            self.drain_backlog(now, index);
+        }
+        self.backend.flush()
     }
 
     /// Sends messages queued by session handles, in order.

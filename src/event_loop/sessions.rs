@@ -1,11 +1,13 @@
 //! The loop's sessions: connecting, writing, reporting and closing.
 
+use std::collections::VecDeque;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use fixring_core::backend::{Backend, ConnId};
+use fixring_core::codec::InsufficientSize;
 use fixring_core::config::{ConnectionType, HostConfig, Role, SessionConfig, SocketOptions};
 use fixring_core::connection::{Action, InitiatorSchedule, Lifecycle, SessionIndex};
-use fixring_core::session::{CloseReason, Session};
+use fixring_core::session::{CloseReason, SendError, Session};
 use fixring_core::{ErrorCode, Event, Instant, WallClock};
 
 use super::EventLoop;
@@ -13,6 +15,9 @@ use super::conns::Owner;
 use crate::EngineError;
 use crate::application::Application;
 use crate::handle::Outbound;
+
+/// Messages a session holds for a full send buffer before it returns new ones as not sent.
+const BACKLOG_LIMIT: usize = 65_536;
 
 /// How a slot gets its connections.
 enum Driver {
@@ -33,6 +38,8 @@ pub(super) struct Slot {
     hosts: Vec<HostConfig>,
     socket: SocketOptions,
     logout_timeout: std::time::Duration,
+    /// Messages handed over that did not fit in the send buffer yet, in order.
+    pub(super) backlog: VecDeque<Outbound>,
 }
 
 impl Slot {
@@ -61,6 +68,7 @@ impl Slot {
             hosts,
             socket: config.socket,
             logout_timeout: config.logout_timeout,
+            backlog: VecDeque::new(),
         })
     }
 
@@ -329,6 +337,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     fn detach(&mut self, index: usize, now: Instant, code: ErrorCode) {
+        self.return_backlog(index);
         if let Some((listener, entry)) = self.slots[index].detach(now, code) {
             if let Some(listener) = self.listeners.get_mut(listener) {
                 listener.router.release(entry);
@@ -361,23 +370,74 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
     }
 
-    /// Sends a message a [`crate::SessionHandle`] queued, or returns it to the application.
+    /// Sends a message a [`crate::SessionHandle`] queued: at once if it fits, after the
+    /// messages already waiting otherwise; a session that is not logged on returns it.
     pub(super) fn send_queued(&mut self, now: Instant, index: usize, msg: Outbound) {
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
-        let result = match slot.conn.and_then(|conn| self.backend.io(conn)) {
-            Some(mut io) => {
-                let tx = io.tx();
-                slot.session
-                    .send(now, &msg.msg_type, &msg.body, tx.spare())
-                    .map(|len| tx.commit(len))
-            }
-            None => Err(fixring_core::session::SendError::NotLoggedOn),
-        };
-        if let Err(reason) = result {
+        if !slot.session.state().is_active() {
             let id = slot.session.id().clone();
+            self.app.on_not_sent(&id, msg, SendError::NotLoggedOn);
+            return;
+        }
+        if slot.backlog.len() >= BACKLOG_LIMIT {
+            let id = slot.session.id().clone();
+            self.app.on_not_sent(
+                &id,
+                msg,
+                SendError::InsufficientSize(InsufficientSize { required: 0 }),
+            );
+            return;
+        }
+        slot.backlog.push_back(msg);
+        self.drain_backlog(now, index);
+    }
+
+    /// Writes waiting messages of slot `index` while they fit; asks to hear when room frees
+    /// up otherwise.
+    pub(super) fn drain_backlog(&mut self, now: Instant, index: usize) {
+        let slot = &mut self.slots[index];
+        let Some(mut io) = slot.conn.and_then(|conn| self.backend.io(conn)) else {
+            return;
+        };
+        let tx = io.tx();
+        let mut refused = Vec::new();
+        while let Some(msg) = slot.backlog.front() {
+            match slot.session.send(now, &msg.msg_type, &msg.body, tx.spare()) {
+                Ok(len) => {
+                    tx.commit(len);
+                    slot.backlog.pop_front();
+                }
+                Err(SendError::InsufficientSize(needed)) if tx.queued() > 0 => {
+                    let _ = needed;
+                    tx.notify_when_writable();
+                    break;
+                }
+                Err(reason) => {
+                    // Not logged on, or larger than the whole send buffer: it can never go.
+                    if let Some(msg) = slot.backlog.pop_front() {
+                        refused.push((msg, reason));
+                    }
+                }
+            }
+        }
+        if !slot.backlog.is_empty() && !self.backlogged.contains(&index) {
+            self.backlogged.push(index);
+        }
+        let id = slot.session.id().clone();
+        for (msg, reason) in refused {
             self.app.on_not_sent(&id, msg, reason);
+        }
+    }
+
+    /// Returns every waiting message of slot `index` to the application: its connection is
+    /// gone.
+    fn return_backlog(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        let id = slot.session.id().clone();
+        for msg in std::mem::take(&mut slot.backlog) {
+            self.app.on_not_sent(&id, msg, SendError::NotLoggedOn);
         }
     }
 }

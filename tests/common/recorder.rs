@@ -25,11 +25,17 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn new() -> Self {
-        Self { seen: Arc::new((Mutex::new(Seen::default()), Condvar::new())), echo: None }
+        Self {
+            seen: Arc::new((Mutex::new(Seen::default()), Condvar::new())),
+            echo: None,
+        }
     }
 
     pub(crate) fn echoing() -> Self {
-        Self { echo: Some(Echo::default()), ..Self::new() }
+        Self {
+            echo: Some(Echo::default()),
+            ..Self::new()
+        }
     }
 
     /// Waits until `done` holds for what was seen, or `timeout` passes.
@@ -94,7 +100,12 @@ impl Application for Recorder {
         }
     }
 
-    fn on_not_sent(&mut self, _session: &SessionId, msg: Outbound, _reason: fixring::core::session::SendError) {
+    fn on_not_sent(
+        &mut self,
+        _session: &SessionId,
+        msg: Outbound,
+        _reason: fixring::core::session::SendError,
+    ) {
         self.record(|s| s.not_sent.push(msg));
     }
 }

@@ -13,6 +13,9 @@
 //!   write in flight reads.
 //! - Bytes committed with [`TxBuf::commit`] are sent in order, or the connection reports
 //!   [`Completion::Closed`] with the error that stopped them.
+//! - A connection whose loop called [`TxBuf::notify_when_writable`] reports
+//!   [`Completion::Writable`] once a write has made room (a backend that writes during
+//!   [`Backend::flush`] may instead leave the room there when `flush` returns).
 
 use std::io;
 use std::net::SocketAddr;
@@ -72,6 +75,12 @@ pub enum Completion {
         /// Committed bytes that never reached the socket.
         unsent: usize,
     },
+    /// Send-buffer room freed up on a connection whose loop asked with
+    /// [`TxBuf::notify_when_writable`].
+    Writable {
+        /// The connection.
+        conn: ConnId,
+    },
     /// [`Wake::wake`] was called on the backend's waker.
     Woken,
 }
@@ -91,12 +100,14 @@ pub struct ConnIo<'a> {
 }
 
 impl<'a> ConnIo<'a> {
-    /// Lends `rx[..*rx_len]` as received bytes and `tx[*tx_len..]` as room to write.
+    /// Lends `rx[..*rx_len]` as received bytes and `tx[*tx_len..]` as room to write;
+    /// `notify` is the connection's flag behind [`TxBuf::notify_when_writable`].
     pub fn new(
         rx: &'a mut [u8],
         rx_len: &'a mut usize,
         tx: &'a mut [u8],
         tx_len: &'a mut usize,
+        notify: &'a mut bool,
     ) -> Self {
         Self {
             rx,
@@ -104,6 +115,7 @@ impl<'a> ConnIo<'a> {
             tx: TxBuf {
                 buf: tx,
                 len: tx_len,
+                notify,
             },
         }
     }
@@ -144,6 +156,7 @@ impl<'a> ConnIo<'a> {
 pub struct TxBuf<'a> {
     buf: &'a mut [u8],
     len: &'a mut usize,
+    notify: &'a mut bool,
 }
 
 impl TxBuf<'_> {
@@ -161,6 +174,12 @@ impl TxBuf<'_> {
     /// Bytes queued and not yet written to the socket.
     pub fn queued(&self) -> usize {
         *self.len
+    }
+
+    /// Asks for one [`Completion::Writable`] once written bytes leave the buffer, for a
+    /// loop holding messages that did not fit.
+    pub fn notify_when_writable(&mut self) {
+        *self.notify = true;
     }
 }
 

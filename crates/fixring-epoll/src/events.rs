@@ -244,7 +244,12 @@ fn on_open(backend: &mut EpollBackend, index: u32, event: Ready, out: &mut Vec<C
             write_blocked: write_blocked @ true,
         } = &mut slot.state
         {
-            match transfer::write(socket, &mut slot.buffers) {
+            let before = slot.buffers.tx_len;
+            let round = transfer::write(socket, &mut slot.buffers);
+            if slot.buffers.tx_len < before && std::mem::take(&mut slot.buffers.notify_writable) {
+                out.push(Completion::Writable { conn });
+            }
+            match round {
                 WriteRound::Done => *write_blocked = false,
                 WriteRound::Blocked => {}
                 WriteRound::Failed(e) => {

@@ -277,6 +277,7 @@ impl Backend for EpollBackend {
             &mut buffers.rx_len,
             &mut buffers.tx,
             &mut buffers.tx_len,
+            &mut buffers.notify_writable,
         ))
     }
 

@@ -74,6 +74,8 @@ pub(crate) struct Buffers {
     pub(crate) tx: Box<[u8]>,
     /// Bytes committed and not written yet.
     pub(crate) tx_len: usize,
+    /// The loop asked to hear when a write makes room.
+    pub(crate) notify_writable: bool,
 }
 
 impl Buffers {
@@ -143,6 +145,7 @@ impl Slots {
         }
         slot.buffers.rx_len = 0;
         slot.buffers.tx_len = 0;
+        slot.buffers.notify_writable = false;
         slot.interest = 0;
         slot.dirty = false;
         slot.state = state;
@@ -185,6 +188,7 @@ impl Slots {
         slot.generation = slot.generation.wrapping_add(1) & GENERATION_BITS;
         slot.buffers.rx_len = 0;
         slot.buffers.tx_len = 0;
+        slot.buffers.notify_writable = false;
         slot.interest = 0;
         self.free.push(index);
         state

@@ -214,7 +214,13 @@ impl Backend for UringBackend {
         // it), and the borrow of `self` keeps `poll` from moving bytes meanwhile.
         let (rx, tx) = unsafe { self.slab.pair_mut(idx as usize)? };
         let c = self.conns.slot(idx)?;
-        Some(ConnIo::new(rx, &mut c.rx_len, tx, &mut c.tx_len))
+        Some(ConnIo::new(
+            rx,
+            &mut c.rx_len,
+            tx,
+            &mut c.tx_len,
+            &mut c.notify_writable,
+        ))
     }
 
     fn flush(&mut self) -> io::Result<()> {

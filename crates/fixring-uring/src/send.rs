@@ -70,6 +70,11 @@ impl UringBackend {
             let n = usize::try_from(result).unwrap_or(0).min(len).min(tx_len);
             c.tx_len = tx_len - n;
             let rest = c.tx_len;
+            if std::mem::take(&mut c.notify_writable) && phase == Phase::Open {
+                out.push(Completion::Writable {
+                    conn: fixring_core::backend::ConnId(idx),
+                });
+            }
             if rest > 0 {
                 // Safety: the write just completed and no other write is in flight, so the
                 // kernel reads nothing of this slot; `&mut self` means no `ConnIo` is lent.

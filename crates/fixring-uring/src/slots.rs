@@ -35,6 +35,8 @@ pub(crate) struct Conn {
     pub(crate) rx_len: usize,
     /// Committed bytes at the front of the send slot (an in-flight write reads a prefix).
     pub(crate) tx_len: usize,
+    /// The loop asked to hear when a write makes room.
+    pub(crate) notify_writable: bool,
     /// Offset in the receive slot of the read in flight.
     pub(crate) read: Option<usize>,
     /// Length of the write in flight.
@@ -60,6 +62,7 @@ impl Conn {
             peer: None,
             rx_len: 0,
             tx_len: 0,
+            notify_writable: false,
             read: None,
             write: None,
             connect: None,
@@ -111,6 +114,7 @@ impl Conns {
         c.peer = Some(peer);
         c.rx_len = 0;
         c.tx_len = 0;
+        c.notify_writable = false;
         c.want_read = false;
         Some(idx)
     }
