@@ -2,6 +2,10 @@
 //! parsing with a few lookups, and encoding a NewOrderSingle.
 //!
 //! Run with `cargo bench --bench codec -- --warm-up-time 1 --measurement-time 3`.
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
 
 use std::hint::black_box;
 

@@ -1,5 +1,9 @@
 //! Sealing and opening one 200-byte FIX message over an established TLS 1.3 connection, with
 //! the adapter of `fixring_core::tls` on caller-owned buffers.
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
 
 use std::hint::black_box;
 

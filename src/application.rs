@@ -32,12 +32,12 @@ pub trait Application: Send + 'static {
     }
 
     /// An admin message (Logon, Heartbeat, TestRequest, …) arrived and was handled.
-    fn from_admin(&mut self, session: &SessionId, msg: &Message<'_>) {
+    fn on_admin_message(&mut self, session: &SessionId, msg: &Message<'_>) {
         let _ = (session, msg);
     }
 
     /// An application message arrived in sequence. Reply through `ctx`.
-    fn from_app(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
+    fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
         let _ = (ctx, msg);
     }
 
@@ -131,12 +131,12 @@ impl<A: Application> Application for Synchronized<A> {
         self.with(|app| app.on_logout(session));
     }
 
-    fn from_admin(&mut self, session: &SessionId, msg: &Message<'_>) {
-        self.with(|app| app.from_admin(session, msg));
+    fn on_admin_message(&mut self, session: &SessionId, msg: &Message<'_>) {
+        self.with(|app| app.on_admin_message(session, msg));
     }
 
-    fn from_app(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
-        self.with(|app| app.from_app(ctx, msg));
+    fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
+        self.with(|app| app.on_app_message(ctx, msg));
     }
 
     fn on_not_sent(&mut self, session: &SessionId, msg: Outbound, reason: SendError) {

@@ -39,7 +39,7 @@ impl Echo {
 }
 
 impl Application for Echo {
-    fn from_app(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
+    fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
         if msg.msg_type() != msg_type::NEW_ORDER_SINGLE {
             return;
         }

@@ -60,9 +60,9 @@ impl Application for CliApp {
         }
     }
 
-    fn from_app(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
+    fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
         if let Some(echo) = &mut self.echo {
-            echo.from_app(ctx, msg);
+            echo.on_app_message(ctx, msg);
         }
     }
 }

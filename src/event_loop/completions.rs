@@ -192,12 +192,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                         tx,
                         now,
                     };
-                    app.from_app(&mut ctx, &msg);
+                    app.on_app_message(&mut ctx, &msg);
                     if !slot.backlog.is_empty() {
                         backlog_grew = true;
                     }
                 }
-                Inbound::Admin => app.from_admin(slot.session.id(), &msg),
+                Inbound::Admin => app.on_admin_message(slot.session.id(), &msg),
                 Inbound::Ignored => {}
             }
             if slot.session.poll_close().is_some() {

@@ -338,10 +338,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     fn detach(&mut self, index: usize, now: Instant, code: ErrorCode) {
         self.return_backlog(index);
-        if let Some((listener, entry)) = self.slots[index].detach(now, code) {
-            if let Some(listener) = self.listeners.get_mut(listener) {
-                listener.router.release(entry);
-            }
+        if let Some((listener, entry)) = self.slots[index].detach(now, code)
+            && let Some(listener) = self.listeners.get_mut(listener)
+        {
+            listener.router.release(entry);
         }
         self.report_session_events(index);
         self.start_connects(index, now);

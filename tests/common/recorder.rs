@@ -90,13 +90,13 @@ impl Application for Recorder {
         self.record(|s| s.events.push(event.clone()));
     }
 
-    fn from_app(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
+    fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
         let id = ctx.session_id().clone();
         let msg_type = String::from_utf8_lossy(msg.msg_type()).into_owned();
         let cl_ord_id = String::from_utf8_lossy(msg.get(11).unwrap_or_default()).into_owned();
         self.record(|s| s.app_in.push((id, msg_type, cl_ord_id)));
         if let Some(echo) = &mut self.echo {
-            echo.from_app(ctx, msg);
+            echo.on_app_message(ctx, msg);
         }
     }
 
