@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
-use fixring_core::backend::TxBuf;
 use fixring_core::codec::Message;
 use fixring_core::session::{SendError, Session};
 use fixring_core::{Event, Instant, SessionId};
 
+use crate::event_loop::Writer;
 use crate::handle::Outbound;
 
 /// The application side of the engine. Every method runs on an event-loop thread, so it must
@@ -52,7 +52,7 @@ pub trait Application: Send + 'static {
 pub struct Context<'s, 't> {
     pub(crate) session: &'s mut Session,
     pub(crate) backlog: &'s mut VecDeque<Outbound>,
-    pub(crate) tx: &'s mut TxBuf<'t>,
+    pub(crate) writer: Writer<'s, 't>,
     pub(crate) now: Instant,
 }
 
@@ -67,21 +67,24 @@ impl Context<'_, '_> {
     /// here; the bytes go out when the callback returns. When the send buffer is full, the
     /// message waits, in order, for room.
     pub fn reply(&mut self, msg_type: &[u8], body: &[u8]) -> Result<(), SendError> {
-        if self.backlog.is_empty() {
-            match self.session.send(self.now, msg_type, body, self.tx.spare()) {
-                Ok(len) => {
-                    self.tx.commit(len);
-                    return Ok(());
-                }
-                Err(SendError::InsufficientSize(_)) if self.tx.queued() > 0 => {}
+        let Self {
+            session,
+            backlog,
+            writer,
+            now,
+        } = self;
+        if backlog.is_empty() {
+            match writer.write(|buf| session.send(*now, msg_type, body, buf)) {
+                Ok(_) => return Ok(()),
+                Err(SendError::InsufficientSize(_)) if writer.queued() > 0 => {}
                 Err(error) => return Err(error),
             }
         }
-        self.backlog.push_back(Outbound {
+        backlog.push_back(Outbound {
             msg_type: Bytes::copy_from_slice(msg_type),
             body: Bytes::copy_from_slice(body),
         });
-        self.tx.notify_when_writable();
+        writer.notify_when_writable();
         Ok(())
     }
 }

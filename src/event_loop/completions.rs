@@ -1,13 +1,17 @@
 //! What the loop does with each backend completion, and with received bytes.
 
+use std::sync::Arc;
+
 use fixring_core::backend::{Backend, Completion, ConnId};
 use fixring_core::codec::{Decoded, Message};
 use fixring_core::connection::SessionIndex;
 use fixring_core::session::{Inbound, ProtocolViolation};
+use fixring_core::tls::{TlsConnection, TlsError};
 use fixring_core::{ErrorCode, Event, Instant};
 
 use super::EventLoop;
 use super::conns::Owner;
+use super::tls::{Sealer, TlsLink, Writer, looks_like_tls};
 use crate::application::{Application, Context};
 
 /// Why received bytes ended the reading of a connection early.
@@ -43,6 +47,17 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     },
                     Some(peer),
                 );
+                if let Some(config) = &self.listeners[index].tls {
+                    match TlsConnection::server(Arc::clone(config)) {
+                        Ok(tls) => self
+                            .conns
+                            .set_tls(conn, TlsLink::new(tls, self.buffer_size)),
+                        Err(error) => {
+                            self.refuse(conn, ErrorCode::SslHandshakeFailed, error.to_string());
+                            return;
+                        }
+                    }
+                }
                 self.note_deadline(Some(deadline));
             }
             Completion::Connected { conn, peer } => {
@@ -50,7 +65,19 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     return;
                 };
                 self.conns.set_peer(conn, peer);
-                if self.slots[index].connected(now) {
+                if let Some((config, server_name)) = self.slots[index].tls_client() {
+                    // The session starts once the handshake is done.
+                    match TlsConnection::client(config, &server_name) {
+                        Ok(tls) => {
+                            self.conns
+                                .set_tls(conn, TlsLink::new(tls, self.buffer_size));
+                            self.tls_receive(now, conn);
+                        }
+                        Err(error) => {
+                            self.tls_failed(now, conn, &TlsError::Protocol(error.to_string()))
+                        }
+                    }
+                } else if self.slots[index].connected(now) {
                     self.touched.push(index);
                 } else {
                     self.conns.remove(conn);
@@ -107,8 +134,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
     }
 
-    /// Frames, parses and hands on every complete message received on `conn`.
+    /// Frames, parses and hands on every complete message received on `conn`, after
+    /// decrypting it on a TLS connection.
     fn on_received(&mut self, now: Instant, conn: ConnId) {
+        if self.conns.is_tls(conn) && !self.tls_receive(now, conn) {
+            return;
+        }
         let Some(owner) = self.conns.owner(conn) else {
             return;
         };
@@ -122,18 +153,27 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             listeners,
             app,
             framer,
+            conns,
+            scratch,
             ..
         } = self;
         let Some(mut io) = backend.io(conn) else {
             return;
         };
         let (rx, tx) = io.split();
+        // The bytes to frame: the receive buffer itself, or the decrypted plaintext.
+        let (input, mut sealing): (&[u8], Option<(&mut TlsConnection, &mut [u8])>) =
+            match conns.tls_mut(conn) {
+                Some(link) => (&link.plain[..], Some((&mut link.conn, rx))),
+                None => (&*rx, None),
+            };
+        let tls_on_plain_port = sealing.is_none() && looks_like_tls(input);
         let mut consumed = 0;
         let mut stop = None;
         let mut routed = None;
         let mut backlog_grew = false;
-        while consumed < rx.len() {
-            let len = match framer.decode(&rx[consumed..]) {
+        while consumed < input.len() {
+            let len = match framer.decode(&input[consumed..]) {
                 Decoded::Message { len } => len,
                 Decoded::Incomplete => break,
                 Decoded::Invalid { discard, error } => {
@@ -142,7 +182,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     break;
                 }
             };
-            let frame = &rx[consumed..consumed + len];
+            let frame = &input[consumed..consumed + len];
             consumed += len;
             let msg = match Message::parse(frame) {
                 Ok(msg) => msg,
@@ -160,16 +200,14 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     let Some(l) = listeners.get_mut(listener) else {
                         break;
                     };
-                    let sender = msg
-                        .get(fixring_core::codec::tags::SENDER_COMP_ID)
-                        .unwrap_or_default();
-                    let target = msg
-                        .get(fixring_core::codec::tags::TARGET_COMP_ID)
-                        .unwrap_or_default();
+                    let sender = msg.sender_comp_id().unwrap_or_default();
+                    let target = msg.target_comp_id().unwrap_or_default();
                     match l.router.route(msg.begin_string(), sender, target) {
                         Ok(entry) => {
                             let SessionIndex(r) = entry;
-                            let Some(&index) = l.slots.get(r) else { break };
+                            let Some(&index) = l.slots.get(r) else {
+                                break;
+                            };
                             // The slot takes the connection before the Logon is handled.
                             slots[index].take_connection(now, conn);
                             routed = Some((index, listener, entry));
@@ -186,10 +224,15 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             let slot = &mut slots[index];
             match slot.session.handle_message(now, &msg) {
                 Inbound::Application => {
+                    let tls = sealing.as_mut().map(|(conn, incoming)| Sealer {
+                        conn: &mut **conn,
+                        incoming: &mut **incoming,
+                        scratch: &mut scratch[..],
+                    });
                     let mut ctx = Context {
                         session: &mut slot.session,
                         backlog: &mut slot.backlog,
-                        tx,
+                        writer: Writer { tx: &mut *tx, tls },
                         now,
                     };
                     app.on_app_message(&mut ctx, &msg);
@@ -204,7 +247,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 break;
             }
         }
-        io.consume(consumed);
+        match conns.tls_mut(conn) {
+            Some(link) => {
+                link.plain.drain(..consumed);
+            }
+            None => io.consume(consumed),
+        }
         let stuck = stop.is_none() && io.receive_buffer_full();
         if let Some((index, listener, entry)) = routed {
             self.attach(index, now, conn, (listener, entry));
@@ -214,14 +262,24 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.slots[index].session.handle_malformed(violation);
             }
             (Some(index), None) if stuck => {
-                self.slots[index]
-                    .session
-                    .handle_malformed(ProtocolViolation::MissingSeqNum);
+                let too_large = fixring_core::codec::DecodeError::TooLarge {
+                    length: self.buffer_size + 1,
+                    max: self.buffer_size,
+                };
+                let violation = ProtocolViolation::Malformed(too_large);
+                self.slots[index].session.handle_malformed(violation);
             }
             (None, Some(Stop::Malformed(violation))) => {
-                self.refuse(conn, violation.to_string());
+                let detail = if tls_on_plain_port {
+                    "a TLS handshake on a plain-text port".to_owned()
+                } else {
+                    violation.to_string()
+                };
+                self.refuse(conn, ErrorCode::ConnectionRefused, detail);
             }
-            (_, Some(Stop::Refused(detail))) => self.refuse(conn, detail),
+            (_, Some(Stop::Refused(detail))) => {
+                self.refuse(conn, ErrorCode::ConnectionRefused, detail)
+            }
             _ => {}
         }
         if let Some(index) = slot_index {
@@ -233,13 +291,13 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     /// Closes an accepted connection that never became a session's, saying why.
-    fn refuse(&mut self, conn: ConnId, detail: String) {
+    pub(super) fn refuse(&mut self, conn: ConnId, code: ErrorCode, detail: String) {
         let peer = self.conns.peer(conn);
         self.conns.remove(conn);
         self.backend.close(conn);
         self.app.on_event(&Event::ConnectionError {
             remote_host: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
-            code: ErrorCode::ConnectionRefused,
+            code,
             error_detail: detail,
         });
     }

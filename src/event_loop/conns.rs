@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use fixring_core::Instant;
 use fixring_core::backend::ConnId;
 
+use super::tls::TlsLink;
+
 /// Who a connection belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Owner {
@@ -14,14 +16,14 @@ pub(super) enum Owner {
     Slot(usize),
 }
 
-#[derive(Clone, Copy, Debug)]
 struct Entry {
     owner: Owner,
     peer: Option<SocketAddr>,
+    tls: Option<Box<TlsLink>>,
 }
 
 /// Live connections, indexed by the backend's connection number.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct ConnTable {
     entries: Vec<Option<Entry>>,
 }
@@ -30,9 +32,34 @@ impl ConnTable {
     pub(super) fn insert(&mut self, conn: ConnId, owner: Owner, peer: Option<SocketAddr>) {
         let index = conn.0 as usize;
         if self.entries.len() <= index {
-            self.entries.resize(index + 1, None);
+            self.entries.resize_with(index + 1, || None);
         }
-        self.entries[index] = Some(Entry { owner, peer });
+        self.entries[index] = Some(Entry {
+            owner,
+            peer,
+            tls: None,
+        });
+    }
+
+    /// Gives the connection a TLS state; its bytes are then ciphertext.
+    pub(super) fn set_tls(&mut self, conn: ConnId, link: TlsLink) {
+        if let Some(Some(entry)) = self.entries.get_mut(conn.0 as usize) {
+            entry.tls = Some(Box::new(link));
+        }
+    }
+
+    /// The connection's TLS state, if it has one.
+    pub(super) fn tls_mut(&mut self, conn: ConnId) -> Option<&mut TlsLink> {
+        self.entries
+            .get_mut(conn.0 as usize)?
+            .as_mut()?
+            .tls
+            .as_deref_mut()
+    }
+
+    /// Whether the connection runs TLS.
+    pub(super) fn is_tls(&self, conn: ConnId) -> bool {
+        self.entry(conn).is_some_and(|e| e.tls.is_some())
     }
 
     pub(super) fn remove(&mut self, conn: ConnId) {

@@ -9,6 +9,7 @@ mod completions;
 mod conns;
 mod plan;
 mod sessions;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use fixring_core::backend::{Backend, Completion, ListenerId};
 use fixring_core::codec::Framer;
 use fixring_core::config::ConnectionType;
 use fixring_core::connection::LogonRouter;
+use fixring_core::tls::{ServerConfig, server_config};
 use fixring_core::{ErrorCode, Event, Instant};
 
 use crate::application::Application;
@@ -28,6 +30,7 @@ use crate::handle::Queued;
 use conns::ConnTable;
 pub(crate) use plan::LoopPlan;
 use sessions::Slot;
+pub(crate) use tls::Writer;
 
 /// The longest a loop sleeps without looking at its stop flag and queue.
 const MAX_PARK: Duration = Duration::from_millis(100);
@@ -44,6 +47,8 @@ struct Listener {
     slots: Vec<usize>,
     /// How long an accepted socket may stay silent before its Logon.
     logon_timeout: Duration,
+    /// The TLS server set-up, for a TLS port.
+    tls: Option<Arc<ServerConfig>>,
 }
 
 /// An event loop over backend `B`, calling application `A`.
@@ -66,6 +71,10 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     next_deadline: Option<Instant>,
     /// Set once a stop began: when everything must be closed regardless.
     stopping_until: Option<Instant>,
+    /// Size of each connection's buffers, and the largest message.
+    buffer_size: usize,
+    /// Where outbound messages are encoded before a TLS connection seals them.
+    scratch: Vec<u8>,
     /// Whether a loss of the backend itself ended the loop.
     failed: Option<std::io::Error>,
 }
@@ -105,12 +114,27 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 .map(|&i| plan.sessions[i].logon_timeout)
                 .max()
                 .unwrap_or(Duration::from_secs(10));
+            let tls = match listener
+                .slots
+                .iter()
+                .find_map(|&i| plan.sessions[i].tls.as_ref())
+            {
+                Some(config) => {
+                    Some(
+                        server_config(config).map_err(|e| crate::EngineError::Config {
+                            detail: format!("port {}: {e}", listener.addr.port()),
+                        })?,
+                    )
+                }
+                None => None,
+            };
             listeners.push(Listener {
                 id,
                 addr,
                 router: LogonRouter::new(ids),
                 slots: listener.slots.clone(),
                 logon_timeout,
+                tls,
             });
         }
         let wall = clock.wall();
@@ -134,6 +158,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             backlogged: Vec::new(),
             next_deadline: None,
             stopping_until: None,
+            buffer_size,
+            scratch: vec![0; buffer_size],
             failed: None,
         })
     }

@@ -2,6 +2,9 @@
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use fixring_core::tls::ClientConfig;
 
 use fixring_core::backend::{Backend, ConnId};
 use fixring_core::codec::InsufficientSize;
@@ -12,6 +15,7 @@ use fixring_core::{ErrorCode, Event, Instant, WallClock};
 
 use super::EventLoop;
 use super::conns::Owner;
+use super::tls::{Sealer, Writer};
 use crate::EngineError;
 use crate::application::Application;
 use crate::handle::Outbound;
@@ -40,10 +44,24 @@ pub(super) struct Slot {
     logout_timeout: std::time::Duration,
     /// Messages handed over that did not fit in the send buffer yet, in order.
     pub(super) backlog: VecDeque<Outbound>,
+    /// An initiator's TLS client set-up and configured server name.
+    tls: Option<(Arc<ClientConfig>, Option<String>)>,
+    /// Whether the current connection runs TLS.
+    pub(super) is_ssl: bool,
 }
 
 impl Slot {
     pub(super) fn new(config: &SessionConfig, wall: WallClock) -> Result<Self, EngineError> {
+        let tls = match (&config.role, &config.tls) {
+            (Role::Initiator(_), Some(tls)) => {
+                let client =
+                    fixring_core::tls::client_config(tls).map_err(|e| EngineError::Config {
+                        detail: format!("{}: {e}", config.id),
+                    })?;
+                Some((client, tls.server_name.clone()))
+            }
+            _ => None,
+        };
         let (driver, hosts) = match &config.role {
             Role::Initiator(initiator) => {
                 let schedule =
@@ -69,6 +87,8 @@ impl Slot {
             socket: config.socket,
             logout_timeout: config.logout_timeout,
             backlog: VecDeque::new(),
+            tls,
+            is_ssl: false,
         })
     }
 
@@ -161,6 +181,25 @@ impl Slot {
             .cloned();
         let _ = schedule.handle_connect_failed(now, ErrorCode::ConnectionRefused);
         host
+    }
+
+    /// An initiator's TLS set-up and the name to verify: the configured `SocketServerName`,
+    /// or the host of the current attempt (after a failover too).
+    pub(super) fn tls_client(&self) -> Option<(Arc<ClientConfig>, String)> {
+        let (config, name) = self.tls.as_ref()?;
+        let Driver::Initiator(schedule) = &self.driver else {
+            return None;
+        };
+        let host = schedule.current_host().and_then(|i| self.hosts.get(i));
+        let name = name.clone().or_else(|| host.map(|h| h.host.clone()))?;
+        Some((Arc::clone(config), name))
+    }
+
+    /// An initiator's TLS handshake failed: the attempt failed, to be retried.
+    pub(super) fn handshake_failed(&mut self, now: Instant) {
+        if let Driver::Initiator(schedule) = &mut self.driver {
+            let _ = schedule.handle_connect_failed(now, ErrorCode::SslHandshakeFailed);
+        }
     }
 
     /// Whether the connection is up (TCP connected), logged on or not.
@@ -270,6 +309,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     ) {
         let peer = self.conns.peer(conn);
         self.conns.set_owner(conn, Owner::Slot(index));
+        self.slots[index].is_ssl = self.conns.is_tls(conn);
         self.slots[index].attach_route(now, peer, route);
     }
 
@@ -286,15 +326,18 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     fn write_slot(&mut self, index: usize, now: Instant) {
-        let slot = &mut self.slots[index];
-        if let Some(conn) = slot.conn
-            && let Some(mut io) = self.backend.io(conn)
-        {
-            let tx = io.tx();
-            while let Ok(Some(len)) = slot.session.poll_transmit(now, tx.spare()) {
-                tx.commit(len);
+        self.with_writer(index, |slot, writer| {
+            let mut transmit = |buf: &mut [u8]| {
+                slot.session
+                    .poll_transmit(now, buf)
+                    .map(|len| len.unwrap_or(0))
+            };
+            while let Ok(len) = writer.write(&mut transmit) {
+                if len == 0 {
+                    break;
+                }
             }
-        }
+        });
         self.report_session_events(index);
         if let Some(reason) = self.slots[index].session.poll_close().cloned() {
             self.close_slot(index, now, &reason);
@@ -308,6 +351,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         let Some(conn) = self.slots[index].conn else {
             return;
         };
+        self.with_writer(index, |_, writer| writer.close_notify());
         self.conns.remove(conn);
         self.backend.close(conn);
         let graceful = matches!(
@@ -360,7 +404,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                         session_id: session_id.clone(),
                         remote_host: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
                         remote_port: peer.map(|p| p.port()).unwrap_or_default(),
-                        is_ssl: false,
+                        is_ssl: slot.is_ssl,
                     });
                 }
                 Event::Logout { session_id, .. } => self.app.on_logout(session_id),
@@ -397,31 +441,32 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Writes waiting messages of slot `index` while they fit; asks to hear when room frees
     /// up otherwise.
     pub(super) fn drain_backlog(&mut self, now: Instant, index: usize) {
-        let slot = &mut self.slots[index];
-        let Some(mut io) = slot.conn.and_then(|conn| self.backend.io(conn)) else {
-            return;
-        };
-        let tx = io.tx();
-        let mut refused = Vec::new();
-        while let Some(msg) = slot.backlog.front() {
-            match slot.session.send(now, &msg.msg_type, &msg.body, tx.spare()) {
-                Ok(len) => {
-                    tx.commit(len);
-                    slot.backlog.pop_front();
-                }
-                Err(SendError::InsufficientSize(needed)) if tx.queued() > 0 => {
-                    let _ = needed;
-                    tx.notify_when_writable();
-                    break;
-                }
-                Err(reason) => {
-                    // Not logged on, or larger than the whole send buffer: it can never go.
-                    if let Some(msg) = slot.backlog.pop_front() {
-                        refused.push((msg, reason));
+        let refused = self
+            .with_writer(index, |slot, writer| {
+                let mut refused = Vec::new();
+                while let Some(msg) = slot.backlog.front() {
+                    let session = &mut slot.session;
+                    match writer.write(|buf| session.send(now, &msg.msg_type, &msg.body, buf)) {
+                        Ok(_) => {
+                            slot.backlog.pop_front();
+                        }
+                        Err(SendError::InsufficientSize(_)) if writer.queued() > 0 => {
+                            writer.notify_when_writable();
+                            break;
+                        }
+                        Err(reason) => {
+                            // Not logged on, or larger than the whole send buffer: it can
+                            // never go.
+                            if let Some(msg) = slot.backlog.pop_front() {
+                                refused.push((msg, reason));
+                            }
+                        }
                     }
                 }
-            }
-        }
+                refused
+            })
+            .unwrap_or_default();
+        let slot = &self.slots[index];
         if !slot.backlog.is_empty() && !self.backlogged.contains(&index) {
             self.backlogged.push(index);
         }
@@ -429,6 +474,36 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         for (msg, reason) in refused {
             self.app.on_not_sent(&id, msg, reason);
         }
+    }
+
+    /// Runs `f` with slot `index` and a writer to its connection (sealing with TLS when the
+    /// connection has it); `None` when the slot has no connection.
+    fn with_writer<R>(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut Slot, &mut Writer<'_, '_>) -> R,
+    ) -> Option<R> {
+        let Self {
+            backend,
+            conns,
+            scratch,
+            slots,
+            ..
+        } = self;
+        let slot = slots.get_mut(index)?;
+        let conn = slot.conn?;
+        let mut io = backend.io(conn)?;
+        let (rx, tx) = io.split();
+        let tls = conns
+            .tls_mut(conn)
+            .filter(|link| link.established)
+            .map(|link| Sealer {
+                conn: &mut link.conn,
+                incoming: rx,
+                scratch: &mut scratch[..],
+            });
+        let mut writer = Writer { tx, tls };
+        Some(f(slot, &mut writer))
     }
 
     /// Returns every waiting message of slot `index` to the application: its connection is

@@ -24,6 +24,7 @@ mod setup;
 
 pub use connection::{Progress, TlsConnection};
 pub use error::{HandshakeFailure, ProcessError, TlsError};
+pub use rustls::{ClientConfig, ServerConfig};
 pub use setup::{PemRole, PemSource, TlsSetup, TlsSetupError, client_config, server_config};
 
 /// A TLS protocol version.
