@@ -225,8 +225,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             match slot.session.handle_message(now, &msg) {
                 Inbound::Application => {
                     let tls = sealing.as_mut().map(|(conn, incoming)| Sealer {
-                        conn: &mut **conn,
-                        incoming: &mut **incoming,
+                        conn,
+                        incoming,
                         scratch: &mut scratch[..],
                     });
                     let mut ctx = Context {
