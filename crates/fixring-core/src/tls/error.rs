@@ -151,7 +151,11 @@ pub(super) fn from_rustls(
             | InvalidMessage::InvalidEmptyPayload,
         ) if first_record => HandshakeFailure::NotTls,
         E::InvalidCertificate(cert) => match cert {
-            CertificateError::UnknownIssuer => HandshakeFailure::UnknownCa,
+            // A bad signature means the chain does not verify against any trusted CA, e.g. a
+            // CA with the same name as a trusted one but another key.
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => {
+                HandshakeFailure::UnknownCa
+            }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 HandshakeFailure::BadServerName
             }
