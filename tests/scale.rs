@@ -20,13 +20,22 @@ fn rss_bytes() -> u64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .map_or(0, |kb| kb * 1024)
 }
 
 /// Two thousand sockets need more descriptors than the usual soft limit of 1,024.
 fn raise_fd_limit() {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // Safety: getrlimit and setrlimit only read and write the local struct.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < 8_192 {
@@ -66,7 +75,11 @@ fn a_thousand_sessions_on_one_acceptor_loop() {
         let mut initiator_engine = Engine::new(settings(initiator), Recorder::new());
         let began = Instant::now();
         initiator_engine.start().expect("initiator starts");
-        acceptor_app.expect_events("fix.connection.established", SESSIONS, Duration::from_secs(60));
+        acceptor_app.expect_events(
+            "fix.connection.established",
+            SESSIONS,
+            Duration::from_secs(60),
+        );
         let took = began.elapsed();
         // Idle for a moment, then measure.
         std::thread::sleep(Duration::from_millis(200));
@@ -81,7 +94,10 @@ fn a_thousand_sessions_on_one_acceptor_loop() {
             per_session
         );
         assert_eq!(acceptor_engine.backends().len(), 1, "one acceptor loop");
-        assert!(per_session <= MEMORY_PER_SESSION, "{per_session} bytes per session");
+        assert!(
+            per_session <= MEMORY_PER_SESSION,
+            "{per_session} bytes per session"
+        );
         initiator_engine.stop();
         initiator_engine.wait().expect("initiator stops");
         acceptor_engine.stop();

@@ -7,7 +7,8 @@ use std::time::Duration;
 use fixring_core::ErrorCode;
 use fixring_core::config::{
     BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, EngineConfig, HostConfig,
-    HostSelectionPolicy, InitiatorConfig, Role, SessionConfig, Settings, SocketOptions, Transport,
+    HostSelectionPolicy, InitiatorConfig, Role, SessionConfig, Settings, SocketOptions,
+    TlsMinVersion, Transport,
 };
 
 fn parse(text: &str) -> Settings {
@@ -354,6 +355,9 @@ fn each_error_kind_has_its_line_and_key() {
         (format!("{ACCEPTOR}[SESSION]\nTargetCompID=T\nSocketUseSSL=Y\nSocketCertificateFile=c.pem\n"), 6, "SocketPrivateKeyFile", |k| {
             *k == ConfigErrorKind::MissingTlsFile
         }),
+        (format!("{INITIATOR}[SESSION]\nTargetCompID=T\nSocketConnectHost=h\nSocketConnectPort=1\nSocketUseSSL=Y\nSocketCAFile=ca.pem\nTlsMinVersion=1.1\n"), 11, "TlsMinVersion", |k| {
+            matches!(k, ConfigErrorKind::InvalidValue { .. })
+        }),
         ("[DEFAULT]\nBusyPoll=sometimes\n".into(), 2, "BusyPoll", |k| {
             matches!(k, ConfigErrorKind::InvalidValue { .. })
         }),
@@ -413,4 +417,17 @@ fn a_bad_address_does_not_hide_the_other_errors_of_its_session() {
         keys,
         ["SocketConnectPort", "ReconnectInterval", "HeartBtInt"]
     );
+}
+
+#[test]
+fn tls_minimum_version_and_system_roots() {
+    let text = format!(
+        "{INITIATOR}TlsSystemRoots=Y\n[SESSION]\nTargetCompID=T\nSocketConnectHost=fix.example.com\n\
+         SocketConnectPort=443\nSocketUseSSL=Y\nTlsMinVersion=TLSv1.3\n"
+    );
+    let settings = Settings::parse(&text, None).unwrap_or_else(|e| panic!("{e}"));
+    let tls = settings.sessions[0].tls.clone().expect("a TLS session");
+    assert_eq!(tls.min_version, TlsMinVersion::Tls13);
+    assert!(tls.system_roots);
+    assert_eq!(tls.ca_file, None);
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use fixring_core::ErrorCode;
-use fixring_core::config::TlsConfig;
+use fixring_core::config::{TlsConfig, TlsMinVersion};
 use fixring_core::tls::{
     HandshakeFailure, PemRole, TlsConnection, TlsError, TlsSetup, TlsSetupError, TlsVersion,
     client_config, server_config,
@@ -473,13 +473,14 @@ fn file_loaders_build_working_configs() {
         certificate_file: Some(dir.write("server.pem", &server_leaf.cert)),
         private_key_file: Some(dir.write("server.key", &server_leaf.key)),
         ca_file: Some(ca_file.clone()),
-        server_name: None,
+        ..TlsConfig::default()
     };
     let client_tls = TlsConfig {
         certificate_file: Some(dir.write("client.pem", &client_leaf.cert)),
         private_key_file: Some(dir.write("client.key", &client_leaf.key)),
         ca_file: Some(ca_file),
         server_name: Some(SERVER_NAME.to_owned()),
+        ..TlsConfig::default()
     };
     let server_config = server_config(&server_tls).expect("server config");
     let client_config = client_config(&client_tls).expect("client config");
@@ -488,6 +489,39 @@ fn file_loaders_build_working_configs() {
     let mut server = Endpoint::new(TlsConnection::server(server_config).expect("server"));
     drive(&mut client, &mut server);
     assert!(client.handshake_done && server.handshake_done);
+}
+
+#[test]
+fn minimum_version_and_system_roots_come_from_the_settings() {
+    let dir = TempDir::new("min-version");
+    let ca = Ca::new("CA");
+    let leaf = ca.issue(SERVER_NAME);
+    let server_tls = TlsConfig {
+        certificate_file: Some(dir.write("server.pem", &leaf.cert)),
+        private_key_file: Some(dir.write("server.key", &leaf.key)),
+        min_version: TlsMinVersion::Tls13,
+        ..TlsConfig::default()
+    };
+    // A TLS 1.2-only client cannot talk to a server that requires 1.3.
+    let client = client_setup(&ca, None).only_version(TlsVersion::Tls12);
+    let mut client = Endpoint::new(
+        TlsConnection::client(client.client_config().expect("client"), SERVER_NAME)
+            .expect("client"),
+    );
+    let server_config = server_config(&server_tls).expect("server config");
+    let mut server = Endpoint::new(TlsConnection::server(server_config).expect("server"));
+    drive(&mut client, &mut server);
+    assert!(!client.handshake_done && !server.handshake_done);
+    assert!(server.error.is_some(), "the server refused TLS 1.2");
+
+    // An initiator needs trust roots: a CA file, or the bundled roots when asked.
+    let no_roots = TlsConfig::default();
+    assert!(client_config(&no_roots).is_err());
+    let system = TlsConfig {
+        system_roots: true,
+        ..TlsConfig::default()
+    };
+    assert!(client_config(&system).is_ok());
 }
 
 #[test]
@@ -562,7 +596,7 @@ fn file_loader_errors_name_the_file() {
         certificate_file: Some(cert.clone()),
         private_key_file: Some(key.clone()),
         ca_file: Some(dir.write("empty-ca.pem", "no PEM here\n")),
-        server_name: None,
+        ..TlsConfig::default()
     };
     let error = server_config(&cfg).expect_err("empty CA");
     assert!(

@@ -38,6 +38,8 @@ pub(super) const SERVER_KEY_FILE: &str = "servercertificatekeyfile";
 pub(super) const CLIENT_CERTIFICATE_FILE: &str = "clientcertificatefile";
 pub(super) const CLIENT_KEY_FILE: &str = "clientcertificatekeyfile";
 pub(super) const AUTHORITIES_FILE: &str = "certificationauthoritiesfile";
+pub(super) const TLS_MIN_VERSION: &str = "tlsminversion";
+pub(super) const TLS_SYSTEM_ROOTS: &str = "tlssystemroots";
 
 /// Engine keys, read from `[DEFAULT]` only.
 pub(super) const EVENT_LOOP_CORES: &str = "eventloopcores";
@@ -48,7 +50,7 @@ pub(super) const TRANSPORT: &str = "transport";
 pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
 
 /// Every session key fixring reads.
-const SESSION: [&str; 33] = [
+const SESSION: [&str; 35] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -82,6 +84,8 @@ const SESSION: [&str; 33] = [
     CLIENT_CERTIFICATE_FILE,
     CLIENT_KEY_FILE,
     AUTHORITIES_FILE,
+    TLS_MIN_VERSION,
+    TLS_SYSTEM_ROOTS,
 ];
 
 /// Names other engines give to a key fixring reads: (synonym, canonical name).

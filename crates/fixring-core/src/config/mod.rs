@@ -219,6 +219,21 @@ pub struct TlsConfig {
     /// SocketServerName: the name an initiator verifies and sends as SNI; the connect host
     /// when `None`.
     pub server_name: Option<String>,
+    /// TlsMinVersion: the oldest TLS version accepted (default 1.2; 1.3 offers only 1.3).
+    pub min_version: TlsMinVersion,
+    /// TlsSystemRoots: an initiator also trusts the Mozilla root CAs bundled with fixring
+    /// (default N: only `ca_file`).
+    pub system_roots: bool,
+}
+
+/// The oldest TLS version a session accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TlsMinVersion {
+    /// TLS 1.2 and 1.3.
+    #[default]
+    Tls12,
+    /// TLS 1.3 only.
+    Tls13,
 }
 
 /// Engine-wide settings, from `[DEFAULT]`.

@@ -10,7 +10,7 @@ use super::parse::{View, invalid};
 use super::settings_file::Entry;
 use super::{
     AcceptorConfig, ConnectionType, HostConfig, HostSelectionPolicy, InitiatorConfig, Role,
-    SessionConfig, SocketOptions, TlsConfig,
+    SessionConfig, SocketOptions, TlsConfig, TlsMinVersion,
 };
 use crate::SessionId;
 
@@ -284,6 +284,8 @@ fn read_tls(
         private_key_file: path(keys::PRIVATE_KEY_FILE, role_key),
         ca_file: path(keys::CA_FILE, keys::AUTHORITIES_FILE),
         server_name: text(view, keys::SERVER_NAME),
+        min_version: min_version(view, report).unwrap_or_default(),
+        system_roots: flag(view, keys::TLS_SYSTEM_ROOTS, report).unwrap_or(false),
     };
     let enabled = match view.get(keys::USE_SSL) {
         Some(entry) => bool_value(entry, report)?,
@@ -315,6 +317,23 @@ fn read_tls(
         }
     }
     Some(Some(tls))
+}
+
+/// TlsMinVersion: `1.2` or `1.3` (`TLSv1.2`/`TLSv1.3` too).
+fn min_version(view: &View<'_, '_>, report: &mut Report) -> Option<TlsMinVersion> {
+    let entry = view.get(keys::TLS_MIN_VERSION)?;
+    let value = entry
+        .value
+        .trim_start_matches("TLSv")
+        .trim_start_matches("tlsv");
+    match value {
+        "1.2" => Some(TlsMinVersion::Tls12),
+        "1.3" => Some(TlsMinVersion::Tls13),
+        _ => {
+            invalid(report, entry, "expected 1.2 or 1.3".to_owned());
+            None
+        }
+    }
 }
 
 /// A free-text value; `None` when absent or empty.

@@ -13,7 +13,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::TlsVersion;
 use crate::ErrorCode;
-use crate::config::TlsConfig;
+use crate::config::{TlsConfig, TlsMinVersion};
 
 /// The acceptor's configuration for `cfg`: certificate and key are required; a CA file
 /// turns on mutual TLS (client certificates required and verified against it).
@@ -36,6 +36,8 @@ pub struct TlsSetup {
     identity: Option<Identity>,
     roots: Option<Roots>,
     version: Option<TlsVersion>,
+    /// Whether a client also trusts the bundled Mozilla roots.
+    system_roots: bool,
 }
 
 /// Our certificate chain and the private key matching its first certificate.
@@ -61,7 +63,12 @@ impl TlsSetup {
         let cert = read_optional(cfg.certificate_file.as_deref(), PemRole::Certificate)?;
         let key = read_optional(cfg.private_key_file.as_deref(), PemRole::PrivateKey)?;
         let ca = read_optional(cfg.ca_file.as_deref(), PemRole::CaCertificates)?;
-        Self::build(borrowed(&cert), borrowed(&key), borrowed(&ca))
+        let mut setup = Self::build(borrowed(&cert), borrowed(&key), borrowed(&ca))?;
+        if cfg.min_version == TlsMinVersion::Tls13 {
+            setup.version = Some(TlsVersion::Tls13);
+        }
+        setup.system_roots = cfg.system_roots;
+        Ok(setup)
     }
 
     /// Parses PEM held in memory: our chain, its private key, and CA certificates.
@@ -117,13 +124,25 @@ impl TlsSetup {
     /// certificates (required) and its name always checked; our chain and key, when given,
     /// answer a request for a client certificate.
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, TlsSetupError> {
-        let roots = self.roots.as_ref().ok_or(TlsSetupError::NotConfigured {
-            role: PemRole::CaCertificates,
-        })?;
+        let store = match (&self.roots, self.system_roots) {
+            (Some(roots), false) => Arc::clone(&roots.store),
+            (roots, true) => {
+                let mut store = roots
+                    .as_ref()
+                    .map_or_else(RootCertStore::empty, |r| (*r.store).clone());
+                store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                Arc::new(store)
+            }
+            (None, false) => {
+                return Err(TlsSetupError::NotConfigured {
+                    role: PemRole::CaCertificates,
+                });
+            }
+        };
         let builder = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(self.versions())
             .map_err(|e| TlsSetupError::Rejected(e.to_string()))?
-            .with_root_certificates(Arc::clone(&roots.store));
+            .with_root_certificates(store);
         let config = match &self.identity {
             Some(identity) => builder
                 .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
@@ -161,6 +180,7 @@ impl TlsSetup {
             identity,
             roots,
             version: None,
+            system_roots: false,
         })
     }
 
