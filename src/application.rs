@@ -12,6 +12,7 @@ use fixring_core::{Event, Instant, SessionId};
 
 use crate::event_loop::Writer;
 use crate::handle::Outbound;
+use crate::stats::LoopStats;
 
 /// The application side of the engine. Every method runs on an event-loop thread, so it must
 /// return quickly; the defaults do nothing.
@@ -51,8 +52,9 @@ pub trait Application: Send + 'static {
 /// The session a message arrived on, with the means to answer it at once.
 pub struct Context<'s, 't> {
     pub(crate) session: &'s mut Session,
-    pub(crate) backlog: &'s mut VecDeque<Outbound>,
+    pub(crate) backlog: &'s mut VecDeque<(Outbound, std::time::Instant)>,
     pub(crate) writer: Writer<'s, 't>,
+    pub(crate) stats: &'s mut LoopStats,
     pub(crate) now: Instant,
 }
 
@@ -71,19 +73,25 @@ impl Context<'_, '_> {
             session,
             backlog,
             writer,
+            stats,
             now,
         } = self;
+        let handed_over = std::time::Instant::now();
         if backlog.is_empty() {
             match writer.write(|buf| session.send(*now, msg_type, body, buf)) {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    stats.committed(handed_over);
+                    return Ok(());
+                }
                 Err(SendError::InsufficientSize(_)) if writer.queued() > 0 => {}
                 Err(error) => return Err(error),
             }
         }
-        backlog.push_back(Outbound {
+        let msg = Outbound {
             msg_type: Bytes::copy_from_slice(msg_type),
             body: Bytes::copy_from_slice(body),
-        });
+        };
+        backlog.push_back((msg, handed_over));
         writer.notify_when_writable();
         Ok(())
     }

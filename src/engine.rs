@@ -2,9 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use fixring_core::backend::{Backend, BackendOptions, Wake};
@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::event_loop::{EventLoop, LoopPlan};
 use crate::handle::{Queued, SessionHandle};
+use crate::stats::LatencyStats;
 
 /// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
 const QUEUE_CAPACITY: usize = 4096;
@@ -57,6 +58,7 @@ struct Running {
 
 struct LoopInfo {
     backend: BackendKind,
+    stats: Arc<Mutex<LatencyStats>>,
     waker: Arc<dyn Wake>,
     queue: SyncSender<Queued>,
     listen_addrs: Vec<SocketAddr>,
@@ -139,10 +141,18 @@ impl<A: Application + Clone> Engine<A> {
             let app = self.app.clone();
             let transport = self.settings.engine.transport;
             let loop_stop = Arc::clone(&stop);
+            let stats = Arc::new(Mutex::new(LatencyStats::new()));
+            let loop_stats = Arc::clone(&stats);
             let spawned = std::thread::Builder::new()
                 .name(format!("fixring-loop-{number}"))
                 .spawn(move || {
-                    run_loop(plan, transport, app, clock, queue_rx, loop_stop, ready_tx)
+                    let shared = LoopShared {
+                        queue: queue_rx,
+                        stop: loop_stop,
+                        stats: loop_stats,
+                        ready: ready_tx,
+                    };
+                    run_loop(plan, transport, app, clock, shared)
                 });
             let thread = match spawned {
                 Ok(thread) => thread,
@@ -155,6 +165,7 @@ impl<A: Application + Clone> Engine<A> {
             match ready_rx.recv() {
                 Ok(ready) => loops.push(LoopInfo {
                     backend: ready.backend,
+                    stats,
                     waker: ready.waker,
                     queue: queue_tx,
                     listen_addrs: ready.listen_addrs,
@@ -229,6 +240,17 @@ impl<A: Application + Clone> Engine<A> {
             .collect()
     }
 
+    /// The latency histograms of every loop, added together: inbound (receive → application
+    /// callback) and outbound (hand-over → write started), in nanoseconds. Loops publish what
+    /// they record every 100 ms.
+    pub fn latency(&self) -> LatencyStats {
+        let mut total = LatencyStats::new();
+        for info in self.running.iter().flat_map(|r| r.loops.iter()) {
+            total.add(&info.stats.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+        total
+    }
+
     /// The addresses the acceptors listen on.
     pub fn listen_addrs(&self) -> Vec<SocketAddr> {
         self.running
@@ -260,15 +282,21 @@ fn join_error(thread: JoinHandle<Result<(), EngineError>>) -> EngineError {
     }
 }
 
+/// What a loop thread shares with the engine.
+struct LoopShared {
+    queue: Receiver<Queued>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<Mutex<LatencyStats>>,
+    ready: mpsc::Sender<Ready>,
+}
+
 /// The body of a loop thread: pin, pick the backend, set up, report ready, run.
 fn run_loop<A: Application>(
     plan: LoopPlan,
     transport: Transport,
     mut app: A,
     clock: Clock,
-    queue: Receiver<Queued>,
-    stop: Arc<AtomicBool>,
-    ready: mpsc::Sender<Ready>,
+    shared: LoopShared,
 ) -> Result<(), EngineError> {
     if let Some(core) = plan.core {
         let pinned = core_affinity::get_core_ids()
@@ -281,18 +309,7 @@ fn run_loop<A: Application>(
     let options = plan.backend;
     if transport != Transport::Epoll {
         match UringBackend::new(&options) {
-            Ok(backend) => {
-                return drive(
-                    backend,
-                    BackendKind::Uring,
-                    app,
-                    plan,
-                    clock,
-                    queue,
-                    stop,
-                    ready,
-                );
-            }
+            Ok(backend) => return drive(backend, BackendKind::Uring, app, plan, clock, shared),
             Err(error) if transport == Transport::Auto && fixring_uring::is_unavailable(&error) => {
                 tracing::warn!(%error, "io_uring is not available; falling back to epoll");
                 app.on_event(&Event::BackendFallback {
@@ -303,32 +320,26 @@ fn run_loop<A: Application>(
         }
     }
     let backend = EpollBackend::new(&options).map_err(EngineError::Backend)?;
-    drive(
-        backend,
-        BackendKind::Epoll,
-        app,
-        plan,
-        clock,
-        queue,
-        stop,
-        ready,
-    )
+    drive(backend, BackendKind::Epoll, app, plan, clock, shared)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn drive<B: Backend, A: Application>(
     backend: B,
     kind: BackendKind,
     app: A,
     plan: LoopPlan,
     clock: Clock,
-    queue: Receiver<Queued>,
-    stop: Arc<AtomicBool>,
-    ready: mpsc::Sender<Ready>,
+    shared: LoopShared,
 ) -> Result<(), EngineError> {
     let waker: Arc<dyn Wake> = Arc::new(backend.waker());
     let sessions = plan.sessions.iter().map(|s| s.id.clone()).collect();
-    let event_loop = EventLoop::new(backend, app, clock, plan, queue, stop)?;
+    let LoopShared {
+        queue,
+        stop,
+        stats,
+        ready,
+    } = shared;
+    let event_loop = EventLoop::new(backend, app, clock, plan, queue, stop, stats)?;
     let listen_addrs = event_loop.listen_addrs();
     // The receiver is gone only if start() gave up; the loop then stops by its flag.
     let _ = ready.send(Ready {

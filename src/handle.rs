@@ -18,8 +18,8 @@ pub struct Outbound {
     pub body: Bytes,
 }
 
-/// A message queued to an event loop for its session number `.0`.
-pub(crate) type Queued = (usize, Outbound);
+/// A message queued to an event loop for its session number `.0`, handed over at `.2`.
+pub(crate) type Queued = (usize, Outbound, std::time::Instant);
 
 /// Why [`SessionHandle::send`] did not take a message. The message comes back with the error:
 /// nothing handed over is dropped silently.
@@ -91,13 +91,16 @@ impl SessionHandle {
             msg_type: Bytes::copy_from_slice(msg_type),
             body: body.into(),
         };
-        match self.queue.try_send((self.index, msg)) {
+        match self
+            .queue
+            .try_send((self.index, msg, std::time::Instant::now()))
+        {
             Ok(()) => {
                 self.waker.wake();
                 Ok(())
             }
-            Err(TrySendError::Full((_, msg))) => Err(HandleError::Full(msg)),
-            Err(TrySendError::Disconnected((_, msg))) => Err(HandleError::Stopped(msg)),
+            Err(TrySendError::Full((_, msg, _))) => Err(HandleError::Full(msg)),
+            Err(TrySendError::Disconnected((_, msg, _))) => Err(HandleError::Stopped(msg)),
         }
     }
 }

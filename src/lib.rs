@@ -15,6 +15,7 @@ mod error;
 mod event_loop;
 mod handle;
 pub mod json;
+mod stats;
 
 pub use application::{Application, Context, Synchronized};
 pub use echo::Echo;
@@ -22,3 +23,4 @@ pub use engine::{BackendKind, Engine};
 pub use error::EngineError;
 pub use fixring_core as core;
 pub use handle::{HandleError, Outbound, SessionHandle};
+pub use stats::{LatencyStats, Percentiles};

@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use fixring::core::Event;
 use fixring::core::codec::Message;
 use fixring::json::event_json;
-use fixring::{Application, Context, Echo, Engine};
+use fixring::{Application, Context, Echo, Engine, LatencyStats, Percentiles};
 
 /// How events are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -39,6 +40,10 @@ pub(crate) struct Args {
     /// The application to run.
     #[arg(long, value_enum, default_value = "none")]
     app: AppKind,
+    /// Print the loops' latency percentiles (inbound and outbound paths) on stderr every
+    /// SECONDS seconds.
+    #[arg(long, value_name = "SECONDS")]
+    stats: Option<u64>,
 }
 
 /// The command line's application: prints events, and echoes orders when asked.
@@ -94,7 +99,15 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     }
     let backends: Vec<_> = engine.backends().iter().map(|b| b.as_str()).collect();
     tracing::info!(backends = ?backends, "fixring running");
-    let signal = signals.wait();
+    let signal = match args.stats.filter(|&secs| secs > 0) {
+        None => signals.wait(),
+        Some(secs) => loop {
+            if let Some(signal) = signals.wait_timeout(Duration::from_secs(secs)) {
+                break signal;
+            }
+            print_stats(&engine.latency());
+        },
+    };
     tracing::info!(signal, "stopping");
     engine.stop();
     match engine.wait() {
@@ -103,5 +116,23 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             eprintln!("fixring: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One line per path: count and percentiles in microseconds.
+fn print_stats(stats: &LatencyStats) {
+    for (name, histogram) in [("inbound", stats.inbound()), ("outbound", stats.outbound())] {
+        let p = Percentiles::of(histogram);
+        let us = |ns: u64| ns as f64 / 1_000.0;
+        eprintln!(
+            "fixring {name:<8} count={} p50={:.1}us p90={:.1}us p99={:.1}us p99.9={:.1}us p99.99={:.1}us max={:.1}us",
+            p.count,
+            us(p.p50),
+            us(p.p90),
+            us(p.p99),
+            us(p.p999),
+            us(p.p9999),
+            us(p.max)
+        );
     }
 }

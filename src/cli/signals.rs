@@ -25,6 +25,18 @@ impl StopSignals {
         }
     }
 
+    /// Waits up to `timeout` for one of the signals; `None` when none came.
+    pub(crate) fn wait_timeout(&self, timeout: std::time::Duration) -> Option<i32> {
+        let spec = libc::timespec {
+            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: libc::c_long::from(timeout.subsec_nanos()),
+        };
+        // Safety: `self.set` was initialised by `block`; a null info pointer is allowed; `spec`
+        // is a valid timespec that outlives the call.
+        let signal = unsafe { libc::sigtimedwait(&self.set, std::ptr::null_mut(), &spec) };
+        (signal > 0).then_some(signal)
+    }
+
     /// Waits for one of the signals and returns its number.
     pub(crate) fn wait(&self) -> i32 {
         let mut signal = 0;

@@ -140,6 +140,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         if self.conns.is_tls(conn) && !self.tls_receive(now, conn) {
             return;
         }
+        let seen = std::time::Instant::now();
         let Some(owner) = self.conns.owner(conn) else {
             return;
         };
@@ -155,6 +156,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             framer,
             conns,
             scratch,
+            stats,
             ..
         } = self;
         let Some(mut io) = backend.io(conn) else {
@@ -224,6 +226,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             let slot = &mut slots[index];
             match slot.session.handle_message(now, &msg) {
                 Inbound::Application => {
+                    stats.inbound(seen);
                     let tls = sealing.as_mut().map(|(conn, incoming)| Sealer {
                         conn,
                         incoming,
@@ -233,6 +236,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                         session: &mut slot.session,
                         backlog: &mut slot.backlog,
                         writer: Writer { tx: &mut *tx, tls },
+                        stats: &mut *stats,
                         now,
                     };
                     app.on_app_message(&mut ctx, &msg);

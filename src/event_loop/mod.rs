@@ -12,9 +12,9 @@ mod sessions;
 mod tls;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fixring_core::backend::{Backend, Completion, ListenerId};
@@ -27,6 +27,7 @@ use fixring_core::{ErrorCode, Event, Instant};
 use crate::application::Application;
 use crate::clock::Clock;
 use crate::handle::Queued;
+use crate::stats::{LatencyStats, LoopStats};
 use conns::ConnTable;
 pub(crate) use plan::LoopPlan;
 use sessions::Slot;
@@ -75,6 +76,10 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     buffer_size: usize,
     /// Where outbound messages are encoded before a TLS connection seals them.
     scratch: Vec<u8>,
+    /// Latency histograms of this loop.
+    stats: LoopStats,
+    /// Reused list of hand-over times while a backlog drains.
+    stats_scratch: Vec<std::time::Instant>,
     /// Whether a loss of the backend itself ended the loop.
     failed: Option<std::io::Error>,
 }
@@ -88,6 +93,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         plan: LoopPlan,
         queue: Receiver<Queued>,
         stop: Arc<AtomicBool>,
+        stats: Arc<Mutex<LatencyStats>>,
     ) -> Result<Self, crate::EngineError> {
         let buffer_size = plan.backend.buffer_size;
         let mut listeners = Vec::with_capacity(plan.listeners.len());
@@ -160,6 +166,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             stopping_until: None,
             buffer_size,
             scratch: vec![0; buffer_size],
+            stats: LoopStats::new(stats),
+            stats_scratch: Vec::with_capacity(64),
             failed: None,
         })
     }
@@ -208,6 +216,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.failed = Some(error);
                 break;
             }
+            self.stats.publish_if_due();
         }
         self.finish()
     }
@@ -273,6 +282,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 .on_event(&Event::ConnectionStopped { connection_type });
         }
         let flushed = self.backend.flush();
+        self.stats.flushed();
+        self.stats.publish();
         let shut = self.backend.shutdown();
         match self.failed.take() {
             Some(error) => Err(error),
@@ -336,19 +347,20 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// messages still waiting, which go out in a second flush.
     fn flush(&mut self, now: Instant) -> std::io::Result<()> {
         self.backend.flush()?;
-        if self.backlogged.is_empty() {
-            return Ok(());
+        if !self.backlogged.is_empty() {
+            for index in std::mem::take(&mut self.backlogged) {
+                self.drain_backlog(now, index);
+            }
+            self.backend.flush()?;
         }
-        for index in std::mem::take(&mut self.backlogged) {
-            self.drain_backlog(now, index);
-        }
-        self.backend.flush()
+        self.stats.flushed();
+        Ok(())
     }
 
     /// Sends messages queued by session handles, in order.
     fn drain_queue(&mut self, now: Instant) {
-        while let Ok((index, msg)) = self.queue.try_recv() {
-            self.send_queued(now, index, msg);
+        while let Ok((index, msg, handed_over)) = self.queue.try_recv() {
+            self.send_queued(now, index, msg, handed_over);
         }
     }
 }

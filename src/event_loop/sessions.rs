@@ -43,7 +43,7 @@ pub(super) struct Slot {
     socket: SocketOptions,
     logout_timeout: std::time::Duration,
     /// Messages handed over that did not fit in the send buffer yet, in order.
-    pub(super) backlog: VecDeque<Outbound>,
+    pub(super) backlog: VecDeque<(Outbound, std::time::Instant)>,
     /// An initiator's TLS client set-up and configured server name.
     tls: Option<(Arc<ClientConfig>, Option<String>)>,
     /// Whether the current connection runs TLS.
@@ -416,7 +416,13 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Sends a message a [`crate::SessionHandle`] queued: at once if it fits, after the
     /// messages already waiting otherwise; a session that is not logged on returns it.
-    pub(super) fn send_queued(&mut self, now: Instant, index: usize, msg: Outbound) {
+    pub(super) fn send_queued(
+        &mut self,
+        now: Instant,
+        index: usize,
+        msg: Outbound,
+        handed_over: std::time::Instant,
+    ) {
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
@@ -434,20 +440,22 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             );
             return;
         }
-        slot.backlog.push_back(msg);
+        slot.backlog.push_back((msg, handed_over));
         self.drain_backlog(now, index);
     }
 
     /// Writes waiting messages of slot `index` while they fit; asks to hear when room frees
     /// up otherwise.
     pub(super) fn drain_backlog(&mut self, now: Instant, index: usize) {
+        let mut committed = std::mem::take(&mut self.stats_scratch);
         let refused = self
             .with_writer(index, |slot, writer| {
                 let mut refused = Vec::new();
-                while let Some(msg) = slot.backlog.front() {
+                while let Some((msg, handed_over)) = slot.backlog.front() {
                     let session = &mut slot.session;
                     match writer.write(|buf| session.send(now, &msg.msg_type, &msg.body, buf)) {
                         Ok(_) => {
+                            committed.push(*handed_over);
                             slot.backlog.pop_front();
                         }
                         Err(SendError::InsufficientSize(_)) if writer.queued() > 0 => {
@@ -457,7 +465,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                         Err(reason) => {
                             // Not logged on, or larger than the whole send buffer: it can
                             // never go.
-                            if let Some(msg) = slot.backlog.pop_front() {
+                            if let Some((msg, _)) = slot.backlog.pop_front() {
                                 refused.push((msg, reason));
                             }
                         }
@@ -466,6 +474,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 refused
             })
             .unwrap_or_default();
+        for handed_over in committed.drain(..) {
+            self.stats.committed(handed_over);
+        }
+        self.stats_scratch = committed;
         let slot = &self.slots[index];
         if !slot.backlog.is_empty() && !self.backlogged.contains(&index) {
             self.backlogged.push(index);
@@ -511,7 +523,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     fn return_backlog(&mut self, index: usize) {
         let slot = &mut self.slots[index];
         let id = slot.session.id().clone();
-        for msg in std::mem::take(&mut slot.backlog) {
+        for (msg, _) in std::mem::take(&mut slot.backlog) {
             self.app.on_not_sent(&id, msg, SendError::NotLoggedOn);
         }
     }

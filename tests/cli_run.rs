@@ -1,0 +1,178 @@
+//! `fixring run`: JSON events, the echo application, latency stats, a graceful stop on
+//! SIGTERM, and start-up failures that name their error code.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::recorder::Recorder;
+use common::{free_port, temp_dir};
+use fixring::Engine;
+use fixring::core::SessionId;
+use fixring::core::config::Settings;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn acceptor_file(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let path = dir.join("acceptor.cfg");
+    let text = format!(
+        "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=ACC\n\
+         SocketAcceptPort={port}\nSocketAcceptHost=127.0.0.1\nHeartBtInt=30\nLogoutTimeout=2\n\
+         [SESSION]\nTargetCompID=INIT\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The child, killed (only it, by its pid) if the test fails before it exits.
+struct Run(Child);
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn fixring(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fixring"));
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn lines(reader: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_line(lines: &mpsc::Receiver<String>, needle: &str) -> String {
+    let end = Instant::now() + WAIT;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {needle:?}");
+}
+
+#[test]
+fn run_prints_json_events_echoes_orders_and_stops_on_sigterm() {
+    let dir = temp_dir("cli-run");
+    let port = free_port();
+    let config = acceptor_file(dir.path(), port);
+    let config = config.to_str().unwrap();
+    let args = [
+        "run", "-c", config, "--events", "json", "--app", "echo", "--stats", "1",
+    ];
+    let mut run = Run(fixring(&args).spawn().expect("the binary runs"));
+    let stdout = lines(run.0.stdout.take().unwrap());
+    let stderr = lines(run.0.stderr.take().unwrap());
+
+    let text = format!(
+        "[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=INIT\nTargetCompID=ACC\n\
+         SocketConnectHost=127.0.0.1\nSocketConnectPort={port}\nHeartBtInt=30\nReconnectInterval=1\n"
+    );
+    let app = Recorder::new();
+    let mut initiator = Engine::new(Settings::parse(&text, None).unwrap(), app.clone());
+    initiator.start().unwrap();
+    let established = wait_line(&stdout, "fix.connection.established");
+    assert!(
+        established.starts_with('{') && established.ends_with('}'),
+        "{established}"
+    );
+    assert!(
+        established.contains(r#""session_id":"FIX.4.4:ACC->INIT""#),
+        "{established}"
+    );
+    assert!(established.contains(r#""is_ssl":false"#), "{established}");
+
+    app.expect_events("fix.connection.established", 1, WAIT);
+    let handle = initiator
+        .handle(&SessionId::new("FIX.4.4", "INIT", "ACC"))
+        .unwrap();
+    for n in 0..20 {
+        handle
+            .send(
+                b"D",
+                format!("11=R{n}\x0155=X\x0154=1\x0138=1\x01").into_bytes(),
+            )
+            .unwrap();
+    }
+    assert!(
+        app.wait_for(WAIT, |s| s.app_in.len() >= 20),
+        "echoed orders"
+    );
+    // Stats lines come every second; the loops publish what they record every 100 ms.
+    let stats = loop {
+        let line = wait_line(&stderr, "fixring inbound");
+        if !line.contains("count=0 ") {
+            break line;
+        }
+    };
+    assert!(stats.contains("count=20 "), "{stats}");
+
+    // SIGTERM: a graceful stop, seen by the initiator as a Logout.
+    // Safety: kill only sends a signal to the child this test started, by its pid.
+    let pid = i32::try_from(run.0.id()).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    app.expect_events("fix.session.logout", 1, WAIT);
+    wait_line(
+        &stdout,
+        r#""event":"fix.connection.stopped","connection_type":"acceptor""#,
+    );
+    let end = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = run.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < end, "fixring did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn start_up_failures_exit_non_zero_and_name_their_code() {
+    let dir = temp_dir("cli-run-failures");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = acceptor_file(dir.path(), taken.local_addr().unwrap().port());
+    let output = fixring(&["run", "-c", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PORT_BIND_FAILED"), "{stderr}");
+
+    let broken = dir.path().join("broken.cfg");
+    std::fs::write(
+        &broken,
+        "[SESSION]\nConnectionType=acceptor\nSocketAcceptPort=99999\n",
+    )
+    .unwrap();
+    let output = fixring(&["run", "-c", broken.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("CONFIG_ERROR") && stderr.contains("broken.cfg:3: SocketAcceptPort"),
+        "{stderr}"
+    );
+}
