@@ -291,3 +291,30 @@ fn silent_and_garbage_sockets_are_closed() {
         app.expect_events("fix.connection.error", 2, WAIT);
     }
 }
+
+#[test]
+fn loops_are_pinned_to_the_configured_cores() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let port = free_port();
+    // Two acceptor ports and two loops: each loop owns one port.
+    let second = free_port();
+    let text = format!(
+        "[DEFAULT]\nEventLoopCores=0,{}\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=ACC\n\
+         SocketAcceptHost=127.0.0.1\n[SESSION]\nTargetCompID=A\nSocketAcceptPort={port}\n\
+         [SESSION]\nTargetCompID=B\nSocketAcceptPort={second}\n",
+        cores.min(2) - 1
+    );
+    let engine = start(&text, Recorder::new());
+    assert_eq!(engine.backends().len(), 2, "one loop per configured core");
+    assert_eq!(engine.listen_addrs().len(), 2);
+
+    // A core that does not exist is an error, never a silent unpinned loop.
+    let text = format!(
+        "[DEFAULT]\nEventLoopCores=4096\n[SESSION]\nConnectionType=acceptor\nBeginString=FIX.4.4\n\
+         SenderCompID=ACC\nTargetCompID=A\nSocketAcceptPort={}\n",
+        free_port()
+    );
+    let mut engine = Engine::new(settings(&text), Recorder::new());
+    let error = engine.start().expect_err("core 4096 does not exist");
+    assert!(error.to_string().contains("core 4096"), "{error}");
+}
