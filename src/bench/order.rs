@@ -7,7 +7,7 @@ const FRAME_BYTES: usize = 82;
 
 /// Bytes of an ExecutionReport [`crate::Echo`] sends for one of these orders, frame included:
 /// what the baseline answers with.
-pub(super) const EXECUTION_REPORT_BYTES: usize = 176;
+pub(super) const EXECUTION_REPORT_BYTES: usize = 172;
 
 /// The fields every order carries before its padding; `{id}` is ten digits.
 const FIXED: &str = "55=EURUSD\x0154=1\x0138=100\x0140=1\x0160=20261126-00:00:00.000\x01";
