@@ -182,7 +182,7 @@ fn ping(
             // Open loop: wait for the intended time, and count from it even when late.
             Some(interval) => {
                 let intended = scheduled(start, interval, n);
-                wait_until(intended);
+                wait_until(intended, true);
                 intended
             }
             None => Instant::now(),
@@ -204,8 +204,9 @@ fn ping(
     Ok((histogram, measured_from.elapsed()))
 }
 
-/// Sleeps until shortly before `at`, then spins.
-pub(super) fn wait_until(at: Instant) {
+/// Waits until `at`: sleeps until shortly before it, then spins when `spin` (the thread has
+/// a core of its own), else sleeps all the way (and wakes up to tens of microseconds late).
+pub(super) fn wait_until(at: Instant, spin: bool) {
     const SPIN: Duration = Duration::from_micros(60);
     loop {
         let now = Instant::now();
@@ -213,7 +214,9 @@ pub(super) fn wait_until(at: Instant) {
             return;
         }
         let left = at - now;
-        if left > SPIN {
+        if !spin {
+            thread::sleep(left);
+        } else if left > SPIN {
             thread::sleep(left - SPIN);
         } else {
             std::hint::spin_loop();

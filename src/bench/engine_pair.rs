@@ -315,6 +315,10 @@ pub(super) fn run(
 }
 
 /// Open loop: hands order `n` to the engine at its scheduled time, from this thread.
+///
+/// The thread spins before each send only when the machine has a core besides the two event
+/// loops'; otherwise it sleeps, so as not to take a loop's core, and any order whose time
+/// passed while it slept goes at once (still timed from when it was due).
 fn pace(
     shared: &Shared,
     handle: &SessionHandle,
@@ -328,10 +332,11 @@ fn pace(
     // Order 0 is due a little after now, so that the schedule starts on time.
     let start = Instant::now() + Duration::from_millis(1);
     shared.with(|d| d.schedule = Some((start, interval)));
+    let spare_core = thread::available_parallelism().is_ok_and(|n| n.get() > 2);
     let mut shown = Instant::now();
     for n in 0..total {
         orders.write(n, &mut body);
-        wait_until(scheduled(start, interval, n));
+        wait_until(scheduled(start, interval, n), spare_core);
         send(handle, body.clone(), watch)?;
         if shown.elapsed() >= Duration::from_millis(100) {
             progress(shared.done.load(Ordering::Acquire), total);

@@ -137,35 +137,24 @@ pub fn table(results: &[Measured]) -> String {
 /// The connection set-up table: p50, p99 and max in microseconds.
 pub fn connect_table(results: &[ConnectMeasured]) -> String {
     let mut out = String::from(
-        "connect = engine start -> logged on; reconnect = logged out -> logged on again, \
-         minus ReconnectInterval (1 s); microseconds\n",
+        "start = Engine::start of an initiator; connect = start returned -> logged on;\n\
+         reconnect = logged out -> logged on again, minus ReconnectInterval (1 s); microseconds\n",
     );
-    let _ = writeln!(
-        out,
-        "{:<10} {:>6} {:>12} {:>12} {:>12} {:>14} {:>14} {:>14}",
-        "scenario",
-        "count",
-        "connect p50",
-        "connect p99",
-        "connect max",
-        "reconnect p50",
-        "reconnect p99",
-        "reconnect max"
-    );
+    let _ = write!(out, "{:<10} {:>6}", "scenario", "count");
+    for what in ["start", "connect", "reconnect"] {
+        for stat in ["p50", "p99", "max"] {
+            let _ = write!(out, " {:>13}", format!("{what} {stat}"));
+        }
+    }
+    out.push('\n');
     for m in results {
-        let (c, r) = (&m.connect, &m.reconnect);
-        let _ = writeln!(
-            out,
-            "{:<10} {:>6} {:>12} {:>12} {:>12} {:>14} {:>14} {:>14}",
-            m.scenario.name,
-            c.len(),
-            micros(c.value_at_quantile(0.5)),
-            micros(c.value_at_quantile(0.99)),
-            micros(c.max()),
-            micros(r.value_at_quantile(0.5)),
-            micros(r.value_at_quantile(0.99)),
-            micros(r.max()),
-        );
+        let _ = write!(out, "{:<10} {:>6}", m.scenario.name, m.connect.len());
+        for h in [&m.start, &m.connect, &m.reconnect] {
+            for q in [0.5, 0.99, 1.0] {
+                let _ = write!(out, " {:>13}", micros(h.value_at_quantile(q)));
+            }
+        }
+        out.push('\n');
     }
     out
 }
@@ -237,8 +226,8 @@ pub fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
     out
 }
 
-/// The connection set-up times as one JSON object, like [`json`], with `connect_…_ns` and
-/// `reconnect_…_ns` percentiles per scenario.
+/// The connection set-up times as one JSON object, like [`json`], with `start_…_ns`,
+/// `connect_…_ns` and `reconnect_…_ns` percentiles per scenario.
 pub fn connect_json(machine: &Machine, options: &str, results: &[ConnectMeasured]) -> String {
     let mut out = String::new();
     machine_json(&mut out, machine, options);
@@ -255,6 +244,7 @@ pub fn connect_json(machine: &Machine, options: &str, results: &[ConnectMeasured
             m.scenario.tls,
             m.connect.len()
         );
+        quantiles_json(&mut out, "start_", &m.start);
         quantiles_json(&mut out, "connect_", &m.connect);
         quantiles_json(&mut out, "reconnect_", &m.reconnect);
         out.push('}');
