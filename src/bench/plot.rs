@@ -1,7 +1,8 @@
 //! A percentile-distribution plot of several scenarios as a self-contained SVG.
 //!
 //! The x axis is in "nines": 0 at 0 %, 1 at 90 %, 2 at 99 %, … 5 at 99.999 %, i.e.
-//! −log10(1 − percentile); the y axis is latency in microseconds from zero.
+//! −log10(1 − percentile); the y axis is latency in microseconds on a log scale, so that
+//! the body (microseconds) and the tail (often milliseconds on a shared machine) both show.
 
 use std::fmt::Write;
 
@@ -23,13 +24,23 @@ const COLOURS: [&str; 6] = [
 pub fn percentile_plot(title: &str, series: &[(&str, &Histogram<u64>)]) -> String {
     let top_us = series
         .iter()
-        .map(|(_, h)| h.value_at_quantile(0.99999) as f64 / 1000.0)
+        .map(|(_, h)| h.max() as f64 / 1000.0)
         .fold(0.0f64, f64::max);
-    let y_max = nice_ceiling(top_us);
+    let bottom_us = series
+        .iter()
+        .map(|(_, h)| h.min() as f64 / 1000.0)
+        .fold(f64::INFINITY, f64::min);
+    // Decades: from the power of ten at or below the fastest to the one at or above the slowest.
+    let low = decade_floor(bottom_us);
+    let high = decade_ceiling(top_us).max(low + 1);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x = |nines: f64| LEFT + nines.min(NINES) / NINES * plot_w;
-    let y = |us: f64| TOP + plot_h - us.min(y_max) / y_max * plot_h;
+    let span = f64::from(high - low);
+    let y = |us: f64| {
+        let decades = us.max(1e-3).log10().clamp(f64::from(low), f64::from(high));
+        TOP + plot_h - (decades - f64::from(low)) / span * plot_h
+    };
 
     let mut svg = String::new();
     let _ = writeln!(
@@ -40,8 +51,7 @@ pub fn percentile_plot(title: &str, series: &[(&str, &Histogram<u64>)]) -> Strin
     let _ = writeln!(svg, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         svg,
-        "<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">{}</text>",
-        LEFT + plot_w / 2.0,
+        "<text x=\"10\" y=\"24\" font-size=\"12\">{}</text>",
         escape(title)
     );
     for (n, label) in ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
@@ -57,8 +67,8 @@ pub fn percentile_plot(title: &str, series: &[(&str, &Histogram<u64>)]) -> Strin
             TOP + plot_h + 18.0
         );
     }
-    for step in 0..=5 {
-        let us = y_max * f64::from(step) / 5.0;
+    for decade in low..=high {
+        let us = 10f64.powi(decade);
         let gy = y(us);
         let _ = writeln!(
             svg,
@@ -109,24 +119,29 @@ pub fn percentile_plot(title: &str, series: &[(&str, &Histogram<u64>)]) -> Strin
     svg
 }
 
-/// The smallest 1, 2 or 5 × 10ⁿ at or above `value` (at least 1).
-fn nice_ceiling(value: f64) -> f64 {
-    let mut scale = 1.0;
-    loop {
-        for step in [1.0, 2.0, 5.0] {
-            if step * scale >= value {
-                return step * scale;
-            }
-        }
-        scale *= 10.0;
+/// The exponent of the power of ten at or below `us` (for 0.001 µs and more).
+fn decade_floor(us: f64) -> i32 {
+    if us.is_finite() && us > 0.0 {
+        us.max(1e-3).log10().floor() as i32
+    } else {
+        0
+    }
+}
+
+/// The exponent of the power of ten at or above `us` (up to an hour).
+fn decade_ceiling(us: f64) -> i32 {
+    if us.is_finite() && us > 0.0 {
+        us.min(3.6e9).log10().ceil() as i32
+    } else {
+        1
     }
 }
 
 fn trim(value: f64) -> String {
-    if value.fract() == 0.0 {
+    if value >= 1.0 {
         format!("{value:.0}")
     } else {
-        format!("{value:.1}")
+        format!("{value}")
     }
 }
 
@@ -156,7 +171,8 @@ mod tests {
         assert!(svg.contains(">baseline</text>") && svg.contains(">uring</text>"));
         assert!(svg.contains("round &lt;trip&gt;"));
         assert!(svg.contains(">99.999%</text>"));
-        assert_eq!(nice_ceiling(31.0), 50.0);
-        assert_eq!(nice_ceiling(0.2), 1.0);
+        assert!(svg.contains(">10</text>") && svg.contains(">100</text>"));
+        assert_eq!((decade_floor(7.2), decade_ceiling(7.2)), (0, 1));
+        assert_eq!((decade_floor(0.05), decade_ceiling(12_000.0)), (-2, 5));
     }
 }
