@@ -92,6 +92,11 @@ pub(crate) fn run(args: &Args) -> ExitCode {
 
 /// The options and the scenarios to run, with a note on stderr for each one skipped.
 fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
+    if args.connect.is_some() && (args.out.is_some() || args.rate.is_some()) {
+        return Err(
+            "--connect measures connection set-up: --out and --rate do not apply".to_owned(),
+        );
+    }
     let mut options = Options::new();
     options.orders = args.orders;
     options.warmup = args.warmup;
