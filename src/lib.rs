@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod application;
+pub mod bench;
 mod clock;
 mod echo;
 mod engine;

@@ -1,7 +1,7 @@
 //! `fixring`: the command-line face of the engine.
 //!
 //! Subcommands live one per module under `cli/`; `check-config` validates a settings file
-//! and prints what the engine would run; `run` runs it.
+//! and prints what the engine would run; `run` runs it; `bench` measures round-trip latency.
 
 mod cli;
 
@@ -24,6 +24,8 @@ enum Command {
     CheckConfig(cli::check_config::Args),
     /// Run the engine from a settings file until SIGINT or SIGTERM, which stop it gracefully.
     Run(cli::run::Args),
+    /// Measure NewOrderSingle -> ExecutionReport round trips against a raw-socket baseline.
+    Bench(cli::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +40,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig(args) => cli::check_config::run(&args),
         Command::Run(args) => cli::run::run(&args),
+        Command::Bench(args) => cli::bench::run(&args),
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand of the `fixring` binary.
 
+pub(crate) mod bench;
 pub(crate) mod check_config;
 pub(crate) mod run;
 pub(crate) mod signals;

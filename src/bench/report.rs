@@ -1,0 +1,333 @@
+//! What `fixring bench` prints: the machine, then a table of percentiles per scenario with
+//! the overhead over the baseline, or the same as one JSON object.
+
+use std::fmt::Write;
+
+use fixring_core::UtcTimestamp;
+use hdrhistogram::Histogram;
+
+use super::{ConnectMeasured, Measured};
+
+/// The percentiles reported, as column labels, JSON key stems and quantiles.
+pub const PERCENTILES: [(&str, &str, f64); 5] = [
+    ("p50", "p50", 0.5),
+    ("p90", "p90", 0.9),
+    ("p99", "p99", 0.99),
+    ("p99.9", "p999", 0.999),
+    ("p99.99", "p9999", 0.9999),
+];
+
+/// The machine a run happened on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Machine {
+    /// Cores available to the process.
+    pub cores: usize,
+    /// The kernel release.
+    pub kernel: String,
+    /// The CPU model name.
+    pub cpu: String,
+    /// When the run started, `YYYY-MM-DD HH:MM:SS UTC`.
+    pub date: String,
+}
+
+impl Machine {
+    /// This machine, now.
+    pub fn detect() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "unknown".to_owned());
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Self {
+            cores,
+            kernel,
+            cpu,
+            date: date_text(UtcTimestamp::from_unix_millis(millis)),
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC`.
+fn date_text(at: UtcTimestamp) -> String {
+    let mut fix = [0u8; UtcTimestamp::FIX_LEN];
+    at.write_fix(&mut fix);
+    let s = String::from_utf8_lossy(&fix);
+    match (s.get(0..4), s.get(4..6), s.get(6..8), s.get(9..17)) {
+        (Some(y), Some(m), Some(d), Some(time)) => format!("{y}-{m}-{d} {time} UTC"),
+        _ => s.into_owned(),
+    }
+}
+
+/// Nanoseconds as microseconds with one decimal.
+pub fn micros(ns: u64) -> String {
+    format!("{:.1}", ns as f64 / 1000.0)
+}
+
+/// The lines above every report: machine, date and the options of the run.
+pub fn header(machine: &Machine, options: &str) -> String {
+    format!(
+        "fixring bench  {}\nmachine: {} cores, {}, Linux {}\noptions: {options}\n",
+        machine.date, machine.cores, machine.cpu, machine.kernel
+    )
+}
+
+/// `1.23x +4.5` (ratio and µs over the baseline), or `-` without a baseline value.
+fn overhead(value: u64, base: Option<u64>) -> String {
+    match base {
+        Some(base) if base > 0 => {
+            let ratio = value as f64 / base as f64;
+            let diff = (value as f64 - base as f64) / 1000.0;
+            format!("{ratio:.2}x {diff:+.1}")
+        }
+        _ => "-".to_owned(),
+    }
+}
+
+/// The round-trip table, latencies in microseconds; overheads are against the `baseline`
+/// row when there is one.
+pub fn table(results: &[Measured]) -> String {
+    let baseline = results.iter().find(|m| m.scenario.name == "baseline");
+    let base = |q: f64| baseline.map(|b| b.histogram.value_at_quantile(q));
+    let mut out = String::from("round trip NewOrderSingle -> ExecutionReport, microseconds\n");
+    let _ = write!(out, "{:<10} {:>8} {:>9}", "scenario", "count", "rate/s");
+    for (label, _, _) in PERCENTILES {
+        let _ = write!(out, " {label:>8}");
+    }
+    let _ = writeln!(
+        out,
+        " {:>8}  {:>16}  {:>16}",
+        "max", "p50 vs baseline", "p99 vs baseline"
+    );
+    for m in results {
+        let h = &m.histogram;
+        let _ = write!(
+            out,
+            "{:<10} {:>8} {:>9.0}",
+            m.scenario.name,
+            h.len(),
+            m.rate()
+        );
+        for (_, _, q) in PERCENTILES {
+            let _ = write!(out, " {:>8}", micros(h.value_at_quantile(q)));
+        }
+        let (p50, p99) = if m.scenario.name == "baseline" {
+            ("-".to_owned(), "-".to_owned())
+        } else {
+            (
+                overhead(h.value_at_quantile(0.5), base(0.5)),
+                overhead(h.value_at_quantile(0.99), base(0.99)),
+            )
+        };
+        let _ = writeln!(out, " {:>8}  {p50:>16}  {p99:>16}", micros(h.max()));
+    }
+    out
+}
+
+/// The connection set-up table: p50, p99 and max in microseconds.
+pub fn connect_table(results: &[ConnectMeasured]) -> String {
+    let mut out = String::from(
+        "start = Engine::start of an initiator; connect = start returned -> logged on;\n\
+         reconnect = logged out -> logged on again, minus ReconnectInterval (1 s); microseconds\n",
+    );
+    let _ = write!(out, "{:<10} {:>6}", "scenario", "count");
+    for what in ["start", "connect", "reconnect"] {
+        for stat in ["p50", "p99", "max"] {
+            let _ = write!(out, " {:>13}", format!("{what} {stat}"));
+        }
+    }
+    out.push('\n');
+    for m in results {
+        let _ = write!(out, "{:<10} {:>6}", m.scenario.name, m.connect.len());
+        for h in [&m.start, &m.connect, &m.reconnect] {
+            for q in [0.5, 0.99, 1.0] {
+                let _ = write!(out, " {:>13}", micros(h.value_at_quantile(q)));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A JSON string literal for `value`.
+fn quoted(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn machine_json(out: &mut String, machine: &Machine, options: &str) {
+    let _ = write!(
+        out,
+        "{{\"machine\":{{\"cores\":{},\"kernel\":",
+        machine.cores
+    );
+    quoted(out, &machine.kernel);
+    out.push_str(",\"cpu\":");
+    quoted(out, &machine.cpu);
+    out.push_str(",\"date\":");
+    quoted(out, &machine.date);
+    out.push_str("},\"options\":");
+    quoted(out, options);
+}
+
+fn quantiles_json(out: &mut String, prefix: &str, h: &Histogram<u64>) {
+    for (_, key, q) in PERCENTILES {
+        let _ = write!(out, ",\"{prefix}{key}_ns\":{}", h.value_at_quantile(q));
+    }
+    let _ = write!(out, ",\"{prefix}max_ns\":{}", h.max());
+}
+
+/// The round trips as one JSON object: `machine`, `options` and one entry per scenario with
+/// `name`, `tls`, `count`, `rate` and the percentiles in nanoseconds.
+pub fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
+    let mut out = String::new();
+    machine_json(&mut out, machine, options);
+    out.push_str(",\"scenarios\":[");
+    for (n, m) in results.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        quoted(&mut out, m.scenario.name);
+        let _ = write!(
+            out,
+            ",\"tls\":{},\"count\":{},\"rate\":{:.1}",
+            m.scenario.tls,
+            m.histogram.len(),
+            m.rate()
+        );
+        quantiles_json(&mut out, "", &m.histogram);
+        out.push('}');
+    }
+    out.push_str("]}");
+    out
+}
+
+/// The connection set-up times as one JSON object, like [`json`], with `start_…_ns`,
+/// `connect_…_ns` and `reconnect_…_ns` percentiles per scenario.
+pub fn connect_json(machine: &Machine, options: &str, results: &[ConnectMeasured]) -> String {
+    let mut out = String::new();
+    machine_json(&mut out, machine, options);
+    out.push_str(",\"scenarios\":[");
+    for (n, m) in results.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        quoted(&mut out, m.scenario.name);
+        let _ = write!(
+            out,
+            ",\"tls\":{},\"count\":{}",
+            m.scenario.tls,
+            m.connect.len()
+        );
+        quantiles_json(&mut out, "start_", &m.start);
+        quantiles_json(&mut out, "connect_", &m.connect);
+        quantiles_json(&mut out, "reconnect_", &m.reconnect);
+        out.push('}');
+    }
+    out.push_str("]}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::bench::SCENARIOS;
+
+    fn measured(index: usize, values: &[u64]) -> Measured {
+        let mut histogram = Histogram::new_with_bounds(1, 3_600_000_000_000, 3).unwrap();
+        for v in values {
+            histogram.record(*v).unwrap();
+        }
+        Measured {
+            scenario: SCENARIOS[index],
+            histogram,
+            elapsed: Duration::from_secs(1),
+        }
+    }
+
+    fn machine() -> Machine {
+        Machine {
+            cores: 2,
+            kernel: "6.1.0".into(),
+            cpu: "Test \"CPU\"".into(),
+            date: "2026-11-26 00:00:00 UTC".into(),
+        }
+    }
+
+    #[test]
+    fn the_table_has_percentiles_and_overheads() {
+        let results = [measured(0, &[10_000; 100]), measured(1, &[12_000; 100])];
+        let table = table(&results);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        for column in [
+            "count", "rate/s", "p50", "p90", "p99", "p99.9", "p99.99", "max",
+        ] {
+            assert!(lines[1].split_whitespace().any(|c| c == column), "{column}");
+        }
+        assert!(lines[2].starts_with("baseline"));
+        assert!(lines[2].contains(" 10.0 "), "{}", lines[2]);
+        assert!(lines[3].starts_with("uring"));
+        assert!(lines[3].contains("1.20x +2.0"), "{}", lines[3]);
+        assert!(lines[3].contains(" 100 "), "{}", lines[3]);
+    }
+
+    #[test]
+    fn json_has_the_keys_and_escapes() {
+        let json = json(&machine(), "--orders 1", &[measured(2, &[1_500, 2_500])]);
+        assert!(json.starts_with(r#"{"machine":{"cores":2,"kernel":"6.1.0","cpu":"Test \"CPU\"""#));
+        for key in [
+            "\"name\":\"epoll\"",
+            "\"tls\":false",
+            "\"count\":2",
+            "\"rate\":2.0",
+            "\"p50_ns\":1500",
+            "\"p90_ns\":",
+            "\"p99_ns\":",
+            "\"p999_ns\":",
+            "\"p9999_ns\":",
+            "\"max_ns\":2501",
+        ] {
+            assert!(json.contains(key), "{key} in {json}");
+        }
+        assert!(json.ends_with("}]}"));
+    }
+
+    #[test]
+    fn dates_and_micros_read_well() {
+        assert_eq!(
+            date_text(UtcTimestamp::from_unix_millis(1_764_115_200_000)),
+            "2025-11-26 00:00:00 UTC"
+        );
+        assert_eq!(micros(12_345), "12.3");
+        assert_eq!(overhead(15_000, Some(10_000)), "1.50x +5.0");
+        assert_eq!(overhead(15_000, None), "-");
+    }
+}

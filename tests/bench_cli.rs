@@ -1,0 +1,249 @@
+//! `fixring bench` end to end: the built binary with small counts.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Mutex, PoisonError};
+
+/// Runs share two cores: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const SMALL: [&str; 4] = ["--orders", "2000", "--warmup", "200"];
+
+fn bench(args: &[&str]) -> Output {
+    let _one = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    Command::new(env!("CARGO_BIN_EXE_fixring"))
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("the fixring binary runs")
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The scenarios a run should list: uring only where io_uring works.
+fn expected(output: &Output) -> Vec<&'static str> {
+    let skipped = String::from_utf8_lossy(&output.stderr).contains("skipping uring");
+    let mut names = vec!["baseline", "uring", "epoll"];
+    if skipped {
+        names.retain(|n| *n != "uring");
+    }
+    names
+}
+
+#[test]
+fn the_table_lists_every_scenario_with_its_percentiles() {
+    let output = bench(&SMALL);
+    let text = stdout_of(&output);
+    assert!(text.contains("machine: ") && text.contains("options: orders=2000 warmup=200"));
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("scenario"))
+        .expect("a column header");
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    for column in [
+        "count", "rate/s", "p50", "p90", "p99", "p99.9", "p99.99", "max",
+    ] {
+        assert!(columns.contains(&column), "{column} in {header}");
+    }
+    for name in expected(&output) {
+        let row = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} row in\n{text}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells.get(1), Some(&"2000"), "{row}");
+        for cell in cells.iter().skip(2).take(7) {
+            let value: f64 = cell.parse().unwrap_or_else(|_| panic!("{cell} in {row}"));
+            assert!(value > 0.0, "{row}");
+        }
+        if name != "baseline" {
+            assert!(row.contains('x'), "overhead ratio in {row}");
+        }
+    }
+}
+
+#[test]
+fn json_is_one_object_with_the_keys() {
+    let output = bench(&[&SMALL[..], &["--json"]].concat());
+    let text = stdout_of(&output);
+    let json = text.trim();
+    json::check(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(json.starts_with("{\"machine\":{\"cores\":"), "{json}");
+    for key in ["\"kernel\":", "\"cpu\":", "\"date\":", "\"scenarios\":["] {
+        assert!(json.contains(key), "{key}");
+    }
+    for name in expected(&output) {
+        let at = json
+            .find(&format!("{{\"name\":\"{name}\""))
+            .unwrap_or_else(|| panic!("{name} in {json}"));
+        let entry = &json[at..at + json[at..].find('}').unwrap()];
+        for key in [
+            "\"tls\":false",
+            "\"count\":2000",
+            "\"rate\":",
+            "\"p50_ns\":",
+            "\"p90_ns\":",
+            "\"p99_ns\":",
+            "\"p999_ns\":",
+            "\"p9999_ns\":",
+            "\"max_ns\":",
+        ] {
+            assert!(entry.contains(key), "{key} in {entry}");
+        }
+    }
+}
+
+#[test]
+fn out_writes_one_hgrm_per_scenario_and_a_plot() {
+    let dir = std::env::temp_dir().join(format!("fixring-bench-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = bench(&[&SMALL[..], &["--out", dir.to_str().unwrap()]].concat());
+    stdout_of(&output);
+    let names = expected(&output);
+    for name in &names {
+        let path: PathBuf = dir.join(format!("{name}.hgrm"));
+        let hgrm = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let head: Vec<&str> = hgrm.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(
+            head,
+            ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"]
+        );
+        assert!(hgrm.contains("Total count    =         2000"), "{hgrm}");
+    }
+    let svg = std::fs::read_to_string(dir.join("latency.svg")).unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<polyline").count(), names.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_open_loop_run_at_a_fixed_rate() {
+    let output = bench(&[&SMALL[..], &["--rate", "2000"]].concat());
+    let text = stdout_of(&output);
+    assert!(text.contains("open loop at 2000 orders/s"), "{text}");
+    for name in expected(&output) {
+        let row = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} row in\n{text}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells.get(1), Some(&"2000"), "{row}");
+        let rate: f64 = cells[2].parse().unwrap();
+        assert!((1500.0..2500.0).contains(&rate), "{row}");
+    }
+}
+
+#[test]
+fn connect_times_for_each_transport() {
+    let output = bench(&["--connect", "2", "--json"]);
+    let text = stdout_of(&output);
+    let json = text.trim();
+    json::check(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let mut names = expected(&output);
+    names.retain(|n| *n != "baseline");
+    for name in names {
+        assert!(json.contains(&format!("{{\"name\":\"{name}\"")), "{json}");
+    }
+    for key in [
+        "\"connect_p50_ns\":",
+        "\"connect_max_ns\":",
+        "\"reconnect_p99_ns\":",
+    ] {
+        assert!(json.contains(key), "{key} in {json}");
+    }
+}
+
+#[test]
+fn an_unknown_scenario_is_a_usage_error() {
+    let output = bench(&["--scenarios", "baseline,warp"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown scenario \"warp\""));
+}
+
+/// Just enough of a JSON reader to say whether a text is one well-formed value.
+mod json {
+    pub(crate) fn check(text: &str) -> Result<(), String> {
+        let bytes = text.as_bytes();
+        let end = value(bytes, skip(bytes, 0))?;
+        if skip(bytes, end) == bytes.len() {
+            Ok(())
+        } else {
+            Err(format!("trailing text at {end}"))
+        }
+    }
+
+    fn skip(b: &[u8], mut at: usize) -> usize {
+        while b.get(at).is_some_and(|c| c.is_ascii_whitespace()) {
+            at += 1;
+        }
+        at
+    }
+
+    fn value(b: &[u8], at: usize) -> Result<usize, String> {
+        match b.get(at) {
+            Some(b'{') => sequence(b, at, b'}', true),
+            Some(b'[') => sequence(b, at, b']', false),
+            Some(b'"') => string(b, at),
+            Some(b't') if b[at..].starts_with(b"true") => Ok(at + 4),
+            Some(b'f') if b[at..].starts_with(b"false") => Ok(at + 5),
+            Some(b'n') if b[at..].starts_with(b"null") => Ok(at + 4),
+            Some(c) if c.is_ascii_digit() || *c == b'-' => {
+                let len = b[at..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit() || b"-+.eE".contains(c))
+                    .count();
+                std::str::from_utf8(&b[at..at + len])
+                    .ok()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .map(|_| at + len)
+                    .ok_or_else(|| format!("bad number at {at}"))
+            }
+            _ => Err(format!("no value at {at}")),
+        }
+    }
+
+    fn string(b: &[u8], mut at: usize) -> Result<usize, String> {
+        at += 1;
+        loop {
+            match b.get(at) {
+                Some(b'"') => return Ok(at + 1),
+                Some(b'\\') => at += 2,
+                Some(c) if *c < 0x20 => return Err(format!("control byte in a string at {at}")),
+                Some(_) => at += 1,
+                None => return Err("unterminated string".to_owned()),
+            }
+        }
+    }
+
+    fn sequence(b: &[u8], at: usize, close: u8, object: bool) -> Result<usize, String> {
+        let mut at = skip(b, at + 1);
+        if b.get(at) == Some(&close) {
+            return Ok(at + 1);
+        }
+        loop {
+            if object {
+                at = skip(b, string(b, at)?);
+                if b.get(at) != Some(&b':') {
+                    return Err(format!("expected ':' at {at}"));
+                }
+                at = skip(b, at + 1);
+            }
+            at = skip(b, value(b, at)?);
+            match b.get(at) {
+                Some(c) if *c == close => return Ok(at + 1),
+                Some(b',') => at = skip(b, at + 1),
+                _ => return Err(format!("expected ',' or the end at {at}")),
+            }
+        }
+    }
+}
