@@ -211,6 +211,9 @@ pub trait Backend {
     fn io(&mut self, conn: ConnId) -> Option<ConnIo<'_>>;
 
     /// Starts writing committed bytes and re-arms reads, for every connection that needs it.
+    /// A completion-based backend may only queue the operations, to submit them with the
+    /// next [`Backend::poll`] in the same system call that reaps completions; the loop polls
+    /// right after it flushes.
     fn flush(&mut self) -> io::Result<()>;
 
     /// Closes a connection after its committed bytes are written (or fail). No

@@ -173,7 +173,14 @@ impl UringBackend {
             result = Err(e);
         }
         result?;
-        self.ring.submit()
+        // The loop polls right after it flushes, and every poll enters the kernel with the
+        // queued entries: submitting here too would cost one more system call per turn.
+        // SQPOLL's kernel thread may be asleep and needs the wake-up that submit gives.
+        if self.ring.mode() == RingMode::SqPoll {
+            self.ring.submit()
+        } else {
+            Ok(())
+        }
     }
 }
 

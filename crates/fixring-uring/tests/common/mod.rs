@@ -107,6 +107,12 @@ pub fn send(b: &mut UringBackend, conn: ConnId, data: &[u8]) {
     if let Err(e) = b.flush() {
         panic!("flush: {e}");
     }
+    // The queued write is submitted by the next poll, as the engine's loop does right away.
+    // Received bytes stay in the buffers for `receive`, which reads them directly.
+    let mut reported = Vec::new();
+    if let Err(e) = b.poll(Some(Duration::ZERO), &mut reported) {
+        panic!("poll: {e}");
+    }
 }
 
 /// The `Accepted` connection of the next accept.
