@@ -32,9 +32,9 @@ fn stdout_of(output: &Output) -> String {
 /// The scenarios a run should list: uring only where io_uring works.
 fn expected(output: &Output) -> Vec<&'static str> {
     let skipped = String::from_utf8_lossy(&output.stderr).contains("skipping uring");
-    let mut names = vec!["baseline", "uring", "epoll"];
+    let mut names = vec!["baseline", "uring", "epoll", "uring-tls", "epoll-tls"];
     if skipped {
-        names.retain(|n| *n != "uring");
+        names.retain(|n| !n.starts_with("uring"));
     }
     names
 }
@@ -86,8 +86,9 @@ fn json_is_one_object_with_the_keys() {
             .find(&format!("{{\"name\":\"{name}\""))
             .unwrap_or_else(|| panic!("{name} in {json}"));
         let entry = &json[at..at + json[at..].find('}').unwrap()];
+        let tls = format!("\"tls\":{}", name.ends_with("-tls"));
+        assert!(entry.contains(&tls), "{tls} in {entry}");
         for key in [
-            "\"tls\":false",
             "\"count\":2000",
             "\"rate\":",
             "\"p50_ns\":",

@@ -9,6 +9,7 @@ use fixring_core::config::Transport;
 use hdrhistogram::Histogram;
 
 use super::engine_pair::{Watch, acceptor_settings, initiator_settings, start_acceptor};
+use super::tls::TlsFiles;
 use super::{BenchError, Options, Scenario, nanos, new_histogram};
 use crate::Echo;
 use crate::application::Application;
@@ -89,12 +90,14 @@ pub fn run_connect(
         stall: options.stall,
     };
     let total = attempts.saturating_mul(2);
-    let (mut acceptor, port) = start_acceptor(transport, options)?;
+    let tls = scenario.tls.then(TlsFiles::create).transpose()?;
+    let tls = tls.as_ref();
+    let (mut acceptor, port) = start_acceptor(transport, options, tls)?;
     let mut start = new_histogram()?;
     let mut connect = new_histogram()?;
     for n in 0..attempts {
         let (tx, rx) = mpsc::channel();
-        let settings = initiator_settings(transport, port, options)?;
+        let settings = initiator_settings(transport, port, options, tls)?;
         let mut initiator = Engine::new(settings, Stamps(tx));
         let began = Instant::now();
         initiator.start()?;
@@ -109,14 +112,17 @@ pub fn run_connect(
 
     let mut reconnect = new_histogram()?;
     let (tx, rx) = mpsc::channel();
-    let mut initiator = Engine::new(initiator_settings(transport, port, options)?, Stamps(tx));
+    let mut initiator = Engine::new(
+        initiator_settings(transport, port, options, tls)?,
+        Stamps(tx),
+    );
     initiator.start()?;
     expect(&rx, Stamp::Logon, &watch)?;
     for n in 0..attempts {
         acceptor.stop();
         acceptor.wait()?;
         let lost = expect(&rx, Stamp::Logout, &watch)?;
-        acceptor = restart_acceptor(transport, port, options)?;
+        acceptor = restart_acceptor(transport, port, options, tls)?;
         let back = expect(&rx, Stamp::Logon, &watch)?;
         reconnect.saturating_record(nanos((back - lost).saturating_sub(RECONNECT_INTERVAL)));
         progress(attempts + n + 1, total);
@@ -138,11 +144,12 @@ fn restart_acceptor(
     transport: Transport,
     port: u16,
     options: &Options,
+    tls: Option<&TlsFiles>,
 ) -> Result<Engine<Echo>, BenchError> {
     let began = Instant::now();
     loop {
         let mut engine = Engine::new(
-            acceptor_settings(transport, port, options)?,
+            acceptor_settings(transport, port, options, tls)?,
             Echo::default(),
         );
         match engine.start() {

@@ -15,6 +15,7 @@ use hdrhistogram::Histogram;
 
 use super::baseline::wait_until;
 use super::order::{OrderBody, order_id};
+use super::tls::TlsFiles;
 use super::{
     BenchError, Measured, Options, Scenario, busy_poll_text, nanos, new_histogram, scheduled,
 };
@@ -55,12 +56,14 @@ pub(super) fn acceptor_settings(
     transport: Transport,
     port: u16,
     options: &Options,
+    tls: Option<&TlsFiles>,
 ) -> Result<Settings, BenchError> {
     let text = engine_text(transport, options.cores.map(|c| c.0), options)
         + &format!(
             "ConnectionType=acceptor\nSenderCompID={ACCEPTOR}\nSocketAcceptHost=127.0.0.1\n\
              SocketAcceptPort={port}\n[SESSION]\nTargetCompID={INITIATOR}\n"
-        );
+        )
+        + &tls.map(TlsFiles::acceptor_keys).unwrap_or_default();
     parse(&text)
 }
 
@@ -69,13 +72,15 @@ pub(super) fn initiator_settings(
     transport: Transport,
     port: u16,
     options: &Options,
+    tls: Option<&TlsFiles>,
 ) -> Result<Settings, BenchError> {
     let text = engine_text(transport, options.cores.map(|c| c.1), options)
         + &format!(
             "[SESSION]\nConnectionType=initiator\nSenderCompID={INITIATOR}\n\
              TargetCompID={ACCEPTOR}\nReconnectInterval=1\nSocketConnectHost=127.0.0.1\n\
              SocketConnectPort={port}\n"
-        );
+        )
+        + &tls.map(TlsFiles::initiator_keys).unwrap_or_default();
     parse(&text)
 }
 
@@ -93,6 +98,7 @@ pub(super) fn session_id() -> SessionId {
 pub(super) fn start_acceptor(
     transport: Transport,
     options: &Options,
+    tls: Option<&TlsFiles>,
 ) -> Result<(Engine<Echo>, u16), BenchError> {
     let mut last = None;
     for _ in 0..5 {
@@ -104,7 +110,7 @@ pub(super) fn start_acceptor(
             })?
             .port();
         let mut engine = Engine::new(
-            acceptor_settings(transport, port, options)?,
+            acceptor_settings(transport, port, options, tls)?,
             Echo::default(),
         );
         match engine.start() {
@@ -247,9 +253,10 @@ pub(super) fn run(
             error: None,
         }),
     });
-    let (mut acceptor, port) = start_acceptor(transport, options)?;
+    let tls = scenario.tls.then(TlsFiles::create).transpose()?;
+    let (mut acceptor, port) = start_acceptor(transport, options, tls.as_ref())?;
     let mut initiator = Engine::new(
-        initiator_settings(transport, port, options)?,
+        initiator_settings(transport, port, options, tls.as_ref())?,
         Driving {
             shared: Arc::clone(&shared),
         },

@@ -19,6 +19,7 @@ mod order;
 mod pin;
 pub mod plot;
 pub mod report;
+mod tls;
 
 use core::fmt;
 use std::time::Duration;
@@ -53,7 +54,7 @@ pub struct Scenario {
 
 /// Every scenario, in the order they run. The first is the baseline the others are compared
 /// with.
-pub const SCENARIOS: [Scenario; 3] = [
+pub const SCENARIOS: [Scenario; 5] = [
     Scenario {
         name: "baseline",
         kind: ScenarioKind::Baseline,
@@ -68,6 +69,16 @@ pub const SCENARIOS: [Scenario; 3] = [
         name: "epoll",
         kind: ScenarioKind::Engine(Transport::Epoll),
         tls: false,
+    },
+    Scenario {
+        name: "uring-tls",
+        kind: ScenarioKind::Engine(Transport::Uring),
+        tls: true,
+    },
+    Scenario {
+        name: "epoll-tls",
+        kind: ScenarioKind::Engine(Transport::Epoll),
+        tls: true,
     },
 ];
 
