@@ -7,6 +7,10 @@ use fixring_core::config::{Role, SessionConfig, Settings, SocketOptions};
 
 use crate::EngineError;
 
+/// Buffer size of a loop with TLS sessions: a full TLS record (16 KiB of plaintext, up to
+/// 2 KiB of expansion and a 5-byte header) and room to spare.
+const TLS_BUFFER_SIZE: usize = 32 * 1024;
+
 /// A listening address and the acceptor sessions behind it.
 #[derive(Clone, Debug)]
 pub(crate) struct ListenerPlan {
@@ -92,6 +96,13 @@ impl LoopPlan {
             }
         }
         plans.retain(|plan| !plan.sessions.is_empty() || plan.core.is_none());
+        for plan in &mut plans {
+            // A TLS record can carry 16 KiB of plaintext plus its overhead: the receive buffer
+            // of a TLS loop must hold a whole one.
+            if plan.sessions.iter().any(|s| s.tls.is_some()) {
+                plan.backend.buffer_size = plan.backend.buffer_size.max(TLS_BUFFER_SIZE);
+            }
+        }
         Ok(plans)
     }
 
