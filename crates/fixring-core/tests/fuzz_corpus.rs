@@ -16,6 +16,7 @@ fn corpus_dir(target: &str) -> PathBuf {
 /// Runs `harness` on every file of the target's corpus; fails naming each file that panics.
 fn replay(target: &str, harness: fn(&[u8])) {
     let dir = corpus_dir(target);
+    let dir = dir.canonicalize().unwrap_or(dir);
     let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut files: Vec<PathBuf> = entries
         .map(|entry| entry.expect("readable directory entry").path())

@@ -36,7 +36,8 @@ const MSG_TYPES: [&[u8]; 8] = [
 ///
 /// - `00`: advance the clock by the low six bits in seconds and run expired timers; the
 ///   values 62 and 63 instead drop and re-open the connection, or start a local Logout;
-/// - `01`: append the next `n` bytes (`n` from the following byte) to the inbound stream as is;
+/// - `01`: append the next `n` bytes (`n` from the following byte or two, see `take_chunk`)
+///   to the inbound stream as is;
 /// - `10`: append the next `n` bytes wrapped in a valid envelope (BeginString, BodyLength,
 ///   CheckSum), so that the fuzzer reaches the session without computing checksums;
 /// - `11`: append a message with a valid header: MsgType from the low three bits, MsgSeqNum
@@ -55,6 +56,7 @@ pub fn session_input(data: &[u8]) {
     if mode & 1 != 0 {
         let logon = driver.peer_message(msg_type::LOGON, 1, false, b"98=0\x01108=30\x01");
         driver.inbound.extend_from_slice(&logon);
+        driver.peer_seq = 2;
     }
     driver.pump();
     while let Some((&control, tail)) = input.split_first() {
@@ -62,8 +64,7 @@ pub fn session_input(data: &[u8]) {
         match control >> 6 {
             0b00 => driver.clock_or_connection(control & 0x3f),
             op => {
-                let (&len, tail) = input.split_first().unwrap_or((&0, &[]));
-                let (chunk, tail) = tail.split_at(usize::from(len).min(tail.len()));
+                let (chunk, tail) = take_chunk(input);
                 input = tail;
                 match op {
                     0b01 => driver.inbound.extend_from_slice(chunk),
@@ -238,6 +239,18 @@ fn check_outbound(wire: &[u8]) {
         matches!(message.msg_seq_num(), Ok(Some(seq)) if seq >= 1),
         "outbound MsgSeqNum missing or zero"
     );
+}
+
+/// Splits a length-prefixed chunk off `input`: a length byte below 255 is the length; 255
+/// is followed by a second byte `n` for 255 + 16 n bytes, so that chunks can outgrow the
+/// session's fixed buffers.
+fn take_chunk(input: &[u8]) -> (&[u8], &[u8]) {
+    let (len, rest) = match input {
+        [255, extra, rest @ ..] => (255 + 16 * usize::from(*extra), rest),
+        [len, rest @ ..] => (usize::from(*len), rest),
+        [] => (0, input),
+    };
+    rest.split_at(len.min(rest.len()))
 }
 
 /// `body` wrapped in BeginString, BodyLength and a correct CheckSum.
