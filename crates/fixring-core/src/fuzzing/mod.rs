@@ -43,18 +43,28 @@ fn frame_with(framer: Framer, data: &[u8]) {
                     framer.max_message_size()
                 );
                 let (frame, tail) = rest.split_at(len);
-                assert!(frame.starts_with(b"8="), "a framed message must start with 8=");
+                assert!(
+                    frame.starts_with(b"8="),
+                    "a framed message must start with 8="
+                );
                 read_message(frame);
                 rest = tail;
             }
             Decoded::Incomplete => {
                 // Whatever is left may only be the start of a message.
-                assert!(rest.first() == Some(&b'8'), "incomplete data not starting with 8");
+                assert!(
+                    rest.first() == Some(&b'8'),
+                    "incomplete data not starting with 8"
+                );
                 break;
             }
             Decoded::Invalid { discard, error } => {
                 assert!(discard >= 1, "discard of 0 for {error:?}");
-                assert!(discard <= rest.len(), "discard {discard} of {} bytes", rest.len());
+                assert!(
+                    discard <= rest.len(),
+                    "discard {discard} of {} bytes",
+                    rest.len()
+                );
                 assert!(!error.reason().is_empty());
                 rest = rest.get(discard..).unwrap_or_default();
             }
@@ -96,7 +106,10 @@ pub fn settings_text(data: &[u8]) {
                     "error on line {} of a {lines}-line text: {error}",
                     error.line
                 );
-                assert!(!error.kind.to_string().is_empty(), "empty message: {error:?}");
+                assert!(
+                    !error.kind.to_string().is_empty(),
+                    "empty message: {error:?}"
+                );
             }
         }
         Ok(settings) => {
@@ -114,7 +127,10 @@ pub fn settings_text(data: &[u8]) {
                     session.line
                 );
                 if let crate::config::Role::Initiator(initiator) = &session.role {
-                    assert!(!initiator.hosts.is_empty(), "initiator {id:?} without hosts");
+                    assert!(
+                        !initiator.hosts.is_empty(),
+                        "initiator {id:?} without hosts"
+                    );
                 }
             }
         }

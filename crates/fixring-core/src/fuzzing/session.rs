@@ -119,7 +119,7 @@ impl Driver {
             62 => self.reconnect(),
             secs => {
                 let elapsed = Duration::from_secs(u64::from(secs));
-                self.now = self.now + elapsed;
+                self.now += elapsed;
                 self.wall = self.wall.advanced_by(elapsed);
                 self.session.handle_timeout(self.now);
             }
@@ -159,7 +159,11 @@ impl Driver {
         let mut out = vec![0u8; body.len() + 256];
         match encode(&header, body, &mut out) {
             Ok(len) => out.truncate(len),
-            Err(e) => panic!("encoding a {}-byte body into {}: {e}", body.len(), out.len()),
+            Err(e) => panic!(
+                "encoding a {}-byte body into {}: {e}",
+                body.len(),
+                out.len()
+            ),
         }
         out
     }
@@ -175,7 +179,9 @@ impl Driver {
                         Ok(message) => {
                             let _ = self.session.handle_message(self.now, &message);
                         }
-                        Err(e) => self.session.handle_malformed(ProtocolViolation::BadField(e)),
+                        Err(e) => self
+                            .session
+                            .handle_malformed(ProtocolViolation::BadField(e)),
                     }
                     consumed += len;
                 }
