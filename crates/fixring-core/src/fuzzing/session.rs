@@ -40,8 +40,9 @@ const MSG_TYPES: [&[u8]; 8] = [
 ///   to the inbound stream as is;
 /// - `10`: append the next `n` bytes wrapped in a valid envelope (BeginString, BodyLength,
 ///   CheckSum), so that the fuzzer reaches the session without computing checksums;
-/// - `11`: append a message with a valid header: MsgType from the low three bits, MsgSeqNum
-///   the expected one moved by the following byte, PossDupFlag from bit 3, then `n` body bytes.
+/// - `11`: append a message with a valid header and `n` fuzzed body bytes: MsgType from the
+///   low three bits, PossDupFlag from bit 3, and from bits 4–5 a MsgSeqNum that is the next
+///   one, one behind, two ahead, or 1.
 ///
 /// After every operation the inbound stream is framed and parsed, each message handed to
 /// [`Session::handle_message`] (bytes that do not frame or parse to
