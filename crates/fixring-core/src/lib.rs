@@ -16,6 +16,9 @@
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
 //! - [`backend`]: the interface the io_uring and epoll backends implement for the event loop.
 //! - [`timer`]: the table of named deadlines behind every `poll_timeout()`.
+//!
+//! With the `fuzzing` feature (off by default), `fuzzing` holds the harnesses of the
+//! cargo-fuzz targets in `fuzz/`, also replayed over their corpora by this crate's tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,6 +28,8 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod event;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod session;
 mod session_id;
 pub mod time;

@@ -56,8 +56,10 @@ impl Admin {
                 }
             }
             Self::Heartbeat { test_req_id } => {
-                if let Some(id) = test_req_id {
-                    out.field(tags::TEST_REQ_ID, id)?;
+                // The peer's TestReqID: absent or empty gets no field (an empty value is not
+                // valid FIX), and an oversized one is cut to fit the admin buffer.
+                if let Some(id) = test_req_id.as_deref().filter(|id| !id.is_empty()) {
+                    out.field(tags::TEST_REQ_ID, truncated(id))?;
                 }
             }
             Self::TestRequest { id } => out.field(tags::TEST_REQ_ID, id)?,
@@ -79,7 +81,8 @@ impl Admin {
     }
 }
 
-/// Text longer than this is cut, keeping admin messages inside their fixed buffer.
+/// Text, or an echoed TestReqID, longer than this is cut, keeping admin messages inside their
+/// fixed buffer.
 const MAX_TEXT: usize = 256;
 
 fn truncated(text: &[u8]) -> &[u8] {
@@ -90,3 +93,7 @@ fn truncated(text: &[u8]) -> &[u8] {
         None => text,
     }
 }
+
+#[cfg(test)]
+#[path = "admin_tests.rs"]
+mod tests;
