@@ -8,8 +8,11 @@
 )]
 
 pub(crate) mod certs;
+pub(crate) mod proxy;
 pub(crate) mod quickfix;
 pub(crate) mod recorder;
+pub(crate) mod rig;
+pub(crate) mod vitals;
 
 use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
