@@ -5,9 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use fixring::Engine;
 use fixring::core::config::Settings;
 use fixring::core::{Event, SessionId};
+use fixring::{Application, Engine};
 
 use super::certs::{Pki, rsa_pki};
 use super::proxy::FaultProxy;
@@ -82,8 +82,8 @@ fn settings(text: &str) -> Settings {
     Settings::parse(text, None).unwrap_or_else(|e| panic!("bad test settings: {e}\n{text}"))
 }
 
-/// Starts an engine on `text`, recording into `app`.
-pub(crate) fn start(text: &str, app: Recorder) -> Engine<Recorder> {
+/// Starts an engine on `text`, calling `app`.
+pub(crate) fn start<A: Application + Clone>(text: &str, app: A) -> Engine<A> {
     let mut engine = Engine::new(settings(text), app);
     engine
         .start()
