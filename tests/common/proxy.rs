@@ -61,6 +61,33 @@ struct Control {
     reset_at: AtomicUsize,
     /// Bytes after which the connection is closed (`usize::MAX`: never).
     close_at: AtomicUsize,
+    /// Whether a Logon went from the target to the client (the session logged on).
+    logged_on: AtomicBool,
+    /// Whether a run-time fault ([`FaultProxy::reset_all`] and its fellows) hit the
+    /// connection before its Logon.
+    sabotaged: AtomicBool,
+}
+
+impl Control {
+    /// Marks a live connection that has not logged on yet as broken on purpose.
+    fn sabotage(&self) {
+        let ended = self.closed.load(Ordering::Acquire) || self.reset.load(Ordering::Acquire);
+        if !ended && !self.logged_on.load(Ordering::Acquire) {
+            self.sabotaged.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// What became of the connections a proxy accepted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Attempts {
+    /// Connections whose fault lets a session log on (none, a delay, one-byte writes) and
+    /// that no run-time fault hit before their Logon: attempts on a reachable peer.
+    pub(crate) reachable: u64,
+    /// Those of them that carried a Logon reply.
+    pub(crate) logged_on: u64,
+    /// Connections accepted with a fault that breaks them, or hit by one before their Logon.
+    pub(crate) sabotaged: u64,
 }
 
 /// Totals over the proxy's life.
@@ -76,6 +103,8 @@ struct Shared {
     fault: Mutex<Fault>,
     counters: Counters,
     live: Mutex<Vec<(Arc<Control>, Vec<JoinHandle<()>>)>>,
+    /// Every connection accepted, for [`FaultProxy::attempts`].
+    all: Mutex<Vec<Arc<Control>>>,
 }
 
 /// A TCP proxy on loopback that injects [`Fault`]s.
@@ -103,6 +132,7 @@ impl FaultProxy {
             fault: Mutex::new(Fault::None),
             counters: Counters::default(),
             live: Mutex::new(Vec::new()),
+            all: Mutex::new(Vec::new()),
         });
         let accepting = Arc::clone(&shared);
         let acceptor = thread::Builder::new()
@@ -129,6 +159,7 @@ impl FaultProxy {
     /// Resets every live connection (RST to both peers).
     pub(crate) fn reset_all(&self) {
         for (control, _) in lock(&self.shared.live).iter() {
+            control.sabotage();
             control.reset.store(true, Ordering::Release);
         }
     }
@@ -137,6 +168,7 @@ impl FaultProxy {
     /// smaller than the next message, the reset falls inside it.
     pub(crate) fn reset_all_after(&self, extra: usize) {
         for (control, _) in lock(&self.shared.live).iter() {
+            control.sabotage();
             let at = control.forwarded.load(Ordering::Acquire) + extra;
             control.reset_at.store(at, Ordering::Release);
         }
@@ -145,6 +177,7 @@ impl FaultProxy {
     /// Stops forwarding on every live connection, keeping the sockets open.
     pub(crate) fn stall_all(&self) {
         for (control, _) in lock(&self.shared.live).iter() {
+            control.sabotage();
             control.stall.store(true, Ordering::Release);
         }
     }
@@ -164,6 +197,26 @@ impl FaultProxy {
     /// Bytes forwarded so far, both directions.
     pub(crate) fn bytes(&self) -> u64 {
         self.shared.counters.bytes.load(Ordering::Relaxed)
+    }
+
+    /// What became of every connection accepted so far.
+    pub(crate) fn attempts(&self) -> Attempts {
+        let mut attempts = Attempts::default();
+        for control in lock(&self.shared.all).iter() {
+            let clean = matches!(
+                control.fault,
+                Fault::None | Fault::Delay(_) | Fault::OneByteWrites
+            );
+            if clean && !control.sabotaged.load(Ordering::Acquire) {
+                attempts.reachable += 1;
+                if control.logged_on.load(Ordering::Acquire) {
+                    attempts.logged_on += 1;
+                }
+            } else {
+                attempts.sabotaged += 1;
+            }
+        }
+        attempts
     }
 
     /// Connections whose threads still run.
@@ -214,20 +267,6 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
 
 /// Sets up one proxied connection: the upstream socket and the two forwarding threads.
 fn open(client: TcpStream, fault: Fault, shared: &Arc<Shared>) {
-    if fault == Fault::Refuse {
-        let _ = SockRef::from(&client).set_linger(Some(Duration::ZERO));
-        return;
-    }
-    let Ok(upstream) = TcpStream::connect_timeout(&shared.target, Duration::from_secs(2)) else {
-        let _ = SockRef::from(&client).set_linger(Some(Duration::ZERO));
-        return;
-    };
-    for socket in [&client, &upstream] {
-        let _ = socket.set_nonblocking(false);
-        let _ = socket.set_read_timeout(Some(TICK));
-        let _ = socket.set_write_timeout(Some(TICK));
-        let _ = socket.set_nodelay(true);
-    }
     let control = Arc::new(Control {
         fault,
         stall: AtomicBool::new(fault == Fault::Stall),
@@ -242,18 +281,35 @@ fn open(client: TcpStream, fault: Fault, shared: &Arc<Shared>) {
             Fault::CloseAfter(after) => after,
             _ => usize::MAX,
         }),
+        logged_on: AtomicBool::new(false),
+        sabotaged: AtomicBool::new(false),
     });
+    lock(&shared.all).push(Arc::clone(&control));
+    if fault == Fault::Refuse {
+        let _ = SockRef::from(&client).set_linger(Some(Duration::ZERO));
+        return;
+    }
+    let Ok(upstream) = TcpStream::connect_timeout(&shared.target, Duration::from_secs(2)) else {
+        let _ = SockRef::from(&client).set_linger(Some(Duration::ZERO));
+        return;
+    };
+    for socket in [&client, &upstream] {
+        let _ = socket.set_nonblocking(false);
+        let _ = socket.set_read_timeout(Some(TICK));
+        let _ = socket.set_write_timeout(Some(TICK));
+        let _ = socket.set_nodelay(true);
+    }
     let client = Arc::new(client);
     let upstream = Arc::new(upstream);
     let mut threads = Vec::new();
-    for (from, to) in [
-        (Arc::clone(&client), Arc::clone(&upstream)),
-        (upstream, client),
+    for (from, to, downstream) in [
+        (Arc::clone(&client), Arc::clone(&upstream), false),
+        (upstream, client, true),
     ] {
         let (pumping, shared) = (Arc::clone(&control), Arc::clone(shared));
         let spawned = thread::Builder::new()
             .name("fault-proxy-pump".into())
-            .spawn(move || pump(&from, &to, &pumping, &shared));
+            .spawn(move || pump(&from, &to, downstream, &pumping, &shared));
         match spawned {
             Ok(thread) => threads.push(thread),
             Err(_) => control.reset.store(true, Ordering::Release),
@@ -265,8 +321,9 @@ fn open(client: TcpStream, fault: Fault, shared: &Arc<Shared>) {
 }
 
 /// Forwards `from` → `to` until either side ends, the connection is reset or closed by its
-/// fault, or the proxy stops.
-fn pump(from: &TcpStream, to: &TcpStream, control: &Control, shared: &Shared) {
+/// fault, or the proxy stops. `downstream` is the target-to-client direction, where the
+/// acceptor's Logon shows that the session logged on.
+fn pump(from: &TcpStream, to: &TcpStream, downstream: bool, control: &Control, shared: &Shared) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         if shared.stop.load(Ordering::Acquire) || control.closed.load(Ordering::Acquire) {
@@ -291,6 +348,9 @@ fn pump(from: &TcpStream, to: &TcpStream, control: &Control, shared: &Shared) {
                 break;
             }
         };
+        if downstream && buf[..n].windows(6).any(|w| w == b"\x0135=A\x01") {
+            control.logged_on.store(true, Ordering::Release);
+        }
         if !forward(&mut buf[..n], to, control, shared) {
             break;
         }
