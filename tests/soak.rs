@@ -402,8 +402,8 @@ fn soak_random_faults() {
         attempts.sabotaged
     );
     println!(
-        "soak: logons {logons}, errors {errors}, recovered {recovered}; recovery took {:?} on \
-         average, {longest:?} at most",
+        "soak: logons {logons}, errors {errors}, recovered {recovered}, in {recoveries} \
+         outages; an outage lasted {:?} on average, {longest:?} at most",
         total
             .checked_div(recoveries.max(1) as u32)
             .unwrap_or_default()

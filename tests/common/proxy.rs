@@ -97,12 +97,15 @@ struct Counters {
     bytes: AtomicU64,
 }
 
+/// A live connection: its control block and its two threads.
+type Link = (Arc<Control>, Vec<JoinHandle<()>>);
+
 struct Shared {
     target: SocketAddr,
     stop: AtomicBool,
     fault: Mutex<Fault>,
     counters: Counters,
-    live: Mutex<Vec<(Arc<Control>, Vec<JoinHandle<()>>)>>,
+    live: Mutex<Vec<Link>>,
     /// Every connection accepted, for [`FaultProxy::attempts`].
     all: Mutex<Vec<Arc<Control>>>,
 }
@@ -247,7 +250,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Joins the threads of connections that have ended.
-fn reap(live: &mut Vec<(Arc<Control>, Vec<JoinHandle<()>>)>) {
+fn reap(live: &mut Vec<Link>) {
     live.retain(|(_, threads)| !threads.iter().all(JoinHandle::is_finished));
 }
 
@@ -376,7 +379,7 @@ fn forward(chunk: &mut [u8], to: &TcpStream, control: &Control, shared: &Shared)
         Fault::Corrupt { after, once } => {
             for (i, byte) in chunk[..len].iter_mut().enumerate() {
                 let at = start + i;
-                if at == after || (!once && at > after && (at - after) % 64 == 0) {
+                if at == after || (!once && at > after && (at - after).is_multiple_of(64)) {
                     *byte ^= 0xFF;
                 }
             }
