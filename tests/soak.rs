@@ -72,6 +72,8 @@ struct SessionStats {
     pending: u64,
     down_since: Option<Instant>,
     longest_recovery: Duration,
+    /// Execution reports received.
+    echoes: u64,
     total_recovery: Duration,
     recoveries: u64,
 }
@@ -130,8 +132,13 @@ impl Application for Counting {
         }
     }
 
-    fn on_app_message(&mut self, _ctx: &mut Context<'_, '_>, _msg: &Message<'_>) {
+    fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, _msg: &Message<'_>) {
         self.echoes.fetch_add(1, Ordering::Relaxed);
+        let mut stats = self.stats.lock().unwrap();
+        let s = stats
+            .entry(ctx.session_id().sender_comp_id.clone())
+            .or_default();
+        s.echoes += 1;
     }
 
     fn on_not_sent(&mut self, _session: &SessionId, _msg: Outbound, _reason: SendError) {
@@ -139,14 +146,32 @@ impl Application for Counting {
     }
 }
 
-/// The acceptors' application: echoes orders, counts them.
+/// The acceptors' application: echoes orders, counts them and the connections it refused.
 #[derive(Clone, Default)]
 struct Echoing {
     echo: Echo,
     orders: Arc<AtomicU64>,
+    refused: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl Application for Echoing {
+    fn on_event(&mut self, event: &Event) {
+        if let Event::ConnectionError { error_detail, .. } = event {
+            // The detail up to its first specific part (CompIDs, checksums) names the kind.
+            let kind = error_detail
+                .split([':', ','])
+                .next()
+                .unwrap_or_default()
+                .replace(|c: char| c.is_ascii_digit(), "");
+            let kind = if error_detail.contains("already logged on") {
+                "session already logged on".to_owned()
+            } else {
+                kind
+            };
+            *self.refused.lock().unwrap().entry(kind).or_default() += 1;
+        }
+    }
+
     fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
         self.orders.fetch_add(1, Ordering::Relaxed);
         self.echo.on_app_message(ctx, msg);
@@ -347,18 +372,33 @@ fn soak_random_faults() {
     }
     let recovered_all = all_up(1);
     let fds_running = open_fds();
-    // Every session trades at the end.
-    let echoes_before = app.echoes.load(Ordering::Relaxed);
-    for (_, _, handle) in &links {
-        let _ = handle.send(b"D", order("SOAK-final"));
+    // Every session trades at the end: an order, sent again if it comes back not sent (the
+    // session may be going through the last loss), must be answered within 10 s.
+    let echoes_of = |id: &SessionId| {
+        app.stats
+            .lock()
+            .unwrap()
+            .get(&id.sender_comp_id)
+            .map_or(0, |s| s.echoes)
+    };
+    let mut silent = Vec::new();
+    for (_, id, handle) in &links {
+        let before = echoes_of(id);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut answered = false;
+        while !answered && Instant::now() < deadline {
+            let _ = handle.send(b"D", order("SOAK-final"));
+            let retry = Instant::now() + Duration::from_secs(1);
+            while echoes_of(id) == before && Instant::now() < retry {
+                thread::sleep(Duration::from_millis(10));
+            }
+            answered = echoes_of(id) > before;
+        }
+        if !answered {
+            silent.push(id.to_string());
+        }
     }
-    let settle = Instant::now();
-    while app.echoes.load(Ordering::Relaxed) < echoes_before + links.len() as u64
-        && settle.elapsed() < Duration::from_secs(10)
-    {
-        thread::sleep(Duration::from_millis(20));
-    }
-    let traded = app.echoes.load(Ordering::Relaxed) >= echoes_before + links.len() as u64;
+    let traded = silent.is_empty();
 
     let mut attempts = Attempts::default();
     for (proxy, _, _) in &links {
@@ -366,6 +406,7 @@ fn soak_random_faults() {
         attempts.reachable += a.reachable;
         attempts.logged_on += a.logged_on;
         attempts.sabotaged += a.sabotaged;
+        attempts.failed.extend(a.failed);
     }
     let (errors, recovered, logons, longest, total, recoveries) = {
         let stats = app.stats.lock().unwrap();
@@ -413,6 +454,13 @@ fn soak_random_faults() {
         acc.orders.load(Ordering::Relaxed),
         app.not_sent.load(Ordering::Relaxed)
     );
+    println!(
+        "soak: the acceptors refused: {:?}",
+        acc.refused.lock().unwrap()
+    );
+    for failed in &attempts.failed {
+        println!("soak: an attempt on a reachable peer failed: {failed}");
+    }
     println!(
         "soak: attempt success rate {attempt_rate:.2} % (target 99.5 %), recovery rate \
          {recovery_rate:.2} % (target 95 %)"

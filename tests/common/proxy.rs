@@ -79,7 +79,7 @@ impl Control {
 }
 
 /// What became of the connections a proxy accepted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Attempts {
     /// Connections whose fault lets a session log on (none, a delay, one-byte writes) and
     /// that no run-time fault hit before their Logon: attempts on a reachable peer.
@@ -88,6 +88,8 @@ pub(crate) struct Attempts {
     pub(crate) logged_on: u64,
     /// Connections accepted with a fault that breaks them, or hit by one before their Logon.
     pub(crate) sabotaged: u64,
+    /// Attempts on a reachable peer that did not log on, described, once they have ended.
+    pub(crate) failed: Vec<String>,
 }
 
 /// Totals over the proxy's life.
@@ -214,6 +216,14 @@ impl FaultProxy {
                 attempts.reachable += 1;
                 if control.logged_on.load(Ordering::Acquire) {
                     attempts.logged_on += 1;
+                } else {
+                    attempts.failed.push(format!(
+                        "{:?}, {} bytes forwarded, closed {}, reset {}",
+                        control.fault,
+                        control.forwarded.load(Ordering::Acquire),
+                        control.closed.load(Ordering::Acquire),
+                        control.reset.load(Ordering::Acquire)
+                    ));
                 }
             } else {
                 attempts.sabotaged += 1;
