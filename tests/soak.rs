@@ -4,7 +4,8 @@
 //! peer succeed, at least 95 % of errors recover without a person), descriptors and memory at
 //! the start and the end, and asserts all of it.
 //!
-//! `FIXRING_SOAK_SECS` (default 10), `FIXRING_SOAK_SESSIONS` (default 20) and
+//! `FIXRING_SOAK_SECS` (default 10), `FIXRING_SOAK_SESSIONS` (default 20),
+//! `FIXRING_SOAK_RECONNECT` (the initiators' ReconnectInterval, default 2 s) and
 //! `FIXRING_SOAK_SEED` (default: from the clock; printed, to replay a run) shape it:
 //!
 //! ```text
@@ -234,10 +235,18 @@ struct Side {
     _acceptor: Engine<Echoing>,
 }
 
+/// Settings every side shares.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// The initiators' ReconnectInterval, in seconds.
+    reconnect: u64,
+}
+
+/// One backend's acceptor, its proxies and its initiator, for sessions `first..first + count`.
 fn side(
     transport: &'static str,
-    first: usize,
-    count: usize,
+    (first, count): (usize, usize),
+    shape: Shape,
     app: &Counting,
     acc: &Echoing,
 ) -> Side {
@@ -256,10 +265,14 @@ fn side(
     let proxies: Vec<FaultProxy> = names.iter().map(|_| FaultProxy::start(target)).collect();
     // ResetOnLogon: a stall leaves a gap on both sides, which the engine does not resolve
     // without it (see `a_two_way_sequence_gap_is_resolved` in tests/faults.rs).
+    // ReconnectInterval above HeartBtInt: after a stall the acceptor may notice the dead
+    // connection up to one HeartBtInt after the initiator, and refuses a Logon that comes
+    // before (see docs/reliability.md).
     let mut initiator_text = format!(
         "[DEFAULT]\nTransport={transport}\nConnectionType=initiator\nBeginString=FIX.4.4\n\
-         TargetCompID=ACC\nHeartBtInt=1\nReconnectInterval=1\nLogoutTimeout=1\n\
-         ResetOnLogon=Y\nSocketConnectHost=127.0.0.1\n"
+         TargetCompID=ACC\nHeartBtInt=1\nReconnectInterval={}\nLogoutTimeout=1\n\
+         ResetOnLogon=Y\nSocketConnectHost=127.0.0.1\n",
+        shape.reconnect
     );
     for (name, proxy) in names.iter().zip(&proxies) {
         initiator_text.push_str(&format!(
@@ -297,11 +310,15 @@ fn soak_random_faults() {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
     let seed = env_u64("FIXRING_SOAK_SEED", clock_seed);
+    let shape = Shape {
+        reconnect: env_u64("FIXRING_SOAK_RECONNECT", 2).max(1),
+    };
     let mut rng = Rng::new(seed);
     let (fds_start, rss_start) = (open_fds(), rss_kib());
     println!(
-        "soak: {secs} s, {sessions} sessions (half on io_uring, half on epoll), \
-         FIXRING_SOAK_SEED={seed}"
+        "soak: {secs} s, {sessions} sessions (half on io_uring, half on epoll), HeartBtInt=1, \
+         ReconnectInterval={}, FIXRING_SOAK_SEED={seed}",
+        shape.reconnect
     );
     println!("soak: start: {fds_start} descriptors, VmRSS {rss_start} KiB");
 
@@ -312,13 +329,8 @@ fn soak_random_faults() {
         .iter()
         .enumerate()
         .map(|(n, t)| {
-            side(
-                t,
-                n * half,
-                if n == 0 { half } else { sessions - half },
-                &app,
-                &acc,
-            )
+            let count = if n == 0 { half } else { sessions - half };
+            side(t, (n * half, count), shape, &app, &acc)
         })
         .collect();
     let links: Vec<(&FaultProxy, SessionId, fixring::SessionHandle)> = sides
