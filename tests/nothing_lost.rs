@@ -200,6 +200,18 @@ fn hand_over(handle: &SessionHandle, id: &str) -> bool {
     }
 }
 
+/// Polls `done` every 10 ms until it holds or `WAIT` passes; returns whether it held.
+fn poll_until(mut done: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + WAIT;
+    while !done() {
+        if Instant::now() >= end {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
 /// Waits until `value` stops changing for 500 ms (or `WAIT` passes) and returns it.
 fn settled<T: PartialEq>(mut value: impl FnMut() -> T) -> T {
     let end = Instant::now() + WAIT;
@@ -369,9 +381,7 @@ fn msg_seq_num_carries_on_across_reconnects_unless_reset_on_logon() {
                 assert!(hand_over(&handle, &format!("Q-{i}")));
             }
             assert!(
-                pair.acceptor_app
-                    .recorder
-                    .wait_for(WAIT, |_| pair.acceptor_app.orders().len() == 5),
+                poll_until(|| pair.acceptor_app.orders().len() == 5),
                 "{label}: orders not delivered"
             );
             // Idle: nothing is in flight when the link is reset.
@@ -380,10 +390,7 @@ fn msg_seq_num_carries_on_across_reconnects_unless_reset_on_logon() {
                 .recorder
                 .expect_events("fix.connection.established", 2, WAIT);
             assert!(hand_over(&handle, "Q-5"));
-            let delivered = pair
-                .acceptor_app
-                .recorder
-                .wait_for(WAIT, |_| pair.acceptor_app.orders().len() == 6);
+            let delivered = poll_until(|| pair.acceptor_app.orders().len() == 6);
             assert!(delivered, "{label}: the order after the reconnect was lost");
             let logons = pair.acceptor_app.logon_seqs();
             let order_seqs: Vec<u64> = pair
