@@ -186,59 +186,84 @@ fn a_two_way_sequence_gap_is_resolved() {
 }
 
 #[test]
-fn refused_cut_and_reset_connections_are_retried() {
-    for transport in TRANSPORTS {
-        let options = RigOptions::new(transport);
-        checked(&format!("connect faults, {transport}"), || {
-            let rig = Rig::start(options);
-            let faults = [
-                Fault::Refuse,
-                Fault::CloseAfter(30),
-                Fault::Reset { after: 30 },
-            ];
-            for (n, fault) in faults.into_iter().enumerate() {
-                let label = format!("{transport} {fault:?}");
-                let connections = rig.proxy.connections();
-                rig.proxy.set_fault(fault);
-                rig.proxy.reset_all();
-                // At least one attempt meets the fault before it is lifted.
-                let deadline = Instant::now() + WAIT;
-                while rig.proxy.connections() < connections + 1 && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                std::thread::sleep(Duration::from_millis(200));
-                let troubles = rig.victim_app.with(|s| {
-                    s.events
-                        .iter()
-                        .filter(|e| {
-                            matches!(e.name(), "fix.connection.lost" | "fix.connection.failed")
-                        })
-                        .count()
-                });
-                assert!(troubles > n, "{label}: {:?}", rig.victim_app.names());
-                rig.proxy.set_fault(Fault::None);
-                expect_logons(&rig, n + 2, &label);
-                trade(&rig, &[format!("C-{n}")], &label);
-            }
-            let codes = rig
-                .victim_app
-                .with(|s| s.events.iter().filter_map(Event::code).collect::<Vec<_>>());
-            assert!(
-                codes
+fn refused_cut_reset_and_stalled_attempts_are_retried_on_uring() {
+    connect_faults("uring");
+}
+
+#[test]
+fn refused_cut_reset_and_stalled_attempts_are_retried_on_epoll() {
+    connect_faults("epoll");
+}
+
+/// Breaks every new connection in turn — reset at once, closed or reset after 30 bytes,
+/// stalled — and checks that each attempt fails, is reported, and is retried, and that the
+/// session logs on again once the fault is lifted.
+fn connect_faults(transport: &'static str) {
+    let options = RigOptions::new(transport);
+    checked(&format!("connect faults, {transport}"), || {
+        let rig = Rig::start(options);
+        let faults = [
+            Fault::Refuse,
+            Fault::CloseAfter(30),
+            Fault::Reset { after: 30 },
+            Fault::Stall,
+        ];
+        let troubles = || {
+            rig.victim_app.with(|s| {
+                s.events
                     .iter()
-                    .all(|c| matches!(c, ErrorCode::ConnectionLost | ErrorCode::ConnectionRefused)),
-                "{transport}: {codes:?}"
+                    .filter(|e| matches!(e.name(), "fix.connection.lost" | "fix.connection.failed"))
+                    .count()
+            })
+        };
+        for (n, fault) in faults.into_iter().enumerate() {
+            let label = format!("{transport} {fault:?}");
+            let (connections, before) = (rig.proxy.connections(), troubles());
+            rig.proxy.set_fault(fault);
+            rig.proxy.reset_all();
+            // Two attempts meet the fault: the first failed, was reported, and was
+            // retried after ReconnectInterval (a stalled one after LogonTimeout too).
+            let deadline = Instant::now() + WAIT;
+            while rig.proxy.connections() < connections + 2 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert!(
+                rig.proxy.connections() >= connections + 2,
+                "{label}: not retried"
             );
-            eprintln!(
-                "{transport}: {:?}",
-                details(&rig.victim_app, "fix.connection.lost")
-                    .into_iter()
-                    .chain(details(&rig.victim_app, "fix.connection.failed"))
-                    .collect::<Vec<_>>()
+            // The reset of the live connection, then at least the first faulty attempt.
+            assert!(
+                troubles() >= before + 2,
+                "{label}: {:?}",
+                rig.victim_app.names()
             );
-            rig.assert_bystander_untouched(transport);
-        });
-    }
+            assert_eq!(
+                rig.victim_app.count("fix.connection.established"),
+                n + 1,
+                "{label}: logged on through the fault"
+            );
+            rig.proxy.set_fault(Fault::None);
+            expect_logons(&rig, n + 2, &label);
+            trade(&rig, &[format!("C-{n}")], &label);
+        }
+        let codes = rig
+            .victim_app
+            .with(|s| s.events.iter().filter_map(Event::code).collect::<Vec<_>>());
+        assert!(
+            codes
+                .iter()
+                .all(|c| matches!(c, ErrorCode::ConnectionLost | ErrorCode::ConnectionRefused)),
+            "{transport}: {codes:?}"
+        );
+        eprintln!(
+            "{transport}: {:?}",
+            details(&rig.victim_app, "fix.connection.lost")
+                .into_iter()
+                .chain(details(&rig.victim_app, "fix.connection.failed"))
+                .collect::<Vec<_>>()
+        );
+        rig.assert_bystander_untouched(transport);
+    });
 }
 
 #[test]
@@ -256,7 +281,10 @@ fn slow_and_fragmented_links_still_carry_orders() {
                 rig.proxy.reset_all();
                 expect_logons(&rig, n + 2, &label);
                 let ids: Vec<String> = (0..20).map(|i| format!("S-{n}-{i}")).collect();
+                let bytes = rig.proxy.bytes();
                 trade(&rig, &ids, &format!("{label} {fault:?}"));
+                // Twenty orders and their execution reports went through the faulty link.
+                assert!(rig.proxy.bytes() > bytes + 20 * 200, "{label} {fault:?}");
             }
             rig.assert_bystander_untouched(&label);
         });

@@ -134,7 +134,7 @@ pub(crate) fn initiator_text(
     let mut text = format!(
         "[DEFAULT]\nTransport={}\n[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\n\
          SenderCompID={sender}\nTargetCompID=ACC\nHeartBtInt={}\nReconnectInterval=1\n\
-         LogoutTimeout=1\nSocketConnectHost=127.0.0.1\nSocketConnectPort={port}\n",
+         LogonTimeout=2\nLogoutTimeout=1\nSocketConnectHost=127.0.0.1\nSocketConnectPort={port}\n",
         options.transport, options.heart_bt_int
     );
     if options.reset_on_logon {
