@@ -1,5 +1,7 @@
 //! Helpers shared by fixring's integration tests: free ports, self-removing temporary
-//! directories, bounded child processes, RSA test certificates and the QuickFIX C++ peer.
+//! directories, bounded child processes, RSA test certificates, the QuickFIX C++ peer, and for
+//! the reliability tests a fault-injecting proxy, their common set-up and the process's
+//! descriptor and memory counts.
 //!
 //! Each test crate includes this with `mod common;` and uses a subset of it.
 #![allow(
@@ -8,8 +10,11 @@
 )]
 
 pub(crate) mod certs;
+pub(crate) mod proxy;
 pub(crate) mod quickfix;
 pub(crate) mod recorder;
+pub(crate) mod rig;
+pub(crate) mod vitals;
 
 use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};

@@ -1,0 +1,542 @@
+//! Nothing handed to the engine vanishes without trace: every order given to a
+//! [`fixring::SessionHandle`] is delivered to the peer or returned through `on_not_sent`, or
+//! it was in flight when the connection broke, and then its MsgSeqNum falls in a gap the peer
+//! reports. MsgSeqNum carries on across reconnects unless ResetOnLogon; a stop during a
+//! steady flow of orders accounts for every order.
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::free_port;
+use common::proxy::{Fault, FaultProxy};
+use common::recorder::Recorder;
+use common::rig::{RigOptions, TRANSPORTS, WAIT, acceptor_text, initiator_text, order, start};
+use fixring::core::codec::Message;
+use fixring::core::session::SendError;
+use fixring::core::{Event, SessionId};
+use fixring::{Application, Context, Engine, HandleError, Outbound, SessionHandle};
+
+/// What one side saw, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Seen {
+    /// A message from the peer: MsgType, MsgSeqNum, ClOrdID (empty for admin messages).
+    Message(String, u64, String),
+    /// An event, by name.
+    Event(&'static str),
+}
+
+/// Records every message with its MsgSeqNum and every event, in one timeline; passes events
+/// and not-sent messages on to a [`Recorder`] for waiting.
+#[derive(Clone)]
+struct Timeline {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    recorder: Recorder,
+}
+
+impl Timeline {
+    fn new() -> Self {
+        Self {
+            seen: Arc::new(Mutex::new(Vec::new())),
+            recorder: Recorder::new(),
+        }
+    }
+
+    fn record(&self, msg: &Message<'_>) {
+        let msg_type = String::from_utf8_lossy(msg.msg_type()).into_owned();
+        let seq = msg.get_u64(34).ok().flatten().unwrap_or(0);
+        // ClOrdID of an order; NewSeqNo of a SequenceReset.
+        let tag = if msg.msg_type() == b"4" { 36 } else { 11 };
+        let id = String::from_utf8_lossy(msg.get(tag).unwrap_or_default()).into_owned();
+        self.seen
+            .lock()
+            .unwrap()
+            .push(Seen::Message(msg_type, seq, id));
+    }
+
+    fn snapshot(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// ClOrdIDs of the orders delivered, in order.
+    fn orders(&self) -> Vec<String> {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|s| match s {
+                Seen::Message(t, _, id) if t == "D" => Some(id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// MsgSeqNums of the Logons received.
+    fn logon_seqs(&self) -> Vec<u64> {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|s| match s {
+                Seen::Message(t, seq, _) if t == "A" => Some(seq),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn not_sent(&self) -> Vec<String> {
+        self.recorder.with(|s| {
+            s.not_sent
+                .iter()
+                .map(|m| {
+                    let body = String::from_utf8_lossy(&m.body);
+                    body.split('\x01')
+                        .find_map(|f| f.strip_prefix("11="))
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .collect()
+        })
+    }
+
+    /// MsgSeqNums the peer skipped on our GapFills: from each GapFill's MsgSeqNum up to its
+    /// NewSeqNo, less the Logon that opened the gap.
+    fn skipped(&self) -> u64 {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|s| match s {
+                Seen::Message(t, begin, new_seq) if t == "4" => {
+                    let new_seq: u64 = new_seq.parse().ok()?;
+                    Some(new_seq.saturating_sub(begin).saturating_sub(1))
+                }
+                _ => None,
+            })
+            .sum()
+    }
+}
+
+impl Application for Timeline {
+    fn on_event(&mut self, event: &Event) {
+        self.seen.lock().unwrap().push(Seen::Event(event.name()));
+        self.recorder.on_event(event);
+    }
+
+    fn on_admin_message(&mut self, _session: &SessionId, msg: &Message<'_>) {
+        self.record(msg);
+    }
+
+    fn on_app_message(&mut self, _ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
+        self.record(msg);
+    }
+
+    fn on_not_sent(&mut self, session: &SessionId, msg: Outbound, reason: SendError) {
+        self.recorder.on_not_sent(session, msg, reason);
+    }
+}
+
+/// An acceptor for VICTIM and an initiator VICTIM, through a proxy when `proxied`.
+struct Pair {
+    initiator: Engine<Timeline>,
+    initiator_app: Timeline,
+    proxy: FaultProxy,
+    acceptor: Engine<Timeline>,
+    acceptor_app: Timeline,
+}
+
+impl Pair {
+    fn start(options: RigOptions, proxied: bool) -> Self {
+        let port = free_port();
+        let acceptor_app = Timeline::new();
+        let acceptor = start(
+            &acceptor_text(options.transport, port, &["VICTIM".to_owned()], None),
+            acceptor_app.clone(),
+        );
+        let proxy = FaultProxy::start(SocketAddr::from(([127, 0, 0, 1], port)));
+        let initiator_app = Timeline::new();
+        let to = if proxied { proxy.port() } else { port };
+        let initiator = start(
+            &initiator_text(options, "VICTIM", to, None),
+            initiator_app.clone(),
+        );
+        initiator_app
+            .recorder
+            .expect_events("fix.connection.established", 1, WAIT);
+        Self {
+            initiator,
+            initiator_app,
+            proxy,
+            acceptor,
+            acceptor_app,
+        }
+    }
+
+    fn handle(&self) -> SessionHandle {
+        self.initiator
+            .handle(&SessionId::new("FIX.4.4", "VICTIM", "ACC"))
+            .expect("a handle")
+    }
+}
+
+fn established(seen: &common::recorder::Seen) -> usize {
+    seen.events
+        .iter()
+        .filter(|e| e.name() == "fix.connection.established")
+        .count()
+}
+
+/// Hands `msg` over, waiting while the loop's queue is full; `false` once the engine stopped.
+fn hand_over(handle: &SessionHandle, id: &str) -> bool {
+    let mut msg = order(id);
+    loop {
+        match handle.send(b"D", msg) {
+            Ok(()) => return true,
+            Err(HandleError::Full(back)) => {
+                msg = back.body.to_vec();
+                thread::sleep(Duration::from_micros(200));
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Polls `done` every 10 ms until it holds or `WAIT` passes; returns whether it held.
+fn poll_until(mut done: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + WAIT;
+    while !done() {
+        if Instant::now() >= end {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// Waits until `value` stops changing for 500 ms (or `WAIT` passes) and returns it.
+fn settled<T: PartialEq>(mut value: impl FnMut() -> T) -> T {
+    let end = Instant::now() + WAIT;
+    let mut last = value();
+    let mut since = Instant::now();
+    while Instant::now() < end && since.elapsed() < Duration::from_millis(500) {
+        thread::sleep(Duration::from_millis(50));
+        let now = value();
+        if now != last {
+            last = now;
+            since = Instant::now();
+        }
+    }
+    last
+}
+
+/// What became of `n` orders.
+struct Account {
+    n: usize,
+    delivered: usize,
+    not_sent: usize,
+    gap: u64,
+}
+
+impl Account {
+    fn unaccounted(&self) -> usize {
+        self.n - self.delivered - self.not_sent
+    }
+}
+
+/// Sends `n` orders while the proxy resets the connection every `every` orders (after a
+/// stall when `stall_first`, so that the engine's own send buffer holds bytes), and accounts
+/// for every one of them. Nothing is delivered twice.
+fn orders_through_resets(
+    transport: &'static str,
+    n: usize,
+    every: usize,
+    stall_first: bool,
+) -> Account {
+    let pair = Pair::start(RigOptions::new(transport), true);
+    let handle = pair.handle();
+    for i in 0..n {
+        if i > 0 && i % every == 0 {
+            if stall_first {
+                pair.proxy.stall_all();
+                thread::sleep(Duration::from_millis(300));
+            }
+            let logons = pair
+                .initiator_app
+                .recorder
+                .count("fix.connection.established");
+            pair.proxy.reset_all();
+            pair.proxy.resume_all();
+            // The flow goes on over the next connection (orders meanwhile come back).
+            let back = pair
+                .initiator_app
+                .recorder
+                .wait_for(WAIT, |s| established(s) > logons);
+            assert!(back, "{transport}: no reconnect");
+        }
+        assert!(hand_over(&handle, &format!("N-{i}")), "engine stopped");
+        if !stall_first && i % 50 == 0 {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    pair.proxy.set_fault(Fault::None);
+    let logons = pair
+        .initiator_app
+        .recorder
+        .count("fix.connection.established");
+    let (delivered, not_sent) = settled(|| {
+        (
+            pair.acceptor_app.orders().len(),
+            pair.initiator_app.not_sent().len(),
+        )
+    });
+    let orders = pair.acceptor_app.orders();
+    let unique: HashSet<&String> = orders.iter().collect();
+    assert_eq!(
+        unique.len(),
+        orders.len(),
+        "{transport}: an order was delivered twice"
+    );
+    let returned: HashSet<String> = pair.initiator_app.not_sent().into_iter().collect();
+    assert!(
+        returned.iter().all(|id| !unique.contains(id)),
+        "{transport}: an order was both delivered and returned"
+    );
+    let account = Account {
+        n,
+        delivered,
+        not_sent,
+        gap: pair.acceptor_app.skipped(),
+    };
+    let lost = pair.initiator_app.recorder.with(|s| {
+        s.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ConnectionLost { error_detail, .. } => Some(error_detail.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    });
+    eprintln!(
+        "{transport}: {n} orders: {delivered} delivered, {not_sent} returned not sent, {} in \
+         flight; GapFills skipped {} MsgSeqNums; {logons} logons; losses: {lost:?}",
+        account.unaccounted(),
+        account.gap
+    );
+    account
+}
+
+/// The guarantee the engine gives today: every order is delivered, returned, or was committed
+/// to a connection that broke — and then its MsgSeqNum lies in a range the peer saw skipped
+/// by a GapFill on the next connection.
+#[test]
+fn every_order_is_delivered_returned_or_in_a_reported_gap() {
+    for transport in TRANSPORTS {
+        let account = orders_through_resets(transport, 3000, 1000, false);
+        assert!(
+            account.unaccounted() as u64 <= account.gap,
+            "{transport}: {} orders unaccounted for, but the GapFills skipped only {}",
+            account.unaccounted(),
+            account.gap
+        );
+        assert!(account.delivered > 0 && account.delivered + account.not_sent <= account.n);
+    }
+}
+
+/// ENGINE GAP. The stricter guarantee — every order handed over is either received by the
+/// peer or returned through `on_not_sent` — does not hold. Orders encoded into a
+/// connection's send buffer (with their MsgSeqNum) but not yet written when the connection
+/// breaks are counted only as "N bytes not sent" in the `fix.connection.lost` detail, orders in
+/// the kernel's buffers vanish with the RST, and orders sent after the reconnecting Logon
+/// but before the peer's ResendRequest is answered arrive beyond the gap, are discarded by the
+/// peer, then skipped by the GapFill. Without a message store the engine cannot resend any
+/// of them. The fix: keep every sent message until the peer acknowledges it by MsgSeqNum (an
+/// outbound store), answer a ResendRequest with the stored messages (PossDupFlag=Y) instead
+/// of a GapFill, and on a close return the messages whose bytes were never written
+/// (`Completion::Closed::unsent`) through `on_not_sent`.
+#[test]
+#[ignore = "engine gap: orders committed to a broken connection are neither delivered nor returned"]
+fn every_order_is_delivered_or_returned() {
+    for transport in TRANSPORTS {
+        let account = orders_through_resets(transport, 20_000, 10_000, true);
+        assert_eq!(
+            account.unaccounted(),
+            0,
+            "{transport}: orders neither delivered nor returned"
+        );
+    }
+}
+
+/// Without ResetOnLogon the MsgSeqNums carry on across a reconnect; with it they start at 1.
+#[test]
+fn msg_seq_num_carries_on_across_reconnects_unless_reset_on_logon() {
+    for transport in TRANSPORTS {
+        for reset_on_logon in [false, true] {
+            let options = RigOptions {
+                reset_on_logon,
+                ..RigOptions::new(transport)
+            };
+            let label = format!("{transport} ResetOnLogon={reset_on_logon}");
+            let pair = Pair::start(options, true);
+            let handle = pair.handle();
+            for i in 0..5 {
+                assert!(hand_over(&handle, &format!("Q-{i}")));
+            }
+            assert!(
+                poll_until(|| pair.acceptor_app.orders().len() == 5),
+                "{label}: orders not delivered"
+            );
+            // Idle: nothing is in flight when the link is reset.
+            pair.proxy.reset_all();
+            pair.initiator_app
+                .recorder
+                .expect_events("fix.connection.established", 2, WAIT);
+            assert!(hand_over(&handle, "Q-5"));
+            let delivered = poll_until(|| pair.acceptor_app.orders().len() == 6);
+            assert!(delivered, "{label}: the order after the reconnect was lost");
+            let logons = pair.acceptor_app.logon_seqs();
+            let order_seqs: Vec<u64> = pair
+                .acceptor_app
+                .snapshot()
+                .into_iter()
+                .filter_map(|s| match s {
+                    Seen::Message(t, seq, _) if t == "D" => Some(seq),
+                    _ => None,
+                })
+                .collect();
+            eprintln!("{label}: Logons {logons:?}, orders {order_seqs:?}");
+            if reset_on_logon {
+                assert_eq!(logons, [1, 1], "{label}");
+                assert_eq!(order_seqs, [2, 3, 4, 5, 6, 2], "{label}");
+            } else {
+                assert_eq!(logons, [1, 7], "{label}");
+                assert_eq!(order_seqs, [2, 3, 4, 5, 6, 8], "{label}");
+            }
+            assert_eq!(
+                pair.acceptor_app.recorder.count("fix.session.sequence_gap"),
+                0,
+                "{label}"
+            );
+        }
+    }
+}
+
+/// What became of a steady flow of orders cut by `stop()`.
+struct Flow {
+    /// Orders handed over before `stop()` returned.
+    before_stop: usize,
+    /// Orders handed over in all (the handle takes some after `stop()` returned).
+    handed: usize,
+    /// Orders neither delivered nor returned, by number.
+    missing: Vec<usize>,
+}
+
+/// Sends orders continuously from a thread, stops the initiator half a second in, and
+/// accounts for every order: delivered before the acceptor's Logout, or returned as not sent.
+fn steady_flow_then_stop(transport: &'static str) -> Flow {
+    let mut pair = Pair::start(RigOptions::new(transport), false);
+    let handle = pair.handle();
+    let taken = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let (taken, done) = (Arc::clone(&taken), Arc::clone(&done));
+        thread::spawn(move || {
+            let mut i = 0;
+            while !done.load(Ordering::Acquire) {
+                if !hand_over(&handle, &format!("F-{i}")) {
+                    break;
+                }
+                i += 1;
+                taken.store(i, Ordering::Release);
+                if i % 20 == 0 {
+                    thread::sleep(Duration::from_micros(100));
+                }
+            }
+        })
+    };
+    thread::sleep(Duration::from_millis(500));
+    pair.initiator.stop();
+    let before_stop = taken.load(Ordering::Acquire);
+    pair.initiator.wait().expect("a clean stop");
+    done.store(true, Ordering::Release);
+    sender.join().expect("the sender thread");
+    let handed = taken.load(Ordering::Acquire);
+    pair.acceptor_app
+        .recorder
+        .expect_events("fix.session.logout", 1, WAIT);
+    let timeline = pair.acceptor_app.snapshot();
+    let logout = timeline
+        .iter()
+        .position(|s| *s == Seen::Event("fix.session.logout"))
+        .expect("a logout");
+    let after_logout = timeline[logout..]
+        .iter()
+        .filter(|s| matches!(s, Seen::Message(t, _, _) if t == "D"))
+        .count();
+    assert_eq!(after_logout, 0, "{transport}: orders after the Logout");
+    let delivered: HashSet<String> = pair.acceptor_app.orders().into_iter().collect();
+    let returned: HashSet<String> = pair.initiator_app.not_sent().into_iter().collect();
+    let missing: Vec<usize> = (0..handed)
+        .filter(|i| {
+            let id = format!("F-{i}");
+            !delivered.contains(&id) && !returned.contains(&id)
+        })
+        .collect();
+    eprintln!(
+        "{transport}: {handed} orders handed over ({before_stop} before stop() returned): \
+         {} delivered, {} returned not sent, {} neither",
+        delivered.len(),
+        returned.len(),
+        missing.len()
+    );
+    assert!(
+        delivered.len() > 100,
+        "{transport}: the flow was not steady"
+    );
+    pair.acceptor.stop();
+    Flow {
+        before_stop,
+        handed,
+        missing,
+    }
+}
+
+/// `stop()` during a steady flow: every order handed over before `stop()` returned is
+/// delivered before the Logout or returned as not sent.
+#[test]
+fn stop_during_a_steady_flow_accounts_for_every_order() {
+    for transport in TRANSPORTS {
+        let flow = steady_flow_then_stop(transport);
+        let early: Vec<&usize> = flow
+            .missing
+            .iter()
+            .filter(|&&i| i < flow.before_stop)
+            .collect();
+        assert!(
+            early.is_empty(),
+            "{transport}: {} orders handed over before stop() returned are lost, e.g. {:?}",
+            early.len(),
+            &early[..early.len().min(10)]
+        );
+    }
+}
+
+/// ENGINE GAP. `SessionHandle::send` still takes messages after `stop()` returned, until the
+/// loop thread ends; those queued after the loop's last drain are dropped with the queue,
+/// neither sent nor returned. The fix: when the loop finishes, mark the queue closed (a flag
+/// `SessionHandle::send` checks, so that it answers `HandleError::Stopped`), wait for senders
+/// already past the check, then drain the queue and return every message through
+/// `on_not_sent`.
+#[test]
+#[ignore = "engine gap: messages queued while the loop stops are dropped with its queue"]
+fn every_order_handed_over_during_a_stop_is_accounted_for() {
+    // The window is short: a few rounds make it show.
+    for transport in TRANSPORTS.repeat(3) {
+        let flow = steady_flow_then_stop(transport);
+        assert!(
+            flow.missing.is_empty(),
+            "{transport}: {} of {} orders neither delivered nor returned, e.g. {:?}",
+            flow.missing.len(),
+            flow.handed,
+            &flow.missing[..flow.missing.len().min(10)]
+        );
+    }
+}
