@@ -68,7 +68,10 @@ impl Session {
             self.apply_new_seq_no(msg);
             return Inbound::Admin;
         }
-        if !self.check_sequence(msg, seq) && kind != msg_type::LOGOUT {
+        // A Logout, and a ResendRequest (which a two-way gap would otherwise leave unanswered
+        // for ever), are acted on even out of sequence.
+        let always = kind == msg_type::LOGOUT || kind == msg_type::RESEND_REQUEST;
+        if !self.check_sequence(msg, seq) && !always {
             return Inbound::Ignored;
         }
         self.dispatch(now, msg, kind)
