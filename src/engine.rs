@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use fixring_core::backend::{Backend, BackendOptions, Wake};
@@ -17,7 +17,7 @@ use crate::application::Application;
 use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::event_loop::{EventLoop, LoopPlan};
-use crate::handle::{Queued, SessionHandle};
+use crate::handle::{Inbox, Queued, SessionHandle};
 use crate::stats::LatencyStats;
 
 /// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
@@ -61,6 +61,7 @@ struct LoopInfo {
     stats: Arc<Mutex<LatencyStats>>,
     waker: Arc<dyn Wake>,
     queue: SyncSender<Queued>,
+    open: Arc<RwLock<bool>>,
     listen_addrs: Vec<SocketAddr>,
     sessions: Vec<SessionId>,
 }
@@ -137,6 +138,11 @@ impl<A: Application + Clone> Engine<A> {
         let mut failure = None;
         for (number, plan) in plans.into_iter().enumerate() {
             let (queue_tx, queue_rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+            let open = Arc::new(RwLock::new(true));
+            let inbox = Inbox {
+                receiver: queue_rx,
+                open: Arc::clone(&open),
+            };
             let (ready_tx, ready_rx) = mpsc::channel();
             let app = self.app.clone();
             let transport = self.settings.engine.transport;
@@ -147,7 +153,7 @@ impl<A: Application + Clone> Engine<A> {
                 .name(format!("fixring-loop-{number}"))
                 .spawn(move || {
                     let shared = LoopShared {
-                        queue: queue_rx,
+                        queue: inbox,
                         stop: loop_stop,
                         stats: loop_stats,
                         ready: ready_tx,
@@ -168,6 +174,7 @@ impl<A: Application + Clone> Engine<A> {
                     stats,
                     waker: ready.waker,
                     queue: queue_tx,
+                    open,
                     listen_addrs: ready.listen_addrs,
                     sessions: ready.sessions,
                 }),
@@ -227,6 +234,7 @@ impl<A: Application + Clone> Engine<A> {
                 session.clone(),
                 index,
                 info.queue.clone(),
+                Arc::clone(&info.open),
                 Arc::clone(&info.waker),
             ))
         })
@@ -284,7 +292,7 @@ fn join_error(thread: JoinHandle<Result<(), EngineError>>) -> EngineError {
 
 /// What a loop thread shares with the engine.
 struct LoopShared {
-    queue: Receiver<Queued>,
+    queue: Inbox,
     stop: Arc<AtomicBool>,
     stats: Arc<Mutex<LatencyStats>>,
     ready: mpsc::Sender<Ready>,

@@ -1,8 +1,8 @@
 //! Sending into a session from any thread.
 
 use core::fmt;
-use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use bytes::Bytes;
 use fixring_core::SessionId;
@@ -20,6 +20,21 @@ pub struct Outbound {
 
 /// A message queued to an event loop for its session number `.0`, handed over at `.2`.
 pub(crate) type Queued = (usize, Outbound, std::time::Instant);
+
+/// The loop's end of its queue. `open` turns false, under its write lock, when the loop ends:
+/// a sender checks it under the read lock, so no message can slip in after the final drain.
+pub(crate) struct Inbox {
+    pub(crate) receiver: Receiver<Queued>,
+    pub(crate) open: Arc<RwLock<bool>>,
+}
+
+impl Inbox {
+    /// Closes the queue for good and returns what is still in it.
+    pub(crate) fn close(&self) -> Vec<Queued> {
+        *self.open.write().unwrap_or_else(PoisonError::into_inner) = false;
+        self.receiver.try_iter().collect()
+    }
+}
 
 /// Why [`SessionHandle::send`] did not take a message. The message comes back with the error:
 /// nothing handed over is dropped silently.
@@ -62,6 +77,7 @@ pub struct SessionHandle {
     id: SessionId,
     index: usize,
     queue: SyncSender<Queued>,
+    open: Arc<RwLock<bool>>,
     waker: Arc<dyn Wake>,
 }
 
@@ -70,12 +86,14 @@ impl SessionHandle {
         id: SessionId,
         index: usize,
         queue: SyncSender<Queued>,
+        open: Arc<RwLock<bool>>,
         waker: Arc<dyn Wake>,
     ) -> Self {
         Self {
             id,
             index,
             queue,
+            open,
             waker,
         }
     }
@@ -91,6 +109,10 @@ impl SessionHandle {
             msg_type: Bytes::copy_from_slice(msg_type),
             body: body.into(),
         };
+        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
+        if !*open {
+            return Err(HandleError::Stopped(msg));
+        }
         match self
             .queue
             .try_send((self.index, msg, std::time::Instant::now()))

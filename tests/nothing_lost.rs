@@ -519,14 +519,10 @@ fn stop_during_a_steady_flow_accounts_for_every_order() {
     }
 }
 
-/// ENGINE GAP. `SessionHandle::send` still takes messages after `stop()` returned, until the
-/// loop thread ends; those queued after the loop's last drain are dropped with the queue,
-/// neither sent nor returned. The fix: when the loop finishes, mark the queue closed (a flag
-/// `SessionHandle::send` checks, so that it answers `HandleError::Stopped`), wait for senders
-/// already past the check, then drain the queue and return every message through
-/// `on_not_sent`.
+/// `SessionHandle::send` takes messages until the loop ends; when it ends, the loop closes its
+/// queue (senders then get `HandleError::Stopped`) and returns what is still queued through
+/// `on_not_sent`, so every message handed over while the engine stops is accounted for.
 #[test]
-#[ignore = "engine gap: messages queued while the loop stops are dropped with its queue"]
 fn every_order_handed_over_during_a_stop_is_accounted_for() {
     // The window is short: a few rounds make it show.
     for transport in TRANSPORTS.repeat(3) {

@@ -13,7 +13,6 @@ mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,12 +20,13 @@ use fixring_core::backend::{Backend, Completion, ListenerId};
 use fixring_core::codec::Framer;
 use fixring_core::config::ConnectionType;
 use fixring_core::connection::LogonRouter;
+use fixring_core::session::SendError;
 use fixring_core::tls::{ServerConfig, server_config};
 use fixring_core::{ErrorCode, Event, Instant};
 
 use crate::application::Application;
 use crate::clock::Clock;
-use crate::handle::Queued;
+use crate::handle::Inbox;
 use crate::stats::{LatencyStats, LoopStats};
 use conns::ConnTable;
 pub(crate) use plan::LoopPlan;
@@ -61,7 +61,7 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     slots: Vec<Slot>,
     listeners: Vec<Listener>,
     conns: ConnTable,
-    queue: Receiver<Queued>,
+    queue: Inbox,
     stop: Arc<AtomicBool>,
     completions: Vec<Completion>,
     /// Slots that did something this turn and must write and report.
@@ -91,7 +91,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         mut app: A,
         clock: Clock,
         plan: LoopPlan,
-        queue: Receiver<Queued>,
+        queue: Inbox,
         stop: Arc<AtomicBool>,
         stats: Arc<Mutex<LatencyStats>>,
     ) -> Result<Self, crate::EngineError> {
@@ -269,6 +269,13 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         for listener in &self.listeners {
             self.backend.unlisten(listener.id);
         }
+        // Nothing can be queued any more; what still is goes back to the application.
+        for (index, msg, _) in self.queue.close() {
+            if let Some(slot) = self.slots.get(index) {
+                let id = slot.session.id().clone();
+                self.app.on_not_sent(&id, msg, SendError::NotLoggedOn);
+            }
+        }
         let mut types = Vec::new();
         for slot in &self.slots {
             let kind = slot.connection_type();
@@ -359,7 +366,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Sends messages queued by session handles, in order.
     fn drain_queue(&mut self, now: Instant) {
-        while let Ok((index, msg, handed_over)) = self.queue.try_recv() {
+        while let Ok((index, msg, handed_over)) = self.queue.receiver.try_recv() {
             self.send_queued(now, index, msg, handed_over);
         }
     }
