@@ -70,6 +70,15 @@ pub fn event_json(event: &Event) -> String {
             out.num("expected", *expected);
             out.num("received", *received);
         }
+        Event::MessagesNotResent {
+            session_id,
+            begin,
+            end,
+        } => {
+            out.str("session_id", &session_id.to_string());
+            out.num("begin", *begin);
+            out.num("end", *end);
+        }
         Event::BackendFallback { reason } => out.str("reason", reason),
         _ => {}
     }

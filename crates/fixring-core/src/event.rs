@@ -89,6 +89,17 @@ pub enum Event {
         /// The MsgSeqNum received.
         received: u64,
     },
+    /// The peer asked for messages again that may include application messages no longer
+    /// stored (`PersistMessages=N`, or beyond `MessageStoreSize`); they were skipped with a
+    /// SequenceReset-GapFill (`fix.session.messages_not_resent`).
+    MessagesNotResent {
+        /// The session.
+        session_id: SessionId,
+        /// The first MsgSeqNum skipped.
+        begin: u64,
+        /// The last MsgSeqNum skipped.
+        end: u64,
+    },
 }
 
 impl Event {
@@ -103,6 +114,7 @@ impl Event {
             Self::Logon { .. } => "fix.session.logon",
             Self::Logout { .. } => "fix.session.logout",
             Self::SequenceGap { .. } => "fix.session.sequence_gap",
+            Self::MessagesNotResent { .. } => "fix.session.messages_not_resent",
             Self::BackendFallback { .. } => "fix.engine.backend_fallback",
         }
     }

@@ -430,20 +430,45 @@ fn possible_duplicates_below_the_expected_number_are_ignored() {
     assert!(pair.acceptor.delivered.is_empty());
 }
 
-#[test]
-fn a_gap_is_reported_and_filled() {
-    let mut pair = Pair::logged_on(false);
-    // Three orders go out, but only the last reaches the acceptor.
+/// Sends order `id` from the initiator; its bytes reach the acceptor only when `delivered`.
+fn send_order(pair: &mut Pair, id: &str, delivered: bool) {
     let mut out = [0u8; 512];
-    for _ in 0..3 {
-        let len = pair
-            .initiator
-            .session
-            .send(pair.clock, b"D", &order_body(), &mut out)
-            .unwrap();
-        pair.acceptor.inbox.clear();
+    let body = format!("11={id}\x0155=EURUSD\x0154=1\x0138=100\x01");
+    let len = pair
+        .initiator
+        .session
+        .send(pair.clock, b"D", body.as_bytes(), &mut out)
+        .unwrap();
+    if delivered {
         pair.acceptor.inbox.extend_from_slice(&out[..len]);
     }
+}
+
+/// ClOrdID, MsgSeqNum, PossDupFlag and OrigSendingTime of each order the acceptor delivered.
+fn delivered_orders(side: &Side) -> Vec<(String, u64, bool, Option<Vec<u8>>)> {
+    side.delivered
+        .iter()
+        .map(|frame| {
+            let msg = Message::parse(frame).unwrap();
+            (
+                String::from_utf8_lossy(msg.get(11).unwrap_or_default()).into_owned(),
+                msg.get_u64(34).unwrap().unwrap(),
+                msg.get(43) == Some(b"Y"),
+                msg.get(122).map(<[u8]>::to_vec),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_gap_is_reported_and_resent_from_the_store() {
+    let mut pair = Pair::logged_on(false);
+    // Three orders go out, but only the last reaches the acceptor.
+    send_order(&mut pair, "A", false);
+    pair.clock = pair.clock + Duration::from_millis(5);
+    send_order(&mut pair, "B", false);
+    send_order(&mut pair, "C", true);
+    pair.clock = pair.clock + Duration::from_millis(5);
     pair.drive();
     let gap = Event::SequenceGap {
         session_id: pair.acceptor.session.id().clone(),
@@ -452,13 +477,171 @@ fn a_gap_is_reported_and_filled() {
     };
     assert!(pair.acceptor.events.contains(&gap));
     assert_eq!(pair.acceptor.sent_count("2"), 1, "one ResendRequest");
-    // Without a store the initiator answers with a gap fill, and both sides agree again.
-    assert_eq!(pair.initiator.sent_count("4"), 1);
+    // The initiator sends all three again, as possible duplicates with their first
+    // SendingTime; nothing is skipped, and the order beyond the gap is delivered once.
+    assert_eq!(pair.initiator.sent_count("4"), 0, "no gap fill");
+    let t0 = b"20261126-00:00:00.000".to_vec();
+    let t1 = b"20261126-00:00:00.005".to_vec();
+    assert_eq!(
+        delivered_orders(&pair.acceptor),
+        [
+            ("A".to_owned(), 2, true, Some(t0)),
+            ("B".to_owned(), 3, true, Some(t1.clone())),
+            ("C".to_owned(), 4, true, Some(t1)),
+        ]
+    );
     assert_eq!(
         pair.acceptor.session.next_target_seq(),
         pair.initiator.session.next_sender_seq()
     );
     assert!(pair.acceptor.closed.is_none());
+}
+
+#[test]
+fn admin_messages_in_a_resend_are_skipped_with_a_gap_fill() {
+    let mut pair = Pair::logged_on(false);
+    send_order(&mut pair, "A", false);
+    // The initiator's Heartbeat (MsgSeqNum 3) and the next order are lost too.
+    pair.initiator.muted = true;
+    pair.advance(HEARTBEAT);
+    pair.initiator.muted = false;
+    assert_eq!(pair.initiator.sent_count("0"), 1);
+    send_order(&mut pair, "B", false);
+    send_order(&mut pair, "C", true);
+    pair.drive();
+    let orders: Vec<_> = delivered_orders(&pair.acceptor)
+        .into_iter()
+        .map(|(id, seq, dup, _)| (id, seq, dup))
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            ("A".to_owned(), 2, true),
+            ("B".to_owned(), 4, true),
+            ("C".to_owned(), 5, true),
+        ]
+    );
+    assert_eq!(
+        pair.initiator.sent_count("4"),
+        1,
+        "the Heartbeat is gap-filled"
+    );
+    assert!(
+        !pair
+            .initiator
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::MessagesNotResent { .. }))
+    );
+    // Both sides had a gap (the acceptor's Heartbeat was lost too), and each ResendRequest
+    // was acted on out of sequence; the next Heartbeats bring both into line.
+    pair.advance(HEARTBEAT);
+    for (from, to) in [
+        (&pair.initiator, &pair.acceptor),
+        (&pair.acceptor, &pair.initiator),
+    ] {
+        assert_eq!(to.session.next_target_seq(), from.session.next_sender_seq());
+    }
+    assert!(pair.initiator.closed.is_none() && pair.acceptor.closed.is_none());
+}
+
+#[test]
+fn messages_no_longer_stored_are_gap_filled_and_reported() {
+    // PersistMessages=N keeps nothing; a small MessageStoreSize keeps the last two orders.
+    for (store, resent) in [(0, vec![]), (60, vec!["C"])] {
+        let (mut initiator, acceptor) = configs(false);
+        initiator.message_store_size = store;
+        let mut pair = Pair {
+            initiator: Side::new(&initiator),
+            acceptor: Side::new(&acceptor),
+            clock: Instant::ZERO,
+        };
+        pair.connect();
+        pair.drive();
+        send_order(&mut pair, "A", false);
+        send_order(&mut pair, "B", false);
+        send_order(&mut pair, "C", false);
+        send_order(&mut pair, "D", true);
+        pair.drive();
+        let ids: Vec<_> = delivered_orders(&pair.acceptor)
+            .into_iter()
+            .map(|(id, ..)| id)
+            .collect();
+        let mut expected = resent.clone();
+        if store > 0 {
+            expected.push("D");
+        }
+        assert_eq!(ids, expected, "store of {store} bytes");
+        let skipped_to = if store == 0 { 5 } else { 3 };
+        let not_resent = Event::MessagesNotResent {
+            session_id: pair.initiator.session.id().clone(),
+            begin: 2,
+            end: skipped_to,
+        };
+        assert!(
+            pair.initiator.events.contains(&not_resent),
+            "store of {store} bytes: {:?}",
+            pair.initiator.events
+        );
+        assert_eq!(
+            pair.acceptor.session.next_target_seq(),
+            pair.initiator.session.next_sender_seq()
+        );
+    }
+}
+
+#[test]
+fn a_resend_request_with_an_end_resends_that_range_only() {
+    let mut pair = Pair::logged_on(false);
+    for id in ["A", "B", "C"] {
+        send_order(&mut pair, id, true);
+    }
+    pair.drive();
+    assert_eq!(pair.acceptor.delivered.len(), 3);
+    // A ResendRequest for 3..=3 straight from the acceptor's peer-facing side.
+    let mut buf = [0u8; 512];
+    let header = Header {
+        begin_string: "FIX.4.4",
+        msg_type: b"2",
+        sender_comp_id: "ACC",
+        target_comp_id: "INIT",
+        msg_seq_num: pair.acceptor.session.next_sender_seq(),
+        sending_time: UtcTimestamp::from_unix_millis(1_795_651_200_000),
+        poss_dup: false,
+        orig_sending_time: None,
+    };
+    let len = codec::encode(&header, b"7=3\x0116=3\x01", &mut buf).unwrap();
+    let msg = Message::parse(&buf[..len]).unwrap();
+    let _ = pair.initiator.session.handle_message(pair.clock, &msg);
+    let mut out = [0u8; 512];
+    let len = pair
+        .initiator
+        .session
+        .poll_transmit(pair.clock, &mut out)
+        .unwrap()
+        .expect("the resend");
+    let resent = Message::parse(&out[..len]).unwrap();
+    assert_eq!(resent.msg_type(), b"D");
+    assert_eq!(resent.get(11), Some(&b"B"[..]));
+    assert_eq!(resent.get_u64(34).unwrap(), Some(3));
+    assert_eq!(resent.get(43), Some(&b"Y"[..]));
+    assert_eq!(
+        pair.initiator.session.poll_transmit(pair.clock, &mut out),
+        Ok(None)
+    );
+}
+
+#[test]
+fn a_sequence_reset_empties_the_store() {
+    let mut pair = Pair::logged_on(true);
+    send_order(&mut pair, "A", true);
+    pair.drive();
+    assert_eq!(pair.initiator.session.stored_messages(), 1);
+    pair.initiator.session.logout(pair.clock, "");
+    pair.drive();
+    pair.connect();
+    pair.drive();
+    assert_eq!(pair.initiator.session.stored_messages(), 0);
 }
 
 #[test]

@@ -431,3 +431,20 @@ fn tls_minimum_version_and_system_roots() {
     assert!(tls.system_roots);
     assert_eq!(tls.ca_file, None);
 }
+
+#[test]
+fn the_message_store_is_sized_or_turned_off() {
+    let session = |keys: &str| {
+        let text = format!("{ACCEPTOR}{keys}[SESSION]\nTargetCompID=T\n");
+        parse(&text).sessions[0].message_store_size
+    };
+    assert_eq!(session(""), 16 << 20);
+    assert_eq!(session("MessageStoreSize=1048576\n"), 1 << 20);
+    assert_eq!(session("PersistMessages=N\nMessageStoreSize=1048576\n"), 0);
+    assert_eq!(session("PersistMessages=Y\n"), 16 << 20);
+    let bad = error(&format!(
+        "{ACCEPTOR}MessageStoreSize=lots\n[SESSION]\nTargetCompID=T\n"
+    ));
+    assert_eq!((bad.line, bad.key.as_str()), (6, "MessageStoreSize"));
+    assert!(matches!(bad.kind, ConfigErrorKind::InvalidNumber { .. }));
+}

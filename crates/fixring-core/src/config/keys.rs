@@ -28,6 +28,8 @@ pub(super) const HEARTBEAT_INTERVAL: &str = "heartbtint";
 pub(super) const LOGON_TIMEOUT: &str = "logontimeout";
 pub(super) const LOGOUT_TIMEOUT: &str = "logouttimeout";
 pub(super) const RESET_ON_LOGON: &str = "resetonlogon";
+pub(super) const PERSIST_MESSAGES: &str = "persistmessages";
+pub(super) const MESSAGE_STORE_SIZE: &str = "messagestoresize";
 pub(super) const USE_SSL: &str = "socketusessl";
 pub(super) const CERTIFICATE_FILE: &str = "socketcertificatefile";
 pub(super) const PRIVATE_KEY_FILE: &str = "socketprivatekeyfile";
@@ -50,7 +52,7 @@ pub(super) const TRANSPORT: &str = "transport";
 pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
 
 /// Every session key fixring reads.
-const SESSION: [&str; 35] = [
+const SESSION: [&str; 37] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -74,6 +76,8 @@ const SESSION: [&str; 35] = [
     LOGON_TIMEOUT,
     LOGOUT_TIMEOUT,
     RESET_ON_LOGON,
+    PERSIST_MESSAGES,
+    MESSAGE_STORE_SIZE,
     USE_SSL,
     CERTIFICATE_FILE,
     PRIVATE_KEY_FILE,
@@ -98,7 +102,7 @@ const SYNONYMS: [(&str, &str); 3] = [
 ];
 
 /// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
-const IGNORED: [&str; 38] = [
+const IGNORED: [&str; 37] = [
     // TLS details fixring leaves to rustls.
     "sslprotocol",
     "sslciphersuite",
@@ -130,7 +134,6 @@ const IGNORED: [&str; 38] = [
     "filestorepath",
     "filelogpath",
     "filelogbackuppath",
-    "persistmessages",
     "screenlogshowincoming",
     "screenlogshowoutgoing",
     "screenlogshowevents",

@@ -66,6 +66,11 @@ pub struct SessionConfig {
     pub logout_timeout: Duration,
     /// ResetOnLogon: both sequence numbers start again at 1 on every Logon (default N).
     pub reset_on_logon: bool,
+    /// The bytes of sent application messages kept in memory to answer the peer's
+    /// ResendRequests (`MessageStoreSize`, default 16 MiB; 0 with `PersistMessages=N`). Past
+    /// it the oldest are dropped, and a resend reaching back to them is skipped with a gap
+    /// fill and reported.
+    pub message_store_size: usize,
     /// Socket options applied to every socket of the session.
     pub socket: SocketOptions,
     /// TLS settings; `None` for a plain-text session.
@@ -73,6 +78,9 @@ pub struct SessionConfig {
     /// The line of the `[SESSION]` header in the settings file, for messages.
     pub line: usize,
 }
+
+/// The default `MessageStoreSize`: 16 MiB of sent messages per session, some 80,000 orders.
+pub const DEFAULT_MESSAGE_STORE_SIZE: usize = 16 << 20;
 
 impl SessionConfig {
     /// A session with the blueprint's defaults for everything but its identity and role.
@@ -84,6 +92,7 @@ impl SessionConfig {
             logon_timeout: Duration::from_secs(10),
             logout_timeout: Duration::from_secs(2),
             reset_on_logon: false,
+            message_store_size: DEFAULT_MESSAGE_STORE_SIZE,
             socket: SocketOptions::default(),
             tls: None,
             line: 0,

@@ -37,6 +37,11 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     let logon_timeout = seconds(view, keys::LOGON_TIMEOUT, false, report);
     let logout_timeout = seconds(view, keys::LOGOUT_TIMEOUT, false, report);
     let reset_on_logon = flag(view, keys::RESET_ON_LOGON, report);
+    let persist_messages = flag(view, keys::PERSIST_MESSAGES, report);
+    let store_size = view
+        .get(keys::MESSAGE_STORE_SIZE)
+        .and_then(|entry| number(entry, report))
+        .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX));
     let socket = read_socket(view, report);
     if report.errors.len() != errors_before {
         return None;
@@ -55,6 +60,12 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     }
     if let Some(b) = reset_on_logon {
         session.reset_on_logon = b;
+    }
+    if let Some(bytes) = store_size {
+        session.message_store_size = bytes;
+    }
+    if persist_messages == Some(false) {
+        session.message_store_size = 0;
     }
     session.socket = socket;
     Some(session)

@@ -17,8 +17,9 @@ pub(super) enum Admin {
     Logout { text: String },
     /// ResendRequest from `begin` to infinity.
     ResendRequest { begin: u64 },
-    /// SequenceReset-GapFill sent as MsgSeqNum `begin`, moving the peer on to `new_seq`.
-    GapFill { begin: u64, new_seq: u64 },
+    /// The peer's ResendRequest for `from` up to `to`, inclusive, not yet answered in full:
+    /// stored messages go again, everything else is skipped with gap fills.
+    Resend { from: u64, to: u64 },
 }
 
 impl Admin {
@@ -29,16 +30,7 @@ impl Admin {
             Self::TestRequest { .. } => msg_type::TEST_REQUEST,
             Self::Logout { .. } => msg_type::LOGOUT,
             Self::ResendRequest { .. } => msg_type::RESEND_REQUEST,
-            Self::GapFill { .. } => msg_type::SEQUENCE_RESET,
-        }
-    }
-
-    /// A gap fill reuses the sequence number it starts from, and goes out as a possible
-    /// duplicate since it stands in for messages already sent; everything else takes the next.
-    pub(super) fn fixed_seq_num(&self) -> Option<u64> {
-        match self {
-            Self::GapFill { begin, .. } => Some(*begin),
-            _ => None,
+            Self::Resend { .. } => msg_type::SEQUENCE_RESET,
         }
     }
 
@@ -72,13 +64,20 @@ impl Admin {
                 out.field_u64(tags::BEGIN_SEQ_NO, *begin)?;
                 out.field_u64(tags::END_SEQ_NO, 0)?;
             }
-            Self::GapFill { new_seq, .. } => {
-                out.field(tags::GAP_FILL_FLAG, b"Y")?;
-                out.field_u64(tags::NEW_SEQ_NO, *new_seq)?;
-            }
+            // Answered piece by piece by the session, which writes its gap fills itself.
+            Self::Resend { .. } => {}
         }
         Ok(())
     }
+}
+
+/// The body of a SequenceReset-GapFill moving the peer on to `new_seq`.
+pub(super) fn write_gap_fill(
+    out: &mut FieldWriter<'_>,
+    new_seq: u64,
+) -> Result<(), InsufficientSize> {
+    out.field(tags::GAP_FILL_FLAG, b"Y")?;
+    out.field_u64(tags::NEW_SEQ_NO, new_seq)
 }
 
 /// Text, or an echoed TestReqID, longer than this is cut, keeping admin messages inside their

@@ -225,11 +225,16 @@ impl Session {
         let Ok(Some(begin)) = msg.get_u64(tags::BEGIN_SEQ_NO) else {
             return;
         };
-        // Without a message store, everything asked for is skipped with one gap fill.
-        if begin >= 1 && begin < self.next_sender_seq {
-            self.admin.push_back(Admin::GapFill {
-                begin,
-                new_seq: self.next_sender_seq,
+        // EndSeqNo 0 (or beyond what we sent) asks for everything up to now.
+        let last_sent = self.next_sender_seq - 1;
+        let end = match msg.get_u64(tags::END_SEQ_NO) {
+            Ok(Some(end)) if end != 0 => end.min(last_sent),
+            _ => last_sent,
+        };
+        if begin >= 1 && begin <= end {
+            self.admin.push_back(Admin::Resend {
+                from: begin,
+                to: end,
             });
         }
     }

@@ -10,23 +10,26 @@
 //! What is covered: the Logon exchange with HeartBtInt, Heartbeat and TestRequest on silence,
 //! LogonTimeout, the Logout exchange bounded by LogoutTimeout, MsgSeqNum checking (too low:
 //! Logout and disconnect; a gap is reported and a ResendRequest sent), ResetOnLogon, CompID and
-//! BeginString validation, SequenceReset. There is no message store yet: a ResendRequest from the
-//! peer is answered with a SequenceReset-GapFill over the requested range.
+//! BeginString validation, SequenceReset, and ResendRequest: the application messages asked
+//! for go again from the session's outbound store (PossDupFlag=Y, OrigSendingTime), and admin
+//! messages, or messages no longer stored, are skipped with SequenceReset-GapFill.
 
 mod admin;
 mod inbound;
+mod store;
 mod violation;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::codec::{self, FieldWriter, Header, InsufficientSize};
+use crate::codec::{self, FieldWriter, Header, InsufficientSize, msg_type};
 use crate::config::{ConnectionType, SessionConfig};
 use crate::timer::{TimerName, TimerTable};
-use crate::{Event, Instant, SessionId, WallClock};
+use crate::{Event, Instant, SessionId, UtcTimestamp, WallClock};
 
 use admin::Admin;
 pub use inbound::Inbound;
+use store::SentStore;
 pub use violation::{CloseReason, ProtocolViolation, SendError};
 
 /// The session's named deadlines.
@@ -125,6 +128,8 @@ pub struct Session {
     last_sent: Instant,
     timers: TimerTable<Timer, 4>,
     admin: VecDeque<Admin>,
+    /// The application messages sent, for the peer's ResendRequests.
+    store: SentStore,
     events: VecDeque<Event>,
     close: Option<CloseReason>,
     close_after_flush: bool,
@@ -153,6 +158,7 @@ impl Session {
             last_sent: Instant::ZERO,
             timers: TimerTable::default(),
             admin: VecDeque::new(),
+            store: SentStore::new(config.message_store_size),
             events: VecDeque::new(),
             close: None,
             close_after_flush: false,
@@ -179,10 +185,17 @@ impl Session {
         self.next_target_seq
     }
 
-    /// Sets both sequence numbers, e.g. when restoring them at start-up.
+    /// Sets both sequence numbers, e.g. when restoring them at start-up. The messages kept for
+    /// resending are forgotten: they no longer match the numbers.
     pub fn set_sequence_numbers(&mut self, next_sender: u64, next_target: u64) {
         self.next_sender_seq = next_sender.max(1);
         self.next_target_seq = next_target.max(1);
+        self.store.clear();
+    }
+
+    /// How many sent application messages are kept for resending.
+    pub fn stored_messages(&self) -> usize {
+        self.store.len()
     }
 
     /// The heartbeat interval in force (the configured one, or the initiator's for an acceptor).
@@ -299,26 +312,78 @@ impl Session {
             }
             return Ok(None);
         };
+        if let Admin::Resend { from, to } = *admin {
+            return self.transmit_resend(now, from, to, out).map(Some);
+        }
         let mut body = [0u8; ADMIN_BODY];
         let mut writer = FieldWriter::new(&mut body);
         admin.write_body(&mut writer, self.heartbeat)?;
         let msg_type = admin.msg_type();
-        let gap_fill = admin.fixed_seq_num();
-        let seq = gap_fill.unwrap_or(self.next_sender_seq);
         let body_len = writer.len();
-        let len = self.encode(
-            now,
-            msg_type,
-            seq,
-            gap_fill.is_some(),
-            &body[..body_len],
-            out,
-        )?;
-        if gap_fill.is_none() {
-            self.next_sender_seq += 1;
-        }
+        let sending_time = self.clock.utc_at(now);
+        let seq = self.next_sender_seq;
+        let len = self.encode(sending_time, msg_type, seq, None, &body[..body_len], out)?;
+        self.note_sent(now);
+        self.next_sender_seq += 1;
         self.admin.pop_front();
         Ok(Some(len))
+    }
+
+    /// Writes the next piece of the answer to a ResendRequest for `from..=to`: the stored
+    /// message `from` again, or a gap fill up to the next stored one.
+    fn transmit_resend(
+        &mut self,
+        now: Instant,
+        from: u64,
+        to: u64,
+        out: &mut [u8],
+    ) -> Result<usize, InsufficientSize> {
+        let sending_time = self.clock.utc_at(now);
+        let next = self
+            .store
+            .first_from(from)
+            .filter(|stored| stored.seq <= to);
+        let (len, resume_at) = match next {
+            Some(stored) if stored.seq == from => {
+                let header = self.header(
+                    stored.msg_type,
+                    from,
+                    sending_time,
+                    Some(stored.sending_time),
+                );
+                (codec::encode(&header, stored.body, out)?, from + 1)
+            }
+            next => {
+                let new_seq = next.map_or(to + 1, |stored| stored.seq);
+                let mut body = [0u8; 64];
+                let mut writer = FieldWriter::new(&mut body);
+                admin::write_gap_fill(&mut writer, new_seq)?;
+                let body_len = writer.len();
+                let len = self.encode(
+                    sending_time,
+                    msg_type::SEQUENCE_RESET,
+                    from,
+                    Some(sending_time),
+                    &body[..body_len],
+                    out,
+                )?;
+                if self.store.may_have_dropped(from) {
+                    self.events.push_back(Event::MessagesNotResent {
+                        session_id: self.id.clone(),
+                        begin: from,
+                        end: new_seq - 1,
+                    });
+                }
+                (len, new_seq)
+            }
+        };
+        self.note_sent(now);
+        if resume_at > to {
+            self.admin.pop_front();
+        } else if let Some(Admin::Resend { from, .. }) = self.admin.front_mut() {
+            *from = resume_at;
+        }
+        Ok(len)
     }
 
     /// Encodes an application message with the next MsgSeqNum into `out`.
@@ -336,7 +401,11 @@ impl Session {
         if !self.state.is_active() {
             return Err(SendError::NotLoggedOn);
         }
-        let len = self.encode(now, msg_type, self.next_sender_seq, false, body, out)?;
+        let sending_time = self.clock.utc_at(now);
+        let seq = self.next_sender_seq;
+        let len = self.encode(sending_time, msg_type, seq, None, body, out)?;
+        self.note_sent(now);
+        self.store.push(seq, sending_time, msg_type, body);
         self.next_sender_seq += 1;
         Ok(len)
     }
@@ -355,32 +424,45 @@ impl Session {
         }
     }
 
+    /// Encodes a message into `out`; `orig_sending_time` marks it a possible duplicate.
     fn encode(
-        &mut self,
-        now: Instant,
+        &self,
+        sending_time: UtcTimestamp,
         msg_type: &[u8],
         seq: u64,
-        poss_dup: bool,
+        orig_sending_time: Option<UtcTimestamp>,
         body: &[u8],
         out: &mut [u8],
     ) -> Result<usize, InsufficientSize> {
-        let sending_time = self.clock.utc_at(now);
-        let header = Header {
+        let header = self.header(msg_type, seq, sending_time, orig_sending_time);
+        codec::encode(&header, body, out)
+    }
+
+    fn header<'a>(
+        &'a self,
+        msg_type: &'a [u8],
+        seq: u64,
+        sending_time: UtcTimestamp,
+        orig_sending_time: Option<UtcTimestamp>,
+    ) -> Header<'a> {
+        Header {
             begin_string: &self.id.begin_string,
             msg_type,
             sender_comp_id: &self.id.sender_comp_id,
             target_comp_id: &self.id.target_comp_id,
             msg_seq_num: seq,
             sending_time,
-            poss_dup,
-            orig_sending_time: poss_dup.then_some(sending_time),
-        };
-        let len = codec::encode(&header, body, out)?;
+            poss_dup: orig_sending_time.is_some(),
+            orig_sending_time,
+        }
+    }
+
+    /// Something went out: the Heartbeat is due one interval from now.
+    fn note_sent(&mut self, now: Instant) {
         self.last_sent = now;
         if self.state.is_logged_on() && !self.heartbeat.is_zero() {
             self.timers.set(Timer::Heartbeat, now + self.heartbeat);
         }
-        Ok(len)
     }
 
     fn silence_limit(&self) -> Duration {
@@ -390,6 +472,7 @@ impl Session {
     fn reset_sequence_numbers(&mut self) {
         self.next_sender_seq = 1;
         self.next_target_seq = 1;
+        self.store.clear();
     }
 
     /// Sends a Logout saying why, then closes once it is written.
