@@ -77,7 +77,8 @@ impl Context<'_, '_> {
             now,
         } = self;
         let handed_over = std::time::Instant::now();
-        if backlog.is_empty() {
+        // Behind messages already waiting, or a resend still going out, a reply waits its turn.
+        if backlog.is_empty() && !session.is_resending() {
             match writer.write(|buf| session.send(*now, msg_type, body, buf)) {
                 Ok(_) => {
                     stats.committed(handed_over);

@@ -326,18 +326,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     fn write_slot(&mut self, index: usize, now: Instant) {
-        self.with_writer(index, |slot, writer| {
-            let mut transmit = |buf: &mut [u8]| {
-                slot.session
-                    .poll_transmit(now, buf)
-                    .map(|len| len.unwrap_or(0))
-            };
-            while let Ok(len) = writer.write(&mut transmit) {
-                if len == 0 {
-                    break;
-                }
-            }
-        });
+        self.drain_backlog(now, index);
         self.report_session_events(index);
         if let Some(reason) = self.slots[index].session.poll_close().cloned() {
             self.close_slot(index, now, &reason);
@@ -444,47 +433,64 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.drain_backlog(now, index);
     }
 
-    /// Writes waiting messages of slot `index` while they fit; asks to hear when room frees
-    /// up otherwise.
+    /// Writes what slot `index` has to send while it fits: first the session's own messages
+    /// (Logon, Heartbeats, a resend), then the application's waiting messages; asks to hear
+    /// when room frees up otherwise.
     pub(super) fn drain_backlog(&mut self, now: Instant, index: usize) {
         let mut committed = std::mem::take(&mut self.stats_scratch);
-        let refused = self
-            .with_writer(index, |slot, writer| {
-                let mut refused = Vec::new();
-                while let Some((msg, handed_over)) = slot.backlog.front() {
-                    let session = &mut slot.session;
-                    match writer.write(|buf| session.send(now, &msg.msg_type, &msg.body, buf)) {
-                        Ok(_) => {
-                            committed.push(*handed_over);
-                            slot.backlog.pop_front();
-                        }
-                        Err(SendError::InsufficientSize(_)) if writer.queued() > 0 => {
-                            writer.notify_when_writable();
-                            break;
-                        }
-                        Err(reason) => {
-                            // Not logged on, or larger than the whole send buffer: it can
-                            // never go.
-                            if let Some((msg, _)) = slot.backlog.pop_front() {
-                                refused.push((msg, reason));
-                            }
+        let written = self.with_writer(index, |slot, writer| {
+            let mut refused = Vec::new();
+            let session = &mut slot.session;
+            loop {
+                match writer
+                    .write(|buf| session.poll_transmit(now, buf).map(|len| len.unwrap_or(0)))
+                {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(_) => {
+                        // A resend fills the buffer: the rest, and the application's
+                        // messages after it, wait for room.
+                        writer.notify_when_writable();
+                        return (refused, true);
+                    }
+                }
+            }
+            while let Some((msg, handed_over)) = slot.backlog.front() {
+                let session = &mut slot.session;
+                match writer.write(|buf| session.send(now, &msg.msg_type, &msg.body, buf)) {
+                    Ok(_) => {
+                        committed.push(*handed_over);
+                        slot.backlog.pop_front();
+                    }
+                    Err(SendError::InsufficientSize(_)) if writer.queued() > 0 => {
+                        writer.notify_when_writable();
+                        break;
+                    }
+                    Err(reason) => {
+                        // Not logged on, or larger than the whole send buffer: it can
+                        // never go.
+                        if let Some((msg, _)) = slot.backlog.pop_front() {
+                            refused.push((msg, reason));
                         }
                     }
                 }
-                refused
-            })
-            .unwrap_or_default();
+            }
+            (refused, false)
+        });
+        let (refused, waiting) = written.unwrap_or_default();
         for handed_over in committed.drain(..) {
             self.stats.committed(handed_over);
         }
         self.stats_scratch = committed;
         let slot = &self.slots[index];
-        if !slot.backlog.is_empty() && !self.backlogged.contains(&index) {
+        if (waiting || !slot.backlog.is_empty()) && !self.backlogged.contains(&index) {
             self.backlogged.push(index);
         }
-        let id = slot.session.id().clone();
-        for (msg, reason) in refused {
-            self.app.on_not_sent(&id, msg, reason);
+        if !refused.is_empty() {
+            let id = slot.session.id().clone();
+            for (msg, reason) in refused {
+                self.app.on_not_sent(&id, msg, reason);
+            }
         }
     }
 

@@ -193,6 +193,15 @@ impl Session {
         self.store.clear();
     }
 
+    /// Whether an answer to the peer's ResendRequest is still going out through
+    /// [`Session::poll_transmit`]. New application messages should wait for it: sent before
+    /// it, they would arrive ahead of the messages they follow.
+    pub fn is_resending(&self) -> bool {
+        self.admin
+            .iter()
+            .any(|admin| matches!(admin, Admin::Resend { .. }))
+    }
+
     /// How many sent application messages are kept for resending.
     pub fn stored_messages(&self) -> usize {
         self.store.len()
