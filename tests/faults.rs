@@ -196,6 +196,69 @@ fn a_two_way_sequence_gap_is_resolved() {
     }
 }
 
+/// A peer that finds a half-open link first and logs on again while the acceptor still holds
+/// the silent connection is let in: the silent connection gives way, rather than the new
+/// Logon being refused as a second one.
+#[test]
+fn a_logon_replaces_a_silent_connection_of_its_session() {
+    for transport in TRANSPORTS {
+        let options = RigOptions {
+            heart_bt_int: 1,
+            ..RigOptions::new(transport)
+        };
+        checked(&format!("silent connection replaced, {transport}"), || {
+            let rig = Rig::start(options);
+            // The acceptor's last message from the victim is this order; then the link
+            // goes silent both ways.
+            trade(&rig, &["R-1".to_owned()], transport);
+            rig.proxy.stall_all();
+            // Past HeartBtInt plus its margin (1.2 s) of silence, before the acceptor's own
+            // TestRequest runs out (2.4 s): the peer comes back on a new connection.
+            std::thread::sleep(Duration::from_millis(1600));
+            let mut stream = TcpStream::connect(("127.0.0.1", rig.port)).expect("connect");
+            let logon = fix_message(&[
+                "35=A",
+                "49=VICTIM",
+                "56=ACC",
+                "34=1000",
+                "52=20261126-00:00:00.000",
+                "98=0",
+                "108=30",
+            ]);
+            stream.write_all(&logon).expect("write the Logon");
+            stream.set_read_timeout(Some(WAIT)).expect("timeout");
+            let mut reply = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !String::from_utf8_lossy(&reply).contains("\x0135=A\x01") {
+                match stream.read(&mut buf) {
+                    Ok(n) if n > 0 => reply.extend_from_slice(&buf[..n]),
+                    _ => panic!(
+                        "{transport}: no Logon reply: {:?}; acceptor events: {:?}",
+                        String::from_utf8_lossy(&reply),
+                        rig.acceptor_app.names()
+                    ),
+                }
+            }
+            let lost = details(&rig.acceptor_app, "fix.connection.lost");
+            assert!(
+                lost.iter()
+                    .any(|d| d.contains("replaced by a new connection")),
+                "{transport}: {lost:?}"
+            );
+            assert_eq!(
+                rig.acceptor_app.count("fix.connection.error"),
+                0,
+                "{transport}"
+            );
+            drop(stream);
+            rig.proxy.resume_all();
+            expect_logons(&rig, 2, transport);
+            trade(&rig, &["R-2".to_owned()], transport);
+            rig.assert_bystander_untouched(transport);
+        });
+    }
+}
+
 #[test]
 fn refused_cut_reset_and_stalled_attempts_are_retried_on_uring() {
     connect_faults("uring");

@@ -20,6 +20,9 @@ enum Stop {
     Malformed(ProtocolViolation),
     /// An accepted connection's Logon was refused.
     Refused(String),
+    /// An accepted connection's Logon is for a session whose connection has gone silent:
+    /// that connection gives way (the slot's index), and the Logon is read again.
+    Replace(usize),
 }
 
 impl<B: Backend, A: Application> EventLoop<B, A> {
@@ -140,6 +143,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         if self.conns.is_tls(conn) && !self.tls_receive(now, conn) {
             return;
         }
+        self.handle_input(now, conn, true);
+    }
+
+    /// Frames and hands on what `conn` holds, plain or decrypted. A Logon for a session whose
+    /// connection went silent replaces that connection when `may_replace`.
+    fn handle_input(&mut self, now: Instant, conn: ConnId, may_replace: bool) {
         let seen = std::time::Instant::now();
         let Some(owner) = self.conns.owner(conn) else {
             return;
@@ -217,7 +226,20 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                             index
                         }
                         Err(refusal) => {
-                            stop = Some(Stop::Refused(refusal.to_string()));
+                            let begin = msg.begin_string();
+                            let silent = l
+                                .router
+                                .logged_on_matches(begin, sender, target)
+                                .filter_map(|SessionIndex(r)| l.slots.get(r).copied())
+                                .find(|&i| slots.get(i).is_some_and(|s| s.session.is_silent(now)));
+                            stop = Some(match silent {
+                                Some(index) if may_replace => {
+                                    // Read again once the silent connection is gone.
+                                    consumed -= len;
+                                    Stop::Replace(index)
+                                }
+                                _ => Stop::Refused(refusal.to_string()),
+                            });
                             break;
                         }
                     }
@@ -283,6 +305,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             }
             (_, Some(Stop::Refused(detail))) => {
                 self.refuse(conn, ErrorCode::ConnectionRefused, detail)
+            }
+            (_, Some(Stop::Replace(silent))) => {
+                self.replace_silent(silent, now);
+                self.handle_input(now, conn, false);
             }
             _ => {}
         }

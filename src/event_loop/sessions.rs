@@ -353,6 +353,22 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.detach(index, now, ErrorCode::ConnectionLost);
     }
 
+    /// Slot `index`'s peer logged on again on a new connection while the old one was silent
+    /// (a half-open link the peer noticed first): the old connection is closed to make way.
+    pub(super) fn replace_silent(&mut self, index: usize, now: Instant) {
+        let Some(conn) = self.slots[index].conn else {
+            return;
+        };
+        self.conns.remove(conn);
+        self.backend.close(conn);
+        let silent = self.slots[index].session.silent_for(now);
+        let detail = format!(
+            "replaced by a new connection of the same session after {:.1} s of silence",
+            silent.as_secs_f64()
+        );
+        self.connection_lost(index, now, detail);
+    }
+
     /// The connection of slot `index` went down under it.
     pub(super) fn connection_lost(&mut self, index: usize, now: Instant, detail: String) {
         self.report_lost(index, detail);

@@ -754,6 +754,15 @@ fn sessions_sharing_comp_ids_fill_in_order() {
         panic!("a third logon must be refused");
     };
     assert_eq!(id.qualifier, "A");
+    // The sessions that refused it, which a silent connection may free.
+    let taken: Vec<_> = router
+        .logged_on_matches(b"FIX.4.4", b"BROKER", b"US")
+        .collect();
+    assert_eq!(taken, [SessionIndex(2), SessionIndex(3)]);
+    assert_eq!(
+        router.logged_on_matches(b"FIX.4.4", b"THEM", b"US").count(),
+        0
+    );
     router.release(SessionIndex(3));
     assert_eq!(
         router.route(b"FIX.4.4", b"BROKER", b"US"),

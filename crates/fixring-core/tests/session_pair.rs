@@ -333,9 +333,21 @@ fn silent_peer_gets_a_test_request_then_is_dropped() {
     // HeartBtInt 30 s plus 20 %: the TestRequest goes out at 36 s, the close at 72 s.
     pair.advance(Duration::from_millis(35_999));
     assert_eq!(pair.initiator.sent_count("1"), 0);
+    assert!(!pair.initiator.session.is_silent(pair.clock));
     pair.advance(Duration::from_millis(1));
     assert_eq!(pair.initiator.sent_count("1"), 1);
-    pair.advance(Duration::from_millis(35_999));
+    // Silent from here on: a new connection of the same peer may replace this one.
+    pair.advance(Duration::from_millis(1));
+    assert!(pair.initiator.session.is_silent(pair.clock));
+    assert_eq!(
+        pair.initiator.session.silent_for(pair.clock),
+        Duration::from_millis(36_001)
+    );
+    assert!(
+        !pair.acceptor.session.is_silent(pair.clock),
+        "it hears the initiator"
+    );
+    pair.advance(Duration::from_millis(35_998));
     assert!(pair.initiator.closed.is_none());
     pair.advance(Duration::from_millis(1));
     assert_eq!(

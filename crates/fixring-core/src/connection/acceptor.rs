@@ -117,6 +117,23 @@ impl LogonRouter {
         }
     }
 
+    /// The logged-on sessions a Logon with these header fields is addressed to: those
+    /// [`LogonRouter::route`] refused it for as already logged on.
+    pub fn logged_on_matches<'a>(
+        &'a self,
+        begin_string: &'a [u8],
+        sender_comp_id: &'a [u8],
+        target_comp_id: &'a [u8],
+    ) -> impl Iterator<Item = SessionIndex> + 'a {
+        self.sessions
+            .iter()
+            .enumerate()
+            .filter(move |(_, entry)| {
+                entry.logged_on && entry.matches(begin_string, sender_comp_id, target_comp_id)
+            })
+            .map(|(index, _)| SessionIndex(index))
+    }
+
     /// Marks the session free again once its connection has ended. Returns whether it was
     /// logged on (`false` too for an index out of range).
     pub fn release(&mut self, index: SessionIndex) -> bool {

@@ -202,6 +202,18 @@ impl Session {
             .any(|admin| matches!(admin, Admin::Resend { .. }))
     }
 
+    /// How long the peer has been silent on the current connection.
+    pub fn silent_for(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.last_received)
+    }
+
+    /// Whether the session is logged on and its peer has been silent for longer than the
+    /// point at which a TestRequest goes out (HeartBtInt plus a margin): the connection is
+    /// probably half-open. Never with HeartBtInt 0.
+    pub fn is_silent(&self, now: Instant) -> bool {
+        self.logged_on && !self.heartbeat.is_zero() && self.silent_for(now) > self.silence_limit()
+    }
+
     /// How many sent application messages are kept for resending.
     pub fn stored_messages(&self) -> usize {
         self.store.len()
