@@ -343,10 +343,6 @@ fn silent_peer_gets_a_test_request_then_is_dropped() {
         pair.initiator.session.silent_for(pair.clock),
         Duration::from_millis(36_001)
     );
-    assert!(
-        !pair.acceptor.session.is_silent(pair.clock),
-        "it hears the initiator"
-    );
     pair.advance(Duration::from_millis(35_998));
     assert!(pair.initiator.closed.is_none());
     pair.advance(Duration::from_millis(1));
