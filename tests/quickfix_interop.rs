@@ -1,12 +1,14 @@
 //! fixring against QuickFIX C++ 1.15.1, the real counterparty, on each backend: QuickFIX as
-//! initiator and as acceptor, failover, reconnection, port in use and graceful stop.
+//! initiator and as acceptor, failover, reconnection, resending what a broken connection lost,
+//! port in use and graceful stop.
 
 mod common;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use common::free_port;
+use common::proxy::FaultProxy;
 use common::quickfix::{PeerSettings, QuickFixPeer};
 use common::recorder::Recorder;
 use fixring::Engine;
@@ -127,6 +129,69 @@ fn fixring_initiator_trades_with_a_quickfix_acceptor() {
         initiator.wait().expect("clean stop");
         expect_line(&mut qf, "LOGOUT");
         let _ = qf.stop();
+    }
+}
+
+/// Orders committed to a connection that then breaks reach QuickFIX on the next connection:
+/// QuickFIX sees the gap, asks for it again, and accepts fixring's resends (PossDupFlag=Y,
+/// OrigSendingTime), each once; its ExecutionReports come back the same way.
+#[test]
+fn orders_lost_with_a_connection_are_resent_to_quickfix() {
+    for transport in TRANSPORTS {
+        let port = free_port();
+        let mut settings = PeerSettings::acceptor(port, "QF", "FIXRING");
+        settings.reset_on_logon = false;
+        let mut qf = peer(&settings, &[]);
+        let proxy = FaultProxy::start(SocketAddr::from(([127, 0, 0, 1], port)));
+        let text = initiator_text(transport, &[proxy.port()]).replace("ResetOnLogon=Y\n", "");
+        let app = Recorder::new();
+        let initiator = engine(&text, app.clone());
+        expect_line(&mut qf, "LOGON");
+        app.expect_events("fix.connection.established", 1, STEP);
+        let handle = initiator.handle(&session()).expect("handle");
+        let send = |id: usize| {
+            let body = format!(
+                "11=R{id}\x0121=1\x0155=IBM\x0154=1\x0160=20261126-00:00:00.000\x0138=100\x0140=1\x01"
+            );
+            handle.send(b"D", body.into_bytes()).expect("queued");
+        };
+        for id in 0..10 {
+            send(id);
+        }
+        assert!(app.wait_for(STEP, |s| s.app_in.len() >= 10), "{transport}");
+        // These go into a stalled link and die with it.
+        proxy.stall_all();
+        // A read already waiting in the proxy (20 ms at most) still forwards.
+        std::thread::sleep(Duration::from_millis(50));
+        for id in 10..30 {
+            send(id);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        proxy.reset_all();
+        proxy.resume_all();
+        app.expect_events("fix.connection.established", 2, STEP);
+        let all = app.wait_for(STEP, |s| s.app_in.len() >= 30);
+        let reports: Vec<String> =
+            app.with(|s| s.app_in.iter().map(|(_, _, id)| id.clone()).collect());
+        assert!(all, "{transport}: execution reports for {reports:?}");
+        let expected: Vec<String> = (0..30).map(|id| format!("R{id}")).collect();
+        assert_eq!(reports, expected, "{transport}: each order once, in order");
+        let _ = qf.stop();
+        let orders: Vec<&String> = qf
+            .seen()
+            .iter()
+            .filter(|l| l.starts_with("APP_IN D "))
+            .collect();
+        assert_eq!(
+            orders.len(),
+            30,
+            "{transport}: QuickFIX received {orders:?}"
+        );
+        assert!(
+            qf.seen().iter().any(|l| l.starts_with("ADMIN_OUT 2 ")),
+            "{transport}: QuickFIX never asked for a resend: {:?}",
+            qf.seen()
+        );
     }
 }
 
