@@ -329,6 +329,21 @@ fn connect_faults(transport: &'static str) {
                 .all(|c| matches!(c, ErrorCode::ConnectionLost | ErrorCode::ConnectionRefused)),
             "{transport}: {codes:?}"
         );
+        // Each live connection was lost once (reset by the test); an attempt that broke
+        // before its Logon completed failed, however far it got.
+        assert_eq!(
+            rig.victim_app.count("fix.connection.lost"),
+            faults.len(),
+            "{transport}: {:?}",
+            details(&rig.victim_app, "fix.connection.lost")
+        );
+        let failed = details(&rig.victim_app, "fix.connection.failed");
+        for says in ["peer closed the connection", "reset by peer", "logon timed out"] {
+            assert!(
+                failed.iter().any(|d| d.contains(says)),
+                "{transport}: no failed attempt says {says:?}: {failed:?}"
+            );
+        }
         eprintln!(
             "{transport}: {:?}",
             details(&rig.victim_app, "fix.connection.lost")

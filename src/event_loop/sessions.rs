@@ -375,8 +375,28 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.detach(index, now, ErrorCode::ConnectionLost);
     }
 
+    /// Reports the end of slot `index`'s connection: `fix.connection.lost` once it had logged
+    /// on; before that the attempt failed (an initiator's `fix.connection.failed`, an
+    /// acceptor's `fix.connection.error`).
     fn report_lost(&mut self, index: usize, detail: String) {
         let slot = &self.slots[index];
+        if !slot.session.completed_logon() {
+            match &slot.driver {
+                Driver::Initiator(schedule) => {
+                    let host = schedule
+                        .current_host()
+                        .and_then(|i| slot.hosts.get(i))
+                        .cloned();
+                    self.report_failed(index, host, detail);
+                }
+                Driver::Acceptor { .. } => self.app.on_event(&Event::ConnectionError {
+                    remote_host: slot.peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+                    code: ErrorCode::ConnectionRefused,
+                    error_detail: detail,
+                }),
+            }
+            return;
+        }
         self.app.on_event(&Event::ConnectionLost {
             session_id: slot.session.id().clone(),
             remote_host: slot.peer.map(|p| p.ip().to_string()).unwrap_or_default(),

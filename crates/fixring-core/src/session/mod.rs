@@ -202,6 +202,12 @@ impl Session {
             .any(|admin| matches!(admin, Admin::Resend { .. }))
     }
 
+    /// Whether the current connection completed the Logon exchange (and still counts as
+    /// logged on while it closes). A connection that ends without it was a failed attempt.
+    pub fn completed_logon(&self) -> bool {
+        self.logged_on
+    }
+
     /// How long the peer has been silent on the current connection.
     pub fn silent_for(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.last_received)
