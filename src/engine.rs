@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
@@ -16,7 +15,7 @@ use fixring_uring::UringBackend;
 use crate::application::Application;
 use crate::clock::Clock;
 use crate::error::EngineError;
-use crate::event_loop::{EventLoop, LoopPlan};
+use crate::event_loop::{EventLoop, LoopPlan, Shutdown};
 use crate::handle::{Inbox, Queued, SessionHandle};
 use crate::stats::LatencyStats;
 
@@ -52,7 +51,7 @@ struct Ready {
 
 struct Running {
     threads: Vec<JoinHandle<Result<(), EngineError>>>,
-    stop: Arc<AtomicBool>,
+    shutdown: Arc<Shutdown>,
     loops: Vec<LoopInfo>,
 }
 
@@ -132,7 +131,7 @@ impl<A: Application + Clone> Engine<A> {
         }
         let plans = LoopPlan::split(&self.settings, self.backend)?;
         let clock = Clock::start();
-        let stop = Arc::new(AtomicBool::new(false));
+        let shutdown = Arc::new(Shutdown::default());
         let mut threads = Vec::new();
         let mut loops = Vec::new();
         let mut failure = None;
@@ -146,7 +145,7 @@ impl<A: Application + Clone> Engine<A> {
             let (ready_tx, ready_rx) = mpsc::channel();
             let app = self.app.clone();
             let transport = self.settings.engine.transport;
-            let loop_stop = Arc::clone(&stop);
+            let loop_shutdown = Arc::clone(&shutdown);
             let stats = Arc::new(Mutex::new(LatencyStats::new()));
             let loop_stats = Arc::clone(&stats);
             let spawned = std::thread::Builder::new()
@@ -154,7 +153,7 @@ impl<A: Application + Clone> Engine<A> {
                 .spawn(move || {
                     let shared = LoopShared {
                         queue: inbox,
-                        stop: loop_stop,
+                        shutdown: loop_shutdown,
                         stats: loop_stats,
                         ready: ready_tx,
                     };
@@ -187,7 +186,7 @@ impl<A: Application + Clone> Engine<A> {
         }
         let running = Running {
             threads,
-            stop,
+            shutdown,
             loops,
         };
         if let Some(error) = failure {
@@ -276,7 +275,7 @@ impl<A: Application + Clone> Drop for Engine<A> {
 }
 
 fn stop_all(running: &Running) {
-    running.stop.store(true, Ordering::Release);
+    running.shutdown.request();
     for info in &running.loops {
         info.waker.wake();
     }
@@ -293,7 +292,7 @@ fn join_error(thread: JoinHandle<Result<(), EngineError>>) -> EngineError {
 /// What a loop thread shares with the engine.
 struct LoopShared {
     queue: Inbox,
-    stop: Arc<AtomicBool>,
+    shutdown: Arc<Shutdown>,
     stats: Arc<Mutex<LatencyStats>>,
     ready: mpsc::Sender<Ready>,
 }
@@ -343,11 +342,11 @@ fn drive<B: Backend, A: Application>(
     let sessions = plan.sessions.iter().map(|s| s.id.clone()).collect();
     let LoopShared {
         queue,
-        stop,
+        shutdown,
         stats,
         ready,
     } = shared;
-    let event_loop = EventLoop::new(backend, app, clock, plan, queue, stop, stats)?;
+    let event_loop = EventLoop::new(backend, app, clock, plan, queue, shutdown, stats)?;
     let listen_addrs = event_loop.listen_addrs();
     // The receiver is gone only if start() gave up; the loop then stops by its flag.
     let _ = ready.send(Ready {

@@ -304,9 +304,14 @@ fn loops_are_pinned_to_the_configured_cores() {
          [SESSION]\nTargetCompID=B\nSocketAcceptPort={second}\n",
         cores.min(2) - 1
     );
-    let engine = start(&text, Recorder::new());
+    let app = Recorder::new();
+    let mut engine = start(&text, app.clone());
     assert_eq!(engine.backends().len(), 2, "one loop per configured core");
     assert_eq!(engine.listen_addrs().len(), 2);
+    // Two loops of acceptors stop as one engine.
+    engine.stop();
+    engine.wait().expect("clean stop");
+    assert_eq!(app.count("fix.connection.stopped"), 1, "{:?}", app.names());
 
     // A core that does not exist is an error, never a silent unpinned loop.
     let text = format!(

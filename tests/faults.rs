@@ -338,7 +338,11 @@ fn connect_faults(transport: &'static str) {
             details(&rig.victim_app, "fix.connection.lost")
         );
         let failed = details(&rig.victim_app, "fix.connection.failed");
-        for says in ["peer closed the connection", "reset by peer", "logon timed out"] {
+        for says in [
+            "peer closed the connection",
+            "reset by peer",
+            "logon timed out",
+        ] {
             assert!(
                 failed.iter().any(|d| d.contains(says)),
                 "{transport}: no failed attempt says {says:?}: {failed:?}"

@@ -9,10 +9,10 @@ mod completions;
 mod conns;
 mod plan;
 mod sessions;
+mod shutdown;
 mod tls;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +31,7 @@ use crate::stats::{LatencyStats, LoopStats};
 use conns::ConnTable;
 pub(crate) use plan::LoopPlan;
 use sessions::Slot;
+pub(crate) use shutdown::Shutdown;
 pub(crate) use tls::Writer;
 
 /// The longest a loop sleeps without looking at its stop flag and queue.
@@ -62,7 +63,9 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     listeners: Vec<Listener>,
     conns: ConnTable,
     queue: Inbox,
-    stop: Arc<AtomicBool>,
+    shutdown: Arc<Shutdown>,
+    /// The kinds of session this loop runs, acceptors first.
+    kinds: Vec<ConnectionType>,
     completions: Vec<Completion>,
     /// Slots that did something this turn and must write and report.
     touched: Vec<usize>,
@@ -92,7 +95,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         clock: Clock,
         plan: LoopPlan,
         queue: Inbox,
-        stop: Arc<AtomicBool>,
+        shutdown: Arc<Shutdown>,
         stats: Arc<Mutex<LatencyStats>>,
     ) -> Result<Self, crate::EngineError> {
         let buffer_size = plan.backend.buffer_size;
@@ -149,6 +152,17 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             .iter()
             .map(|config| Slot::new(config, wall))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut kinds: Vec<ConnectionType> = Vec::new();
+        for slot in &slots {
+            let kind = slot.connection_type();
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        kinds.sort_by_key(|kind| matches!(kind, ConnectionType::Initiator));
+        for &kind in &kinds {
+            shutdown.started(kind);
+        }
         Ok(Self {
             backend,
             app,
@@ -158,7 +172,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             listeners,
             conns: ConnTable::default(),
             queue,
-            stop,
+            shutdown,
+            kinds,
             completions: Vec::with_capacity(64),
             touched: Vec::new(),
             backlogged: Vec::new(),
@@ -187,7 +202,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.refresh_deadline();
         loop {
             let now = self.clock.now();
-            if self.stop.load(Ordering::Acquire) && self.stopping_until.is_none() {
+            if self.shutdown.is_requested() && self.stopping_until.is_none() {
                 self.begin_stop(now);
             }
             if self.next_deadline.is_some_and(|d| d <= now) {
@@ -276,17 +291,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.app.on_not_sent(&id, msg, SendError::NotLoggedOn);
             }
         }
-        let mut types = Vec::new();
-        for slot in &self.slots {
-            let kind = slot.connection_type();
-            if !types.contains(&kind) {
-                types.push(kind);
+        // The last loop of each kind to finish reports that kind stopped.
+        for &connection_type in &self.kinds {
+            if self.shutdown.finished(connection_type) {
+                self.app
+                    .on_event(&Event::ConnectionStopped { connection_type });
             }
-        }
-        types.sort_by_key(|kind| matches!(kind, ConnectionType::Initiator));
-        for connection_type in types {
-            self.app
-                .on_event(&Event::ConnectionStopped { connection_type });
         }
         let flushed = self.backend.flush();
         self.stats.flushed();
