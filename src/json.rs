@@ -85,6 +85,25 @@ pub fn event_json(event: &Event) -> String {
     out.finish()
 }
 
+/// Appends `value` to `out` as a JSON string literal.
+pub(crate) fn write_quoted(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// A flat JSON object under construction.
 struct Json {
     buf: String,
@@ -125,21 +144,7 @@ impl Json {
     }
 
     fn quoted(&mut self, value: &str) {
-        self.buf.push('"');
-        for c in value.chars() {
-            match c {
-                '"' => self.buf.push_str("\\\""),
-                '\\' => self.buf.push_str("\\\\"),
-                '\n' => self.buf.push_str("\\n"),
-                '\r' => self.buf.push_str("\\r"),
-                '\t' => self.buf.push_str("\\t"),
-                c if u32::from(c) < 0x20 => {
-                    let _ = write!(self.buf, "\\u{:04x}", u32::from(c));
-                }
-                c => self.buf.push(c),
-            }
-        }
-        self.buf.push('"');
+        write_quoted(&mut self.buf, value);
     }
 
     fn finish(mut self) -> String {

@@ -7,6 +7,7 @@ use fixring_core::UtcTimestamp;
 use hdrhistogram::Histogram;
 
 use super::{ConnectMeasured, Measured};
+use crate::json::write_quoted;
 
 /// The percentiles reported, as column labels, JSON key stems and quantiles.
 pub const PERCENTILES: [(&str, &str, f64); 5] = [
@@ -159,38 +160,19 @@ pub fn connect_table(results: &[ConnectMeasured]) -> String {
     out
 }
 
-/// A JSON string literal for `value`.
-fn quoted(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 fn machine_json(out: &mut String, machine: &Machine, options: &str) {
     let _ = write!(
         out,
         "{{\"machine\":{{\"cores\":{},\"kernel\":",
         machine.cores
     );
-    quoted(out, &machine.kernel);
+    write_quoted(out, &machine.kernel);
     out.push_str(",\"cpu\":");
-    quoted(out, &machine.cpu);
+    write_quoted(out, &machine.cpu);
     out.push_str(",\"date\":");
-    quoted(out, &machine.date);
+    write_quoted(out, &machine.date);
     out.push_str("},\"options\":");
-    quoted(out, options);
+    write_quoted(out, options);
 }
 
 fn quantiles_json(out: &mut String, prefix: &str, h: &Histogram<u64>) {
@@ -211,7 +193,7 @@ pub fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
             out.push(',');
         }
         out.push_str("{\"name\":");
-        quoted(&mut out, m.scenario.name);
+        write_quoted(&mut out, m.scenario.name);
         let _ = write!(
             out,
             ",\"tls\":{},\"count\":{},\"rate\":{:.1}",
@@ -237,7 +219,7 @@ pub fn connect_json(machine: &Machine, options: &str, results: &[ConnectMeasured
             out.push(',');
         }
         out.push_str("{\"name\":");
-        quoted(&mut out, m.scenario.name);
+        write_quoted(&mut out, m.scenario.name);
         let _ = write!(
             out,
             ",\"tls\":{},\"count\":{}",
