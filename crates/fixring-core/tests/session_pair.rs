@@ -473,10 +473,10 @@ fn a_gap_is_reported_and_resent_from_the_store() {
     let mut pair = Pair::logged_on(false);
     // Three orders go out, but only the last reaches the acceptor.
     send_order(&mut pair, "A", false);
-    pair.clock = pair.clock + Duration::from_millis(5);
+    pair.clock += Duration::from_millis(5);
     send_order(&mut pair, "B", false);
     send_order(&mut pair, "C", true);
-    pair.clock = pair.clock + Duration::from_millis(5);
+    pair.clock += Duration::from_millis(5);
     pair.drive();
     let gap = Event::SequenceGap {
         session_id: pair.acceptor.session.id().clone(),
