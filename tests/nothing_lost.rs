@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use common::free_port;
 use common::proxy::{Fault, FaultProxy};
 use common::recorder::Recorder;
-use common::rig::{RigOptions, TRANSPORTS, WAIT, acceptor_text, initiator_text, order, start};
+use common::rig::{
+    Certs, RigOptions, TRANSPORTS, WAIT, acceptor_text, certs, initiator_text, order, start,
+};
 use fixring::core::codec::Message;
 use fixring::core::session::SendError;
 use fixring::core::{Event, SessionId};
@@ -137,21 +139,25 @@ struct Pair {
     proxy: FaultProxy,
     acceptor: Engine<Timeline>,
     acceptor_app: Timeline,
+    /// The certificates of a TLS pair, kept while it runs.
+    _certs: Option<Certs>,
 }
 
 impl Pair {
     fn start(options: RigOptions, proxied: bool) -> Self {
+        let certs = options.tls.then(certs);
+        let pki = certs.as_ref().map(|c| &c.pki);
         let port = free_port();
         let acceptor_app = Timeline::new();
         let acceptor = start(
-            &acceptor_text(options.transport, port, &["VICTIM".to_owned()], None),
+            &acceptor_text(options.transport, port, &["VICTIM".to_owned()], pki),
             acceptor_app.clone(),
         );
         let proxy = FaultProxy::start(SocketAddr::from(([127, 0, 0, 1], port)));
         let initiator_app = Timeline::new();
         let to = if proxied { proxy.port() } else { port };
         let initiator = start(
-            &initiator_text(options, "VICTIM", to, None),
+            &initiator_text(options, "VICTIM", to, pki),
             initiator_app.clone(),
         );
         initiator_app
@@ -163,6 +169,7 @@ impl Pair {
             proxy,
             acceptor,
             acceptor_app,
+            _certs: certs,
         }
     }
 
@@ -241,12 +248,17 @@ impl Account {
 /// stall when `stall_first`, so that the engine's own send buffer holds bytes), and accounts
 /// for every one of them. Nothing is delivered twice.
 fn orders_through_resets(
-    transport: &'static str,
+    options: RigOptions,
     n: usize,
     every: usize,
     stall_first: bool,
 ) -> Account {
-    let pair = Pair::start(RigOptions::new(transport), true);
+    let transport = if options.tls {
+        format!("{} tls", options.transport)
+    } else {
+        options.transport.to_owned()
+    };
+    let pair = Pair::start(options, true);
     let handle = pair.handle();
     for i in 0..n {
         if i > 0 && i % every == 0 {
@@ -323,7 +335,7 @@ fn orders_through_resets(
 #[test]
 fn every_order_is_delivered_or_returned_through_resets() {
     for transport in TRANSPORTS {
-        let account = orders_through_resets(transport, 3000, 1000, false);
+        let account = orders_through_resets(RigOptions::new(transport), 3000, 1000, false);
         assert_eq!(account.unaccounted(), 0, "{transport}: orders lost");
         assert!(account.delivered > 0);
     }
@@ -331,17 +343,26 @@ fn every_order_is_delivered_or_returned_through_resets() {
 
 /// A stall fills the engine's send buffer before the reset, so orders are committed (numbered
 /// and encoded) to a connection that breaks: the next connection resends them from the store
-/// when the peer asks, and every order is delivered once or returned.
+/// when the peer asks, and every order is delivered once or returned. Plain and TLS.
 #[test]
 fn orders_committed_to_a_broken_connection_are_resent() {
     for transport in TRANSPORTS {
-        let account = orders_through_resets(transport, 20_000, 10_000, true);
-        assert_eq!(
-            account.unaccounted(),
-            0,
-            "{transport}: orders neither delivered nor returned"
-        );
-        assert!(account.resent > 0, "{transport}: nothing was resent");
+        for tls in [false, true] {
+            let options = RigOptions {
+                tls,
+                ..RigOptions::new(transport)
+            };
+            let account = orders_through_resets(options, 20_000, 10_000, true);
+            assert_eq!(
+                account.unaccounted(),
+                0,
+                "{transport} tls={tls}: orders neither delivered nor returned"
+            );
+            assert!(
+                account.resent > 0,
+                "{transport} tls={tls}: nothing was resent"
+            );
+        }
     }
 }
 
