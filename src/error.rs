@@ -38,6 +38,15 @@ pub enum EngineError {
     LoopPanicked,
     /// [`crate::Engine::start`] was called on a running engine.
     AlreadyStarted,
+    /// A session's file store (`FileStorePath`) could not be opened or read.
+    Store {
+        /// The session.
+        session: String,
+        /// The store's directory.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
 }
 
 impl EngineError {
@@ -69,6 +78,15 @@ impl fmt::Display for EngineError {
             Self::Thread(source) => write!(f, "{code}: cannot spawn an event loop: {source}"),
             Self::LoopPanicked => write!(f, "{code}: an event loop panicked"),
             Self::AlreadyStarted => write!(f, "{code}: the engine is already running"),
+            Self::Store {
+                session,
+                path,
+                source,
+            } => write!(
+                f,
+                "{code}: {session}: file store in {}: {source}",
+                path.display()
+            ),
         }
     }
 }

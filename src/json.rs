@@ -79,6 +79,10 @@ pub fn event_json(event: &Event) -> String {
             out.num("begin", *begin);
             out.num("end", *end);
         }
+        Event::StoreError { session_id, detail } => {
+            out.str("session_id", &session_id.to_string());
+            out.str("detail", detail);
+        }
         Event::BackendFallback { reason } => out.str("reason", reason),
         _ => {}
     }

@@ -14,6 +14,7 @@ mod echo;
 mod engine;
 mod error;
 mod event_loop;
+mod file_store;
 mod handle;
 pub mod json;
 mod stats;

@@ -71,6 +71,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     touched: Vec<usize>,
     /// Slots holding messages that did not fit in their send buffer.
     backlogged: Vec<usize>,
+    /// Slots whose session has a file store.
+    stored: Vec<usize>,
     /// The earliest deadline known; a full scan refreshes it once it has passed.
     next_deadline: Option<Instant>,
     /// Set once a stop began: when everything must be closed regardless.
@@ -152,6 +154,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             .iter()
             .map(|config| Slot::new(config, wall))
             .collect::<Result<Vec<_>, _>>()?;
+        let stored = (0..slots.len())
+            .filter(|&i| slots[i].file.is_some())
+            .collect();
         let mut kinds: Vec<ConnectionType> = Vec::new();
         for slot in &slots {
             let kind = slot.connection_type();
@@ -177,6 +182,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             completions: Vec::with_capacity(64),
             touched: Vec::new(),
             backlogged: Vec::new(),
+            stored,
             next_deadline: None,
             stopping_until: None,
             buffer_size,
@@ -298,6 +304,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     .on_event(&Event::ConnectionStopped { connection_type });
             }
         }
+        self.persist();
         let flushed = self.backend.flush();
         self.stats.flushed();
         self.stats.publish();
@@ -363,11 +370,13 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Starts the writes; a backend that wrote during the flush may have made room for
     /// messages still waiting, which go out in a second flush.
     fn flush(&mut self, now: Instant) -> std::io::Result<()> {
+        self.persist();
         self.backend.flush()?;
         if !self.backlogged.is_empty() {
             for index in std::mem::take(&mut self.backlogged) {
                 self.drain_backlog(now, index);
             }
+            self.persist();
             self.backend.flush()?;
         }
         self.stats.flushed();

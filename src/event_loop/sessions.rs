@@ -18,6 +18,7 @@ use super::conns::Owner;
 use super::tls::{Sealer, Writer};
 use crate::EngineError;
 use crate::application::Application;
+use crate::file_store::FileStore;
 use crate::handle::Outbound;
 
 /// Messages a session holds for a full send buffer before it returns new ones as not sent.
@@ -48,6 +49,8 @@ pub(super) struct Slot {
     tls: Option<(Arc<ClientConfig>, Option<String>)>,
     /// Whether the current connection runs TLS.
     pub(super) is_ssl: bool,
+    /// The session's file store, with `FileStorePath`.
+    pub(super) file: Option<FileStore>,
 }
 
 impl Slot {
@@ -78,8 +81,21 @@ impl Slot {
                 Vec::new(),
             ),
         };
+        let mut session = Session::new(config, wall);
+        let file = match &config.file_store_path {
+            Some(dir) => Some(
+                FileStore::open(dir, &mut session, config.message_store_size).map_err(
+                    |source| EngineError::Store {
+                        session: config.id.to_string(),
+                        path: dir.clone(),
+                        source,
+                    },
+                )?,
+            ),
+            None => None,
+        };
         Ok(Self {
-            session: Session::new(config, wall),
+            session,
             conn: None,
             peer: None,
             driver,
@@ -89,6 +105,7 @@ impl Slot {
             backlog: VecDeque::new(),
             tls,
             is_ssl: false,
+            file,
         })
     }
 
@@ -414,6 +431,25 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
         self.report_session_events(index);
         self.start_connects(index, now);
+    }
+
+    /// Writes what changed in the sessions with a file store, before the turn's bytes go to
+    /// the kernel.
+    pub(super) fn persist(&mut self) {
+        for &index in &self.stored {
+            let slot = &mut self.slots[index];
+            let Some(file) = slot.file.as_mut() else {
+                continue;
+            };
+            if let Some(error) = file.persist(&slot.session) {
+                tracing::error!(session = %slot.session.id(), %error, "file store write failed");
+                let event = Event::StoreError {
+                    session_id: slot.session.id().clone(),
+                    detail: error.to_string(),
+                };
+                self.app.on_event(&event);
+            }
+        }
     }
 
     /// Hands the session's events to the application, adding `fix.connection.established`

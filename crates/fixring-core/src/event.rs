@@ -100,6 +100,15 @@ pub enum Event {
         /// The last MsgSeqNum skipped.
         end: u64,
     },
+    /// The session's file store (`FileStorePath`) could not be written
+    /// (`fix.session.store_error`); reported once until a write succeeds again. The session
+    /// goes on with its in-memory store.
+    StoreError {
+        /// The session.
+        session_id: SessionId,
+        /// The I/O error.
+        detail: String,
+    },
 }
 
 impl Event {
@@ -115,6 +124,7 @@ impl Event {
             Self::Logout { .. } => "fix.session.logout",
             Self::SequenceGap { .. } => "fix.session.sequence_gap",
             Self::MessagesNotResent { .. } => "fix.session.messages_not_resent",
+            Self::StoreError { .. } => "fix.session.store_error",
             Self::BackendFallback { .. } => "fix.engine.backend_fallback",
         }
     }

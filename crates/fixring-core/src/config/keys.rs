@@ -30,6 +30,7 @@ pub(super) const LOGOUT_TIMEOUT: &str = "logouttimeout";
 pub(super) const RESET_ON_LOGON: &str = "resetonlogon";
 pub(super) const PERSIST_MESSAGES: &str = "persistmessages";
 pub(super) const MESSAGE_STORE_SIZE: &str = "messagestoresize";
+pub(super) const FILE_STORE_PATH: &str = "filestorepath";
 pub(super) const USE_SSL: &str = "socketusessl";
 pub(super) const CERTIFICATE_FILE: &str = "socketcertificatefile";
 pub(super) const PRIVATE_KEY_FILE: &str = "socketprivatekeyfile";
@@ -52,7 +53,7 @@ pub(super) const TRANSPORT: &str = "transport";
 pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
 
 /// Every session key fixring reads.
-const SESSION: [&str; 37] = [
+const SESSION: [&str; 38] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -78,6 +79,7 @@ const SESSION: [&str; 37] = [
     RESET_ON_LOGON,
     PERSIST_MESSAGES,
     MESSAGE_STORE_SIZE,
+    FILE_STORE_PATH,
     USE_SSL,
     CERTIFICATE_FILE,
     PRIVATE_KEY_FILE,
@@ -102,7 +104,7 @@ const SYNONYMS: [(&str, &str); 3] = [
 ];
 
 /// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
-const IGNORED: [&str; 37] = [
+const IGNORED: [&str; 36] = [
     // TLS details fixring leaves to rustls.
     "sslprotocol",
     "sslciphersuite",
@@ -131,7 +133,6 @@ const IGNORED: [&str; 37] = [
     "checklatency",
     "maxlatency",
     // Store and log.
-    "filestorepath",
     "filelogpath",
     "filelogbackuppath",
     "screenlogshowincoming",

@@ -71,6 +71,9 @@ pub struct SessionConfig {
     /// it the oldest are dropped, and a resend reaching back to them is skipped with a gap
     /// fill and reported.
     pub message_store_size: usize,
+    /// FileStorePath: a directory where the session's sequence numbers and sent messages
+    /// are kept across restarts of the process (default none: they live in memory only).
+    pub file_store_path: Option<PathBuf>,
     /// Socket options applied to every socket of the session.
     pub socket: SocketOptions,
     /// TLS settings; `None` for a plain-text session.
@@ -93,6 +96,7 @@ impl SessionConfig {
             logout_timeout: Duration::from_secs(2),
             reset_on_logon: false,
             message_store_size: DEFAULT_MESSAGE_STORE_SIZE,
+            file_store_path: None,
             socket: SocketOptions::default(),
             tls: None,
             line: 0,

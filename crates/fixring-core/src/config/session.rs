@@ -42,6 +42,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
         .get(keys::MESSAGE_STORE_SIZE)
         .and_then(|entry| number(entry, report))
         .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX));
+    let file_store_path = text(view, keys::FILE_STORE_PATH).map(PathBuf::from);
     let socket = read_socket(view, report);
     if report.errors.len() != errors_before {
         return None;
@@ -67,6 +68,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     if persist_messages == Some(false) {
         session.message_store_size = 0;
     }
+    session.file_store_path = file_store_path;
     session.socket = socket;
     Some(session)
 }

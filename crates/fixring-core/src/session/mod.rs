@@ -29,6 +29,7 @@ use crate::{Event, Instant, SessionId, UtcTimestamp, WallClock};
 
 use admin::Admin;
 pub use inbound::Inbound;
+pub use store::SentMessage;
 use store::SentStore;
 pub use violation::{CloseReason, ProtocolViolation, SendError};
 
@@ -218,6 +219,40 @@ impl Session {
     /// probably half-open. Never with HeartBtInt 0.
     pub fn is_silent(&self, now: Instant) -> bool {
         self.logged_on && !self.heartbeat.is_zero() && self.silent_for(now) > self.silence_limit()
+    }
+
+    /// The application messages kept for resending with a MsgSeqNum of at least `from`,
+    /// oldest first; what a file store writes out.
+    pub fn sent_messages(&self, from: u64) -> impl Iterator<Item = SentMessage<'_>> {
+        self.store.iter_from(from)
+    }
+
+    /// Changes whenever the sequence numbers start again and the kept messages are dropped
+    /// with them (ResetOnLogon, a peer's reset, [`Session::set_sequence_numbers`]).
+    pub fn store_epoch(&self) -> u64 {
+        self.store.epoch()
+    }
+
+    /// Restores, before the session first connects, what an earlier run of it left: both
+    /// sequence numbers and the application messages it sent, kept for resending as if just
+    /// sent (those at or above `next_sender` are left out).
+    pub fn restore<'a>(
+        &mut self,
+        next_sender: u64,
+        next_target: u64,
+        sent: impl IntoIterator<Item = SentMessage<'a>>,
+    ) {
+        self.set_sequence_numbers(next_sender, next_target);
+        for message in sent {
+            if message.seq < self.next_sender_seq {
+                self.store.push(
+                    message.seq,
+                    message.sending_time,
+                    message.msg_type,
+                    message.body,
+                );
+            }
+        }
     }
 
     /// How many sent application messages are kept for resending.

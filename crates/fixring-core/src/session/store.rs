@@ -26,17 +26,17 @@ struct Entry {
     body_len: usize,
 }
 
-/// A message taken back out of the store for a resend.
+/// An application message the session sent and keeps for resending.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Stored<'a> {
+pub struct SentMessage<'a> {
     /// MsgSeqNum it was sent with.
-    pub(super) seq: u64,
-    /// Its SendingTime then, now its OrigSendingTime.
-    pub(super) sending_time: UtcTimestamp,
+    pub seq: u64,
+    /// Its SendingTime then; a resend carries it as OrigSendingTime.
+    pub sending_time: UtcTimestamp,
     /// MsgType (35).
-    pub(super) msg_type: &'a [u8],
-    /// The body fields, as encoded by the application.
-    pub(super) body: &'a [u8],
+    pub msg_type: &'a [u8],
+    /// The body fields, as the application encoded them.
+    pub body: &'a [u8],
 }
 
 /// The application messages sent, in MsgSeqNum order, up to a limit in bytes.
@@ -49,6 +49,8 @@ pub(super) struct SentStore {
     base: usize,
     /// MsgSeqNums below this may have been dropped to keep within the limit.
     dropped_below: u64,
+    /// Bumped whenever the store is emptied because the sequence numbers start again.
+    epoch: u64,
 }
 
 impl SentStore {
@@ -71,7 +73,7 @@ impl SentStore {
         let size = msg_type.len() + body.len();
         if size > self.limit {
             // Too large to keep at all: a later resend must skip it, so count it as dropped.
-            self.clear();
+            self.forget();
             self.dropped_below = seq + 1;
             return;
         }
@@ -91,17 +93,28 @@ impl SentStore {
     }
 
     /// The first stored message with a MsgSeqNum of at least `seq`.
-    pub(super) fn first_from(&self, seq: u64) -> Option<Stored<'_>> {
+    pub(super) fn first_from(&self, seq: u64) -> Option<SentMessage<'_>> {
+        self.iter_from(seq).next()
+    }
+
+    /// The stored messages with a MsgSeqNum of at least `seq`, oldest first.
+    pub(super) fn iter_from(&self, seq: u64) -> impl Iterator<Item = SentMessage<'_>> {
         let at = self.entries.partition_point(|entry| entry.seq < seq);
-        let entry = self.entries.get(at)?;
-        let from = entry.start - self.base;
-        let type_end = from + entry.msg_type_len;
-        Some(Stored {
-            seq: entry.seq,
-            sending_time: entry.sending_time,
-            msg_type: self.bytes.get(from..type_end)?,
-            body: self.bytes.get(type_end..type_end + entry.body_len)?,
+        self.entries.range(at..).filter_map(|entry| {
+            let from = entry.start - self.base;
+            let type_end = from + entry.msg_type_len;
+            Some(SentMessage {
+                seq: entry.seq,
+                sending_time: entry.sending_time,
+                msg_type: self.bytes.get(from..type_end)?,
+                body: self.bytes.get(type_end..type_end + entry.body_len)?,
+            })
         })
+    }
+
+    /// How many times the store was emptied by a sequence reset.
+    pub(super) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// Whether messages sent from MsgSeqNum `begin` on may include some no longer kept.
@@ -111,6 +124,11 @@ impl SentStore {
 
     /// Forgets everything: the sequence numbers start again.
     pub(super) fn clear(&mut self) {
+        self.forget();
+        self.epoch += 1;
+    }
+
+    fn forget(&mut self) {
         self.entries.clear();
         self.base += self.bytes.len();
         self.bytes.clear();
@@ -160,7 +178,7 @@ mod tests {
         let first = store.first_from(1).expect("stored");
         assert_eq!(
             first,
-            Stored {
+            SentMessage {
                 seq: 2,
                 sending_time: at(2),
                 msg_type: b"D",
