@@ -195,6 +195,49 @@ fn orders_lost_with_a_connection_are_resent_to_quickfix() {
     }
 }
 
+/// A fixring initiator with a file store restarts and logs on to QuickFIX again with the
+/// next MsgSeqNum, as QuickFIX expects of a session that carries on.
+#[test]
+fn a_restarted_fixring_carries_on_with_quickfix() {
+    for transport in TRANSPORTS {
+        let dir = common::temp_dir("quickfix-store");
+        let port = free_port();
+        let mut settings = PeerSettings::acceptor(port, "QF", "FIXRING");
+        settings.reset_on_logon = false;
+        let mut qf = peer(&settings, &[]);
+        let text = format!(
+            "{}FileStorePath={}\n",
+            initiator_text(transport, &[port]).replace("ResetOnLogon=Y\n", ""),
+            dir.path().display()
+        );
+        for run in 0..2 {
+            let app = Recorder::new();
+            let mut initiator = engine(&text, app.clone());
+            expect_line(&mut qf, "LOGON");
+            app.expect_events("fix.connection.established", 1, STEP);
+            let handle = initiator.handle(&session()).expect("handle");
+            for id in 0..5 {
+                let body = format!(
+                    "11=S{run}-{id}\x0121=1\x0155=IBM\x0154=1\x0160=20261126-00:00:00.000\x0138=100\x0140=1\x01"
+                );
+                handle.send(b"D", body.into_bytes()).expect("queued");
+            }
+            let all = app.wait_for(STEP, |s| s.app_in.len() >= 5);
+            assert!(all, "{transport} run {run}: {:?}", app.names());
+            initiator.stop();
+            initiator.wait().expect("clean stop");
+            expect_line(&mut qf, "LOGOUT");
+        }
+        let _ = qf.stop();
+        let orders = qf
+            .seen()
+            .iter()
+            .filter(|l| l.starts_with("APP_IN D "))
+            .count();
+        assert_eq!(orders, 10, "{transport}: {:?}", qf.seen());
+    }
+}
+
 #[test]
 fn fixring_fails_over_and_reconnects_to_quickfix() {
     for transport in TRANSPORTS {
