@@ -27,7 +27,8 @@ fn a_valid_file_prints_its_sessions() {
         "[DEFAULT]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=A\n\
          BusyPoll=spin\nFavouriteColour=blue\n\
          [SESSION]\nTargetCompID=B\nSocketConnectHost=primary\nSocketConnectPort=9001\n\
-         SocketConnectHost1=backup\nSocketConnectPort1=9002\nHostSelectionPolicy=PRIORITY\n",
+         SocketConnectHost1=backup\nSocketConnectPort1=9002\nHostSelectionPolicy=PRIORITY\n\
+         FileStorePath=store\n",
     );
     let output = check_config(&path);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -38,6 +39,10 @@ fn a_valid_file_prints_its_sessions() {
     assert!(stdout.contains("backup:9002"), "{stdout}");
     assert!(stdout.contains("PRIORITY"), "{stdout}");
     assert!(stdout.contains("spin"), "{stdout}");
+    assert!(
+        stdout.contains("store:       up to 16777216 bytes kept for resending, files in store"),
+        "{stdout}"
+    );
     assert!(
         stderr.contains(":6: FavouriteColour: unknown key, ignored"),
         "{stderr}"

@@ -127,6 +127,15 @@ fn describe_session(out: &mut String, session: &SessionConfig) {
         session.logout_timeout.as_secs(),
         yes_no(session.reset_on_logon)
     );
+    let kept = match session.message_store_size {
+        0 => "none kept for resending".to_owned(),
+        bytes => format!("up to {bytes} bytes kept for resending"),
+    };
+    let file = match &session.file_store_path {
+        Some(dir) => format!("files in {}", dir.display()),
+        None => "in memory".to_owned(),
+    };
+    let _ = writeln!(out, "  store:       {kept}, {file}");
     let socket = &session.socket;
     let size = |s: Option<usize>| s.map_or("default".to_owned(), |b| b.to_string());
     let _ = writeln!(
