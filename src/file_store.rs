@@ -2,57 +2,63 @@
 //! it sent, kept on disk so that a restarted process carries on where the last one stopped,
 //! with the same MsgSeqNums and the same messages to resend.
 //!
-//! Each session has two files in the directory, named after it (`FIX.4.4-US-THEM`, plus
-//! `-QUALIFIER` when it has one, characters other than letters, digits, `.`, `_` and `-`
-//! replaced by `_`):
+//! Each session has one append-only journal in the directory, `NAME.store`, named after the
+//! session (`FIX.4.4-US-THEM`, plus `-QUALIFIER` when it has one; characters other than
+//! letters, digits, `.`, `_` and `-` replaced by `_`). It holds two kinds of record, all
+//! numbers little-endian:
 //!
-//! - `NAME.seqnums`: the next MsgSeqNum to send and the next one expected, as two 20-digit
-//!   numbers on one line, rewritten in place when they change. The file is locked while a
-//!   process uses it, so two processes cannot run the same session on the same store.
-//! - `NAME.messages`: the application messages sent, appended one record each: a 24-byte
-//!   header (MsgSeqNum, SendingTime in milliseconds since 1970, MsgType length, body
-//!   length; little-endian u64, u64, u32, u32), then MsgType and body. A record cut short by
-//!   a crash is dropped when the files are read. The file is rewritten from the session's
-//!   in-memory store once it holds more than twice `MessageStoreSize`, and emptied when the
-//!   sequence numbers start again.
+//! - `M`, a message sent: MsgSeqNum (u64), SendingTime in milliseconds since 1970 (u64), MsgType
+//!   length (u32), body length (u32), then MsgType and body;
+//! - `S`, the sequence numbers: the next MsgSeqNum to send and the next one expected (u64
+//!   each).
 //!
-//! The loop writes what changed at the end of each turn, before it hands the turn's bytes to
-//! the kernel. The files are not synced to the device: they survive the process, not the
-//! machine.
+//! Reading it back, the last `S` gives the numbers (the next to send is moved past the last
+//! message, should a crash have come between the two), and the messages are kept for
+//! resending. A record cut short by a crash is dropped. The journal is rewritten from the
+//! session's in-memory store once it holds more than twice `MessageStoreSize`, and emptied when
+//! the sequence numbers start again. It is locked while a process uses it, so two processes
+//! cannot run the same session on the same store.
+//!
+//! The loop appends what changed at the end of each turn, in one write, before it hands the
+//! turn's bytes to the kernel. The journal is not synced to the device: it survives the
+//! process, not the machine.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use fixring_core::session::{SentMessage, Session};
 use fixring_core::{SessionId, UtcTimestamp};
 
-/// Bytes of a record's header.
-const HEADER: usize = 24;
+/// The kind byte of a message record.
+const MESSAGE: u8 = b'M';
 
-/// Width of one sequence number in the `.seqnums` file.
-const SEQ_DIGITS: usize = 20;
+/// The kind byte of a sequence-numbers record.
+const SEQNUMS: u8 = b'S';
 
-/// The `.messages` file is rewritten once it is this much larger than the in-memory store
-/// (at least).
+/// Bytes of a message record before its MsgType and body.
+const MESSAGE_HEADER: usize = 25;
+
+/// Bytes of a sequence-numbers record.
+const SEQNUMS_LEN: usize = 17;
+
+/// The journal is rewritten once it is this much larger than the in-memory store (at least).
 const REWRITE_SLACK: u64 = 1 << 20;
 
-/// One session's files.
+/// One session's journal.
 #[derive(Debug)]
 pub(crate) struct FileStore {
-    seqnums: File,
-    messages: File,
-    messages_path: PathBuf,
+    file: File,
+    path: PathBuf,
     /// The sequence numbers as last written.
     written_seqs: (u64, u64),
     /// Messages from this MsgSeqNum on are not written yet.
     next_to_write: u64,
-    /// The session's store epoch the `.messages` file belongs to.
+    /// The session's store epoch the journal belongs to.
     epoch: u64,
-    /// Bytes in the `.messages` file.
-    messages_len: u64,
-    /// The file is rewritten past this many bytes.
+    /// Bytes in the journal.
+    len: u64,
+    /// The journal is rewritten past this many bytes.
     rewrite_above: u64,
     /// Whether the last write failed (reported once until one succeeds).
     failing: bool,
@@ -60,70 +66,50 @@ pub(crate) struct FileStore {
 }
 
 impl FileStore {
-    /// Opens (creating them if needed) the files of `session` in `dir` and restores the
-    /// session from them: its sequence numbers, and the messages it sent for resending.
+    /// Opens (creating it if needed) the journal of `session` in `dir` and restores the
+    /// session from it: its sequence numbers, and the messages it sent for resending.
     pub(crate) fn open(dir: &Path, session: &mut Session, store_size: usize) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
-        let name = file_name(session.id());
-        let seqnums_path = dir.join(format!("{name}.seqnums"));
-        let messages_path = dir.join(format!("{name}.messages"));
-        let mut seqnums = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&seqnums_path)?;
-        seqnums.try_lock().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::WouldBlock,
-                format!("{} is in use by another process", seqnums_path.display()),
-            )
-        })?;
-        let mut text = String::new();
-        seqnums.read_to_string(&mut text)?;
-        let (next_sender, next_target) = parse_seqnums(&text).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: not two sequence numbers", seqnums_path.display()),
-            )
-        })?;
-
-        let mut messages = OpenOptions::new()
+        let path = dir.join(format!("{}.store", file_name(session.id())));
+        let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
-            .open(&messages_path)?;
+            .open(&path)?;
+        file.try_lock().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("{} is in use by another process", path.display()),
+            )
+        })?;
         let mut bytes = Vec::new();
-        messages.read_to_end(&mut bytes)?;
-        let (sent, good) = parse_records(&bytes);
-        if good < bytes.len() {
+        file.read_to_end(&mut bytes)?;
+        let journal = Journal::read(&bytes);
+        if journal.len < bytes.len() {
             // A record cut short by a crash: drop it, so that appends follow whole records.
-            messages.set_len(good as u64)?;
+            file.set_len(journal.len as u64)?;
         }
-        messages.seek(SeekFrom::End(0))?;
-        // A record written just before a crash that left the numbers behind still counts.
-        let next_sender = sent
+        file.seek(SeekFrom::End(0))?;
+        let (next_sender, next_target) = journal.seqnums;
+        let next_sender = journal
+            .sent
             .last()
             .map_or(next_sender, |last| next_sender.max(last.seq + 1));
-        session.restore(next_sender, next_target, sent);
-        let written_seqs = (session.next_sender_seq(), session.next_target_seq());
-        let mut store = Self {
-            seqnums,
-            messages,
-            messages_path,
-            written_seqs: (0, 0),
+        session.restore(next_sender, next_target, journal.sent);
+        Ok(Self {
+            file,
+            path,
+            written_seqs: (next_sender, next_target),
             next_to_write: session.next_sender_seq(),
             epoch: session.store_epoch(),
-            messages_len: good as u64,
+            len: journal.len as u64,
             rewrite_above: (store_size as u64).saturating_mul(2) + REWRITE_SLACK,
             failing: false,
             records: Vec::new(),
-        };
-        store.write_seqnums(written_seqs)?;
-        Ok(store)
+        })
     }
 
-    /// Writes what changed in `session` since the last call: messages sent, then the
+    /// Appends what changed in `session` since the last call: the messages sent, then the
     /// sequence numbers. Returns an error only on the first failure of a run of them, so
     /// that the caller reports it once.
     pub(crate) fn persist(&mut self, session: &Session) -> Option<io::Error> {
@@ -141,55 +127,54 @@ impl FileStore {
     }
 
     fn write_changes(&mut self, session: &Session) -> io::Result<()> {
+        let seqs = (session.next_sender_seq(), session.next_target_seq());
         if session.store_epoch() != self.epoch {
-            // The sequence numbers started again: so does the file.
-            self.messages.set_len(0)?;
-            self.messages_len = 0;
+            // The sequence numbers started again: so does the journal.
+            self.file.set_len(0)?;
+            self.len = 0;
             self.next_to_write = 1;
+            self.written_seqs = (0, 0);
             self.epoch = session.store_epoch();
         }
         self.records.clear();
         for message in session.sent_messages(self.next_to_write) {
-            push_record(&mut self.records, &message);
+            push_message(&mut self.records, &message);
             self.next_to_write = message.seq + 1;
         }
-        if !self.records.is_empty() {
-            self.messages.write_all(&self.records)?;
-            self.messages_len += self.records.len() as u64;
-            if self.messages_len > self.rewrite_above {
-                self.rewrite(session)?;
-            }
-        }
-        let seqs = (session.next_sender_seq(), session.next_target_seq());
         if seqs != self.written_seqs {
-            self.write_seqnums(seqs)?;
+            push_seqnums(&mut self.records, seqs);
+        }
+        if self.records.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(&self.records)?;
+        self.len += self.records.len() as u64;
+        self.written_seqs = seqs;
+        if self.len > self.rewrite_above {
+            self.rewrite(session)?;
         }
         Ok(())
     }
 
-    /// Replaces the `.messages` file with what the session still keeps.
+    /// Replaces the journal with what the session still keeps and its sequence numbers.
     fn rewrite(&mut self, session: &Session) -> io::Result<()> {
-        let temporary = self.messages_path.with_extension("messages.new");
         self.records.clear();
         for message in session.sent_messages(0) {
-            push_record(&mut self.records, &message);
+            push_message(&mut self.records, &message);
         }
+        push_seqnums(&mut self.records, self.written_seqs);
+        let temporary = self.path.with_extension("store.new");
         fs::write(&temporary, &self.records)?;
-        fs::rename(&temporary, &self.messages_path)?;
-        self.messages = OpenOptions::new().append(true).open(&self.messages_path)?;
-        self.messages_len = self.records.len() as u64;
-        Ok(())
-    }
-
-    fn write_seqnums(&mut self, (next_sender, next_target): (u64, u64)) -> io::Result<()> {
-        let line = format!("{next_sender:0SEQ_DIGITS$} {next_target:0SEQ_DIGITS$}\n");
-        self.seqnums.write_all_at(line.as_bytes(), 0)?;
-        self.written_seqs = (next_sender, next_target);
+        let file = OpenOptions::new().append(true).open(&temporary)?;
+        file.try_lock().map_err(io::Error::other)?;
+        fs::rename(&temporary, &self.path)?;
+        self.file = file;
+        self.len = self.records.len() as u64;
         Ok(())
     }
 }
 
-/// The files' name for session `id`.
+/// The journal's name for session `id`.
 fn file_name(id: &SessionId) -> String {
     let mut name = format!(
         "{}-{}-{}",
@@ -210,17 +195,8 @@ fn file_name(id: &SessionId) -> String {
         .collect()
 }
 
-/// The two numbers of a `.seqnums` file; an empty file is a session that never ran.
-fn parse_seqnums(text: &str) -> Option<(u64, u64)> {
-    let mut numbers = text.split_ascii_whitespace().map(str::parse::<u64>);
-    match (numbers.next(), numbers.next(), numbers.next()) {
-        (None, _, _) => Some((1, 1)),
-        (Some(Ok(sender)), Some(Ok(target)), None) => Some((sender.max(1), target.max(1))),
-        _ => None,
-    }
-}
-
-fn push_record(out: &mut Vec<u8>, message: &SentMessage<'_>) {
+fn push_message(out: &mut Vec<u8>, message: &SentMessage<'_>) {
+    out.push(MESSAGE);
     out.extend_from_slice(&message.seq.to_le_bytes());
     out.extend_from_slice(&message.sending_time.unix_millis().to_le_bytes());
     out.extend_from_slice(&(message.msg_type.len() as u32).to_le_bytes());
@@ -229,32 +205,78 @@ fn push_record(out: &mut Vec<u8>, message: &SentMessage<'_>) {
     out.extend_from_slice(message.body);
 }
 
-/// The whole records at the start of `bytes`, in order, and how many bytes they take.
-fn parse_records(bytes: &[u8]) -> (Vec<SentMessage<'_>>, usize) {
-    let mut records = Vec::new();
-    let mut at = 0;
-    while let Some((message, len)) = bytes.get(at..).and_then(parse_record) {
-        records.push(message);
-        at += len;
-    }
-    (records, at)
+fn push_seqnums(out: &mut Vec<u8>, (next_sender, next_target): (u64, u64)) {
+    out.push(SEQNUMS);
+    out.extend_from_slice(&next_sender.to_le_bytes());
+    out.extend_from_slice(&next_target.to_le_bytes());
 }
 
-fn parse_record(bytes: &[u8]) -> Option<(SentMessage<'_>, usize)> {
-    let header = bytes.get(..HEADER)?;
-    let seq = u64::from_le_bytes(header.get(..8)?.try_into().ok()?);
-    let millis = u64::from_le_bytes(header.get(8..16)?.try_into().ok()?);
-    let type_len = u32::from_le_bytes(header.get(16..20)?.try_into().ok()?) as usize;
-    let body_len = u32::from_le_bytes(header.get(20..24)?.try_into().ok()?) as usize;
-    let type_end = HEADER.checked_add(type_len)?;
-    let end = type_end.checked_add(body_len)?;
+/// What a journal holds.
+#[derive(Debug, PartialEq, Eq)]
+struct Journal<'a> {
+    /// The last sequence numbers recorded; (1, 1) for a session that never ran.
+    seqnums: (u64, u64),
+    /// The messages, in order.
+    sent: Vec<SentMessage<'a>>,
+    /// Bytes taken by whole records.
+    len: usize,
+}
+
+impl<'a> Journal<'a> {
+    /// Reads the whole records at the start of `bytes`.
+    fn read(bytes: &'a [u8]) -> Self {
+        let mut journal = Self {
+            seqnums: (1, 1),
+            sent: Vec::new(),
+            len: 0,
+        };
+        while let Some(rest) = bytes.get(journal.len..) {
+            let read = match rest.first() {
+                Some(&MESSAGE) => read_message(rest).map(|(message, len)| {
+                    journal.sent.push(message);
+                    len
+                }),
+                Some(&SEQNUMS) => read_seqnums(rest).map(|(seqnums, len)| {
+                    journal.seqnums = seqnums;
+                    len
+                }),
+                _ => None,
+            };
+            match read {
+                Some(len) => journal.len += len,
+                None => break,
+            }
+        }
+        journal
+    }
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
+}
+
+fn read_message(bytes: &[u8]) -> Option<(SentMessage<'_>, usize)> {
+    let seq = u64_at(bytes, 1)?;
+    let millis = u64_at(bytes, 9)?;
+    let type_end = MESSAGE_HEADER.checked_add(u32_at(bytes, 17)?)?;
+    let end = type_end.checked_add(u32_at(bytes, 21)?)?;
     let message = SentMessage {
         seq,
         sending_time: UtcTimestamp::from_unix_millis(millis),
-        msg_type: bytes.get(HEADER..type_end)?,
+        msg_type: bytes.get(MESSAGE_HEADER..type_end)?,
         body: bytes.get(type_end..end)?,
     };
     Some((message, end))
+}
+
+fn read_seqnums(bytes: &[u8]) -> Option<((u64, u64), usize)> {
+    let next_sender = u64_at(bytes, 1)?.max(1);
+    let next_target = u64_at(bytes, 9)?.max(1);
+    Some(((next_sender, next_target), SEQNUMS_LEN))
 }
 
 #[cfg(test)]
@@ -302,27 +324,23 @@ mod tests {
     #[test]
     fn records_round_trip_and_a_torn_tail_is_dropped() {
         let mut bytes = Vec::new();
-        push_record(&mut bytes, &message(2, b"11=A\x01"));
-        push_record(&mut bytes, &message(3, b"11=B\x01"));
+        push_message(&mut bytes, &message(2, b"11=A\x01"));
+        push_seqnums(&mut bytes, (3, 7));
+        push_message(&mut bytes, &message(3, b"11=B\x01"));
         let whole = bytes.len();
-        push_record(&mut bytes, &message(4, b"11=C\x01"));
+        push_seqnums(&mut bytes, (4, 8));
         bytes.truncate(bytes.len() - 3);
-        let (records, good) = parse_records(&bytes);
-        assert_eq!(records, [message(2, b"11=A\x01"), message(3, b"11=B\x01")]);
-        assert_eq!(good, whole);
-        assert_eq!(parse_records(&[0xff; 40]).0, []);
-    }
-
-    #[test]
-    fn sequence_numbers_read_strictly() {
-        assert_eq!(parse_seqnums(""), Some((1, 1)));
+        let journal = Journal::read(&bytes);
         assert_eq!(
-            parse_seqnums("00000000000000000007 00000000000000000003\n"),
-            Some((7, 3))
+            journal,
+            Journal {
+                seqnums: (3, 7),
+                sent: vec![message(2, b"11=A\x01"), message(3, b"11=B\x01")],
+                len: whole,
+            }
         );
-        assert_eq!(parse_seqnums("7"), None);
-        assert_eq!(parse_seqnums("7 x"), None);
-        assert_eq!(parse_seqnums("7 3 9"), None);
+        assert_eq!(Journal::read(&[0xff; 40]).len, 0);
+        assert_eq!(Journal::read(&[]).seqnums, (1, 1));
     }
 
     #[test]
@@ -344,6 +362,27 @@ mod tests {
         assert_eq!(restored.next_target_seq(), 9);
         let sent: Vec<_> = restored.sent_messages(0).collect();
         assert_eq!(sent, [message(2, b"11=A\x01"), message(4, b"11=B\x01")]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_rewritten_journal_keeps_what_the_session_keeps() {
+        let dir = temp_dir("rewrite");
+        let mut first = session("");
+        let mut store = FileStore::open(&dir, &mut first, 1 << 20).expect("open");
+        store.rewrite_above = 0;
+        first.restore(4, 2, [message(2, b"11=A\x01"), message(3, b"11=B\x01")]);
+        assert!(store.persist(&first).is_none());
+        let journal = fs::read(&store.path).expect("read");
+        assert_eq!(store.len, journal.len() as u64);
+        drop(store);
+        let mut restored = session("");
+        let _store = FileStore::open(&dir, &mut restored, 1 << 20).expect("open again");
+        assert_eq!(
+            (restored.next_sender_seq(), restored.next_target_seq()),
+            (4, 2)
+        );
+        assert_eq!(restored.stored_messages(), 2);
         let _ = fs::remove_dir_all(&dir);
     }
 }

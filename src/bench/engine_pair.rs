@@ -48,6 +48,9 @@ fn engine_text(transport: Transport, core: Option<usize>, options: &Options) -> 
     if let Some(core) = core {
         text.push_str(&format!("EventLoopCores={core}\n"));
     }
+    if let Some(dir) = &options.file_store {
+        text.push_str(&format!("FileStorePath={}\n", dir.display()));
+    }
     text
 }
 

@@ -105,6 +105,9 @@ pub struct Options {
     pub cores: Option<(usize, usize)>,
     /// How long a scenario may go without progress before it fails.
     pub stall: Duration,
+    /// Both engines keep their sessions in a file store in this directory
+    /// (`FileStorePath`), to measure what it costs; `None` keeps them in memory.
+    pub file_store: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -125,6 +128,7 @@ impl Options {
             },
             cores,
             stall: Duration::from_secs(30),
+            file_store: None,
         }
     }
 

@@ -54,6 +54,10 @@ pub(crate) struct Args {
     /// Fail a scenario that makes no progress for this many seconds.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// Keep both engines' sessions in a file store in this directory (FileStorePath), to
+    /// measure its cost.
+    #[arg(long, value_name = "DIR")]
+    file_store: Option<PathBuf>,
 }
 
 fn parse_busy_poll(text: &str) -> Result<BusyPoll, String> {
@@ -102,6 +106,7 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
     options.warmup = args.warmup;
     options.size = args.size;
     options.stall = Duration::from_secs(args.timeout.max(1));
+    options.file_store.clone_from(&args.file_store);
     if let Some(rate) = args.rate {
         if !(rate.is_finite() && rate > 0.0) {
             return Err(format!(
@@ -162,8 +167,12 @@ fn describe(args: &Args, options: &Options) -> String {
         || "closed loop".to_owned(),
         |r| format!("open loop at {r} orders/s"),
     );
+    let store = options
+        .file_store
+        .as_ref()
+        .map_or_else(String::new, |dir| format!(" file-store={}", dir.display()));
     format!(
-        "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}",
+        "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}{store}",
         options.orders, options.warmup, options.size
     )
 }
