@@ -22,6 +22,16 @@ fn victim() -> SessionId {
     SessionId::new("FIX.4.4", "VICTIM", "ACC")
 }
 
+/// An acceptor ACC for VICTIM on `port`, answering every order.
+fn acceptor(transport: &'static str, port: u16) -> (Engine<Recorder>, Recorder) {
+    let app = Recorder::echoing();
+    let engine = start(
+        &acceptor_text(transport, port, &["VICTIM".to_owned()], None),
+        app.clone(),
+    );
+    (engine, app)
+}
+
 /// An initiator VICTIM → ACC on `port` with its store in `store` (none when `None`).
 fn initiator(
     transport: &'static str,
@@ -61,11 +71,7 @@ fn a_restarted_initiator_carries_on_its_sequence_numbers() {
     for transport in TRANSPORTS {
         let dir = temp_dir("file-store-restart");
         let port = free_port();
-        let acceptor_app = Recorder::echoing();
-        let _acceptor = start(
-            &acceptor_text(transport, port, &["VICTIM".to_owned()], None),
-            acceptor_app.clone(),
-        );
+        let (_acceptor, acceptor_app) = acceptor(transport, port);
         let (mut first, _) = initiator(transport, port, Some(dir.path()));
         trade(&first, &ids("A", 5), &acceptor_app, 5);
         first.stop();
@@ -115,11 +121,7 @@ fn orders_committed_before_a_stop_are_resent_by_the_next_run() {
     for transport in TRANSPORTS {
         let dir = temp_dir("file-store-resend");
         let port = free_port();
-        let acceptor_app = Recorder::echoing();
-        let _acceptor = start(
-            &acceptor_text(transport, port, &["VICTIM".to_owned()], None),
-            acceptor_app.clone(),
-        );
+        let (_acceptor, acceptor_app) = acceptor(transport, port);
         let proxy = FaultProxy::start(SocketAddr::from(([127, 0, 0, 1], port)));
         let (mut first, _) = initiator(transport, proxy.port(), Some(dir.path()));
         trade(&first, &ids("A", 3), &acceptor_app, 3);
