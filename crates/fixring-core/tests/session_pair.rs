@@ -452,6 +452,25 @@ fn send_order(pair: &mut Pair, id: &str, delivered: bool) {
     }
 }
 
+/// Hands the initiator a message as the acceptor would write it, with a MsgSeqNum of our
+/// choosing, without going through the acceptor's session.
+fn to_initiator(pair: &mut Pair, msg_type: &[u8], seq: u64, body: &[u8]) {
+    let mut buf = [0u8; 512];
+    let header = Header {
+        begin_string: "FIX.4.4",
+        msg_type,
+        sender_comp_id: "ACC",
+        target_comp_id: "INIT",
+        msg_seq_num: seq,
+        sending_time: UtcTimestamp::from_unix_millis(1_795_651_200_000),
+        poss_dup: false,
+        orig_sending_time: None,
+    };
+    let len = codec::encode(&header, body, &mut buf).unwrap();
+    let msg = Message::parse(&buf[..len]).unwrap();
+    let _ = pair.initiator.session.handle_message(pair.clock, &msg);
+}
+
 /// ClOrdID, MsgSeqNum, PossDupFlag and OrigSendingTime of each order the acceptor delivered.
 fn delivered_orders(side: &Side) -> Vec<(String, u64, bool, Option<Vec<u8>>)> {
     side.delivered
@@ -606,21 +625,9 @@ fn a_resend_request_with_an_end_resends_that_range_only() {
     }
     pair.drive();
     assert_eq!(pair.acceptor.delivered.len(), 3);
-    // A ResendRequest for 3..=3 straight from the acceptor's peer-facing side.
-    let mut buf = [0u8; 512];
-    let header = Header {
-        begin_string: "FIX.4.4",
-        msg_type: b"2",
-        sender_comp_id: "ACC",
-        target_comp_id: "INIT",
-        msg_seq_num: pair.acceptor.session.next_sender_seq(),
-        sending_time: UtcTimestamp::from_unix_millis(1_795_651_200_000),
-        poss_dup: false,
-        orig_sending_time: None,
-    };
-    let len = codec::encode(&header, b"7=3\x0116=3\x01", &mut buf).unwrap();
-    let msg = Message::parse(&buf[..len]).unwrap();
-    let _ = pair.initiator.session.handle_message(pair.clock, &msg);
+    // A ResendRequest for 3..=3, written as the acceptor would.
+    let seq = pair.acceptor.session.next_sender_seq();
+    to_initiator(&mut pair, b"2", seq, b"7=3\x0116=3\x01");
     let mut out = [0u8; 512];
     let len = pair
         .initiator
@@ -637,6 +644,35 @@ fn a_resend_request_with_an_end_resends_that_range_only() {
         pair.initiator.session.poll_transmit(pair.clock, &mut out),
         Ok(None)
     );
+}
+
+#[test]
+fn repeated_resend_requests_are_answered_once() {
+    let mut pair = Pair::logged_on(false);
+    for id in ["A", "B", "C"] {
+        send_order(&mut pair, id, true);
+    }
+    pair.drive();
+    // Three ResendRequests before the initiator writes anything: 2..=3, 3..=4, 2..=3.
+    let next = pair.acceptor.session.next_sender_seq();
+    for (n, range) in ["7=2\x0116=3\x01", "7=3\x0116=4\x01", "7=2\x0116=3\x01"]
+        .into_iter()
+        .enumerate()
+    {
+        to_initiator(&mut pair, b"2", next + n as u64, range.as_bytes());
+    }
+    let mut out = [0u8; 512];
+    let mut resent = Vec::new();
+    while let Some(len) = pair
+        .initiator
+        .session
+        .poll_transmit(pair.clock, &mut out)
+        .unwrap()
+    {
+        let msg = Message::parse(&out[..len]).unwrap();
+        resent.push(msg.get_u64(34).unwrap().unwrap());
+    }
+    assert_eq!(resent, [2, 3, 4], "one answer for 2..=4");
 }
 
 #[test]

@@ -231,11 +231,24 @@ impl Session {
             Ok(Some(end)) if end != 0 => end.min(last_sent),
             _ => last_sent,
         };
-        if begin >= 1 && begin <= end {
-            self.admin.push_back(Admin::Resend {
+        if begin < 1 || begin > end {
+            return;
+        }
+        // A request while an answer is still going out widens that answer rather than
+        // queueing another: a peer repeating itself costs one resend, not one per request.
+        let pending = self.admin.iter_mut().find_map(|admin| match admin {
+            Admin::Resend { from, to } => Some((from, to)),
+            _ => None,
+        });
+        match pending {
+            Some((from, to)) => {
+                *from = (*from).min(begin);
+                *to = (*to).max(end);
+            }
+            None => self.admin.push_back(Admin::Resend {
                 from: begin,
                 to: end,
-            });
+            }),
         }
     }
 
