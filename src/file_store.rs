@@ -137,9 +137,10 @@ impl FileStore {
             self.epoch = session.store_epoch();
         }
         self.records.clear();
-        for message in session.sent_messages(self.next_to_write) {
+        let mut next_to_write = self.next_to_write;
+        for message in session.sent_messages(next_to_write) {
             push_message(&mut self.records, &message);
-            self.next_to_write = message.seq + 1;
+            next_to_write = message.seq + 1;
         }
         if seqs != self.written_seqs {
             push_seqnums(&mut self.records, seqs);
@@ -147,8 +148,14 @@ impl FileStore {
         if self.records.is_empty() {
             return Ok(());
         }
-        self.file.write_all(&self.records)?;
+        if let Err(error) = self.file.write_all(&self.records) {
+            // Whatever part went in is cut off again, so that the next attempt appends
+            // whole records after whole records.
+            let _ = self.file.set_len(self.len);
+            return Err(error);
+        }
         self.len += self.records.len() as u64;
+        self.next_to_write = next_to_write;
         self.written_seqs = seqs;
         if self.len > self.rewrite_above {
             self.rewrite(session)?;
@@ -362,6 +369,34 @@ mod tests {
         assert_eq!(restored.next_target_seq(), 9);
         let sent: Vec<_> = restored.sent_messages(0).collect();
         assert_eq!(sent, [message(2, b"11=A\x01"), message(4, b"11=B\x01")]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_failing_write_is_reported_once_until_one_succeeds() {
+        let dir = temp_dir("failing");
+        let mut first = session("");
+        let mut store = FileStore::open(&dir, &mut first, 1 << 20).expect("open");
+        let writable = std::mem::replace(&mut store.file, File::open(&store.path).expect("open"));
+        first.restore(3, 2, [message(2, b"11=A\x01")]);
+        assert!(store.persist(&first).is_some(), "a read-only journal fails");
+        assert!(store.persist(&first).is_none(), "reported once");
+        store.file = writable;
+        assert!(store.persist(&first).is_none());
+        assert!(!store.failing);
+        // What failed went in on the retry.
+        let journal = fs::read(&store.path).expect("read");
+        let read = Journal::read(&journal);
+        assert_eq!(
+            (read.seqnums, read.sent),
+            ((3, 2), vec![message(2, b"11=A\x01")])
+        );
+        first.restore(4, 2, [message(3, b"11=B\x01")]);
+        store.file = File::open(&store.path).expect("open");
+        assert!(
+            store.persist(&first).is_some(),
+            "a new failure is reported again"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 

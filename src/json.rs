@@ -189,4 +189,26 @@ mod tests {
             r#"{"event":"fix.connection.error","remote_host":"0.0.0.0:5001","code":"PORT_BIND_FAILED","error_detail":"PORT_BIND_FAILED: Address \"in\" use\n"}"#
         );
     }
+
+    #[test]
+    fn store_events_name_the_session() {
+        let session_id = SessionId::new("FIX.4.4", "A", "B");
+        let skipped = Event::MessagesNotResent {
+            session_id: session_id.clone(),
+            begin: 2,
+            end: 9,
+        };
+        assert_eq!(
+            event_json(&skipped),
+            r#"{"event":"fix.session.messages_not_resent","session_id":"FIX.4.4:A->B","begin":2,"end":9}"#
+        );
+        let failed = Event::StoreError {
+            session_id,
+            detail: "No space left on device".into(),
+        };
+        assert_eq!(
+            event_json(&failed),
+            r#"{"event":"fix.session.store_error","session_id":"FIX.4.4:A->B","detail":"No space left on device"}"#
+        );
+    }
 }
