@@ -130,7 +130,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             Completion::Writable { conn } => {
                 if let Some(Owner::Slot(index)) = self.conns.owner(conn) {
                     self.backlogged.retain(|&i| i != index);
-                    self.drain_backlog(now, index);
+                    self.write_pending(now, index);
                 }
             }
             Completion::Woken => {}

@@ -297,6 +297,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.app.on_not_sent(&id, msg, SendError::NotLoggedOn);
             }
         }
+        self.persist();
         // The last loop of each kind to finish reports that kind stopped.
         for &connection_type in &self.kinds {
             if self.shutdown.finished(connection_type) {
@@ -304,7 +305,6 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     .on_event(&Event::ConnectionStopped { connection_type });
             }
         }
-        self.persist();
         let flushed = self.backend.flush();
         self.stats.flushed();
         self.stats.publish();
@@ -374,7 +374,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.backend.flush()?;
         if !self.backlogged.is_empty() {
             for index in std::mem::take(&mut self.backlogged) {
-                self.drain_backlog(now, index);
+                self.write_pending(now, index);
             }
             self.persist();
             self.backend.flush()?;

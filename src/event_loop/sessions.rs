@@ -343,7 +343,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     fn write_slot(&mut self, index: usize, now: Instant) {
-        self.drain_backlog(now, index);
+        self.write_pending(now, index);
         self.report_session_events(index);
         if let Some(reason) = self.slots[index].session.poll_close().cloned() {
             self.close_slot(index, now, &reason);
@@ -502,13 +502,13 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             return;
         }
         slot.backlog.push_back((msg, handed_over));
-        self.drain_backlog(now, index);
+        self.write_pending(now, index);
     }
 
     /// Writes what slot `index` has to send while it fits: first the session's own messages
     /// (Logon, Heartbeats, a resend), then the application's waiting messages; asks to hear
     /// when room frees up otherwise.
-    pub(super) fn drain_backlog(&mut self, now: Instant, index: usize) {
+    pub(super) fn write_pending(&mut self, now: Instant, index: usize) {
         let mut committed = std::mem::take(&mut self.stats_scratch);
         let written = self.with_writer(index, |slot, writer| {
             let mut refused = Vec::new();
