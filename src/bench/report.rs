@@ -185,15 +185,7 @@ fn quantiles_json(out: &mut String, prefix: &str, h: &Histogram<u64>) {
 /// The round trips as one JSON object: `machine`, `options` and one entry per scenario with
 /// `name`, `tls`, `count`, `rate` and the percentiles in nanoseconds.
 pub fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
-    let mut out = String::new();
-    machine_json(&mut out, machine, options);
-    out.push_str(",\"scenarios\":[");
-    for (n, m) in results.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"name\":");
-        write_quoted(&mut out, m.scenario.name);
+    scenarios_json(machine, options, results, |out, m| {
         let _ = write!(
             out,
             ",\"tls\":{},\"count\":{},\"rate\":{:.1}",
@@ -201,34 +193,49 @@ pub fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
             m.histogram.len(),
             m.rate()
         );
-        quantiles_json(&mut out, "", &m.histogram);
-        out.push('}');
-    }
-    out.push_str("]}");
-    out
+        quantiles_json(out, "", &m.histogram);
+        m.scenario.name
+    })
 }
 
 /// The connection set-up times as one JSON object, like [`json`], with `start_…_ns`,
 /// `connect_…_ns` and `reconnect_…_ns` percentiles per scenario.
 pub fn connect_json(machine: &Machine, options: &str, results: &[ConnectMeasured]) -> String {
-    let mut out = String::new();
-    machine_json(&mut out, machine, options);
-    out.push_str(",\"scenarios\":[");
-    for (n, m) in results.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"name\":");
-        write_quoted(&mut out, m.scenario.name);
+    scenarios_json(machine, options, results, |out, m| {
         let _ = write!(
             out,
             ",\"tls\":{},\"count\":{}",
             m.scenario.tls,
             m.connect.len()
         );
-        quantiles_json(&mut out, "start_", &m.start);
-        quantiles_json(&mut out, "connect_", &m.connect);
-        quantiles_json(&mut out, "reconnect_", &m.reconnect);
+        quantiles_json(out, "start_", &m.start);
+        quantiles_json(out, "connect_", &m.connect);
+        quantiles_json(out, "reconnect_", &m.reconnect);
+        m.scenario.name
+    })
+}
+
+/// `machine`, `options` and a `scenarios` array: one object per result, its `name` first,
+/// then the fields `fields` writes (each with a leading comma); `fields` returns the name.
+fn scenarios_json<T>(
+    machine: &Machine,
+    options: &str,
+    results: &[T],
+    fields: impl Fn(&mut String, &T) -> &'static str,
+) -> String {
+    let mut out = String::new();
+    machine_json(&mut out, machine, options);
+    out.push_str(",\"scenarios\":[");
+    let mut entry = String::new();
+    for (n, result) in results.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        entry.clear();
+        let name = fields(&mut entry, result);
+        out.push_str("{\"name\":");
+        write_quoted(&mut out, name);
+        out.push_str(&entry);
         out.push('}');
     }
     out.push_str("]}");
