@@ -8,7 +8,6 @@
 #![warn(missing_docs)]
 
 mod application;
-pub mod bench;
 mod clock;
 mod echo;
 mod engine;
@@ -16,7 +15,6 @@ mod error;
 mod event_loop;
 mod file_store;
 mod handle;
-pub mod json;
 mod stats;
 
 pub use application::{Application, Context, Synchronized};

@@ -1,9 +1,13 @@
 //! `fixring`: the command-line face of the engine.
 //!
 //! Subcommands live one per module under `cli/`; `check-config` validates a settings file
-//! and prints what the engine would run; `run` runs it; `bench` measures round-trip latency.
+//! and prints what the engine would run; `run` runs it; `bench` measures round-trip latency
+//! with the harness in `bench/`. `json` writes events and bench reports as JSON. All of it
+//! drives the engine through the `fixring` library's public API.
 
+mod bench;
 mod cli;
+mod json;
 
 use std::process::ExitCode;
 

@@ -5,7 +5,7 @@
 /// `10=NNN|`.
 const FRAME_BYTES: usize = 82;
 
-/// Bytes of an ExecutionReport [`crate::Echo`] sends for one of these orders, frame included:
+/// Bytes of an ExecutionReport [`fixring::Echo`] sends for one of these orders, frame included:
 /// what the baseline answers with.
 pub(super) const EXECUTION_REPORT_BYTES: usize = 172;
 

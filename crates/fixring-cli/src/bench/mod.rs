@@ -2,7 +2,7 @@
 //!
 //! Each [`Scenario`] times NewOrderSingle → ExecutionReport round trips of about the same size:
 //! `baseline` is a raw socket ping-pong over loopback (no FIX, no engine: the floor of the
-//! machine), the engine scenarios run a fixring acceptor answering with [`crate::Echo`] and a
+//! machine), the engine scenarios run a fixring acceptor answering with [`fixring::Echo`] and a
 //! fixring initiator in the same process. Latencies are recorded in nanoseconds into an
 //! HdrHistogram; [`report`] prints them as a table or JSON, [`hgrm`] and [`plot`] write files.
 //!
@@ -14,27 +14,26 @@
 mod baseline;
 mod connect;
 mod engine_pair;
-pub mod hgrm;
+pub(crate) mod hgrm;
 mod order;
 mod pin;
-pub mod plot;
-pub mod report;
+pub(crate) mod plot;
+pub(crate) mod report;
 mod tls;
 
 use core::fmt;
 use std::time::Duration;
 
+use fixring::EngineError;
 use fixring_core::config::{BusyPoll, Transport};
 use hdrhistogram::Histogram;
 
-use crate::error::EngineError;
-
-pub use connect::{ConnectMeasured, run_connect};
+pub(crate) use connect::{ConnectMeasured, run_connect};
 
 /// What a scenario runs.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScenarioKind {
+pub(crate) enum ScenarioKind {
     /// A raw non-blocking socket ping-pong: no FIX, no engine.
     Baseline,
     /// A fixring acceptor and initiator on this transport.
@@ -43,7 +42,7 @@ pub enum ScenarioKind {
 
 /// One line of the benchmark: a name and what it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     /// The name on the command line and in the report.
     pub name: &'static str,
     /// What it runs.
@@ -54,7 +53,7 @@ pub struct Scenario {
 
 /// Every scenario, in the order they run. The first is the baseline the others are compared
 /// with.
-pub const SCENARIOS: [Scenario; 5] = [
+pub(crate) const SCENARIOS: [Scenario; 5] = [
     Scenario {
         name: "baseline",
         kind: ScenarioKind::Baseline,
@@ -83,13 +82,13 @@ pub const SCENARIOS: [Scenario; 5] = [
 ];
 
 /// The scenario called `name`.
-pub fn scenario(name: &str) -> Option<Scenario> {
+pub(crate) fn scenario(name: &str) -> Option<Scenario> {
     SCENARIOS.iter().copied().find(|s| s.name == name)
 }
 
 /// How a run is set up.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Options {
+pub(crate) struct Options {
     /// Round trips measured per scenario.
     pub orders: u64,
     /// Round trips run (and not measured) before them.
@@ -114,7 +113,7 @@ impl Options {
     /// The defaults: 100,000 orders after 10,000 of warm-up, 200 bytes, closed loop, spinning
     /// loops on cores 0 and 1 when the machine has two cores or more, unpinned and
     /// spin-then-park otherwise.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let cores = pin::default_cores();
         Self {
             orders: 100_000,
@@ -151,7 +150,7 @@ impl Default for Options {
 
 /// The round trips one scenario measured.
 #[derive(Clone, Debug)]
-pub struct Measured {
+pub(crate) struct Measured {
     /// The scenario.
     pub scenario: Scenario,
     /// Round-trip latencies in nanoseconds.
@@ -162,7 +161,7 @@ pub struct Measured {
 
 impl Measured {
     /// Round trips per second over the measured part.
-    pub fn rate(&self) -> f64 {
+    pub(crate) fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 {
             self.histogram.len() as f64 / secs
@@ -175,7 +174,7 @@ impl Measured {
 /// Why a scenario could not be measured.
 #[non_exhaustive]
 #[derive(Debug)]
-pub enum BenchError {
+pub(crate) enum BenchError {
     /// A socket operation of the baseline, or writing a report file, failed.
     Io {
         /// What was being done.
@@ -240,7 +239,7 @@ impl From<EngineError> for BenchError {
 }
 
 /// Whether this machine lets a process use io_uring: `Err` says why not.
-pub fn uring_available() -> Result<(), String> {
+pub(crate) fn uring_available() -> Result<(), String> {
     // A small ring: the default one registers tens of MiB of buffers.
     let options = fixring_core::backend::BackendOptions {
         max_connections: 1,
@@ -256,7 +255,7 @@ pub fn uring_available() -> Result<(), String> {
 
 /// Runs one scenario; `progress(done, total)` is called a few times a second with the round
 /// trips completed so far, warm-up included.
-pub fn run_scenario(
+pub(crate) fn run_scenario(
     scenario: Scenario,
     options: &Options,
     progress: &mut dyn FnMut(u64, u64),
@@ -284,7 +283,7 @@ fn scheduled(start: std::time::Instant, interval: Duration, n: u64) -> std::time
 }
 
 /// The `BusyPoll` settings value for `busy_poll`.
-pub fn busy_poll_text(busy_poll: BusyPoll) -> String {
+pub(crate) fn busy_poll_text(busy_poll: BusyPoll) -> String {
     match busy_poll {
         BusyPoll::Spin => "spin".to_owned(),
         BusyPoll::Park => "park".to_owned(),

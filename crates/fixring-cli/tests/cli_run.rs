@@ -1,6 +1,7 @@
 //! `fixring run`: JSON events, the echo application, latency stats, a graceful stop on
 //! SIGTERM, and start-up failures that name their error code.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::io::{BufRead, BufReader, Read};

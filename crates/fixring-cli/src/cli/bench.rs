@@ -1,4 +1,4 @@
-//! `fixring bench`: the round-trip latency benchmark, see [`fixring::bench`].
+//! `fixring bench`: the round-trip latency benchmark, see [`crate::bench`].
 //!
 //! Prints a progress line on stderr while it runs, then the machine, the options and a table
 //! (or, with `--json`, one JSON object) on stdout. Exits 1 when a scenario fails, 2 on bad
@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use fixring::bench::report::{self, Machine};
-use fixring::bench::{
+use fixring::core::config::{BusyPoll, Transport};
+
+use crate::bench::report::{self, Machine};
+use crate::bench::{
     self, ConnectMeasured, Measured, Options, SCENARIOS, Scenario, ScenarioKind, hgrm, plot,
 };
-use fixring::core::config::{BusyPoll, Transport};
 
 /// Arguments of `fixring bench`.
 #[derive(Debug, clap::Args)]

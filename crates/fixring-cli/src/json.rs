@@ -6,7 +6,7 @@ use fixring_core::Event;
 
 /// One JSON object for `event`: its dotted name under `"event"` and the blueprint's payload
 /// fields. Failures also carry `"code"`, and `error_detail` starts with the code's name.
-pub fn event_json(event: &Event) -> String {
+pub(crate) fn event_json(event: &Event) -> String {
     let mut out = Json::new(event.name());
     match event {
         Event::ConnectionEstablished {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use fixring::{Application, Context, Echo, Engine, HandleError, Outbound, SessionHandle};
 use fixring_core::codec::{Message, msg_type};
 use fixring_core::config::{Settings, Transport};
 use fixring_core::session::SendError;
@@ -19,10 +20,6 @@ use super::tls::TlsFiles;
 use super::{
     BenchError, Measured, Options, Scenario, busy_poll_text, nanos, new_histogram, scheduled,
 };
-use crate::Echo;
-use crate::application::{Application, Context};
-use crate::engine::Engine;
-use crate::handle::{HandleError, Outbound, SessionHandle};
 
 /// The initiator's SenderCompID.
 pub(super) const INITIATOR: &str = "BENCHI";

@@ -21,7 +21,7 @@ const COLOURS: [&str; 6] = [
 ];
 
 /// The plot of `series` (a name and latencies in nanoseconds each) titled `title`.
-pub fn percentile_plot(title: &str, series: &[(&str, &Histogram<u64>)]) -> String {
+pub(crate) fn percentile_plot(title: &str, series: &[(&str, &Histogram<u64>)]) -> String {
     let top_us = series
         .iter()
         .map(|(_, h)| h.max() as f64 / 1000.0)

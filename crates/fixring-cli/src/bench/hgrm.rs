@@ -10,7 +10,7 @@ const TICKS_PER_HALF: u32 = 5;
 
 /// The percentile distribution of `histogram` (nanoseconds), values in microseconds:
 /// `Value Percentile TotalCount 1/(1-Percentile)` rows, then the summary lines.
-pub fn percentile_distribution(histogram: &Histogram<u64>) -> String {
+pub(crate) fn percentile_distribution(histogram: &Histogram<u64>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use fixring::core::Event;
 use fixring::core::codec::Message;
-use fixring::json::event_json;
 use fixring::{Application, Context, Echo, Engine, LatencyStats, Percentiles};
+
+use crate::json::event_json;
 
 /// How events are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

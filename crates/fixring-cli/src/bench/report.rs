@@ -10,7 +10,7 @@ use super::{ConnectMeasured, Measured};
 use crate::json::write_quoted;
 
 /// The percentiles reported, as column labels, JSON key stems and quantiles.
-pub const PERCENTILES: [(&str, &str, f64); 5] = [
+pub(crate) const PERCENTILES: [(&str, &str, f64); 5] = [
     ("p50", "p50", 0.5),
     ("p90", "p90", 0.9),
     ("p99", "p99", 0.99),
@@ -20,7 +20,7 @@ pub const PERCENTILES: [(&str, &str, f64); 5] = [
 
 /// The machine a run happened on.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Machine {
+pub(crate) struct Machine {
     /// Cores available to the process.
     pub cores: usize,
     /// The kernel release.
@@ -33,7 +33,7 @@ pub struct Machine {
 
 impl Machine {
     /// This machine, now.
-    pub fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_owned())
@@ -71,12 +71,12 @@ fn date_text(at: UtcTimestamp) -> String {
 }
 
 /// Nanoseconds as microseconds with one decimal.
-pub fn micros(ns: u64) -> String {
+pub(crate) fn micros(ns: u64) -> String {
     format!("{:.1}", ns as f64 / 1000.0)
 }
 
 /// The lines above every report: machine, date and the options of the run.
-pub fn header(machine: &Machine, options: &str) -> String {
+pub(crate) fn header(machine: &Machine, options: &str) -> String {
     format!(
         "fixring bench  {}\nmachine: {} cores, {}, Linux {}\noptions: {options}\n",
         machine.date, machine.cores, machine.cpu, machine.kernel
@@ -97,7 +97,7 @@ fn overhead(value: u64, base: Option<u64>) -> String {
 
 /// The round-trip table, latencies in microseconds; overheads are against the `baseline`
 /// row when there is one.
-pub fn table(results: &[Measured]) -> String {
+pub(crate) fn table(results: &[Measured]) -> String {
     let baseline = results.iter().find(|m| m.scenario.name == "baseline");
     let base = |q: f64| baseline.map(|b| b.histogram.value_at_quantile(q));
     let mut out = String::from("round trip NewOrderSingle -> ExecutionReport, microseconds\n");
@@ -136,7 +136,7 @@ pub fn table(results: &[Measured]) -> String {
 }
 
 /// The connection set-up table: p50, p99 and max in microseconds.
-pub fn connect_table(results: &[ConnectMeasured]) -> String {
+pub(crate) fn connect_table(results: &[ConnectMeasured]) -> String {
     let mut out = String::from(
         "start = Engine::start of an initiator; connect = start returned -> logged on;\n\
          reconnect = logged out -> logged on again, minus ReconnectInterval (1 s); microseconds\n",
@@ -184,7 +184,7 @@ fn quantiles_json(out: &mut String, prefix: &str, h: &Histogram<u64>) {
 
 /// The round trips as one JSON object: `machine`, `options` and one entry per scenario with
 /// `name`, `tls`, `count`, `rate` and the percentiles in nanoseconds.
-pub fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
+pub(crate) fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
     scenarios_json(machine, options, results, |out, m| {
         let _ = write!(
             out,
@@ -200,7 +200,11 @@ pub fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
 
 /// The connection set-up times as one JSON object, like [`json`], with `start_…_ns`,
 /// `connect_…_ns` and `reconnect_…_ns` percentiles per scenario.
-pub fn connect_json(machine: &Machine, options: &str, results: &[ConnectMeasured]) -> String {
+pub(crate) fn connect_json(
+    machine: &Machine,
+    options: &str,
+    results: &[ConnectMeasured],
+) -> String {
     scenarios_json(machine, options, results, |out, m| {
         let _ = write!(
             out,

@@ -4,6 +4,7 @@
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
+use fixring::{Application, Echo, Engine};
 use fixring_core::SessionId;
 use fixring_core::config::Transport;
 use hdrhistogram::Histogram;
@@ -11,16 +12,13 @@ use hdrhistogram::Histogram;
 use super::engine_pair::{Watch, acceptor_settings, initiator_settings, start_acceptor};
 use super::tls::TlsFiles;
 use super::{BenchError, Options, Scenario, nanos, new_histogram};
-use crate::Echo;
-use crate::application::Application;
-use crate::engine::Engine;
 
 /// The initiators' ReconnectInterval, taken off the reconnect times.
 const RECONNECT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Connection set-up times of one transport.
 #[derive(Clone, Debug)]
-pub struct ConnectMeasured {
+pub(crate) struct ConnectMeasured {
     /// The scenario (`uring` or `epoll`).
     pub scenario: Scenario,
     /// [`Engine::start`] of an initiator, in nanoseconds: its event loop's set-up (thread,
@@ -73,7 +71,7 @@ fn expect(
 
 /// Measures `attempts` connects and `attempts` reconnects on the engine scenario `scenario`
 /// (each reconnect costs the 1 s ReconnectInterval). `progress(done, total)` counts both.
-pub fn run_connect(
+pub(crate) fn run_connect(
     scenario: Scenario,
     attempts: u64,
     options: &Options,
