@@ -24,3 +24,8 @@ pub use error::EngineError;
 pub use fixring_core as core;
 pub use handle::{HandleError, Outbound, SessionHandle};
 pub use stats::{LatencyStats, Percentiles};
+
+/// The README's Rust examples, which `cargo test --doc` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
