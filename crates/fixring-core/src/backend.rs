@@ -257,3 +257,37 @@ impl Default for BackendOptions {
         }
     }
 }
+
+impl crate::connection::SendBuffer for TxBuf<'_> {
+    fn spare(&mut self) -> &mut [u8] {
+        TxBuf::spare(self)
+    }
+
+    fn commit(&mut self, n: usize) {
+        TxBuf::commit(self, n);
+    }
+
+    fn queued(&self) -> usize {
+        TxBuf::queued(self)
+    }
+
+    fn notify_when_writable(&mut self) {
+        TxBuf::notify_when_writable(self);
+    }
+}
+
+impl<'a> crate::connection::SocketBuffers for ConnIo<'a> {
+    type Tx = TxBuf<'a>;
+
+    fn consume(&mut self, n: usize) {
+        ConnIo::consume(self, n);
+    }
+
+    fn receive_buffer_full(&self) -> bool {
+        ConnIo::receive_buffer_full(self)
+    }
+
+    fn split(&mut self) -> (&mut [u8], &mut Self::Tx) {
+        ConnIo::split(self)
+    }
+}

@@ -1,8 +1,11 @@
-//! Connection lifecycle: states, the initiator's schedule and host selection, and the
-//! acceptor's mapping of a Logon to a session.
+//! Connections: one [`Connection`] per configured session (TLS, framing, session, send
+//! order, lifecycle), the acceptor's [`Router`] that maps a new socket's Logon to one of
+//! them, and the lifecycle pieces they are built from: states, the initiator's schedule and
+//! host selection, the Logon mapping.
 //!
 //! Nothing here touches a socket or a clock. The engine reports what happened (`handle_*`,
-//! with the current [`Instant`](crate::Instant)) and asks what to do next (`poll_*`).
+//! with the current [`Instant`](crate::Instant) and the socket's lent buffers) and asks what
+//! to do next (`poll_*`).
 //!
 //! # States
 //!
@@ -31,11 +34,20 @@
 //! sessions are found with a [`LogonRouter`].
 
 mod acceptor;
+mod conn;
+mod framing;
 mod hosts;
 mod initiator;
+mod io;
+mod link;
+mod router;
 mod state;
 
 pub use acceptor::{LogonRouter, RouteRefusal, SessionIndex};
+pub use conn::{BACKLOG_LIMIT, Connection, Deliver, Outgoing, Output, Reply, Sent, SetupError};
 pub use hosts::HostSelector;
 pub use initiator::{Action, Counters, InitiatorSchedule, ScheduleError, Timer};
+pub use io::{Lent, SendBuffer, SocketBuffers};
+pub use link::{Link, Writer};
+pub use router::{Port, Routed, Router};
 pub use state::{ConnectionState, Lifecycle, StateKind, TransitionError, is_legal_transition};

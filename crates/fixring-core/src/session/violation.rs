@@ -129,6 +129,11 @@ pub enum SendError {
     NotLoggedOn,
     /// The output buffer is too small.
     InsufficientSize(InsufficientSize),
+    /// So many messages already wait for room in the send buffer that this one is refused.
+    BacklogFull {
+        /// How many messages may wait.
+        limit: usize,
+    },
 }
 
 impl From<InsufficientSize> for SendError {
@@ -142,6 +147,10 @@ impl fmt::Display for SendError {
         match self {
             Self::NotLoggedOn => f.write_str("session is not logged on; message not sent"),
             Self::InsufficientSize(e) => e.fmt(f),
+            Self::BacklogFull { limit } => write!(
+                f,
+                "{limit} messages already wait for room in the send buffer; message not sent"
+            ),
         }
     }
 }

@@ -1,0 +1,183 @@
+//! What a connection does with the bytes its socket receives.
+
+use std::net::SocketAddr;
+
+use super::{Connection, Outgoing, Reply, Side};
+use crate::codec::{DecodeError, Message};
+use crate::connection::framing::read_messages;
+use crate::connection::io::{Lent, SocketBuffers};
+use crate::connection::link::Link;
+use crate::session::{Inbound, ProtocolViolation};
+use crate::tls::{TlsConnection, TlsError};
+use crate::{Instant, SessionId};
+
+/// Where a connection delivers what its peer sent: the application's side of the core.
+pub trait Deliver<M, T> {
+    /// An application message arrived in sequence; `reply` answers it at once.
+    fn application(&mut self, reply: Reply<'_, M, T>, msg: &Message<'_>);
+
+    /// An admin message (Logon, Heartbeat, TestRequest, …) arrived and was handled.
+    fn admin(&mut self, session: &SessionId, msg: &Message<'_>);
+}
+
+impl<M: Outgoing> Connection<M> {
+    /// An initiator's socket is being opened to `peer`: it belongs to this connection now.
+    pub fn handle_connecting(&mut self, peer: SocketAddr) {
+        self.link = Some(Link::plain(Some(peer)));
+    }
+
+    /// An initiator's socket connected to `peer`. A TLS session starts its handshake (the
+    /// ClientHello goes into the send buffer); a plain one queues its Logon.
+    pub fn handle_connected<B: SocketBuffers>(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        lent: &mut Lent<'_, B>,
+    ) {
+        let client = self.tls_client();
+        let capacity = self.framer.max_message_size();
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        link.set_peer(peer);
+        match client {
+            Some(Ok(tls)) => {
+                link.start_tls(tls, capacity);
+                self.receive(now, lent);
+            }
+            Some(Err(error)) => self.tls_failed(now, error),
+            None => self.connected(now),
+        }
+        self.collect_session_events();
+    }
+
+    /// An acceptor's router mapped a socket's first Logon to this session: the session
+    /// takes the socket (its link, handshake done on a TLS port) and reads the Logon with
+    /// [`Connection::handle_received`].
+    pub fn handle_accepted(&mut self, now: Instant, link: Link) {
+        self.link = Some(link);
+        self.session.connected(now);
+        if let Side::Acceptor { lifecycle } = &mut self.side {
+            let result = lifecycle.connected(now);
+            self.refused(result);
+        }
+    }
+
+    /// The socket received bytes: TLS records are processed, and every whole message is
+    /// framed, parsed, handed to the session and delivered through `deliver`.
+    pub fn handle_received<B: SocketBuffers>(
+        &mut self,
+        now: Instant,
+        lent: &mut Lent<'_, B>,
+        deliver: &mut impl Deliver<M, B::Tx>,
+    ) {
+        if self.receive(now, lent) {
+            self.read(now, lent, deliver);
+        }
+        self.collect_session_events();
+    }
+
+    /// Runs the link's TLS over what arrived; returns whether there is input to frame.
+    fn receive<B: SocketBuffers>(&mut self, now: Instant, lent: &mut Lent<'_, B>) -> bool {
+        let Some(link) = self.link.as_mut() else {
+            return false;
+        };
+        match link.receive(&mut lent.socket) {
+            Ok(received) => {
+                if received.handshake_done {
+                    self.tls_established(now);
+                }
+                received.ready && self.link.is_some()
+            }
+            Err(error) => {
+                self.tls_failed(now, error);
+                false
+            }
+        }
+    }
+
+    /// Frames and hands on every whole message of the input, then acts on what stopped
+    /// the reading: bytes that do not frame, or a message too large for the buffer.
+    fn read<B: SocketBuffers>(
+        &mut self,
+        now: Instant,
+        lent: &mut Lent<'_, B>,
+        deliver: &mut impl Deliver<M, B::Tx>,
+    ) {
+        let Self {
+            session,
+            framer,
+            link,
+            backlog,
+            ..
+        } = self;
+        let Some(link) = link.as_mut() else {
+            return;
+        };
+        let violation = link.read(&mut lent.socket, lent.scratch, |input, writer| {
+            let framed = read_messages(framer, input, |msg| {
+                match session.handle_message(now, msg) {
+                    Inbound::Application => {
+                        let reply = Reply::new(session, backlog, writer.reborrow(), now);
+                        deliver.application(reply, msg);
+                    }
+                    Inbound::Admin => deliver.admin(session.id(), msg),
+                    Inbound::Ignored => {}
+                }
+                session.poll_close().is_none()
+            });
+            (framed.consumed, framed.violation)
+        });
+        match violation {
+            Some(violation) => self.session.handle_malformed(violation),
+            None if lent.socket.receive_buffer_full() => {
+                let max = self.framer.max_message_size();
+                let too_large = DecodeError::TooLarge {
+                    length: max + 1,
+                    max,
+                };
+                self.session
+                    .handle_malformed(ProtocolViolation::Malformed(too_large));
+            }
+            None => {}
+        }
+    }
+
+    /// The initiator's TLS client for the current attempt, verifying the configured
+    /// `SocketServerName` or else the host of the attempt (after a failover too).
+    fn tls_client(&self) -> Option<Result<TlsConnection, TlsError>> {
+        let Side::Initiator {
+            schedule,
+            hosts,
+            tls: Some((config, name)),
+        } = &self.side
+        else {
+            return None;
+        };
+        let host = schedule.current_host().and_then(|i| hosts.get(i));
+        let name = name.clone().or_else(|| host.map(|h| h.host.clone()))?;
+        Some(
+            TlsConnection::client(std::sync::Arc::clone(config), &name)
+                .map_err(|error| TlsError::Protocol(error.to_string())),
+        )
+    }
+
+    /// The handshake completed: an initiator's session starts (its Logon goes out).
+    fn tls_established(&mut self, now: Instant) {
+        if let Side::Initiator { .. } = self.side {
+            self.connected(now);
+        }
+    }
+
+    /// An initiator's socket is up (and its handshake done): the session starts, unless the
+    /// schedule gave the attempt up meanwhile; then the socket closes.
+    fn connected(&mut self, now: Instant) {
+        let Side::Initiator { schedule, .. } = &mut self.side else {
+            return;
+        };
+        match schedule.handle_connected(now) {
+            Ok(()) => self.session.connected(now),
+            Err(_) => self.abandon(),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Which configured session a new socket belongs to: the acceptor's router, sans-IO.
+
+use std::collections::HashMap;
+use std::collections::VecDeque;
+use std::hash::Hash;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::acceptor::{LogonRouter, SessionIndex};
+use super::framing::first_message;
+use super::io::{Lent, SocketBuffers};
+use super::link::{Link, looks_like_tls};
+use crate::codec::Framer;
+use crate::tls::{ServerConfig, TlsConnection};
+use crate::{ErrorCode, Event, Instant, SessionId};
+
+/// One listening port of a [`Router`] and the acceptor sessions behind it.
+#[derive(Clone, Debug)]
+pub struct Port {
+    /// Each session of the port: the caller's number for its connection, and its identity.
+    pub sessions: Vec<(usize, SessionId)>,
+    /// How long an accepted socket may take to send its Logon.
+    pub logon_timeout: Duration,
+    /// The TLS server set-up, on a TLS port.
+    pub tls: Option<Arc<ServerConfig>>,
+}
+
+/// What [`Router::handle_received`] found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Routed {
+    /// No whole first message yet (or the TLS handshake is still running).
+    Waiting,
+    /// The first message is a Logon for connection `session`: give it `link` with
+    /// [`super::Connection::handle_accepted`], then let it read the Logon.
+    Session {
+        /// The caller's number for the session's connection.
+        session: usize,
+        /// The socket's link, handshake done on a TLS port.
+        link: Link,
+    },
+    /// The Logon is for session `session`, whose connection has been silent for longer than
+    /// its TestRequest point: replace that connection ([`super::Connection::replace`]), and
+    /// once its socket is closed and the session released, route this socket again.
+    Replace {
+        /// The caller's number for the session's connection.
+        session: usize,
+    },
+    /// The socket is refused (an event says why): close it.
+    Refused,
+}
+
+/// A socket accepted and not logged on yet.
+#[derive(Debug)]
+struct Pending {
+    port: usize,
+    link: Link,
+    deadline: Instant,
+}
+
+#[derive(Debug)]
+struct PortState {
+    logons: LogonRouter,
+    /// The caller's connection number of each router entry, in router order.
+    sessions: Vec<usize>,
+    logon_timeout: Duration,
+    tls: Option<Arc<ServerConfig>>,
+}
+
+/// An acceptor's router, like quinn's `Endpoint`: it holds the sockets accepted on its ports
+/// until their first message, maps that Logon to a configured session, and refuses unknown
+/// identities and a second Logon of a session already logged on, unless that session's
+/// connection has gone silent: then the new socket replaces it.
+///
+/// Sockets are known by the caller's key `K`; sessions by the caller's connection numbers.
+#[derive(Debug)]
+pub struct Router<K> {
+    ports: Vec<PortState>,
+    pending: HashMap<K, Pending>,
+    framer: Framer,
+    events: VecDeque<Event>,
+}
+
+impl<K: Copy + Eq + Hash> Router<K> {
+    /// A router over `ports`; `max_message` is the largest first message it frames.
+    pub fn new(ports: Vec<Port>, max_message: usize) -> Self {
+        let ports = ports
+            .into_iter()
+            .map(|port| PortState {
+                logons: LogonRouter::new(port.sessions.iter().map(|(_, id)| id.clone())),
+                sessions: port.sessions.iter().map(|&(index, _)| index).collect(),
+                logon_timeout: port.logon_timeout,
+                tls: port.tls,
+            })
+            .collect();
+        Self {
+            ports,
+            pending: HashMap::new(),
+            framer: Framer::new(max_message),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Port `port` accepted socket `key` from `peer`; its Logon is due within the port's
+    /// LogonTimeout. Returns `false` when the socket is refused at once (its TLS set-up
+    /// failed; an event says so): close it.
+    pub fn handle_accepted(&mut self, now: Instant, key: K, port: usize, peer: SocketAddr) -> bool {
+        let Some(state) = self.ports.get(port) else {
+            return false;
+        };
+        let link = match &state.tls {
+            None => Link::plain(Some(peer)),
+            Some(config) => match TlsConnection::server(Arc::clone(config)) {
+                Ok(tls) => Link::tls(Some(peer), tls, self.framer.max_message_size()),
+                Err(error) => {
+                    self.refuse(
+                        &Link::plain(Some(peer)),
+                        ErrorCode::SslHandshakeFailed,
+                        error.to_string(),
+                    );
+                    return false;
+                }
+            },
+        };
+        let deadline = now + state.logon_timeout;
+        self.pending.insert(
+            key,
+            Pending {
+                port,
+                link,
+                deadline,
+            },
+        );
+        true
+    }
+
+    /// Socket `key` received bytes: runs its TLS handshake, and routes its first message.
+    /// `is_silent` tells whether a session's connection has gone silent; a silent one is
+    /// replaced only when `may_replace`.
+    pub fn handle_received<B: SocketBuffers>(
+        &mut self,
+        key: K,
+        lent: &mut Lent<'_, B>,
+        may_replace: bool,
+        is_silent: impl Fn(usize) -> bool,
+    ) -> Routed {
+        let Some(pending) = self.pending.get_mut(&key) else {
+            return Routed::Waiting;
+        };
+        match pending.link.receive(&mut lent.socket) {
+            Ok(received) if !received.ready => return Routed::Waiting,
+            Ok(_) => {}
+            Err(error) => {
+                let detail = error.to_string();
+                return self.refuse_pending(key, ErrorCode::SslHandshakeFailed, detail);
+            }
+        }
+        let Some(port) = self.ports.get_mut(pending.port) else {
+            return Routed::Waiting;
+        };
+        let framer = &self.framer;
+        let is_tls = pending.link.is_tls();
+        let outcome = pending
+            .link
+            .read(&mut lent.socket, lent.scratch, |input, _| {
+                let outcome = match first_message(framer, input) {
+                    Ok(None) => Outcome::Waiting,
+                    Err(_) if !is_tls && looks_like_tls(input) => {
+                        Outcome::Refuse("a TLS handshake on a plain-text port".to_owned())
+                    }
+                    Err(violation) => Outcome::Refuse(violation.to_string()),
+                    Ok(Some(msg)) => {
+                        let begin = msg.begin_string();
+                        let sender = msg.sender_comp_id().unwrap_or_default();
+                        let target = msg.target_comp_id().unwrap_or_default();
+                        match port.logons.route(begin, sender, target) {
+                            Ok(SessionIndex(entry)) => match port.sessions.get(entry) {
+                                Some(&session) => Outcome::Routed(session),
+                                None => Outcome::Waiting,
+                            },
+                            Err(refusal) => {
+                                let silent = port
+                                    .logons
+                                    .logged_on_matches(begin, sender, target)
+                                    .filter_map(|SessionIndex(entry)| port.sessions.get(entry))
+                                    .copied()
+                                    .find(|&session| is_silent(session));
+                                match silent {
+                                    Some(session) if may_replace => Outcome::Replace(session),
+                                    _ => Outcome::Refuse(refusal.to_string()),
+                                }
+                            }
+                        }
+                    }
+                };
+                (0, outcome)
+            });
+        match outcome {
+            Outcome::Waiting => Routed::Waiting,
+            Outcome::Replace(session) => Routed::Replace { session },
+            Outcome::Refuse(detail) => {
+                self.refuse_pending(key, ErrorCode::ConnectionRefused, detail)
+            }
+            Outcome::Routed(session) => match self.pending.remove(&key) {
+                Some(pending) => Routed::Session {
+                    session,
+                    link: pending.link,
+                },
+                None => Routed::Waiting,
+            },
+        }
+    }
+
+    /// Socket `key` closed before its Logon.
+    pub fn handle_closed(&mut self, key: K) {
+        self.pending.remove(&key);
+    }
+
+    /// The connection of session `session` has ended: the session is free for its peer's
+    /// next Logon.
+    pub fn release(&mut self, session: usize) {
+        for port in &mut self.ports {
+            if let Some(entry) = port.sessions.iter().position(|&s| s == session) {
+                port.logons.release(SessionIndex(entry));
+            }
+        }
+    }
+
+    /// The earliest LogonTimeout of the sockets waiting for their Logon.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.pending.values().map(|p| p.deadline).min()
+    }
+
+    /// Refuses every socket whose Logon is overdue at `now`; `close` closes each.
+    pub fn handle_timeout(&mut self, now: Instant, mut close: impl FnMut(K)) {
+        let overdue: Vec<K> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(&key, _)| key)
+            .collect();
+        for key in overdue {
+            let detail = "no Logon received within LogonTimeout".to_owned();
+            self.refuse_pending(key, ErrorCode::ConnectionRefused, detail);
+            close(key);
+        }
+    }
+
+    /// Forgets every socket waiting for its Logon (the engine stops); `close` closes each.
+    pub fn close_all(&mut self, mut close: impl FnMut(K)) {
+        for (key, _) in self.pending.drain() {
+            close(key);
+        }
+    }
+
+    /// The next event: a refused socket.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn refuse_pending(&mut self, key: K, code: ErrorCode, detail: String) -> Routed {
+        if let Some(pending) = self.pending.remove(&key) {
+            self.refuse(&pending.link, code, detail);
+        }
+        Routed::Refused
+    }
+
+    fn refuse(&mut self, link: &Link, code: ErrorCode, detail: String) {
+        self.events.push_back(Event::ConnectionError {
+            remote_host: link.remote_host(),
+            code,
+            error_detail: detail,
+        });
+    }
+}
+
+/// What the first message of a socket decided.
+enum Outcome {
+    Waiting,
+    Routed(usize),
+    Replace(usize),
+    Refuse(String),
+}
