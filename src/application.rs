@@ -1,17 +1,17 @@
 //! What the engine calls back into: the [`Application`] trait, the reply [`Context`] and
 //! [`Synchronized`] for an application shared by several event loops.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
+use fixring_core::backend::TxBuf;
 use fixring_core::codec::Message;
-use fixring_core::session::{SendError, Session};
-use fixring_core::{Event, Instant, SessionId};
+use fixring_core::connection::{Reply, Sent};
+use fixring_core::session::SendError;
+use fixring_core::{Event, SessionId};
 
-use crate::event_loop::Writer;
-use crate::handle::Outbound;
+use crate::handle::{Handed, Outbound};
 use crate::stats::LoopStats;
 
 /// The application side of the engine. Every method runs on an event-loop thread, so it must
@@ -51,49 +51,33 @@ pub trait Application: Send + 'static {
 
 /// The session a message arrived on, with the means to answer it at once.
 pub struct Context<'s, 't> {
-    pub(crate) session: &'s mut Session,
-    pub(crate) backlog: &'s mut VecDeque<(Outbound, std::time::Instant)>,
-    pub(crate) writer: Writer<'s, 't>,
+    pub(crate) reply: Reply<'s, Handed, TxBuf<'t>>,
     pub(crate) stats: &'s mut LoopStats,
-    pub(crate) now: Instant,
 }
 
 impl Context<'_, '_> {
     /// The session the message arrived on.
     pub fn session_id(&self) -> &SessionId {
-        self.session.id()
+        self.reply.session_id()
     }
 
     /// Sends a message on this session: `body` is its encoded body fields (see
     /// [`fixring_core::codec::FieldWriter`]). The header, MsgSeqNum and SendingTime are added
-    /// here; the bytes go out when the callback returns. When the send buffer is full, the
-    /// message waits, in order, for room.
+    /// here; the bytes go out when the callback returns. Behind messages already waiting or
+    /// a resend still going out, or when the send buffer is full, the message waits, in
+    /// order, for its turn.
     pub fn reply(&mut self, msg_type: &[u8], body: &[u8]) -> Result<(), SendError> {
-        let Self {
-            session,
-            backlog,
-            writer,
-            stats,
-            now,
-        } = self;
         let handed_over = std::time::Instant::now();
-        // Behind messages already waiting, or a resend still going out, a reply waits its turn.
-        if backlog.is_empty() && !session.is_resending() {
-            match writer.write(|buf| session.send(*now, msg_type, body, buf)) {
-                Ok(_) => {
-                    stats.committed(handed_over);
-                    return Ok(());
-                }
-                Err(SendError::InsufficientSize(_)) if writer.queued() > 0 => {}
-                Err(error) => return Err(error),
-            }
+        let sent = self.reply.send(msg_type, body, || Handed {
+            msg: Outbound {
+                msg_type: Bytes::copy_from_slice(msg_type),
+                body: Bytes::copy_from_slice(body),
+            },
+            handed_over,
+        })?;
+        if sent == Sent::Now {
+            self.stats.committed(handed_over);
         }
-        let msg = Outbound {
-            msg_type: Bytes::copy_from_slice(msg_type),
-            body: Bytes::copy_from_slice(body),
-        };
-        backlog.push_back((msg, handed_over));
-        writer.notify_when_writable();
         Ok(())
     }
 }

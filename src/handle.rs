@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use bytes::Bytes;
 use fixring_core::SessionId;
 use fixring_core::backend::Wake;
+use fixring_core::connection::Outgoing;
 
 /// A message handed to the engine: its MsgType and its encoded body fields. The engine adds
 /// the header (CompIDs, MsgSeqNum, SendingTime) and the trailer.
@@ -20,6 +21,23 @@ pub struct Outbound {
 
 /// A message queued to an event loop for its session number `.0`, handed over at `.2`.
 pub(crate) type Queued = (usize, Outbound, std::time::Instant);
+
+/// A message the application handed over, with when: what a connection's backlog holds.
+#[derive(Debug)]
+pub(crate) struct Handed {
+    pub(crate) msg: Outbound,
+    pub(crate) handed_over: std::time::Instant,
+}
+
+impl Outgoing for Handed {
+    fn msg_type(&self) -> &[u8] {
+        &self.msg.msg_type
+    }
+
+    fn body(&self) -> &[u8] {
+        &self.msg.body
+    }
+}
 
 /// The loop's end of its queue. `open` turns false, under its write lock, when the loop ends:
 /// a sender checks it under the read lock, so no message can slip in after the final drain.

@@ -8,31 +8,29 @@
 mod completions;
 mod conns;
 mod plan;
-mod sessions;
+mod resolve;
 mod shutdown;
-mod tls;
+mod slots;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fixring_core::backend::{Backend, Completion, ListenerId};
-use fixring_core::codec::Framer;
 use fixring_core::config::ConnectionType;
-use fixring_core::connection::LogonRouter;
+use fixring_core::connection::{Port, Router};
 use fixring_core::session::SendError;
-use fixring_core::tls::{ServerConfig, server_config};
+use fixring_core::tls::server_config;
 use fixring_core::{ErrorCode, Event, Instant};
 
 use crate::application::Application;
 use crate::clock::Clock;
 use crate::handle::Inbox;
 use crate::stats::{LatencyStats, LoopStats};
-use conns::ConnTable;
+use conns::Owners;
 pub(crate) use plan::LoopPlan;
-use sessions::Slot;
 pub(crate) use shutdown::Shutdown;
-pub(crate) use tls::Writer;
+use slots::Slot;
 
 /// The longest a loop sleeps without looking at its stop flag and queue.
 const MAX_PARK: Duration = Duration::from_millis(100);
@@ -40,17 +38,10 @@ const MAX_PARK: Duration = Duration::from_millis(100);
 /// Extra time granted after the longest LogoutTimeout before a stop closes what is left.
 const STOP_GRACE: Duration = Duration::from_millis(100);
 
-/// A listening socket and the acceptor sessions it serves.
+/// A listening socket; its sessions are the router's port of the same number.
 struct Listener {
     id: ListenerId,
     addr: SocketAddr,
-    router: LogonRouter,
-    /// Slot index of each router entry, in router order.
-    slots: Vec<usize>,
-    /// How long an accepted socket may stay silent before its Logon.
-    logon_timeout: Duration,
-    /// The TLS server set-up, for a TLS port.
-    tls: Option<Arc<ServerConfig>>,
 }
 
 /// An event loop over backend `B`, calling application `A`.
@@ -58,10 +49,11 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     backend: B,
     app: A,
     clock: Clock,
-    framer: Framer,
     slots: Vec<Slot>,
     listeners: Vec<Listener>,
-    conns: ConnTable,
+    /// Accepted sockets until their Logon, and which session each Logon is for.
+    router: Router<fixring_core::backend::ConnId>,
+    owners: Owners,
     queue: Inbox,
     shutdown: Arc<Shutdown>,
     /// The kinds of session this loop runs, acceptors first.
@@ -77,8 +69,6 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     next_deadline: Option<Instant>,
     /// Set once a stop began: when everything must be closed regardless.
     stopping_until: Option<Instant>,
-    /// Size of each connection's buffers, and the largest message.
-    buffer_size: usize,
     /// Where outbound messages are encoded before a TLS connection seals them.
     scratch: Vec<u8>,
     /// Latency histograms of this loop.
@@ -102,6 +92,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     ) -> Result<Self, crate::EngineError> {
         let buffer_size = plan.backend.buffer_size;
         let mut listeners = Vec::with_capacity(plan.listeners.len());
+        let mut ports = Vec::with_capacity(plan.listeners.len());
         for listener in &plan.listeners {
             let id = match backend.listen(listener.addr, &listener.options) {
                 Ok(id) => id,
@@ -118,7 +109,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 }
             };
             let addr = backend.local_addr(id).unwrap_or(listener.addr);
-            let ids = listener.slots.iter().map(|&i| plan.sessions[i].id.clone());
+            let sessions = listener
+                .slots
+                .iter()
+                .map(|&i| (i, plan.sessions[i].id.clone()))
+                .collect();
             let logon_timeout = listener
                 .slots
                 .iter()
@@ -139,11 +134,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 }
                 None => None,
             };
-            listeners.push(Listener {
-                id,
-                addr,
-                router: LogonRouter::new(ids),
-                slots: listener.slots.clone(),
+            listeners.push(Listener { id, addr });
+            ports.push(Port {
+                sessions,
                 logon_timeout,
                 tls,
             });
@@ -152,14 +145,14 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         let slots = plan
             .sessions
             .iter()
-            .map(|config| Slot::new(config, wall))
+            .map(|config| Slot::new(config, wall, buffer_size))
             .collect::<Result<Vec<_>, _>>()?;
         let stored = (0..slots.len())
             .filter(|&i| slots[i].file.is_some())
             .collect();
         let mut kinds: Vec<ConnectionType> = Vec::new();
         for slot in &slots {
-            let kind = slot.connection_type();
+            let kind = slot.connection.connection_type();
             if !kinds.contains(&kind) {
                 kinds.push(kind);
             }
@@ -172,10 +165,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             backend,
             app,
             clock,
-            framer: Framer::new(buffer_size),
             slots,
             listeners,
-            conns: ConnTable::default(),
+            router: Router::new(ports, buffer_size),
+            owners: Owners::default(),
             queue,
             shutdown,
             kinds,
@@ -185,7 +178,6 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             stored,
             next_deadline: None,
             stopping_until: None,
-            buffer_size,
             scratch: vec![0; buffer_size],
             stats: LoopStats::new(stats),
             stats_scratch: Vec::with_capacity(64),
@@ -202,8 +194,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     pub(crate) fn run(mut self) -> std::io::Result<()> {
         let now = self.clock.now();
         for index in 0..self.slots.len() {
-            self.slots[index].start(now);
-            self.start_connects(index, now);
+            self.slots[index].connection.start(now);
+            self.drain_outputs(index, now);
         }
         self.refresh_deadline();
         loop {
@@ -242,27 +234,31 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.finish()
     }
 
-    /// Logs out every logged-on session and stops every initiator.
+    /// Logs out every logged-on session, stops every initiator, and closes the sockets
+    /// that have not logged on.
     fn begin_stop(&mut self, now: Instant) {
         let longest = self
             .slots
             .iter()
-            .map(|s| s.logout_timeout())
+            .map(|s| s.connection.logout_timeout())
             .max()
             .unwrap_or_default();
         self.stopping_until = Some(now + longest + STOP_GRACE);
         for index in 0..self.slots.len() {
-            let aborted = self.slots[index].stop(now);
-            if let Some(conn) = aborted {
-                self.conns.remove(conn);
-                self.backend.close(conn);
-            }
+            self.slots[index].connection.stop(now);
+            self.drain_outputs(index, now);
             self.touched.push(index);
         }
-        for conn in self.conns.unrouted() {
-            self.conns.remove(conn);
-            self.backend.close(conn);
-        }
+        let Self {
+            router,
+            owners,
+            backend,
+            ..
+        } = self;
+        router.close_all(|conn| {
+            owners.remove(conn);
+            backend.close(conn);
+        });
         self.write_touched(now);
         self.refresh_deadline();
     }
@@ -280,12 +276,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     fn finish(mut self) -> std::io::Result<()> {
         let now = self.clock.now();
         for index in 0..self.slots.len() {
-            if let Some(conn) = self.slots[index].conn.take() {
-                self.conns.remove(conn);
-                self.backend.close(conn);
-                self.slots[index].session.disconnected(now);
-                self.report_session_events(index);
-            }
+            self.slots[index].connection.finish(now);
+            self.drain_outputs(index, now);
         }
         for listener in &self.listeners {
             self.backend.unlisten(listener.id);
@@ -293,8 +285,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         // Nothing can be queued any more; what still is goes back to the application.
         for (index, msg, _) in self.queue.close() {
             if let Some(slot) = self.slots.get(index) {
-                let id = slot.session.id().clone();
-                self.app.on_not_sent(&id, msg, SendError::NotLoggedOn);
+                let id = slot.connection.id();
+                self.app.on_not_sent(id, msg, SendError::NotLoggedOn);
             }
         }
         self.persist();
@@ -315,46 +307,35 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
     }
 
-    /// Fires every expired timer: sessions, initiator schedules, silent accepted sockets.
+    /// Fires every expired timer: sessions, initiator schedules, sockets overdue for their
+    /// Logon.
     fn run_timers(&mut self, now: Instant) {
         for index in 0..self.slots.len() {
-            let slot = &mut self.slots[index];
-            if slot.session.poll_timeout().is_some_and(|d| d <= now) {
-                slot.session.handle_timeout(now);
+            let connection = &mut self.slots[index].connection;
+            if connection.poll_timeout().is_some_and(|d| d <= now) {
+                connection.handle_timeout(now);
                 self.touched.push(index);
             }
-            if slot.schedule_timeout().is_some_and(|d| d <= now) {
-                self.start_connects(index, now);
-            }
         }
-        for (conn, deadline) in self.conns.unrouted_deadlines() {
-            if deadline <= now {
-                let peer = self.conns.peer(conn);
-                self.conns.remove(conn);
-                self.backend.close(conn);
-                self.app.on_event(&Event::ConnectionError {
-                    remote_host: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
-                    code: ErrorCode::ConnectionRefused,
-                    error_detail: "no Logon received within LogonTimeout".to_owned(),
-                });
-            }
-        }
+        let Self {
+            router,
+            owners,
+            backend,
+            ..
+        } = self;
+        router.handle_timeout(now, |conn| {
+            owners.remove(conn);
+            backend.close(conn);
+        });
+        self.report_router_events();
         self.write_touched(now);
         self.refresh_deadline();
     }
 
     /// Recomputes the earliest deadline of everything the loop owns.
     fn refresh_deadline(&mut self) {
-        let sessions = self
-            .slots
-            .iter()
-            .flat_map(|s| [s.session.poll_timeout(), s.schedule_timeout()]);
-        let unrouted = self
-            .conns
-            .unrouted_deadlines()
-            .into_iter()
-            .map(|(_, d)| Some(d));
-        self.next_deadline = sessions.chain(unrouted).flatten().min();
+        let sessions = self.slots.iter().map(|s| s.connection.poll_timeout());
+        self.next_deadline = sessions.chain([self.router.poll_timeout()]).flatten().min();
     }
 
     /// Lowers the cached deadline to `deadline` if it is earlier.

@@ -90,7 +90,7 @@ impl std::error::Error for SetupError {
 enum Side {
     /// It connects, by its schedule, with its TLS client set-up and configured server name.
     Initiator {
-        schedule: InitiatorSchedule,
+        schedule: Box<InitiatorSchedule>,
         hosts: Vec<HostConfig>,
         tls: Option<(Arc<ClientConfig>, Option<String>)>,
     },
@@ -141,7 +141,9 @@ impl<M: Outgoing> Connection<M> {
                     None => None,
                 };
                 Side::Initiator {
-                    schedule: InitiatorSchedule::new(initiator).map_err(SetupError::Schedule)?,
+                    schedule: Box::new(
+                        InitiatorSchedule::new(initiator).map_err(SetupError::Schedule)?,
+                    ),
                     hosts: initiator.hosts.clone(),
                     tls,
                 }

@@ -1,0 +1,218 @@
+//! The loop's sessions: each one's connection and socket, and carrying out what the
+//! connection asks for.
+
+use fixring_core::backend::{Backend, ConnId};
+use fixring_core::config::{ConnectionType, HostConfig, SessionConfig, SocketOptions};
+use fixring_core::connection::{Connection, Lent, Output};
+use fixring_core::{Event, Instant, WallClock};
+
+use super::EventLoop;
+use super::conns::Owner;
+use super::resolve::{resolve, source_addr};
+use crate::EngineError;
+use crate::application::Application;
+use crate::file_store::FileStore;
+use crate::handle::{Handed, Outbound};
+
+/// One configured session: its connection and, while it has one, its socket.
+pub(super) struct Slot {
+    pub(super) connection: Connection<Handed>,
+    /// The backend's socket, while the connection has one.
+    pub(super) conn: Option<ConnId>,
+    socket: SocketOptions,
+    /// The session's file store, with `FileStorePath`.
+    pub(super) file: Option<FileStore>,
+}
+
+impl Slot {
+    pub(super) fn new(
+        config: &SessionConfig,
+        wall: WallClock,
+        buffer_size: usize,
+    ) -> Result<Self, EngineError> {
+        let mut connection =
+            Connection::new(config, wall, buffer_size).map_err(|e| EngineError::Config {
+                detail: format!("{}: {e}", config.id),
+            })?;
+        let file = match &config.file_store_path {
+            Some(dir) => Some(
+                FileStore::open(dir, connection.session_mut(), config.message_store_size).map_err(
+                    |source| EngineError::Store {
+                        session: config.id.to_string(),
+                        path: dir.clone(),
+                        source,
+                    },
+                )?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            connection,
+            conn: None,
+            socket: config.socket,
+            file,
+        })
+    }
+}
+
+impl<B: Backend, A: Application> EventLoop<B, A> {
+    /// Carries out everything slot `index`'s connection asks for, in order: events to report,
+    /// messages to give back, its socket to close, a new one to open.
+    pub(super) fn drain_outputs(&mut self, index: usize, now: Instant) {
+        while let Some(output) = self.slots[index].connection.poll_output(now) {
+            match output {
+                Output::Event(event) => self.report(&event),
+                Output::NotSent(handed, reason) => {
+                    let id = self.slots[index].connection.id();
+                    self.app.on_not_sent(id, handed.msg, reason);
+                }
+                Output::Close => self.close_socket(index),
+                Output::Connect { host, timeout } => self.connect(index, &host, timeout, now),
+                Output::Refused(error) => {
+                    let id = self.slots[index].connection.id();
+                    tracing::warn!(session = %id, %error, "connection state transition refused");
+                }
+                _ => {}
+            }
+        }
+        let deadline = self.slots[index].connection.poll_timeout();
+        self.note_deadline(deadline);
+    }
+
+    /// Hands an event to the application; a Logon's `fix.connection.established` and a
+    /// Logout also call `on_logon` and `on_logout`.
+    pub(super) fn report(&mut self, event: &Event) {
+        match event {
+            Event::ConnectionEstablished { session_id, .. } => self.app.on_logon(session_id),
+            Event::Logout { session_id, .. } => self.app.on_logout(session_id),
+            _ => {}
+        }
+        self.app.on_event(event);
+    }
+
+    /// Closes slot `index`'s socket, if it is still open; an acceptor's session is free
+    /// again for its peer's next Logon.
+    fn close_socket(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        if let Some(conn) = slot.conn.take() {
+            self.owners.remove(conn);
+            self.backend.close(conn);
+        }
+        self.backlogged.retain(|&i| i != index);
+        if slot.connection.connection_type() == ConnectionType::Acceptor {
+            self.router.release(index);
+        }
+    }
+
+    /// Opens a socket to `host` for slot `index`.
+    fn connect(
+        &mut self,
+        index: usize,
+        host: &HostConfig,
+        timeout: std::time::Duration,
+        now: Instant,
+    ) {
+        let slot = &mut self.slots[index];
+        let started = resolve(&host.host, host.port).and_then(|addr| {
+            let source = source_addr(host)?;
+            let conn = self.backend.connect(addr, source, &slot.socket, timeout)?;
+            Ok((conn, addr))
+        });
+        match started {
+            Ok((conn, addr)) => {
+                slot.conn = Some(conn);
+                self.owners.insert(conn, Owner::Slot(index));
+                slot.connection.handle_connecting(addr);
+            }
+            Err(error) => slot
+                .connection
+                .handle_connect_failed(now, error.to_string()),
+        }
+    }
+
+    /// Lets every slot touched this turn write, and carries out what its connection asks.
+    pub(super) fn write_touched(&mut self, now: Instant) {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        for &index in &touched {
+            self.write_pending(now, index);
+        }
+        touched.clear();
+        self.touched = touched;
+    }
+
+    /// Writes what slot `index` has to send while it fits (the session's own messages, then
+    /// the application's waiting ones), then carries out what its connection asks.
+    pub(super) fn write_pending(&mut self, now: Instant, index: usize) {
+        let Self {
+            backend,
+            slots,
+            scratch,
+            stats,
+            stats_scratch,
+            backlogged,
+            ..
+        } = self;
+        let slot = &mut slots[index];
+        if let Some(io) = slot.conn.and_then(|conn| backend.io(conn)) {
+            let mut lent = Lent {
+                socket: io,
+                scratch: &mut scratch[..],
+            };
+            let waiting = slot
+                .connection
+                .poll_transmit(now, &mut lent, &mut |handed: Handed| {
+                    stats_scratch.push(handed.handed_over)
+                });
+            if waiting && !backlogged.contains(&index) {
+                backlogged.push(index);
+            }
+            for handed_over in stats_scratch.drain(..) {
+                stats.committed(handed_over);
+            }
+        }
+        self.drain_outputs(index, now);
+    }
+
+    /// Sends a message a [`crate::SessionHandle`] queued, after the messages already
+    /// waiting; one the session cannot take goes back to the application.
+    pub(super) fn send_queued(
+        &mut self,
+        now: Instant,
+        index: usize,
+        msg: Outbound,
+        handed_over: std::time::Instant,
+    ) {
+        let Some(slot) = self.slots.get_mut(index) else {
+            return;
+        };
+        match slot.connection.send(Handed { msg, handed_over }) {
+            Ok(()) => self.write_pending(now, index),
+            Err((handed, reason)) => {
+                let id = slot.connection.id();
+                self.app.on_not_sent(id, handed.msg, reason);
+            }
+        }
+    }
+
+    /// Writes what changed in the sessions with a file store, before the turn's bytes go to
+    /// the kernel.
+    pub(super) fn persist(&mut self) {
+        for &index in &self.stored {
+            let slot = &mut self.slots[index];
+            let Some(file) = slot.file.as_mut() else {
+                continue;
+            };
+            let session = slot.connection.session();
+            if let Some(error) = file.persist(session) {
+                tracing::error!(session = %session.id(), %error, "file store write failed");
+                let event = Event::StoreError {
+                    session_id: session.id().clone(),
+                    detail: error.to_string(),
+                };
+                self.app.on_event(&event);
+            }
+        }
+    }
+}
