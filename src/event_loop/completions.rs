@@ -76,9 +76,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                                 .set_tls(conn, TlsLink::new(tls, self.buffer_size));
                             self.tls_receive(now, conn);
                         }
-                        Err(error) => {
-                            self.tls_failed(now, conn, &TlsError::Protocol(error.to_string()))
-                        }
+                        Err(error) => self.tls_failed(now, conn, &TlsError::Setup(error)),
                     }
                 } else if self.slots[index].connected(now) {
                     self.touched.push(index);
