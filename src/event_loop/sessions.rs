@@ -57,10 +57,12 @@ impl Slot {
     pub(super) fn new(config: &SessionConfig, wall: WallClock) -> Result<Self, EngineError> {
         let tls = match (&config.role, &config.tls) {
             (Role::Initiator(_), Some(tls)) => {
-                let client =
-                    fixring_core::tls::client_config(tls).map_err(|e| EngineError::Config {
-                        detail: format!("{}: {e}", config.id),
-                    })?;
+                let client = fixring_core::tls::client_config(tls).map_err(|source| {
+                    EngineError::InitiatorTls {
+                        session: config.id.to_string(),
+                        source,
+                    }
+                })?;
                 Some((client, tls.server_name.clone()))
             }
             _ => None,
@@ -68,8 +70,9 @@ impl Slot {
         let (driver, hosts) = match &config.role {
             Role::Initiator(initiator) => {
                 let schedule =
-                    InitiatorSchedule::new(initiator).map_err(|e| EngineError::Config {
-                        detail: format!("{}: {e}", config.id),
+                    InitiatorSchedule::new(initiator).map_err(|source| EngineError::Schedule {
+                        session: config.id.to_string(),
+                        source,
                     })?;
                 (Driver::Initiator(schedule), initiator.hosts.clone())
             }
