@@ -9,9 +9,10 @@ use std::time::Duration;
 use common::certs::{Pki, rsa_pki};
 use common::recorder::Recorder;
 use common::{TempDir, free_port, temp_dir};
-use fixring::Engine;
 use fixring::core::config::Settings;
+use fixring::core::tls::TlsSetupError;
 use fixring::core::{ErrorCode, Event, SessionId};
+use fixring::{Engine, EngineError};
 
 const TRANSPORTS: [&str; 2] = ["uring", "epoll"];
 const WAIT: Duration = Duration::from_secs(10);
@@ -297,5 +298,13 @@ fn a_missing_certificate_fails_start_up_naming_the_file() {
     assert!(
         error.to_string().contains("/nonexistent/server.pem"),
         "{error}"
+    );
+    assert!(
+        matches!(
+            &error,
+            EngineError::AcceptorTls { port: p, source: TlsSetupError::Unreadable { .. } }
+                if *p == port
+        ),
+        "{error:?}"
     );
 }

@@ -125,13 +125,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 .iter()
                 .find_map(|&i| plan.sessions[i].tls.as_ref())
             {
-                Some(config) => {
-                    Some(
-                        server_config(config).map_err(|e| crate::EngineError::Config {
-                            detail: format!("port {}: {e}", listener.addr.port()),
-                        })?,
-                    )
-                }
+                Some(config) => Some(server_config(config).map_err(|source| {
+                    crate::EngineError::AcceptorTls {
+                        port: listener.addr.port(),
+                        source,
+                    }
+                })?),
                 None => None,
             };
             listeners.push(Listener { id, addr });

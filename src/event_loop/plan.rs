@@ -59,12 +59,14 @@ impl LoopPlan {
                 }
                 Role::Acceptor(acceptor) => {
                     let ip = match &acceptor.accept_host {
-                        Some(host) => host.parse::<IpAddr>().map_err(|_| EngineError::Config {
-                            detail: format!(
-                                "{}: SocketAcceptHost: '{host}' is not an IP address",
-                                config.id
-                            ),
-                        })?,
+                        Some(host) => {
+                            host.parse::<IpAddr>()
+                                .map_err(|source| EngineError::AcceptHost {
+                                    session: config.id.to_string(),
+                                    host: host.clone(),
+                                    source,
+                                })?
+                        }
                         None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                     };
                     let addr = SocketAddr::new(ip, acceptor.accept_port);

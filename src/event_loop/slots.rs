@@ -31,8 +31,9 @@ impl Slot {
         buffer_size: usize,
     ) -> Result<Self, EngineError> {
         let mut connection =
-            Connection::new(config, wall, buffer_size).map_err(|e| EngineError::Config {
-                detail: format!("{}: {e}", config.id),
+            Connection::new(config, wall, buffer_size).map_err(|source| EngineError::Session {
+                session: config.id.to_string(),
+                source,
             })?;
         let file = match &config.file_store_path {
             Some(dir) => Some(

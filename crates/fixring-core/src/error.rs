@@ -4,6 +4,10 @@
 //! HTTP-like status and the fixed message the blueprint gives it. Operation-specific errors
 //! elsewhere in the crate (a [`crate::config::ConfigError`], a [`crate::codec::DecodeError`], …)
 //! say what went wrong in detail and name the code they map onto.
+//!
+//! The blueprint's five codes describe the configuration, a port and the peers; a failure of
+//! the engine itself (a backend failing while it runs, a panicked loop, a thread that cannot be
+//! spawned) fits none of them, and has a sixth code of our own, [`ErrorCode::EngineFailure`].
 
 use core::fmt;
 
@@ -21,6 +25,12 @@ pub enum ErrorCode {
     ConnectionLost,
     /// The configuration is invalid; the detail names the file, line and key.
     ConfigError,
+    /// The engine itself cannot start or keep running: its I/O backend failed, an event loop
+    /// panicked or could not be spawned, or it was started twice. Not one of the blueprint's
+    /// codes: none of those covers a local failure that is neither the configuration's nor a
+    /// peer's. Only the engine's start-up and its end report it; no connection event carries
+    /// it.
+    EngineFailure,
 }
 
 impl ErrorCode {
@@ -32,13 +42,17 @@ impl ErrorCode {
             Self::ConnectionRefused => "CONNECTION_REFUSED",
             Self::ConnectionLost => "CONNECTION_LOST",
             Self::ConfigError => "CONFIG_ERROR",
+            Self::EngineFailure => "ENGINE_FAILURE",
         }
     }
 
     /// The status attached to the code: 500 for local failures, 503 for an unavailable peer.
     pub const fn status(self) -> u16 {
         match self {
-            Self::PortBindFailed | Self::SslHandshakeFailed | Self::ConfigError => 500,
+            Self::PortBindFailed
+            | Self::SslHandshakeFailed
+            | Self::ConfigError
+            | Self::EngineFailure => 500,
             Self::ConnectionRefused | Self::ConnectionLost => 503,
         }
     }
@@ -51,6 +65,7 @@ impl ErrorCode {
             Self::ConnectionRefused => "Connection refused by the remote host",
             Self::ConnectionLost => "Connection to the remote host was lost",
             Self::ConfigError => "Invalid connection configuration",
+            Self::EngineFailure => "The engine failed to start or keep running",
         }
     }
 
@@ -81,6 +96,7 @@ mod tests {
             (ErrorCode::ConnectionRefused, "CONNECTION_REFUSED", 503),
             (ErrorCode::ConnectionLost, "CONNECTION_LOST", 503),
             (ErrorCode::ConfigError, "CONFIG_ERROR", 500),
+            (ErrorCode::EngineFailure, "ENGINE_FAILURE", 500),
         ];
         for (code, name, status) in all {
             assert_eq!(code.code(), name);
@@ -88,6 +104,7 @@ mod tests {
             assert!(code.to_string().starts_with(name));
         }
         assert!(!ErrorCode::ConfigError.is_transient());
+        assert!(!ErrorCode::EngineFailure.is_transient());
         assert!(ErrorCode::ConnectionLost.is_transient());
     }
 }

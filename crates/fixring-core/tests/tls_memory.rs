@@ -13,6 +13,7 @@ use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose,
     SignatureAlgorithm,
 };
+use rustls::AlertDescription;
 
 const SERVER_NAME: &str = "fix.example.test";
 const LOGON: &[u8] = b"8=FIX.4.4\x019=70\x0135=A\x0134=1\x0149=CLIENT\x0152=20260101-00:00:00.000\x0156=SERVER\x0198=0\x01108=30\x0110=123\x01";
@@ -335,15 +336,20 @@ fn server_signed_by_an_unknown_ca_is_refused() {
     );
     drive(&mut client, &mut server);
     assert_eq!(client.handshake_error(), Some(HandshakeFailure::UnknownCa));
-    assert!(matches!(
+    assert_eq!(
         server.handshake_error(),
-        Some(HandshakeFailure::PeerAlert(_))
-    ));
+        Some(HandshakeFailure::PeerAlert(AlertDescription::UnknownCA))
+    );
     let error = client.error.as_ref().expect("client error");
     assert_eq!(error.code(), ErrorCode::SslHandshakeFailed);
     assert!(
         error.to_string().contains("not signed by a trusted CA"),
         "{error}"
+    );
+    let alert = server.error.as_ref().expect("server error");
+    assert!(
+        alert.to_string().ends_with("aborted with alert UnknownCA"),
+        "{alert}"
     );
 }
 

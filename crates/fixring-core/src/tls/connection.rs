@@ -10,7 +10,7 @@ use rustls::unbuffered::{
 use rustls::{ClientConfig, CommonState, ServerConfig};
 use rustls_pki_types::{CertificateDer, ServerName};
 
-use super::error::{ProcessError, from_rustls};
+use super::error::{ProcessError, ProtocolError, from_rustls};
 use super::{TlsError, TlsSetupError, TlsVersion};
 
 /// A TLS client or server connection, sans-IO.
@@ -122,15 +122,14 @@ impl TlsConnection {
                 name: server_name.to_owned(),
             }
         })?;
-        let conn = UnbufferedClientConnection::new(config, name)
-            .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;
+        let conn =
+            UnbufferedClientConnection::new(config, name).map_err(TlsSetupError::Rejected)?;
         Ok(Self::new(Conn::Client(conn)))
     }
 
     /// A server connection.
     pub fn server(config: Arc<ServerConfig>) -> Result<Self, TlsSetupError> {
-        let conn = UnbufferedServerConnection::new(config)
-            .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;
+        let conn = UnbufferedServerConnection::new(config).map_err(TlsSetupError::Rejected)?;
         Ok(Self::new(Conn::Server(conn)))
     }
 
@@ -283,10 +282,9 @@ impl TlsConnection {
             return Err(TlsError::HandshakeIncomplete);
         }
         let Some(seen) = incoming.get_mut(..self.held) else {
-            return Err(TlsError::Protocol(format!(
-                "the input buffer lost {} bytes the connection holds",
-                self.held - incoming.len()
-            )));
+            return Err(TlsError::Protocol(ProtocolError::InputLost {
+                missing: self.held - incoming.len(),
+            }));
         };
         let mut out = Output {
             buf,
@@ -304,7 +302,7 @@ impl TlsConnection {
                 Ok(Step::Closed) => return Err(TlsError::Closed),
                 Err(Failure::Local(error)) => return Err(error),
                 Err(Failure::Rustls(error)) => {
-                    let error = TlsError::Protocol(error.to_string());
+                    let error = TlsError::Protocol(ProtocolError::Rustls(error));
                     self.failed = Some(error.clone());
                     return Err(error);
                 }
@@ -317,7 +315,7 @@ impl TlsConnection {
 fn translate(conn: &Conn, failure: Failure, first_record: bool) -> TlsError {
     match failure {
         Failure::Local(error) => error,
-        Failure::Rustls(error) => from_rustls(&error, conn.common().is_handshaking(), first_record),
+        Failure::Rustls(error) => from_rustls(error, conn.common().is_handshaking(), first_record),
     }
 }
 
@@ -386,12 +384,8 @@ fn handle<Data>(
         ConnectionState::WriteTraffic(traffic) => out.write(traffic, op).map(|()| Step::Writable),
         ConnectionState::PeerClosed => Ok(Step::PeerClosed),
         ConnectionState::Closed => Ok(Step::Closed),
-        ConnectionState::ReadEarlyData(_) => Err(Failure::Local(TlsError::Protocol(
-            "unexpected 0-RTT data".to_owned(),
-        ))),
-        _ => Err(Failure::Local(TlsError::Protocol(
-            "unsupported TLS connection state".to_owned(),
-        ))),
+        ConnectionState::ReadEarlyData(_) => Err(protocol(ProtocolError::UnexpectedEarlyData)),
+        _ => Err(protocol(ProtocolError::UnsupportedState)),
     };
     (discard, step)
 }
@@ -426,7 +420,7 @@ impl Output<'_> {
                 return Ok(());
             }
             Err(EncodeError::InsufficientSize(size)) => size.required_size,
-            Err(error) => return Err(protocol(&error)),
+            Err(error) => return Err(encode_failure(&error)),
         };
         let start = self.spill.len();
         self.spill.resize(start + required, 0);
@@ -441,7 +435,7 @@ impl Output<'_> {
             }
             Err(error) => {
                 self.spill.truncate(start);
-                Err(protocol(&error))
+                Err(encode_failure(&error))
             }
         }
     }
@@ -481,11 +475,20 @@ impl Output<'_> {
                     required: pending + size.required_size,
                 }))
             }
-            Err(error) => Err(protocol(&error)),
+            Err(EncryptError::EncryptExhausted) => Err(protocol(ProtocolError::EncryptExhausted)),
         }
     }
 }
 
-fn protocol(error: &dyn std::fmt::Display) -> Failure {
-    Failure::Local(TlsError::Protocol(error.to_string()))
+fn protocol(error: ProtocolError) -> Failure {
+    Failure::Local(TlsError::Protocol(error))
+}
+
+fn encode_failure(error: &EncodeError) -> Failure {
+    protocol(match error {
+        EncodeError::InsufficientSize(size) => ProtocolError::EncodeInsufficientSize {
+            required: size.required_size,
+        },
+        EncodeError::AlreadyEncoded => ProtocolError::AlreadyEncoded,
+    })
 }

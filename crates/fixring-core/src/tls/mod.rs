@@ -11,9 +11,10 @@
 //!   ciphertext the caller read, decrypts it in place, hands plaintext to a callback and
 //!   writes handshake records into the caller's output buffer; [`TlsConnection::encrypt`]
 //!   seals application data into a caller buffer.
-//! - [`TlsError`] and [`HandshakeFailure`]: why a connection failed, in an operator's terms,
-//!   mapped to [`crate::ErrorCode::SslHandshakeFailed`]; [`TlsSetupError`] names the file at
-//!   fault and maps to [`crate::ErrorCode::ConfigError`].
+//! - [`TlsError`], [`HandshakeFailure`] and [`ProtocolError`]: why a connection failed, in
+//!   an operator's terms, keeping rustls's own error where it reported one; a failed
+//!   handshake maps to [`crate::ErrorCode::SslHandshakeFailed`]. [`TlsSetupError`] names the
+//!   file at fault and maps to [`crate::ErrorCode::ConfigError`].
 //!
 //! rustls 0.23 copies each decrypted record into an owned buffer before handing it out, and
 //! allocates while sealing; this adapter adds no allocation per record of its own.
@@ -23,7 +24,7 @@ mod error;
 mod setup;
 
 pub use connection::{Progress, TlsConnection};
-pub use error::{HandshakeFailure, ProcessError, TlsError};
+pub use error::{HandshakeFailure, ProcessError, ProtocolError, TlsError};
 pub use rustls::{ClientConfig, ServerConfig};
 pub use setup::{PemRole, PemSource, TlsSetup, TlsSetupError, client_config, server_config};
 

@@ -98,7 +98,7 @@ impl TlsSetup {
         })?;
         let builder = ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(self.versions())
-            .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;
+            .map_err(TlsSetupError::Rejected)?;
         let builder = match &self.roots {
             Some(roots) => {
                 let verifier = WebPkiClientVerifier::builder_with_provider(
@@ -141,7 +141,7 @@ impl TlsSetup {
         };
         let builder = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(self.versions())
-            .map_err(|e| TlsSetupError::Rejected(e.to_string()))?
+            .map_err(TlsSetupError::Rejected)?
             .with_root_certificates(store);
         let config = match &self.identity {
             Some(identity) => builder
@@ -350,7 +350,9 @@ impl fmt::Display for PemSource {
 }
 
 /// Why TLS material could not be loaded or turned into a configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Not `Eq`: it keeps rustls's own error, which is only `PartialEq`.
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum TlsSetupError {
     /// The file could not be read (missing, not permitted, …).
@@ -408,8 +410,8 @@ pub enum TlsSetupError {
         /// The name as configured.
         name: String,
     },
-    /// rustls refused the configuration for another reason.
-    Rejected(String),
+    /// rustls refused the configuration for another reason, with its error.
+    Rejected(rustls::Error),
 }
 
 impl TlsSetupError {
@@ -445,9 +447,16 @@ impl fmt::Display for TlsSetupError {
                     "server name {name:?} is neither a DNS name nor an IP address"
                 )
             }
-            Self::Rejected(reason) => write!(f, "TLS configuration refused: {reason}"),
+            Self::Rejected(error) => write!(f, "TLS configuration refused: {error}"),
         }
     }
 }
 
-impl std::error::Error for TlsSetupError {}
+impl std::error::Error for TlsSetupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Rejected(error) => Some(error),
+            _ => None,
+        }
+    }
+}

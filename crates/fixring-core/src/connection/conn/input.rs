@@ -156,10 +156,7 @@ impl<M: Outgoing> Connection<M> {
         };
         let host = schedule.current_host().and_then(|i| hosts.get(i));
         let name = name.clone().or_else(|| host.map(|h| h.host.clone()))?;
-        Some(
-            TlsConnection::client(std::sync::Arc::clone(config), &name)
-                .map_err(|error| TlsError::Protocol(error.to_string())),
-        )
+        Some(TlsConnection::client(std::sync::Arc::clone(config), &name).map_err(TlsError::Setup))
     }
 
     /// The handshake completed: an initiator's session starts (its Logon goes out).

@@ -67,6 +67,16 @@ pub enum SetupError {
     Schedule(ScheduleError),
 }
 
+impl SetupError {
+    /// The interface error code this maps onto: [`crate::ErrorCode::ConfigError`].
+    pub fn code(&self) -> crate::ErrorCode {
+        match self {
+            Self::Tls(error) => error.code(),
+            Self::Schedule(error) => error.code(),
+        }
+    }
+}
+
 impl core::fmt::Display for SetupError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
