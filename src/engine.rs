@@ -6,10 +6,10 @@ use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
-use fixring_core::backend::{Backend, BackendOptions, Wake};
 use fixring_core::config::{Settings, Transport};
 use fixring_core::{Event, SessionId};
 use fixring_epoll::EpollBackend;
+use fixring_io::{Backend, BackendOptions, Wake};
 use fixring_uring::UringBackend;
 
 use crate::application::Application;

@@ -242,10 +242,10 @@ impl From<EngineError> for BenchError {
 /// Whether this machine lets a process use io_uring: `Err` says why not.
 pub fn uring_available() -> Result<(), String> {
     // A small ring: the default one registers tens of MiB of buffers.
-    let options = fixring_core::backend::BackendOptions {
+    let options = fixring_io::BackendOptions {
         max_connections: 1,
         buffer_size: 4096,
-        ..fixring_core::backend::BackendOptions::default()
+        ..fixring_io::BackendOptions::default()
     };
     match fixring_uring::UringBackend::new(&options) {
         Ok(_) => Ok(()),

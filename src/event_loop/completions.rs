@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use fixring_core::backend::{Backend, Completion, ConnId};
 use fixring_core::codec::{Decoded, Message};
 use fixring_core::connection::SessionIndex;
 use fixring_core::session::{Inbound, ProtocolViolation};
 use fixring_core::tls::{TlsConnection, TlsError};
 use fixring_core::{ErrorCode, Event, Instant};
+use fixring_io::{Backend, Completion, ConnId};
 
 use super::EventLoop;
 use super::conns::Owner;

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use fixring_core::Instant;
-use fixring_core::backend::ConnId;
+use fixring_io::ConnId;
 
 use super::tls::TlsLink;
 

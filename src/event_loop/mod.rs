@@ -16,13 +16,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fixring_core::backend::{Backend, Completion, ListenerId};
 use fixring_core::codec::Framer;
 use fixring_core::config::ConnectionType;
 use fixring_core::connection::LogonRouter;
 use fixring_core::session::SendError;
 use fixring_core::tls::{ServerConfig, server_config};
 use fixring_core::{ErrorCode, Event, Instant};
+use fixring_io::{Backend, Completion, ListenerId};
 
 use crate::application::Application;
 use crate::clock::Clock;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use fixring_core::tls::ClientConfig;
 
-use fixring_core::backend::{Backend, ConnId};
 use fixring_core::codec::InsufficientSize;
 use fixring_core::config::{ConnectionType, HostConfig, Role, SessionConfig, SocketOptions};
 use fixring_core::connection::{Action, InitiatorSchedule, Lifecycle, SessionIndex};
 use fixring_core::session::{CloseReason, SendError, Session};
 use fixring_core::{ErrorCode, Event, Instant, WallClock};
+use fixring_io::{Backend, ConnId};
 
 use super::EventLoop;
 use super::conns::Owner;

@@ -5,10 +5,10 @@
 //! Outbound messages are encoded into the loop's scratch buffer and sealed straight into the
 //! backend's send buffer.
 
-use fixring_core::backend::{Backend, ConnId, TxBuf};
 use fixring_core::codec::InsufficientSize;
 use fixring_core::tls::{TlsConnection, TlsError};
 use fixring_core::{ErrorCode, Event, Instant};
+use fixring_io::{Backend, ConnId, TxBuf};
 
 use super::EventLoop;
 use super::conns::Owner;
@@ -105,7 +105,7 @@ impl Writer<'_, '_> {
         self.tx.queued()
     }
 
-    /// Asks the backend for a [`fixring_core::backend::Completion::Writable`].
+    /// Asks the backend for a [`fixring_io::Completion::Writable`].
     pub(crate) fn notify_when_writable(&mut self) {
         self.tx.notify_when_writable();
     }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use fixring_core::backend::ListenerId;
+use fixring_io::ListenerId;
 
 /// A request the backend refused. Returned inside an [`io::Error`] (see
 /// [`io::Error::get_ref`]), since the `Backend` trait speaks `io::Result`.

@@ -5,8 +5,8 @@ use std::mem;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::{Completion, ConnId, ListenerId};
 use fixring_core::config::BusyPoll;
+use fixring_io::{Completion, ConnId, ListenerId};
 
 use crate::connect::Expiry;
 use crate::poller::{READ, Ready, Token};

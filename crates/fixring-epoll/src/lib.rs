@@ -1,7 +1,7 @@
 //! The epoll backend of fixring, for hosts where io_uring is refused (Docker's default
 //! seccomp profile, `kernel.io_uring_disabled`, RHEL).
 //!
-//! [`EpollBackend`] implements [`fixring_core::backend::Backend`] over one level-triggered
+//! [`EpollBackend`] implements [`fixring_io::Backend`] over one level-triggered
 //! epoll instance, non-blocking sockets and an eventfd waker. Each connection owns a receive
 //! and a send buffer of `BackendOptions::buffer_size` bytes in a slab of
 //! `BackendOptions::max_connections` slots; buffers are allocated when a slot is first used
@@ -35,8 +35,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId};
 use fixring_core::config::SocketOptions;
+use fixring_io::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId};
 
 use crate::connect::{Deadline, Deadlines, Expiry};
 use crate::listener::{Listener, Listeners};

@@ -4,8 +4,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd};
 
-use fixring_core::backend::ListenerId;
 use fixring_core::config::SocketOptions;
+use fixring_io::ListenerId;
 use socket2::{SockAddr, Socket};
 
 use crate::socket;

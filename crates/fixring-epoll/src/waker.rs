@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Arc, Weak};
 
-use fixring_core::backend::Wake;
+use fixring_io::Wake;
 
 /// Creates a non-blocking, close-on-exec eventfd.
 pub(crate) fn eventfd() -> io::Result<Arc<File>> {

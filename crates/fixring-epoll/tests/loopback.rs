@@ -10,9 +10,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{LIMIT, backend, drive, loopback, pair, receive, send};
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, Wake};
 use fixring_core::config::{BusyPoll, SocketOptions};
 use fixring_epoll::{EpollBackend, EpollError};
+use fixring_io::{Backend, BackendOptions, Completion, ConnId, Wake};
 use socket2::SockRef;
 
 /// Tests that count or time things run one at a time.

@@ -7,8 +7,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use fixring_core::backend::{Completion, ConnId, ListenerId};
 use fixring_core::config::SocketOptions;
+use fixring_io::{Completion, ConnId, ListenerId};
 use io_uring::{opcode, types};
 use socket2::{SockRef, Socket};
 

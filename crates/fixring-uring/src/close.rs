@@ -6,7 +6,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::{Completion, ConnId};
+use fixring_io::{Completion, ConnId};
 use io_uring::opcode;
 use io_uring::types::Timespec;
 

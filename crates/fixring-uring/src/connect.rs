@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use fixring_core::backend::{Completion, ConnId};
 use fixring_core::config::SocketOptions;
+use fixring_io::{Completion, ConnId};
 use io_uring::opcode;
 use io_uring::squeue::Flags;
 use io_uring::types::{Fd, Timespec};

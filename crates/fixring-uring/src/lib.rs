@@ -1,6 +1,6 @@
 //! The io_uring backend of fixring.
 //!
-//! [`UringBackend`] implements [`fixring_core::backend::Backend`] on one io_uring ring per
+//! [`UringBackend`] implements [`fixring_io::Backend`] on one io_uring ring per
 //! event-loop thread:
 //!
 //! - The ring is set up with `SINGLE_ISSUER | DEFER_TASKRUN` (falling back when the kernel
@@ -44,8 +44,8 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId};
 use fixring_core::config::{BusyPoll, SocketOptions};
+use fixring_io::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId};
 
 pub use error::{UringError, uring_error};
 pub use ring::RingMode;

@@ -6,8 +6,8 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::Completion;
 use fixring_core::config::BusyPoll;
+use fixring_io::Completion;
 
 use crate::UringBackend;
 use crate::token::{OpKind, Token};

@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::AsRawFd;
 
-use fixring_core::backend::{Completion, ConnId};
+use fixring_io::{Completion, ConnId};
 use io_uring::opcode;
 use io_uring::types::Fd;
 

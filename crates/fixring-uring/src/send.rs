@@ -7,7 +7,7 @@
 use std::io;
 use std::os::fd::AsRawFd;
 
-use fixring_core::backend::Completion;
+use fixring_io::Completion;
 use io_uring::opcode;
 use io_uring::types::Fd;
 
@@ -72,7 +72,7 @@ impl UringBackend {
             let rest = c.tx_len;
             if std::mem::take(&mut c.notify_writable) && phase == Phase::Open {
                 out.push(Completion::Writable {
-                    conn: fixring_core::backend::ConnId(idx),
+                    conn: fixring_io::ConnId(idx),
                 });
             }
             if rest > 0 {

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
-use fixring_core::backend::{Completion, Wake};
+use fixring_io::{Completion, Wake};
 use io_uring::opcode;
 use io_uring::types::Fd;
 

@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{DEADLINE, accepted, backend, loopback, options, receive, self_pair, send, wait_for};
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, Wake};
 use fixring_core::config::{BusyPoll, SocketOptions};
+use fixring_io::{Backend, BackendOptions, Completion, ConnId, Wake};
 use fixring_uring::{RingMode, UringBackend, UringError, is_unavailable, uring_error};
 use socket2::{Domain, SockRef, Socket, Type};
 
-fn client_stream(b: &UringBackend, listener: fixring_core::backend::ListenerId) -> TcpStream {
+fn client_stream(b: &UringBackend, listener: fixring_io::ListenerId) -> TcpStream {
     let addr = b.local_addr(listener).expect("local_addr");
     let s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(DEADLINE)).expect("timeout");
