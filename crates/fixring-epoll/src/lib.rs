@@ -24,7 +24,6 @@ mod events;
 mod listener;
 mod poller;
 mod slots;
-mod socket;
 mod transfer;
 mod waker;
 

@@ -21,6 +21,7 @@
 
 mod backend;
 mod buffers;
+pub mod socket;
 
 pub use backend::{Backend, BackendOptions, Completion, ConnId, ListenerId, Wake};
 pub use buffers::{ConnIo, TxBuf};

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use fixring_core::config::SocketOptions;
+use fixring_io::socket::{self, Mode};
 use fixring_io::{Completion, ConnId, ListenerId};
 use io_uring::{opcode, types};
 use socket2::{SockRef, Socket};
@@ -16,7 +17,6 @@ use crate::UringBackend;
 use crate::error::UringError;
 use crate::ring::Cqe;
 use crate::slots::Phase;
-use crate::socket;
 use crate::token::{GEN_MASK, OpKind, Token};
 
 /// One listening socket.
@@ -103,7 +103,7 @@ impl UringBackend {
         options: &SocketOptions,
     ) -> io::Result<ListenerId> {
         self.check_running()?;
-        let sock = socket::listener(addr, options)?;
+        let sock = socket::listener(addr, options, Mode::Blocking)?;
         let idx = self.listeners.insert(sock, *options);
         if let Err(e) = self.arm_accept(idx) {
             self.listeners.free(idx);

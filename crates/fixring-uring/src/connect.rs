@@ -6,6 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use fixring_core::config::SocketOptions;
+use fixring_io::socket::{self, Mode};
 use fixring_io::{Completion, ConnId};
 use io_uring::opcode;
 use io_uring::squeue::Flags;
@@ -15,7 +16,6 @@ use socket2::SockAddr;
 use crate::UringBackend;
 use crate::error::{UringError, from_result};
 use crate::slots::Phase;
-use crate::socket;
 use crate::token::{OpKind, Token};
 
 /// What a connect and its timeout read, owned by the connection slot until both complete.
@@ -34,7 +34,7 @@ impl UringBackend {
         timeout: Duration,
     ) -> io::Result<ConnId> {
         self.check_running()?;
-        let fd: OwnedFd = socket::outbound(addr, source, options)?.into();
+        let fd: OwnedFd = socket::outbound(addr, source, options, Mode::Blocking)?.into();
         let raw = fd.as_raw_fd();
         let idx = self
             .conns

@@ -35,7 +35,6 @@ mod recv;
 mod ring;
 mod send;
 mod slots;
-mod socket;
 mod token;
 mod waker;
 
