@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use fixring_core::config::SocketOptions;
-use fixring_io::socket::{self, Mode};
+use fixring_io::{Mode, socket};
 use socket2::Socket;
 
 /// Creates a socket, applies `options`, binds `source` when given and starts connecting to

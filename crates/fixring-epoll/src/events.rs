@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use fixring_core::config::BusyPoll;
 use fixring_io::{Completion, ConnId, ListenerId};
 
+use crate::EpollBackend;
 use crate::connect::Expiry;
 use crate::poller::{READ, Ready, Token};
 use crate::slots::{End, State};
 use crate::transfer::{self, WriteRound};
-use crate::{EpollBackend, waker};
 
 /// Waits up to `timeout` for readiness and appends the completions to `out`.
 pub(crate) fn poll(
@@ -130,7 +130,7 @@ fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>)
     match event.token {
         Token::Waker => {
             if let Some(eventfd) = &backend.eventfd {
-                waker::drain(eventfd);
+                eventfd.drain();
             }
             if !out.iter().any(|c| matches!(c, Completion::Woken)) {
                 out.push(Completion::Woken);

@@ -25,17 +25,16 @@ mod listener;
 mod poller;
 mod slots;
 mod transfer;
-mod waker;
 
-use std::fs::File;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fixring_core::config::SocketOptions;
-use fixring_io::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId};
+use fixring_io::{
+    Backend, BackendOptions, Completion, ConnId, ConnIo, EventFd, ListenerId, Mode, Waker,
+};
 
 use crate::connect::{Deadline, Deadlines, Expiry};
 use crate::listener::{Listener, Listeners};
@@ -44,7 +43,6 @@ use crate::slots::{End, Slots, State};
 use crate::transfer::WriteRound;
 
 pub use crate::error::EpollError;
-pub use crate::waker::EpollWaker;
 
 /// How long a closed connection may wait for its peer to take its last committed bytes
 /// before the socket is closed regardless.
@@ -56,7 +54,7 @@ pub struct EpollBackend {
     options: BackendOptions,
     poller: Poller,
     /// `None` once shut down.
-    eventfd: Option<Arc<File>>,
+    eventfd: Option<EventFd>,
     listeners: Listeners,
     slots: Slots,
     deadlines: Deadlines,
@@ -74,7 +72,7 @@ impl EpollBackend {
     /// until a connection needs it.
     pub fn new(options: &BackendOptions) -> io::Result<Self> {
         let poller = Poller::new()?;
-        let eventfd = waker::eventfd()?;
+        let eventfd = EventFd::new(Mode::NonBlocking)?;
         poller.add(eventfd.as_raw_fd(), Token::Waker, READ)?;
         Ok(Self {
             options: *options,
@@ -178,7 +176,7 @@ impl EpollBackend {
 }
 
 impl Backend for EpollBackend {
-    type Waker = EpollWaker;
+    type Waker = Waker;
 
     fn listen(&mut self, addr: SocketAddr, options: &SocketOptions) -> io::Result<ListenerId> {
         let listener = Listener::bind(addr, options)?;
@@ -346,10 +344,10 @@ impl Backend for EpollBackend {
         events::poll(self, timeout, out)
     }
 
-    fn waker(&self) -> EpollWaker {
+    fn waker(&self) -> Waker {
         self.eventfd
             .as_ref()
-            .map_or_else(EpollWaker::dead, EpollWaker::new)
+            .map_or_else(Waker::dead, EventFd::waker)
     }
 
     fn socket_fd(&self, conn: ConnId) -> Option<RawFd> {

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd};
 
 use fixring_core::config::SocketOptions;
 use fixring_io::ListenerId;
-use fixring_io::socket::{self, Mode};
+use fixring_io::{Mode, socket};
 use socket2::{SockAddr, SockRef, Socket};
 
 /// A listening socket and the options its accepted connections get.

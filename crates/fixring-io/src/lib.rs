@@ -22,6 +22,18 @@
 mod backend;
 mod buffers;
 pub mod socket;
+mod waker;
 
 pub use backend::{Backend, BackendOptions, Completion, ConnId, ListenerId, Wake};
 pub use buffers::{ConnIo, TxBuf};
+pub use waker::{EventFd, Waker};
+
+/// Whether a backend's descriptors (its sockets and its waker's eventfd) block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Blocking: the kernel waits on the backend's behalf (io_uring arms its own poll; a
+    /// non-blocking descriptor would make it complete reads with `EAGAIN` instead).
+    Blocking,
+    /// Non-blocking: the backend waits for readiness itself (epoll) and never blocks in a call.
+    NonBlocking,
+}

@@ -7,18 +7,10 @@ use std::net::SocketAddr;
 use fixring_core::config::SocketOptions;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use crate::Mode;
+
 /// How many connections a listener's kernel queue holds before the loop accepts them.
 const LISTEN_BACKLOG: i32 = 1024;
-
-/// Whether a backend's sockets block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Blocking: the kernel waits on the backend's behalf (io_uring arms its own poll; a
-    /// non-blocking socket would make it complete reads with `EAGAIN` instead).
-    Blocking,
-    /// Non-blocking: the backend waits for readiness itself (epoll) and never blocks on a call.
-    NonBlocking,
-}
 
 /// A close-on-exec TCP socket for `addr`'s family.
 fn tcp(addr: SocketAddr, mode: Mode) -> io::Result<Socket> {

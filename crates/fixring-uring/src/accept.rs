@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use fixring_core::config::SocketOptions;
-use fixring_io::socket::{self, Mode};
 use fixring_io::{Completion, ConnId, ListenerId};
+use fixring_io::{Mode, socket};
 use io_uring::{opcode, types};
 use socket2::{SockRef, Socket};
 

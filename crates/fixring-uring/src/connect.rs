@@ -6,8 +6,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use fixring_core::config::SocketOptions;
-use fixring_io::socket::{self, Mode};
 use fixring_io::{Completion, ConnId};
+use fixring_io::{Mode, socket};
 use io_uring::opcode;
 use io_uring::squeue::Flags;
 use io_uring::types::{Fd, Timespec};

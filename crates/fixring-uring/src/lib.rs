@@ -44,11 +44,10 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use fixring_core::config::{BusyPoll, SocketOptions};
-use fixring_io::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId};
+use fixring_io::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId, Waker};
 
 pub use error::{UringError, uring_error};
 pub use ring::RingMode;
-pub use waker::UringWaker;
 
 use accept::Listeners;
 use buffers::Slab;
@@ -186,7 +185,7 @@ impl UringBackend {
 }
 
 impl Backend for UringBackend {
-    type Waker = UringWaker;
+    type Waker = Waker;
 
     fn listen(&mut self, addr: SocketAddr, options: &SocketOptions) -> io::Result<ListenerId> {
         self.do_listen(addr, options)
@@ -245,7 +244,7 @@ impl Backend for UringBackend {
         self.do_poll(timeout, out)
     }
 
-    fn waker(&self) -> UringWaker {
+    fn waker(&self) -> Waker {
         self.waker.waker()
     }
 
