@@ -317,7 +317,7 @@ fn run_loop<A: Application>(
     if transport != Transport::Epoll {
         match UringBackend::new(&options) {
             Ok(backend) => return drive(backend, BackendKind::Uring, app, plan, clock, shared),
-            Err(error) if transport == Transport::Auto && fixring_uring::is_unavailable(&error) => {
+            Err(error) if transport == Transport::Auto && fixring_io::is_unavailable(&error) => {
                 tracing::warn!(%error, "io_uring is not available; falling back to epoll");
                 app.on_event(&Event::BackendFallback {
                     reason: error.to_string(),

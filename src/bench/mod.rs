@@ -249,7 +249,7 @@ pub fn uring_available() -> Result<(), String> {
     };
     match fixring_uring::UringBackend::new(&options) {
         Ok(_) => Ok(()),
-        Err(error) if fixring_uring::is_unavailable(&error) => Err(error.to_string()),
+        Err(error) if fixring_io::is_unavailable(&error) => Err(error.to_string()),
         Err(error) => Err(format!("io_uring set-up failed: {error}")),
     }
 }

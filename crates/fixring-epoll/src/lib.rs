@@ -19,7 +19,6 @@
 #![warn(missing_docs)]
 
 mod connect;
-mod error;
 mod events;
 mod listener;
 mod poller;
@@ -33,7 +32,8 @@ use std::time::{Duration, Instant};
 
 use fixring_core::config::SocketOptions;
 use fixring_io::{
-    Backend, BackendOptions, Completion, ConnId, ConnIo, EventFd, ListenerId, Mode, Waker,
+    Backend, BackendError, BackendOptions, Completion, ConnId, ConnIo, EventFd, ListenerId, Mode,
+    Waker,
 };
 
 use crate::connect::{Deadline, Deadlines, Expiry};
@@ -41,8 +41,6 @@ use crate::listener::{Listener, Listeners};
 use crate::poller::{Poller, READ, Ready, Token, WRITE};
 use crate::slots::{End, Slots, State};
 use crate::transfer::WriteRound;
-
-pub use crate::error::EpollError;
 
 /// How long a closed connection may wait for its peer to take its last committed bytes
 /// before the socket is closed regardless.
@@ -193,7 +191,7 @@ impl Backend for EpollBackend {
         let listener = self
             .listeners
             .get(listener)
-            .ok_or(EpollError::UnknownListener(listener))?;
+            .ok_or(BackendError::UnknownListener(listener))?;
         listener
             .socket
             .local_addr()?
@@ -215,7 +213,7 @@ impl Backend for EpollBackend {
         timeout: Duration,
     ) -> io::Result<ConnId> {
         if !self.slots.has_room() {
-            return Err(EpollError::TableFull {
+            return Err(BackendError::TableFull {
                 capacity: self.options.max_connections,
             }
             .into());
@@ -225,7 +223,7 @@ impl Backend for EpollBackend {
         let index = self
             .slots
             .insert(State::Connecting { socket, peer: addr })
-            .ok_or(EpollError::TableFull {
+            .ok_or(BackendError::TableFull {
                 capacity: self.options.max_connections,
             })?;
         if let Some(error) = failed {

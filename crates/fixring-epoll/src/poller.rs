@@ -4,7 +4,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use crate::error::EpollError;
+use fixring_io::BackendError;
 
 /// Readable (data, end of stream or error pending).
 pub(crate) const READ: u32 = libc::EPOLLIN as u32;
@@ -109,7 +109,7 @@ impl Poller {
         })
     }
 
-    /// Closes the epoll instance; later calls fail with [`EpollError::ShutDown`].
+    /// Closes the epoll instance; later calls fail with [`BackendError::ShutDown`].
     pub(crate) fn close(&mut self) {
         self.epoll = None;
     }
@@ -117,7 +117,7 @@ impl Poller {
     fn raw(&self) -> io::Result<RawFd> {
         match &self.epoll {
             Some(fd) => Ok(fd.as_raw_fd()),
-            None => Err(EpollError::ShutDown.into()),
+            None => Err(BackendError::ShutDown.into()),
         }
     }
 

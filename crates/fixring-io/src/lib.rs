@@ -21,11 +21,13 @@
 
 mod backend;
 mod buffers;
+mod error;
 pub mod socket;
 mod waker;
 
 pub use backend::{Backend, BackendOptions, Completion, ConnId, ListenerId, Wake};
 pub use buffers::{ConnIo, TxBuf};
+pub use error::{BackendError, backend_error, is_unavailable};
 pub use waker::{EventFd, Waker};
 
 /// Whether a backend's descriptors (its sockets and its waker's eventfd) block.

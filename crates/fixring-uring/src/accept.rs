@@ -8,13 +8,12 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use fixring_core::config::SocketOptions;
-use fixring_io::{Completion, ConnId, ListenerId};
+use fixring_io::{BackendError, Completion, ConnId, ListenerId};
 use fixring_io::{Mode, socket};
 use io_uring::{opcode, types};
 use socket2::{SockRef, Socket};
 
 use crate::UringBackend;
-use crate::error::UringError;
 use crate::ring::Cqe;
 use crate::slots::Phase;
 use crate::token::{GEN_MASK, OpKind, Token};
@@ -116,8 +115,11 @@ impl UringBackend {
         let l = self
             .listeners
             .open(listener.0)
-            .ok_or(UringError::UnknownListener)?;
-        let sock = l.socket.as_ref().ok_or(UringError::UnknownListener)?;
+            .ok_or(BackendError::UnknownListener(listener))?;
+        let sock = l
+            .socket
+            .as_ref()
+            .ok_or(BackendError::UnknownListener(listener))?;
         sock.local_addr()?
             .as_socket()
             .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))

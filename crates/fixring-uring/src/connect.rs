@@ -14,7 +14,7 @@ use io_uring::types::{Fd, Timespec};
 use socket2::SockAddr;
 
 use crate::UringBackend;
-use crate::error::{UringError, from_result};
+use crate::ring::from_result;
 use crate::slots::Phase;
 use crate::token::{OpKind, Token};
 
@@ -39,9 +39,9 @@ impl UringBackend {
         let idx = self
             .conns
             .alloc(fd, Phase::Connecting, addr)
-            .ok_or(UringError::TableFull)?;
+            .ok_or_else(|| self.table_full())?;
         let Some(c) = self.conns.slot(idx) else {
-            return Err(UringError::TableFull.into());
+            return Err(self.table_full().into());
         };
         let op = Box::new(ConnectOp {
             addr: SockAddr::from(addr),
@@ -63,7 +63,7 @@ impl UringBackend {
         // `connect_pending` is non-zero.
         let pushed = unsafe { self.ring.push(&entries) };
         let Some(c) = self.conns.slot(idx) else {
-            return Err(UringError::TableFull.into());
+            return Err(self.table_full().into());
         };
         match pushed {
             Ok(()) => {

@@ -9,7 +9,7 @@ use io_uring::opcode;
 use io_uring::types::Fd;
 
 use crate::UringBackend;
-use crate::error::from_result;
+use crate::ring::from_result;
 use crate::slots::Phase;
 use crate::token::{OpKind, Token};
 

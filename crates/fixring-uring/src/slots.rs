@@ -105,6 +105,11 @@ impl Conns {
         }
     }
 
+    /// How many slots the table has.
+    pub(crate) fn capacity(&self) -> u32 {
+        u32::try_from(self.slots.len()).unwrap_or(u32::MAX)
+    }
+
     /// Takes a free slot for a connection on `fd`, or `None` when the table is full.
     pub(crate) fn alloc(&mut self, fd: OwnedFd, phase: Phase, peer: SocketAddr) -> Option<u32> {
         let idx = self.free.pop()?;
