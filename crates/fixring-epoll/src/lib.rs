@@ -101,6 +101,7 @@ impl EpollBackend {
     /// Marks an open connection as ended; the next poll reports it.
     fn end(&mut self, index: u32, end: End) {
         let token = self.slots.token(index);
+        let generation = self.slots.generation(index);
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
@@ -117,7 +118,7 @@ impl EpollBackend {
             slot.interest = 0;
         }
         slot.state = State::Ending { socket, end };
-        self.ending.push((index, slot.generation));
+        self.ending.push((index, generation));
     }
 
     /// Registers the interest an open connection needs now: reads while its receive buffer
@@ -235,6 +236,7 @@ impl Backend for EpollBackend {
             self.release(index);
             return Err(e);
         }
+        let generation = self.slots.generation(index);
         if let Some(slot) = self.slots.get_mut(index) {
             slot.interest = WRITE;
             // A timeout too long to represent is no timeout.
@@ -242,7 +244,7 @@ impl Backend for EpollBackend {
                 self.deadlines.push(Deadline {
                     at,
                     index,
-                    generation: slot.generation,
+                    generation,
                     expiry: Expiry::Connect,
                 });
             }
@@ -293,6 +295,7 @@ impl Backend for EpollBackend {
     fn close(&mut self, conn: ConnId) {
         let index = conn.0;
         let token = self.slots.token(index);
+        let generation = self.slots.generation(index);
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
@@ -324,7 +327,6 @@ impl Backend for EpollBackend {
         if slot.interest == WRITE || self.poller.modify(socket.as_raw_fd(), token, WRITE).is_ok() {
             slot.interest = WRITE;
             slot.state = State::Closing { socket };
-            let generation = slot.generation;
             self.deadlines.remove(index);
             self.deadlines.push(Deadline {
                 at: Instant::now() + CLOSE_LINGER,

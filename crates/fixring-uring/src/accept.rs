@@ -8,15 +8,15 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use fixring_core::config::SocketOptions;
-use fixring_io::{BackendError, Completion, ConnId, ListenerId};
-use fixring_io::{Mode, socket};
+use fixring_io::slots::next_generation;
+use fixring_io::{BackendError, Completion, ConnId, ListenerId, Mode, socket};
 use io_uring::{opcode, types};
 use socket2::{SockRef, Socket};
 
 use crate::UringBackend;
 use crate::ring::Cqe;
 use crate::slots::Phase;
-use crate::token::{GEN_MASK, OpKind, Token};
+use crate::token::{OpKind, Token};
 
 /// One listening socket.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ impl Listeners {
         if let Some(l) = self.slots.get_mut(idx as usize) {
             l.socket = None;
             l.closing = false;
-            l.generation = l.generation.wrapping_add(1) & GEN_MASK;
+            l.generation = next_generation(l.generation);
         }
     }
 

@@ -6,8 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use fixring_core::config::SocketOptions;
-use fixring_io::{Completion, ConnId};
-use fixring_io::{Mode, socket};
+use fixring_io::{Completion, ConnId, Mode, socket};
 use io_uring::opcode;
 use io_uring::squeue::Flags;
 use io_uring::types::{Fd, Timespec};
@@ -40,6 +39,7 @@ impl UringBackend {
             .conns
             .alloc(fd, Phase::Connecting, addr)
             .ok_or_else(|| self.table_full())?;
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return Err(self.table_full().into());
         };
@@ -51,10 +51,10 @@ impl UringBackend {
             opcode::Connect::new(Fd(raw), op.addr.as_ptr().cast(), op.addr.len())
                 .build()
                 .flags(Flags::IO_LINK)
-                .user_data(Token::new(OpKind::Connect, idx, c.generation).encode()),
+                .user_data(Token::new(OpKind::Connect, idx, generation).encode()),
             opcode::LinkTimeout::new(&op.timeout)
                 .build()
-                .user_data(Token::new(OpKind::ConnectTimeout, idx, c.generation).encode()),
+                .user_data(Token::new(OpKind::ConnectTimeout, idx, generation).encode()),
         ];
         c.connect = Some(op);
         // Safety: the address and timespec live in the boxed `ConnectOp`, which the slot keeps
@@ -129,9 +129,10 @@ impl UringBackend {
     }
 
     fn fail_connect(&mut self, idx: u32, error: io::Error, out: &mut Vec<Completion>) {
+        let generation = self.conns.generation(idx);
         if let Some(c) = self.conns.slot(idx) {
             c.phase = Phase::Closing;
-            if let Some(token) = c.read.map(|_| Token::new(OpKind::Read, idx, c.generation)) {
+            if let Some(token) = c.read.map(|_| Token::new(OpKind::Read, idx, generation)) {
                 self.cancel(token);
             }
         }

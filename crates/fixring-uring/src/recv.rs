@@ -25,6 +25,7 @@ impl UringBackend {
         let Some((base, buf_index)) = self.slab.rx(idx as usize) else {
             return Ok(());
         };
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return Ok(());
         };
@@ -38,7 +39,7 @@ impl UringBackend {
         let len = u32::try_from(size - offset).unwrap_or(u32::MAX);
         // Safety: `offset < size`, so the pointer stays inside this connection's slot.
         let ptr = unsafe { base.add(offset) };
-        let user_data = Token::new(OpKind::Read, idx, c.generation).encode();
+        let user_data = Token::new(OpKind::Read, idx, generation).encode();
         let entry = if registered {
             opcode::ReadFixed::new(Fd(fd), ptr, len, buf_index).build()
         } else {

@@ -27,6 +27,7 @@ impl UringBackend {
             return Ok(());
         };
         let size = self.slab.slot_size();
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return Ok(());
         };
@@ -39,7 +40,7 @@ impl UringBackend {
             return Ok(());
         }
         let len32 = u32::try_from(len).unwrap_or(u32::MAX);
-        let user_data = Token::new(OpKind::Write, idx, c.generation).encode();
+        let user_data = Token::new(OpKind::Write, idx, generation).encode();
         let entry = if registered {
             opcode::WriteFixed::new(Fd(fd), base, len32, buf_index).build()
         } else {
