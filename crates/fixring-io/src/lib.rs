@@ -22,6 +22,7 @@
 mod backend;
 mod buffers;
 mod error;
+pub mod idle;
 pub mod slots;
 pub mod socket;
 mod waker;
