@@ -30,7 +30,8 @@ pub(crate) fn start(
 pub(crate) enum Expiry {
     /// A connect attempt times out.
     Connect,
-    /// A closing connection stops waiting for its peer to take the last bytes.
+    /// A closing connection stops waiting for its peer to take the last bytes
+    /// ([`fixring_io::DRAIN_TIMEOUT`]).
     Linger,
 }
 

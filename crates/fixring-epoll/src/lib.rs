@@ -11,8 +11,8 @@
 //!   buffer; a full buffer takes the socket out of the read interest until the loop consumes.
 //! - Writes happen in [`Backend::flush`] for the connections the loop borrowed since the last
 //!   flush; a socket that would block is written again when epoll reports it writable.
-//! - Connect timeouts and the linger of closing connections are deadlines the backend checks
-//!   in [`Backend::poll`].
+//! - Connect timeouts and the linger of closing connections (at most
+//!   [`fixring_io::DRAIN_TIMEOUT`]) are deadlines the backend checks in [`Backend::poll`].
 //! - [`Backend::poll`] waits by `BackendOptions::busy_poll`: spinning on `epoll_wait` with a
 //!   zero timeout, parking in it (`epoll_pwait2` for microsecond timeouts where the kernel
 //!   allows it), or spinning and then parking.
@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use fixring_core::config::SocketOptions;
 use fixring_io::{
-    Backend, BackendError, BackendOptions, Completion, ConnId, ConnIo, EventFd, ListenerId, Mode,
-    Waker,
+    Backend, BackendError, BackendOptions, Completion, ConnId, ConnIo, DRAIN_TIMEOUT, EventFd,
+    ListenerId, Mode, Waker,
 };
 
 use crate::connect::{Deadline, Deadlines, Expiry};
@@ -41,10 +41,6 @@ use crate::listener::{Listener, Listeners};
 use crate::poller::{Poller, READ, Ready, Token, WRITE};
 use crate::slots::{End, Slots, State};
 use crate::transfer::WriteRound;
-
-/// How long a closed connection may wait for its peer to take its last committed bytes
-/// before the socket is closed regardless.
-pub const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
 /// The epoll backend: one epoll instance, its sockets and their buffers, for one event loop.
 #[derive(Debug)]
@@ -329,7 +325,7 @@ impl Backend for EpollBackend {
             slot.state = State::Closing { socket };
             self.deadlines.remove(index);
             self.deadlines.push(Deadline {
-                at: Instant::now() + CLOSE_LINGER,
+                at: Instant::now() + DRAIN_TIMEOUT,
                 index,
                 generation,
                 expiry: Expiry::Linger,

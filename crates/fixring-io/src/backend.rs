@@ -10,6 +10,16 @@ use fixring_core::config::{BusyPoll, SocketOptions};
 
 use crate::ConnIo;
 
+/// How long [`Backend::close`] lets a connection write its committed bytes before the socket
+/// is closed regardless, so that a peer which stopped reading cannot hold a slot and a socket.
+///
+/// Two seconds. What is left to write at a close is small (a Logout, a Reject, the tail of a
+/// resend) and a peer that reads takes it within a round trip; two seconds also cover the
+/// kernel's first retransmission of a lost segment (its initial timeout is one second). A
+/// peer that takes longer has stopped reading, and its slot is better freed for the next
+/// connection well before a reconnect could need it.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A connection of one backend. Identifiers are reused only after [`Completion::Closed`] or
 /// [`Backend::close`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,8 +120,9 @@ pub trait Backend {
     /// right after it flushes.
     fn flush(&mut self) -> io::Result<()>;
 
-    /// Closes a connection after its committed bytes are written (or fail). No
-    /// [`Completion::Closed`] follows; the identifier is released.
+    /// Closes a connection after its committed bytes are written (or fail, or
+    /// [`DRAIN_TIMEOUT`] passes). No [`Completion::Closed`] follows; the identifier is
+    /// released.
     fn close(&mut self, conn: ConnId);
 
     /// Waits up to `timeout` (forever when `None`) for completions, by the backend's idle

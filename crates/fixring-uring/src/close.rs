@@ -6,7 +6,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use fixring_io::{Completion, ConnId};
+use fixring_io::{Completion, ConnId, DRAIN_TIMEOUT};
 use io_uring::opcode;
 use io_uring::types::Timespec;
 
@@ -18,9 +18,6 @@ use crate::token::{OpKind, Token};
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 /// One wait of the shutdown loop.
 const SHUTDOWN_STEP: Duration = Duration::from_millis(10);
-/// How long a closed connection may take to write its last bytes before it is cut off, so
-/// that a peer which stopped reading cannot hold a slot.
-pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl UringBackend {
     /// Asks the kernel to cancel the operation `token` names. A cancel that finds nothing (the

@@ -12,8 +12,8 @@
 //!   kernel refuses the registration, see [`UringBackend::registered_buffers`]).
 //! - Listeners keep a multishot accept armed; outbound connects are a `Connect` linked to a
 //!   `LinkTimeout`.
-//! - `close` lets committed bytes be written for up to 2 seconds, then cuts the connection
-//!   off, so that a peer which stopped reading cannot hold a slot.
+//! - `close` lets committed bytes be written for [`fixring_io::DRAIN_TIMEOUT`], then cuts the
+//!   connection off, so that a peer which stopped reading cannot hold a slot.
 //! - Every operation's buffer, address and socket belong to the backend's slot tables until the
 //!   operation's last completion arrives; `user_data` carries the slot's generation, so a late
 //!   completion never reaches a reused slot.
