@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
-use fixring_core::backend::TxBuf;
 use fixring_core::codec::Message;
 use fixring_core::connection::{Reply, Sent};
 use fixring_core::session::SendError;
 use fixring_core::{Event, SessionId};
+use fixring_io::TxBuf;
 
 use crate::handle::{Handed, Outbound};
 use crate::stats::LoopStats;

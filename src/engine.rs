@@ -6,10 +6,10 @@ use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
-use fixring_core::backend::{Backend, BackendOptions, Wake};
 use fixring_core::config::{Settings, Transport};
 use fixring_core::{Event, SessionId};
 use fixring_epoll::EpollBackend;
+use fixring_io::{Backend, BackendOptions, Wake};
 use fixring_uring::UringBackend;
 
 use crate::application::Application;
@@ -317,7 +317,7 @@ fn run_loop<A: Application>(
     if transport != Transport::Epoll {
         match UringBackend::new(&options) {
             Ok(backend) => return drive(backend, BackendKind::Uring, app, plan, clock, shared),
-            Err(error) if transport == Transport::Auto && fixring_uring::is_unavailable(&error) => {
+            Err(error) if transport == Transport::Auto && fixring_io::is_unavailable(&error) => {
                 tracing::warn!(%error, "io_uring is not available; falling back to epoll");
                 app.on_event(&Event::BackendFallback {
                     reason: error.to_string(),

@@ -6,8 +6,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use bytes::Bytes;
 use fixring_core::SessionId;
-use fixring_core::backend::Wake;
 use fixring_core::connection::Outgoing;
+use fixring_io::Wake;
 
 /// A message handed to the engine: its MsgType and its encoded body fields. The engine adds
 /// the header (CompIDs, MsgSeqNum, SendingTime) and the trailer.

@@ -22,6 +22,7 @@ pub use echo::Echo;
 pub use engine::{BackendKind, Engine};
 pub use error::EngineError;
 pub use fixring_core as core;
+pub use fixring_io as io;
 pub use handle::{HandleError, Outbound, SessionHandle};
 pub use stats::{LatencyStats, Percentiles};
 

@@ -1,10 +1,10 @@
 //! What the loop does with each backend completion: it hands the bytes and the news to the
 //! socket's owner, the router or a session's connection.
 
-use fixring_core::backend::{Backend, Completion, ConnId, TxBuf};
 use fixring_core::codec::Message;
 use fixring_core::connection::{Deliver, Lent, Reply, Routed};
 use fixring_core::{Instant, SessionId};
+use fixring_io::{Backend, Completion, ConnId, TxBuf};
 
 use super::EventLoop;
 use super::conns::Owner;

@@ -1,6 +1,6 @@
 //! Who each of the loop's live sockets belongs to.
 
-use fixring_core::backend::ConnId;
+use fixring_io::ConnId;
 
 /// The owner of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,12 +16,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fixring_core::backend::{Backend, Completion, ListenerId};
 use fixring_core::config::ConnectionType;
 use fixring_core::connection::{Port, Router};
 use fixring_core::session::SendError;
 use fixring_core::tls::server_config;
 use fixring_core::{ErrorCode, Event, Instant};
+use fixring_io::{Backend, Completion, ListenerId};
 
 use crate::application::Application;
 use crate::clock::Clock;
@@ -52,7 +52,7 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     slots: Vec<Slot>,
     listeners: Vec<Listener>,
     /// Accepted sockets until their Logon, and which session each Logon is for.
-    router: Router<fixring_core::backend::ConnId>,
+    router: Router<fixring_io::ConnId>,
     owners: Owners,
     queue: Inbox,
     shutdown: Arc<Shutdown>,

@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use fixring_core::backend::BackendOptions;
 use fixring_core::config::{Role, SessionConfig, Settings, SocketOptions};
+use fixring_io::BackendOptions;
 
 use crate::EngineError;
 

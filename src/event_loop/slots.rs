@@ -1,10 +1,10 @@
 //! The loop's sessions: each one's connection and socket, and carrying out what the
 //! connection asks for.
 
-use fixring_core::backend::{Backend, ConnId};
 use fixring_core::config::{ConnectionType, HostConfig, SessionConfig, SocketOptions};
 use fixring_core::connection::{Connection, Lent, Output};
 use fixring_core::{Event, Instant, WallClock};
+use fixring_io::{Backend, ConnId};
 
 use super::EventLoop;
 use super::conns::Owner;

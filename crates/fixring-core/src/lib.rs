@@ -14,7 +14,6 @@
 //!   and the acceptor's mapping of a Logon to a configured session.
 //! - [`event`] and [`error`]: the events and error codes of the engine's interface.
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
-//! - [`backend`]: the interface the io_uring and epoll backends implement for the event loop.
 //! - [`timer`]: the table of named deadlines behind every `poll_timeout()`.
 //!
 //! With the `fuzzing` feature (off by default), `fuzzing` holds the harnesses of the
@@ -22,7 +21,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod backend;
 pub mod codec;
 pub mod config;
 pub mod connection;

@@ -5,9 +5,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use fixring_core::config::SocketOptions;
+use fixring_io::{Mode, socket};
 use socket2::Socket;
-
-use crate::socket;
 
 /// Creates a socket, applies `options`, binds `source` when given and starts connecting to
 /// `addr`. Returns the socket and the error when the connect failed at once (it then fails
@@ -17,12 +16,7 @@ pub(crate) fn start(
     source: Option<SocketAddr>,
     options: &SocketOptions,
 ) -> io::Result<(Socket, Option<io::Error>)> {
-    let socket = socket::tcp(addr)?;
-    socket::apply(&socket, options)?;
-    if let Some(source) = source {
-        socket.set_reuse_address(options.reuse_address)?;
-        socket.bind(&source.into())?;
-    }
+    let socket = socket::outbound(addr, source, options, Mode::NonBlocking)?;
     match socket.connect(&addr.into()) {
         Ok(()) => Ok((socket, None)),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((socket, None)),
@@ -36,7 +30,8 @@ pub(crate) fn start(
 pub(crate) enum Expiry {
     /// A connect attempt times out.
     Connect,
-    /// A closing connection stops waiting for its peer to take the last bytes.
+    /// A closing connection stops waiting for its peer to take the last bytes
+    /// ([`fixring_io::DRAIN_TIMEOUT`]).
     Linger,
 }
 

@@ -5,14 +5,14 @@ use std::mem;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::{Completion, ConnId, ListenerId};
-use fixring_core::config::BusyPoll;
+use fixring_io::idle::{self, Waiter};
+use fixring_io::{Completion, ConnId, ListenerId};
 
+use crate::EpollBackend;
 use crate::connect::Expiry;
-use crate::poller::{READ, Ready, Token};
+use crate::poller::{Poller, READ, Ready, Token};
 use crate::slots::{End, State};
 use crate::transfer::{self, WriteRound};
-use crate::{EpollBackend, waker};
 
 /// Waits up to `timeout` for readiness and appends the completions to `out`.
 pub(crate) fn poll(
@@ -27,11 +27,12 @@ pub(crate) fn poll(
     ready.clear();
     let result = if out.len() == first {
         let limit = timeout.and_then(|t| start.checked_add(t));
-        let deadline = match (limit, backend.deadlines.next()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let deadline = idle::earliest(limit, backend.deadlines.next());
+        let mut waiter = Readiness {
+            poller: &mut backend.poller,
+            ready: &mut ready,
         };
-        wait(backend, start, deadline, &mut ready)
+        idle::wait(backend.options.busy_poll, start, deadline, &mut waiter)
     } else {
         // Something to report already: gather what else is ready without waiting.
         backend.poller.wait(Some(Duration::ZERO), &mut ready)
@@ -47,43 +48,23 @@ pub(crate) fn poll(
     Ok(())
 }
 
-/// Waits by the idle policy until readiness or `deadline` (forever when `None`).
-fn wait(
-    backend: &mut EpollBackend,
-    start: Instant,
-    deadline: Option<Instant>,
-    ready: &mut Vec<Ready>,
-) -> io::Result<()> {
-    let spin_until = match backend.options.busy_poll {
-        BusyPoll::Spin => deadline,
-        BusyPoll::Park => Some(start),
-        BusyPoll::SpinThenPark(window) => {
-            let end = start.checked_add(window);
-            match (end, deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
-        }
-    };
-    let mut now = start;
-    if spin_until.is_none_or(|until| until > start) {
-        loop {
-            backend.poller.wait(Some(Duration::ZERO), ready)?;
-            if !ready.is_empty() {
-                return Ok(());
-            }
-            now = Instant::now();
-            if spin_until.is_some_and(|until| now >= until) {
-                break;
-            }
-        }
+/// A poll's wait: readiness gathered into `ready`.
+struct Readiness<'a> {
+    poller: &'a mut Poller,
+    ready: &'a mut Vec<Ready>,
+}
+
+impl Waiter for Readiness<'_> {
+    /// `epoll_wait` with a zero timeout.
+    fn look(&mut self) -> io::Result<bool> {
+        self.poller.wait(Some(Duration::ZERO), self.ready)?;
+        Ok(!self.ready.is_empty())
     }
-    let remaining = deadline.map(|d| d.saturating_duration_since(now));
-    if matches!(backend.options.busy_poll, BusyPoll::Spin) && remaining.is_some() {
-        // Spinning reached the deadline; a spinning loop never sleeps.
-        return Ok(());
+
+    fn park(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        self.poller.wait(remaining, self.ready)
     }
-    backend.poller.wait(remaining, ready)
 }
 
 /// Reports the connections that ended and frees their slots, except those with a
@@ -130,7 +111,7 @@ fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>)
     match event.token {
         Token::Waker => {
             if let Some(eventfd) = &backend.eventfd {
-                waker::drain(eventfd);
+                eventfd.drain();
             }
             if !out.iter().any(|c| matches!(c, Completion::Woken)) {
                 out.push(Completion::Woken);

@@ -1,7 +1,7 @@
 //! The epoll backend of fixring, for hosts where io_uring is refused (Docker's default
 //! seccomp profile, `kernel.io_uring_disabled`, RHEL).
 //!
-//! [`EpollBackend`] implements [`fixring_core::backend::Backend`] over one level-triggered
+//! [`EpollBackend`] implements [`fixring_io::Backend`] over one level-triggered
 //! epoll instance, non-blocking sockets and an eventfd waker. Each connection owns a receive
 //! and a send buffer of `BackendOptions::buffer_size` bytes in a slab of
 //! `BackendOptions::max_connections` slots; buffers are allocated when a slot is first used
@@ -11,32 +11,30 @@
 //!   buffer; a full buffer takes the socket out of the read interest until the loop consumes.
 //! - Writes happen in [`Backend::flush`] for the connections the loop borrowed since the last
 //!   flush; a socket that would block is written again when epoll reports it writable.
-//! - Connect timeouts and the linger of closing connections are deadlines the backend checks
-//!   in [`Backend::poll`].
+//! - Connect timeouts and the linger of closing connections (at most
+//!   [`fixring_io::DRAIN_TIMEOUT`]) are deadlines the backend checks in [`Backend::poll`].
 //! - [`Backend::poll`] waits by `BackendOptions::busy_poll`: spinning on `epoll_wait` with a
 //!   zero timeout, parking in it (`epoll_pwait2` for microsecond timeouts where the kernel
 //!   allows it), or spinning and then parking.
 #![warn(missing_docs)]
 
 mod connect;
-mod error;
 mod events;
 mod listener;
 mod poller;
 mod slots;
-mod socket;
 mod transfer;
-mod waker;
 
-use std::fs::File;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId};
 use fixring_core::config::SocketOptions;
+use fixring_io::{
+    Backend, BackendError, BackendOptions, Completion, ConnId, ConnIo, DRAIN_TIMEOUT, EventFd,
+    ListenerId, Mode, Waker,
+};
 
 use crate::connect::{Deadline, Deadlines, Expiry};
 use crate::listener::{Listener, Listeners};
@@ -44,20 +42,13 @@ use crate::poller::{Poller, READ, Ready, Token, WRITE};
 use crate::slots::{End, Slots, State};
 use crate::transfer::WriteRound;
 
-pub use crate::error::EpollError;
-pub use crate::waker::EpollWaker;
-
-/// How long a closed connection may wait for its peer to take its last committed bytes
-/// before the socket is closed regardless.
-pub const CLOSE_LINGER: Duration = Duration::from_secs(5);
-
 /// The epoll backend: one epoll instance, its sockets and their buffers, for one event loop.
 #[derive(Debug)]
 pub struct EpollBackend {
     options: BackendOptions,
     poller: Poller,
     /// `None` once shut down.
-    eventfd: Option<Arc<File>>,
+    eventfd: Option<EventFd>,
     listeners: Listeners,
     slots: Slots,
     deadlines: Deadlines,
@@ -75,7 +66,7 @@ impl EpollBackend {
     /// until a connection needs it.
     pub fn new(options: &BackendOptions) -> io::Result<Self> {
         let poller = Poller::new()?;
-        let eventfd = waker::eventfd()?;
+        let eventfd = EventFd::new(Mode::NonBlocking)?;
         poller.add(eventfd.as_raw_fd(), Token::Waker, READ)?;
         Ok(Self {
             options: *options,
@@ -106,6 +97,7 @@ impl EpollBackend {
     /// Marks an open connection as ended; the next poll reports it.
     fn end(&mut self, index: u32, end: End) {
         let token = self.slots.token(index);
+        let generation = self.slots.generation(index);
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
@@ -122,7 +114,7 @@ impl EpollBackend {
             slot.interest = 0;
         }
         slot.state = State::Ending { socket, end };
-        self.ending.push((index, slot.generation));
+        self.ending.push((index, generation));
     }
 
     /// Registers the interest an open connection needs now: reads while its receive buffer
@@ -179,7 +171,7 @@ impl EpollBackend {
 }
 
 impl Backend for EpollBackend {
-    type Waker = EpollWaker;
+    type Waker = Waker;
 
     fn listen(&mut self, addr: SocketAddr, options: &SocketOptions) -> io::Result<ListenerId> {
         let listener = Listener::bind(addr, options)?;
@@ -196,7 +188,7 @@ impl Backend for EpollBackend {
         let listener = self
             .listeners
             .get(listener)
-            .ok_or(EpollError::UnknownListener(listener))?;
+            .ok_or(BackendError::UnknownListener(listener))?;
         listener
             .socket
             .local_addr()?
@@ -218,7 +210,7 @@ impl Backend for EpollBackend {
         timeout: Duration,
     ) -> io::Result<ConnId> {
         if !self.slots.has_room() {
-            return Err(EpollError::TableFull {
+            return Err(BackendError::TableFull {
                 capacity: self.options.max_connections,
             }
             .into());
@@ -228,7 +220,7 @@ impl Backend for EpollBackend {
         let index = self
             .slots
             .insert(State::Connecting { socket, peer: addr })
-            .ok_or(EpollError::TableFull {
+            .ok_or(BackendError::TableFull {
                 capacity: self.options.max_connections,
             })?;
         if let Some(error) = failed {
@@ -240,6 +232,7 @@ impl Backend for EpollBackend {
             self.release(index);
             return Err(e);
         }
+        let generation = self.slots.generation(index);
         if let Some(slot) = self.slots.get_mut(index) {
             slot.interest = WRITE;
             // A timeout too long to represent is no timeout.
@@ -247,7 +240,7 @@ impl Backend for EpollBackend {
                 self.deadlines.push(Deadline {
                     at,
                     index,
-                    generation: slot.generation,
+                    generation,
                     expiry: Expiry::Connect,
                 });
             }
@@ -298,6 +291,7 @@ impl Backend for EpollBackend {
     fn close(&mut self, conn: ConnId) {
         let index = conn.0;
         let token = self.slots.token(index);
+        let generation = self.slots.generation(index);
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
@@ -329,10 +323,9 @@ impl Backend for EpollBackend {
         if slot.interest == WRITE || self.poller.modify(socket.as_raw_fd(), token, WRITE).is_ok() {
             slot.interest = WRITE;
             slot.state = State::Closing { socket };
-            let generation = slot.generation;
             self.deadlines.remove(index);
             self.deadlines.push(Deadline {
-                at: Instant::now() + CLOSE_LINGER,
+                at: Instant::now() + DRAIN_TIMEOUT,
                 index,
                 generation,
                 expiry: Expiry::Linger,
@@ -347,10 +340,10 @@ impl Backend for EpollBackend {
         events::poll(self, timeout, out)
     }
 
-    fn waker(&self) -> EpollWaker {
+    fn waker(&self) -> Waker {
         self.eventfd
             .as_ref()
-            .map_or_else(EpollWaker::dead, EpollWaker::new)
+            .map_or_else(Waker::dead, EventFd::waker)
     }
 
     fn socket_fd(&self, conn: ConnId) -> Option<RawFd> {

@@ -4,14 +4,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd};
 
-use fixring_core::backend::ListenerId;
 use fixring_core::config::SocketOptions;
-use socket2::{SockAddr, Socket};
-
-use crate::socket;
-
-/// The backlog of every listener.
-const BACKLOG: i32 = 1024;
+use fixring_io::ListenerId;
+use fixring_io::{Mode, socket};
+use socket2::{SockAddr, SockRef, Socket};
 
 /// A listening socket and the options its accepted connections get.
 #[derive(Debug)]
@@ -23,18 +19,10 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// Binds `addr` (SO_REUSEADDR per `options` first) and listens.
-    ///
-    /// The buffer sizes are set on the listener too: accepted sockets inherit them before the
-    /// handshake, which is when the TCP window scale is chosen.
+    /// Binds `addr` and listens (see [`socket::listener`]).
     pub(crate) fn bind(addr: SocketAddr, options: &SocketOptions) -> io::Result<Self> {
-        let socket = socket::tcp(addr)?;
-        socket.set_reuse_address(options.reuse_address)?;
-        socket::apply(&socket, options)?;
-        socket.bind(&addr.into())?;
-        socket.listen(BACKLOG)?;
         Ok(Self {
-            socket,
+            socket: socket::listener(addr, options, Mode::NonBlocking)?,
             options: *options,
         })
     }
@@ -62,7 +50,7 @@ impl Listener {
         }?;
         // Safety: accept4 returned a fresh descriptor that nothing else owns.
         let accepted = unsafe { Socket::from_raw_fd(fd) };
-        socket::apply(&accepted, &self.options)?;
+        socket::apply(SockRef::from(&accepted), &self.options)?;
         let peer = addr.as_socket().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidData, "accepted a non-IP address")
         })?;

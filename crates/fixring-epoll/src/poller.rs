@@ -4,7 +4,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use crate::error::EpollError;
+use fixring_io::BackendError;
+use fixring_io::slots::SlotKey;
 
 /// Readable (data, end of stream or error pending).
 pub(crate) const READ: u32 = libc::EPOLLIN as u32;
@@ -12,9 +13,6 @@ pub(crate) const READ: u32 = libc::EPOLLIN as u32;
 pub(crate) const WRITE: u32 = libc::EPOLLOUT as u32;
 /// Error or hang-up, reported whatever the interest.
 const FAILED: u32 = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
-
-/// The mask of a slot generation, as much as fits in a token beside the index and the kind.
-pub(crate) const GENERATION_BITS: u32 = 0x3fff_ffff;
 
 /// Events gathered by one wait at most.
 const BATCH: usize = 256;
@@ -27,29 +25,26 @@ pub(crate) enum Token {
     /// A listener, by index.
     Listener(u32),
     /// A connection slot, by index and generation (so a stale event never reaches a reused
-    /// slot). Generations have [`GENERATION_BITS`] bits.
+    /// slot).
     Conn { index: u32, generation: u32 },
 }
 
 impl Token {
+    /// Packed as a [`SlotKey`] with the kind: 0 the waker, 1 a listener, 2 a connection.
     fn encode(self) -> u64 {
         match self {
             Self::Waker => 0,
-            Self::Listener(index) => (1 << 62) | u64::from(index),
-            Self::Conn { index, generation } => {
-                (2 << 62) | (u64::from(generation & GENERATION_BITS) << 32) | u64::from(index)
-            }
+            Self::Listener(index) => SlotKey::new(index, 0).pack(1),
+            Self::Conn { index, generation } => SlotKey::new(index, generation).pack(2),
         }
     }
 
     fn decode(data: u64) -> Self {
-        // Truncations are intended: the low half is the index, the bits above it the generation.
-        let index = data as u32;
-        match data >> 62 {
-            1 => Self::Listener(index),
-            2 => Self::Conn {
-                index,
-                generation: ((data >> 32) as u32) & GENERATION_BITS,
+        match SlotKey::unpack(data) {
+            (1, key) => Self::Listener(key.index),
+            (2, key) => Self::Conn {
+                index: key.index,
+                generation: key.generation,
             },
             _ => Self::Waker,
         }
@@ -109,7 +104,7 @@ impl Poller {
         })
     }
 
-    /// Closes the epoll instance; later calls fail with [`EpollError::ShutDown`].
+    /// Closes the epoll instance; later calls fail with [`BackendError::ShutDown`].
     pub(crate) fn close(&mut self) {
         self.epoll = None;
     }
@@ -117,7 +112,7 @@ impl Poller {
     fn raw(&self) -> io::Result<RawFd> {
         match &self.epoll {
             Some(fd) => Ok(fd.as_raw_fd()),
-            None => Err(EpollError::ShutDown.into()),
+            None => Err(BackendError::ShutDown.into()),
         }
     }
 
@@ -238,7 +233,7 @@ mod tests {
             Token::Listener(7),
             Token::Conn {
                 index: u32::MAX,
-                generation: 0x3fff_ffff,
+                generation: 0xff_ffff,
             },
             Token::Conn {
                 index: 0,

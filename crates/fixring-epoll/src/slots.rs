@@ -3,14 +3,16 @@
 use std::io;
 use std::net::SocketAddr;
 
+use fixring_io::slots::SlotKey;
 use socket2::Socket;
 
-use crate::poller::{GENERATION_BITS, Token};
+use crate::poller::Token;
 
 /// What a slot holds.
 #[derive(Debug, Default)]
 pub(crate) enum State {
-    /// Unused; its buffers (if allocated) wait for the next connection.
+    /// Nothing: the slot is free (its buffers wait for the next connection), or its state is
+    /// being replaced.
     #[default]
     Free,
     /// A non-blocking connect in progress, waiting for writability.
@@ -88,8 +90,6 @@ impl Buffers {
 /// One entry of the table.
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
-    /// Bumped on every release, so that events of an earlier occupant are recognised.
-    pub(crate) generation: u32,
     /// What the slot holds.
     pub(crate) state: State,
     /// The buffers, allocated when the slot is first used and kept across occupants.
@@ -100,12 +100,10 @@ pub(crate) struct Slot {
     pub(crate) dirty: bool,
 }
 
-/// A slab of at most `capacity` slots with a free list.
+/// The table of slots; buffers are allocated when a slot is first used.
 #[derive(Debug)]
 pub(crate) struct Slots {
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    capacity: usize,
+    slots: fixring_io::slots::Slots<Slot>,
     buffer_size: usize,
 }
 
@@ -113,32 +111,21 @@ impl Slots {
     /// An empty table; slots are created as connections need them, up to `capacity`.
     pub(crate) fn new(capacity: u32, buffer_size: usize) -> Self {
         Self {
-            slots: Vec::new(),
-            free: Vec::new(),
-            capacity: usize::try_from(capacity).unwrap_or(usize::MAX),
+            slots: fixring_io::slots::Slots::new(capacity),
             buffer_size,
         }
     }
 
     /// Whether a slot is available.
     pub(crate) fn has_room(&self) -> bool {
-        !self.free.is_empty() || self.slots.len() < self.capacity
+        self.slots.has_room()
     }
 
     /// The most recently released slot (its buffers are warm) or a new one, holding `state`.
     /// `None` when the table is full.
     pub(crate) fn insert(&mut self, state: State) -> Option<u32> {
-        let index = match self.free.pop() {
-            Some(index) => index,
-            None if self.slots.len() < self.capacity => {
-                let index = u32::try_from(self.slots.len()).ok()?;
-                self.slots.push(Slot::default());
-                index
-            }
-            None => return None,
-        };
         let size = self.buffer_size;
-        let slot = self.slots.get_mut(usize::try_from(index).ok()?)?;
+        let (index, slot) = self.slots.insert()?;
         if slot.buffers.rx.len() != size {
             slot.buffers.rx = vec![0; size].into_boxed_slice();
             slot.buffers.tx = vec![0; size].into_boxed_slice();
@@ -152,58 +139,49 @@ impl Slots {
         Some(index)
     }
 
-    /// The slot at `index`, free or not.
+    /// The occupied slot at `index`.
     pub(crate) fn get_mut(&mut self, index: u32) -> Option<&mut Slot> {
-        self.slots.get_mut(usize::try_from(index).ok()?)
+        self.slots.get_mut(index)
     }
 
-    /// The slot at `index`, free or not.
+    /// The occupied slot at `index`.
     pub(crate) fn get(&self, index: u32) -> Option<&Slot> {
-        self.slots.get(usize::try_from(index).ok()?)
+        self.slots.get(index)
+    }
+
+    /// The generation of the slot's occupant.
+    pub(crate) fn generation(&self, index: u32) -> u32 {
+        self.slots.generation(index)
     }
 
     /// The slot at `index` if it still has `generation`.
     pub(crate) fn current(&mut self, index: u32, generation: u32) -> Option<&mut Slot> {
-        self.get_mut(index)
-            .filter(|slot| slot.generation == generation)
+        self.slots.current(SlotKey::new(index, generation))
     }
 
     /// The epoll token of the slot's current occupant.
     pub(crate) fn token(&self, index: u32) -> Token {
+        let key = self.slots.key(index);
         Token::Conn {
-            index,
-            generation: self.get(index).map_or(0, |slot| slot.generation),
+            index: key.index,
+            generation: key.generation,
         }
     }
 
     /// Frees the slot and returns what it held (the caller deregisters and drops the socket).
     pub(crate) fn release(&mut self, index: u32) -> State {
-        let Some(slot) = self.get_mut(index) else {
+        let Some(slot) = self.slots.release(index) else {
             return State::Free;
         };
-        let state = std::mem::take(&mut slot.state);
-        if matches!(state, State::Free) {
-            return state;
-        }
-        slot.generation = slot.generation.wrapping_add(1) & GENERATION_BITS;
         slot.buffers.rx_len = 0;
         slot.buffers.tx_len = 0;
         slot.buffers.notify_writable = false;
         slot.interest = 0;
-        self.free.push(index);
-        state
+        std::mem::take(&mut slot.state)
     }
 
-    /// Indices of every slot that is not free.
+    /// Indices of every occupied slot.
     pub(crate) fn occupied(&self) -> Vec<u32> {
-        (0..self.slots.len())
-            .filter(|&i| {
-                !matches!(
-                    self.slots.get(i).map(|s| &s.state),
-                    Some(State::Free) | None
-                )
-            })
-            .filter_map(|i| u32::try_from(i).ok())
-            .collect()
+        self.slots.occupied()
     }
 }

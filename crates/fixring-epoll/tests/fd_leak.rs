@@ -7,8 +7,8 @@ use std::fs;
 use std::time::Duration;
 
 use common::{LIMIT, backend, drive, loopback, pair, receive, send};
-use fixring_core::backend::{Backend, BackendOptions, Completion, Wake};
 use fixring_core::config::SocketOptions;
+use fixring_io::{Backend, BackendOptions, Completion, Wake};
 
 fn open_fds() -> usize {
     fs::read_dir("/proc/self/fd")

@@ -10,9 +10,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{LIMIT, backend, drive, loopback, pair, receive, send};
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, Wake};
 use fixring_core::config::{BusyPoll, SocketOptions};
-use fixring_epoll::{EpollBackend, EpollError};
+use fixring_epoll::EpollBackend;
+use fixring_io::{Backend, BackendError, BackendOptions, Completion, ConnId, Wake, backend_error};
 use socket2::SockRef;
 
 /// Tests that count or time things run one at a time.
@@ -334,8 +334,10 @@ fn a_full_table_closes_accepted_sockets_and_refuses_connects() {
         .connect(addr, None, &SocketOptions::default(), LIMIT)
         .expect_err("table full");
     assert_eq!(error.kind(), ErrorKind::QuotaExceeded);
-    let inner = error.get_ref().and_then(|e| e.downcast_ref::<EpollError>());
-    assert_eq!(inner, Some(&EpollError::TableFull { capacity: 2 }));
+    assert_eq!(
+        backend_error(&error),
+        Some(BackendError::TableFull { capacity: 2 })
+    );
 }
 
 #[test]

@@ -7,17 +7,16 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use fixring_core::backend::{Completion, ConnId, ListenerId};
 use fixring_core::config::SocketOptions;
+use fixring_io::slots::next_generation;
+use fixring_io::{BackendError, Completion, ConnId, ListenerId, Mode, socket};
 use io_uring::{opcode, types};
 use socket2::{SockRef, Socket};
 
 use crate::UringBackend;
-use crate::error::UringError;
 use crate::ring::Cqe;
 use crate::slots::Phase;
-use crate::socket;
-use crate::token::{GEN_MASK, OpKind, Token};
+use crate::token::{OpKind, Token};
 
 /// One listening socket.
 #[derive(Debug)]
@@ -72,7 +71,7 @@ impl Listeners {
         if let Some(l) = self.slots.get_mut(idx as usize) {
             l.socket = None;
             l.closing = false;
-            l.generation = l.generation.wrapping_add(1) & GEN_MASK;
+            l.generation = next_generation(l.generation);
         }
     }
 
@@ -103,7 +102,7 @@ impl UringBackend {
         options: &SocketOptions,
     ) -> io::Result<ListenerId> {
         self.check_running()?;
-        let sock = socket::listener(addr, options)?;
+        let sock = socket::listener(addr, options, Mode::Blocking)?;
         let idx = self.listeners.insert(sock, *options);
         if let Err(e) = self.arm_accept(idx) {
             self.listeners.free(idx);
@@ -116,8 +115,11 @@ impl UringBackend {
         let l = self
             .listeners
             .open(listener.0)
-            .ok_or(UringError::UnknownListener)?;
-        let sock = l.socket.as_ref().ok_or(UringError::UnknownListener)?;
+            .ok_or(BackendError::UnknownListener(listener))?;
+        let sock = l
+            .socket
+            .as_ref()
+            .ok_or(BackendError::UnknownListener(listener))?;
         sock.local_addr()?
             .as_socket()
             .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))

@@ -6,7 +6,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::{Completion, ConnId};
+use fixring_io::{Completion, ConnId, DRAIN_TIMEOUT};
 use io_uring::opcode;
 use io_uring::types::Timespec;
 
@@ -18,9 +18,6 @@ use crate::token::{OpKind, Token};
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 /// One wait of the shutdown loop.
 const SHUTDOWN_STEP: Duration = Duration::from_millis(10);
-/// How long a closed connection may take to write its last bytes before it is cut off, so
-/// that a peer which stopped reading cannot hold a slot.
-pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl UringBackend {
     /// Asks the kernel to cancel the operation `token` names. A cancel that finds nothing (the
@@ -36,10 +33,10 @@ impl UringBackend {
 
     /// Cancels the read and write in flight on slot `idx`.
     fn cancel_io(&mut self, idx: u32) {
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return;
         };
-        let generation = c.generation;
         let (read, write) = (c.read.is_some(), c.write.is_some());
         let connecting = c.connect_pending > 0;
         let draining = c.drain_timer.is_some();
@@ -75,6 +72,7 @@ impl UringBackend {
 
     /// The caller's close: write what is committed, then close.
     pub(crate) fn close_conn(&mut self, idx: u32) {
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return;
         };
@@ -85,7 +83,7 @@ impl UringBackend {
             }
             Phase::Open if c.tx_len > 0 => {
                 c.phase = Phase::Draining;
-                let read = c.read.map(|_| Token::new(OpKind::Read, idx, c.generation));
+                let read = c.read.map(|_| Token::new(OpKind::Read, idx, generation));
                 if let Some(token) = read {
                     self.cancel(token);
                 }
@@ -97,20 +95,21 @@ impl UringBackend {
                 c.phase = Phase::Closing;
                 self.cancel_io(idx);
             }
-            Phase::Draining | Phase::Closing | Phase::Free => {}
+            Phase::Draining | Phase::Closing => {}
         }
         self.conns.reclaim(idx);
     }
 
     /// Bounds the drain of slot `idx` by [`DRAIN_TIMEOUT`].
     fn arm_drain_timer(&mut self, idx: u32) -> io::Result<()> {
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return Ok(());
         };
         let ts = Box::new(Timespec::from(DRAIN_TIMEOUT));
         let entry = opcode::Timeout::new(&*ts)
             .build()
-            .user_data(Token::new(OpKind::DrainTimeout, idx, c.generation).encode());
+            .user_data(Token::new(OpKind::DrainTimeout, idx, generation).encode());
         // Safety: the timespec is boxed (fixed heap address) and stored in the slot, which
         // keeps it, and is not reclaimed, until the timeout's completion clears `drain_timer`.
         unsafe { self.ring.push(&[entry])? };
@@ -145,7 +144,7 @@ impl UringBackend {
             return Ok(());
         }
         self.shut_down = true;
-        let conns: Vec<u32> = self.conns.in_use().collect();
+        let conns = self.conns.in_use();
         for idx in conns {
             if let Some(c) = self.conns.slot(idx) {
                 c.phase = Phase::Closing;

@@ -5,17 +5,16 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use fixring_core::backend::{Completion, ConnId};
 use fixring_core::config::SocketOptions;
+use fixring_io::{Completion, ConnId, Mode, socket};
 use io_uring::opcode;
 use io_uring::squeue::Flags;
 use io_uring::types::{Fd, Timespec};
 use socket2::SockAddr;
 
 use crate::UringBackend;
-use crate::error::{UringError, from_result};
+use crate::ring::from_result;
 use crate::slots::Phase;
-use crate::socket;
 use crate::token::{OpKind, Token};
 
 /// What a connect and its timeout read, owned by the connection slot until both complete.
@@ -34,14 +33,15 @@ impl UringBackend {
         timeout: Duration,
     ) -> io::Result<ConnId> {
         self.check_running()?;
-        let fd: OwnedFd = socket::outbound(addr, source, options)?.into();
+        let fd: OwnedFd = socket::outbound(addr, source, options, Mode::Blocking)?.into();
         let raw = fd.as_raw_fd();
         let idx = self
             .conns
             .alloc(fd, Phase::Connecting, addr)
-            .ok_or(UringError::TableFull)?;
+            .ok_or_else(|| self.table_full())?;
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
-            return Err(UringError::TableFull.into());
+            return Err(self.table_full().into());
         };
         let op = Box::new(ConnectOp {
             addr: SockAddr::from(addr),
@@ -51,10 +51,10 @@ impl UringBackend {
             opcode::Connect::new(Fd(raw), op.addr.as_ptr().cast(), op.addr.len())
                 .build()
                 .flags(Flags::IO_LINK)
-                .user_data(Token::new(OpKind::Connect, idx, c.generation).encode()),
+                .user_data(Token::new(OpKind::Connect, idx, generation).encode()),
             opcode::LinkTimeout::new(&op.timeout)
                 .build()
-                .user_data(Token::new(OpKind::ConnectTimeout, idx, c.generation).encode()),
+                .user_data(Token::new(OpKind::ConnectTimeout, idx, generation).encode()),
         ];
         c.connect = Some(op);
         // Safety: the address and timespec live in the boxed `ConnectOp`, which the slot keeps
@@ -63,7 +63,7 @@ impl UringBackend {
         // `connect_pending` is non-zero.
         let pushed = unsafe { self.ring.push(&entries) };
         let Some(c) = self.conns.slot(idx) else {
-            return Err(UringError::TableFull.into());
+            return Err(self.table_full().into());
         };
         match pushed {
             Ok(()) => {
@@ -129,9 +129,10 @@ impl UringBackend {
     }
 
     fn fail_connect(&mut self, idx: u32, error: io::Error, out: &mut Vec<Completion>) {
+        let generation = self.conns.generation(idx);
         if let Some(c) = self.conns.slot(idx) {
             c.phase = Phase::Closing;
-            if let Some(token) = c.read.map(|_| Token::new(OpKind::Read, idx, c.generation)) {
+            if let Some(token) = c.read.map(|_| Token::new(OpKind::Read, idx, generation)) {
                 self.cancel(token);
             }
         }

@@ -1,6 +1,6 @@
 //! The io_uring backend of fixring.
 //!
-//! [`UringBackend`] implements [`fixring_core::backend::Backend`] on one io_uring ring per
+//! [`UringBackend`] implements [`fixring_io::Backend`] on one io_uring ring per
 //! event-loop thread:
 //!
 //! - The ring is set up with `SINGLE_ISSUER | DEFER_TASKRUN` (falling back when the kernel
@@ -12,8 +12,8 @@
 //!   kernel refuses the registration, see [`UringBackend::registered_buffers`]).
 //! - Listeners keep a multishot accept armed; outbound connects are a `Connect` linked to a
 //!   `LinkTimeout`.
-//! - `close` lets committed bytes be written for up to 2 seconds, then cuts the connection
-//!   off, so that a peer which stopped reading cannot hold a slot.
+//! - `close` lets committed bytes be written for [`fixring_io::DRAIN_TIMEOUT`], then cuts the
+//!   connection off, so that a peer which stopped reading cannot hold a slot.
 //! - Every operation's buffer, address and socket belong to the backend's slot tables until the
 //!   operation's last completion arrives; `user_data` carries the slot's generation, so a late
 //!   completion never reaches a reused slot.
@@ -22,20 +22,18 @@
 //! that the backend must stay on that thread, and be dropped there (a drop elsewhere cannot
 //! wait for the kernel and leaks the buffer mapping rather than unmap it under the kernel). Linux 5.19 or later is needed (multishot
 //! accept); on a kernel where io_uring is disabled, [`UringBackend::new`] returns the kernel's
-//! error, which [`is_unavailable`] recognises, so that the engine can fall back to epoll.
+//! error, which [`fixring_io::is_unavailable`] recognises, so that the engine can fall back to epoll.
 #![warn(missing_docs)]
 
 mod accept;
 mod buffers;
 mod close;
 mod connect;
-mod error;
 mod poll;
 mod recv;
 mod ring;
 mod send;
 mod slots;
-mod socket;
 mod token;
 mod waker;
 
@@ -44,12 +42,12 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, ConnIo, ListenerId};
 use fixring_core::config::{BusyPoll, SocketOptions};
+use fixring_io::{
+    Backend, BackendError, BackendOptions, Completion, ConnId, ConnIo, ListenerId, Waker,
+};
 
-pub use error::{UringError, uring_error};
 pub use ring::RingMode;
-pub use waker::UringWaker;
 
 use accept::Listeners;
 use buffers::Slab;
@@ -61,14 +59,6 @@ use waker::WakeSlot;
 const MAX_BUFFER_SIZE: usize = u32::MAX as usize;
 /// The most connections one backend holds (slot indices stay well inside `user_data`).
 const MAX_CONNECTIONS: u32 = 1 << 20;
-
-/// Whether `err`, from [`UringBackend::new`], means io_uring is unavailable on this machine
-/// (disabled by seccomp or `kernel.io_uring_disabled`, or a kernel too old), so that another
-/// backend should be used.
-pub fn is_unavailable(err: &io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc::EPERM) | Some(libc::ENOSYS))
-        || uring_error(err) == Some(UringError::KernelTooOld)
-}
 
 /// An io_uring backend driving the sockets of one event loop.
 ///
@@ -90,13 +80,13 @@ impl UringBackend {
     /// Sets up the ring, maps and registers the buffers, and arms the waker.
     ///
     /// A ring refused with `EPERM` or `ENOSYS` returns that error unchanged
-    /// (see [`is_unavailable`]).
+    /// (see [`fixring_io::is_unavailable`]).
     pub fn new(options: &BackendOptions) -> io::Result<Self> {
         if options.max_connections == 0 || options.max_connections > MAX_CONNECTIONS {
-            return Err(UringError::InvalidOptions("max_connections must be 1 to 2^20").into());
+            return Err(BackendError::InvalidOptions("max_connections must be 1 to 2^20").into());
         }
         if options.buffer_size == 0 || options.buffer_size > MAX_BUFFER_SIZE {
-            return Err(UringError::InvalidOptions("buffer_size must be 1 to 2^32 - 1").into());
+            return Err(BackendError::InvalidOptions("buffer_size must be 1 to 2^32 - 1").into());
         }
         let max = options.max_connections;
         let entries = max.saturating_mul(2).saturating_add(16).clamp(64, 4096);
@@ -138,9 +128,16 @@ impl UringBackend {
         self.ring.mode()
     }
 
+    /// The error of a connect refused for want of a slot.
+    fn table_full(&self) -> BackendError {
+        BackendError::TableFull {
+            capacity: self.conns.capacity(),
+        }
+    }
+
     fn check_running(&self) -> io::Result<()> {
         if self.shut_down {
-            Err(UringError::ShutDown.into())
+            Err(BackendError::ShutDown.into())
         } else {
             Ok(())
         }
@@ -187,7 +184,7 @@ impl UringBackend {
 }
 
 impl Backend for UringBackend {
-    type Waker = UringWaker;
+    type Waker = Waker;
 
     fn listen(&mut self, addr: SocketAddr, options: &SocketOptions) -> io::Result<ListenerId> {
         self.do_listen(addr, options)
@@ -246,7 +243,7 @@ impl Backend for UringBackend {
         self.do_poll(timeout, out)
     }
 
-    fn waker(&self) -> UringWaker {
+    fn waker(&self) -> Waker {
         self.waker.waker()
     }
 

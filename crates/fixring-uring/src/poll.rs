@@ -6,11 +6,31 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::Completion;
-use fixring_core::config::BusyPoll;
+use fixring_io::Completion;
+use fixring_io::idle::{self, Waiter};
 
 use crate::UringBackend;
 use crate::token::{OpKind, Token};
+
+/// A poll's wait: what the backend reports lands in `out` past `before`.
+struct Reaping<'a> {
+    backend: &'a mut UringBackend,
+    out: &'a mut Vec<Completion>,
+    before: usize,
+}
+
+impl Waiter for Reaping<'_> {
+    /// Enters the kernel with `GETEVENTS` (the busy-poll step) and reaps.
+    fn look(&mut self) -> io::Result<bool> {
+        self.backend.ring.get_events()?;
+        self.backend.dispatch(self.out);
+        Ok(self.out.len() > self.before)
+    }
+
+    fn park(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+        self.backend.park(deadline, self.out, self.before)
+    }
+}
 
 impl UringBackend {
     pub(crate) fn do_poll(
@@ -20,41 +40,15 @@ impl UringBackend {
     ) -> io::Result<()> {
         self.check_running()?;
         let start = Instant::now();
-        let before = out.len();
         let deadline = timeout.and_then(|t| start.checked_add(t));
-        match self.busy_poll {
-            BusyPoll::Spin => self.spin(deadline, out, before),
-            BusyPoll::Park => self.park(deadline, out, before),
-            BusyPoll::SpinThenPark(window) => {
-                let spin_end = start.checked_add(window);
-                let spin_until = match (spin_end, deadline) {
-                    (Some(s), Some(d)) => Some(s.min(d)),
-                    (s, d) => s.or(d),
-                };
-                self.spin(spin_until, out, before)?;
-                if out.len() > before {
-                    return Ok(());
-                }
-                self.park(deadline, out, before)
-            }
-        }
-    }
-
-    /// Enters the kernel with `GETEVENTS` until something is reported or `until` passes.
-    fn spin(
-        &mut self,
-        until: Option<Instant>,
-        out: &mut Vec<Completion>,
-        before: usize,
-    ) -> io::Result<()> {
-        loop {
-            self.ring.get_events()?;
-            self.dispatch(out);
-            if out.len() > before || until.is_some_and(|u| Instant::now() >= u) {
-                return Ok(());
-            }
-            std::hint::spin_loop();
-        }
+        let busy_poll = self.busy_poll;
+        let before = out.len();
+        let mut waiter = Reaping {
+            backend: self,
+            out,
+            before,
+        };
+        idle::wait(busy_poll, start, deadline, &mut waiter)
     }
 
     /// Sleeps in the kernel until something is reported or `deadline` passes.

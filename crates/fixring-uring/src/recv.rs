@@ -4,12 +4,12 @@
 use std::io;
 use std::os::fd::AsRawFd;
 
-use fixring_core::backend::{Completion, ConnId};
+use fixring_io::{Completion, ConnId};
 use io_uring::opcode;
 use io_uring::types::Fd;
 
 use crate::UringBackend;
-use crate::error::from_result;
+use crate::ring::from_result;
 use crate::slots::Phase;
 use crate::token::{OpKind, Token};
 
@@ -25,6 +25,7 @@ impl UringBackend {
         let Some((base, buf_index)) = self.slab.rx(idx as usize) else {
             return Ok(());
         };
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return Ok(());
         };
@@ -38,7 +39,7 @@ impl UringBackend {
         let len = u32::try_from(size - offset).unwrap_or(u32::MAX);
         // Safety: `offset < size`, so the pointer stays inside this connection's slot.
         let ptr = unsafe { base.add(offset) };
-        let user_data = Token::new(OpKind::Read, idx, c.generation).encode();
+        let user_data = Token::new(OpKind::Read, idx, generation).encode();
         let entry = if registered {
             opcode::ReadFixed::new(Fd(fd), ptr, len, buf_index).build()
         } else {

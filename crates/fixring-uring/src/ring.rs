@@ -12,7 +12,7 @@ use io_uring::squeue::Entry;
 use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue};
 
-use crate::error::UringError;
+use fixring_io::BackendError;
 
 /// How the ring was set up.
 #[non_exhaustive]
@@ -98,7 +98,10 @@ impl Ring {
             match builder.build(entries) {
                 Ok(uring) => {
                     if !uring.params().is_feature_ext_arg() {
-                        return Err(UringError::KernelTooOld.into());
+                        return Err(BackendError::KernelTooOld(
+                            "io_uring's IORING_FEAT_EXT_ARG (Linux 5.11)",
+                        )
+                        .into());
                     }
                     return Ok(Self {
                         uring,
@@ -242,6 +245,11 @@ impl Ring {
             });
         }
     }
+}
+
+/// An error from a negative completion result.
+pub(crate) fn from_result(res: i32) -> io::Error {
+    io::Error::from_raw_os_error(res.saturating_neg())
 }
 
 /// Errors of an enter that only mean "try again": a signal, or a completion queue that must

@@ -7,12 +7,12 @@
 use std::io;
 use std::os::fd::AsRawFd;
 
-use fixring_core::backend::Completion;
+use fixring_io::Completion;
 use io_uring::opcode;
 use io_uring::types::Fd;
 
 use crate::UringBackend;
-use crate::error::from_result;
+use crate::ring::from_result;
 use crate::slots::Phase;
 use crate::token::{OpKind, Token};
 
@@ -27,6 +27,7 @@ impl UringBackend {
             return Ok(());
         };
         let size = self.slab.slot_size();
+        let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return Ok(());
         };
@@ -39,7 +40,7 @@ impl UringBackend {
             return Ok(());
         }
         let len32 = u32::try_from(len).unwrap_or(u32::MAX);
-        let user_data = Token::new(OpKind::Write, idx, c.generation).encode();
+        let user_data = Token::new(OpKind::Write, idx, generation).encode();
         let entry = if registered {
             opcode::WriteFixed::new(Fd(fd), base, len32, buf_index).build()
         } else {
@@ -72,7 +73,7 @@ impl UringBackend {
             let rest = c.tx_len;
             if std::mem::take(&mut c.notify_writable) && phase == Phase::Open {
                 out.push(Completion::Writable {
-                    conn: fixring_core::backend::ConnId(idx),
+                    conn: fixring_io::ConnId(idx),
                 });
             }
             if rest > 0 {

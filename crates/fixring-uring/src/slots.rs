@@ -4,30 +4,29 @@
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
+use fixring_io::slots::{SlotKey, Slots};
 use io_uring::types::Timespec;
 
 use crate::connect::ConnectOp;
-use crate::token::GEN_MASK;
 
 /// Where a connection slot is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// Unused, in the free list.
-    Free,
     /// An outbound connect is in flight; the caller holds the identifier.
     Connecting,
     /// Connected; the caller holds the identifier.
     Open,
     /// Closed by the caller with committed bytes still to write.
     Draining,
-    /// Released; waiting for the last operations before the slot is freed.
+    /// Released; waiting for the last operations before the slot is freed (also the phase of
+    /// a slot never occupied, until [`Conns::alloc`] sets one).
+    #[default]
     Closing,
 }
 
 /// One connection slot.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Conn {
-    pub(crate) generation: u32,
     pub(crate) phase: Phase,
     pub(crate) fd: Option<OwnedFd>,
     pub(crate) peer: Option<SocketAddr>,
@@ -54,25 +53,6 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    fn new() -> Self {
-        Self {
-            generation: 0,
-            phase: Phase::Free,
-            fd: None,
-            peer: None,
-            rx_len: 0,
-            tx_len: 0,
-            notify_writable: false,
-            read: None,
-            write: None,
-            connect: None,
-            connect_pending: 0,
-            drain_timer: None,
-            want_read: false,
-            dirty: false,
-        }
-    }
-
     /// Whether the caller holds this connection's identifier.
     pub(crate) fn is_live(&self) -> bool {
         matches!(self.phase, Phase::Connecting | Phase::Open)
@@ -87,11 +67,10 @@ impl Conn {
     }
 }
 
-/// The fixed table of connection slots.
+/// The table of connection slots and the list of slots the next flush visits.
 #[derive(Debug)]
 pub(crate) struct Conns {
-    slots: Box<[Conn]>,
-    free: Vec<u32>,
+    slots: Slots<Conn>,
     dirty: Vec<u32>,
 }
 
@@ -99,16 +78,19 @@ impl Conns {
     /// A table of `n` free slots.
     pub(crate) fn new(n: u32) -> Self {
         Self {
-            slots: (0..n).map(|_| Conn::new()).collect(),
-            free: (0..n).rev().collect(),
+            slots: Slots::new(n),
             dirty: Vec::new(),
         }
     }
 
+    /// How many slots the table has.
+    pub(crate) fn capacity(&self) -> u32 {
+        self.slots.capacity()
+    }
+
     /// Takes a free slot for a connection on `fd`, or `None` when the table is full.
     pub(crate) fn alloc(&mut self, fd: OwnedFd, phase: Phase, peer: SocketAddr) -> Option<u32> {
-        let idx = self.free.pop()?;
-        let c = self.slots.get_mut(idx as usize)?;
+        let (idx, c) = self.slots.insert()?;
         c.phase = phase;
         c.fd = Some(fd);
         c.peer = Some(peer);
@@ -119,26 +101,29 @@ impl Conns {
         Some(idx)
     }
 
-    /// The slot `idx`, whatever its phase.
+    /// The occupied slot `idx`, whatever its phase.
     pub(crate) fn slot(&mut self, idx: u32) -> Option<&mut Conn> {
-        self.slots.get_mut(idx as usize)
+        self.slots.get_mut(idx)
+    }
+
+    /// The generation of slot `idx`'s occupant.
+    pub(crate) fn generation(&self, idx: u32) -> u32 {
+        self.slots.generation(idx)
     }
 
     /// The slot `idx` if `generation` is its current one.
     pub(crate) fn current(&mut self, idx: u32, generation: u32) -> Option<&mut Conn> {
-        self.slots
-            .get_mut(idx as usize)
-            .filter(|c| c.generation == generation && c.phase != Phase::Free)
+        self.slots.current(SlotKey::new(idx, generation))
     }
 
     /// The slot `idx` if the caller holds it.
     pub(crate) fn live(&self, idx: u32) -> Option<&Conn> {
-        self.slots.get(idx as usize).filter(|c| c.is_live())
+        self.slots.get(idx).filter(|c| c.is_live())
     }
 
     /// Puts `idx` on the list the next flush visits.
     pub(crate) fn mark_dirty(&mut self, idx: u32) {
-        if let Some(c) = self.slots.get_mut(idx as usize)
+        if let Some(c) = self.slots.get_mut(idx)
             && !c.dirty
         {
             c.dirty = true;
@@ -146,10 +131,11 @@ impl Conns {
         }
     }
 
-    /// Takes the dirty list, clearing every slot's mark.
+    /// Takes the dirty list, clearing every slot's mark (a slot freed since it was marked
+    /// included).
     pub(crate) fn take_dirty(&mut self, into: &mut Vec<u32>) {
         for &idx in &self.dirty {
-            if let Some(c) = self.slots.get_mut(idx as usize) {
+            if let Some(c) = self.slots.payload_mut(idx) {
                 c.dirty = false;
             }
         }
@@ -158,44 +144,35 @@ impl Conns {
 
     /// Frees slot `idx` (closing its socket) if it is released and idle.
     pub(crate) fn reclaim(&mut self, idx: u32) {
-        let Some(c) = self.slots.get_mut(idx as usize) else {
+        let Some(c) = self.slots.get(idx) else {
             return;
         };
         if c.phase != Phase::Closing || c.busy() {
             return;
         }
-        c.fd = None;
-        c.peer = None;
-        c.connect = None;
-        c.phase = Phase::Free;
-        c.generation = c.generation.wrapping_add(1) & GEN_MASK;
-        self.free.push(idx);
+        if let Some(c) = self.slots.release(idx) {
+            c.fd = None;
+            c.peer = None;
+            c.connect = None;
+        }
     }
 
-    /// Indices of every slot not free.
-    pub(crate) fn in_use(&self) -> impl Iterator<Item = u32> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.phase != Phase::Free)
-            .filter_map(|(i, _)| u32::try_from(i).ok())
+    /// Indices of every occupied slot.
+    pub(crate) fn in_use(&self) -> Vec<u32> {
+        self.slots.occupied()
     }
 
     /// Closes every socket and frees every slot; only once no operation can touch them.
     pub(crate) fn clear(&mut self) {
-        for idx in 0..self.slots.len() {
-            if let Some(c) = self.slots.get_mut(idx)
-                && c.phase != Phase::Free
-            {
+        for idx in self.slots.occupied() {
+            if let Some(c) = self.slots.get_mut(idx) {
                 c.phase = Phase::Closing;
                 c.read = None;
                 c.write = None;
                 c.connect_pending = 0;
                 c.drain_timer = None;
-                if let Ok(idx) = u32::try_from(idx) {
-                    self.reclaim(idx);
-                }
             }
+            self.reclaim(idx);
         }
         self.dirty.clear();
     }

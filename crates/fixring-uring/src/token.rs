@@ -1,8 +1,8 @@
-//! The `user_data` of every submission: operation kind, slot index and slot generation.
-//!
-//! Layout (most significant first): 8 bits of kind, 24 bits of generation, 32 bits of index.
-//! A completion whose generation no longer matches its slot belongs to an earlier occupant and
-//! is ignored.
+//! The `user_data` of every submission: operation kind, slot index and slot generation, packed
+//! as a [`SlotKey`] with the kind. A completion whose generation no longer matches its slot
+//! belongs to an earlier occupant and is ignored.
+
+use fixring_io::slots::SlotKey;
 
 /// The kinds of operation the backend submits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,9 +25,6 @@ pub(crate) enum OpKind {
     DrainTimeout = 8,
 }
 
-/// Generations wrap within 24 bits.
-pub(crate) const GEN_MASK: u32 = 0x00ff_ffff;
-
 /// A decoded `user_data`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Token {
@@ -39,23 +36,23 @@ pub(crate) struct Token {
 impl Token {
     /// A token for `kind` on slot `index` of generation `generation`.
     pub(crate) fn new(kind: OpKind, index: u32, generation: u32) -> Self {
+        let key = SlotKey::new(index, generation);
         Self {
             kind,
-            index,
-            generation: generation & GEN_MASK,
+            index: key.index,
+            generation: key.generation,
         }
     }
 
     /// The packed `user_data`.
     pub(crate) fn encode(self) -> u64 {
-        (u64::from(self.kind as u8) << 56)
-            | (u64::from(self.generation & GEN_MASK) << 32)
-            | u64::from(self.index)
+        SlotKey::new(self.index, self.generation).pack(self.kind as u8)
     }
 
     /// Unpacks a `user_data`; `None` for a kind this backend never submits.
     pub(crate) fn decode(user_data: u64) -> Option<Self> {
-        let kind = match user_data >> 56 {
+        let (kind, key) = SlotKey::unpack(user_data);
+        let kind = match kind {
             1 => OpKind::Wake,
             2 => OpKind::Accept,
             3 => OpKind::Connect,
@@ -66,13 +63,10 @@ impl Token {
             8 => OpKind::DrainTimeout,
             _ => return None,
         };
-        // Both casts keep exactly the bits masked out of the packed value.
-        let generation = ((user_data >> 32) as u32) & GEN_MASK;
-        let index = user_data as u32;
         Some(Self {
             kind,
-            index,
-            generation,
+            index: key.index,
+            generation: key.generation,
         })
     }
 }

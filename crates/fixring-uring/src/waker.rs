@@ -1,36 +1,20 @@
-//! The waker: an eventfd with a read always posted on the ring.
+//! The waker's eventfd read, always posted on the ring.
 
 use std::cell::UnsafeCell;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::Arc;
+use std::os::fd::AsRawFd;
 
-use fixring_core::backend::{Completion, Wake};
+use fixring_io::{Completion, EventFd, Mode, Waker};
 use io_uring::opcode;
 use io_uring::types::Fd;
 
 use crate::UringBackend;
 use crate::token::{OpKind, Token};
 
-/// Interrupts [`UringBackend`]'s `poll` from any thread by writing to its eventfd.
-#[derive(Clone, Debug)]
-pub struct UringWaker {
-    fd: Arc<OwnedFd>,
-}
-
-impl Wake for UringWaker {
-    fn wake(&self) {
-        let one = 1u64.to_ne_bytes();
-        // Safety: writes 8 bytes from a live local array to an eventfd this waker keeps open.
-        // A failure can only mean the counter is saturated, in which case a wake is pending.
-        let _ = unsafe { libc::write(self.fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
-    }
-}
-
 /// The backend's side of the waker: the eventfd and the buffer its read fills.
 #[derive(Debug)]
 pub(crate) struct WakeSlot {
-    fd: Arc<OwnedFd>,
+    eventfd: EventFd,
     buf: Box<UnsafeCell<u64>>,
     armed: bool,
 }
@@ -42,15 +26,8 @@ unsafe impl Send for WakeSlot {}
 impl WakeSlot {
     /// A new blocking eventfd (its reads go through the ring, never through a syscall).
     pub(crate) fn new() -> io::Result<Self> {
-        // Safety: eventfd takes no pointers; the result is checked.
-        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // Safety: a non-negative eventfd result is a new descriptor owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         Ok(Self {
-            fd: Arc::new(fd),
+            eventfd: EventFd::new(Mode::Blocking)?,
             buf: Box::new(UnsafeCell::new(0)),
             armed: false,
         })
@@ -62,10 +39,8 @@ impl WakeSlot {
     }
 
     /// A waker writing to this eventfd.
-    pub(crate) fn waker(&self) -> UringWaker {
-        UringWaker {
-            fd: Arc::clone(&self.fd),
-        }
+    pub(crate) fn waker(&self) -> Waker {
+        self.eventfd.waker()
     }
 }
 
@@ -76,7 +51,7 @@ impl UringBackend {
             return Ok(());
         }
         let entry = opcode::Read::new(
-            Fd(self.waker.fd.as_raw_fd()),
+            Fd(self.waker.eventfd.as_raw_fd()),
             self.waker.buf.get().cast::<u8>(),
             8,
         )

@@ -8,8 +8,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::{accepted, backend, loopback, options, receive, self_pair, send};
-use fixring_core::backend::{Backend, Wake};
 use fixring_core::config::{BusyPoll, SocketOptions};
+use fixring_io::{Backend, Wake};
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")

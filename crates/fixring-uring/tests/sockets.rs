@@ -10,12 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{DEADLINE, accepted, backend, loopback, options, receive, self_pair, send, wait_for};
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, Wake};
 use fixring_core::config::{BusyPoll, SocketOptions};
-use fixring_uring::{RingMode, UringBackend, UringError, is_unavailable, uring_error};
+use fixring_io::{
+    Backend, BackendError, BackendOptions, Completion, ConnId, Wake, backend_error, is_unavailable,
+};
+use fixring_uring::{RingMode, UringBackend};
 use socket2::{Domain, SockRef, Socket, Type};
 
-fn client_stream(b: &UringBackend, listener: fixring_core::backend::ListenerId) -> TcpStream {
+fn client_stream(b: &UringBackend, listener: fixring_io::ListenerId) -> TcpStream {
     let addr = b.local_addr(listener).expect("local_addr");
     let s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(DEADLINE)).expect("timeout");
@@ -408,7 +410,10 @@ fn full_table_closes_new_sockets_and_refuses_connects() {
             Duration::from_secs(1),
         )
         .expect_err("table is full");
-    assert_eq!(uring_error(&err), Some(UringError::TableFull));
+    assert_eq!(
+        backend_error(&err),
+        Some(BackendError::TableFull { capacity: 1 })
+    );
     assert!(b.io(conn).is_some());
 }
 
@@ -524,7 +529,7 @@ fn shutdown_stops_the_backend() {
     let err = b
         .listen(loopback(), &SocketOptions::default())
         .expect_err("shut down");
-    assert_eq!(uring_error(&err), Some(UringError::ShutDown));
+    assert_eq!(backend_error(&err), Some(BackendError::ShutDown));
     assert!(b.poll(Some(Duration::ZERO), &mut Vec::new()).is_err());
 }
 

@@ -241,14 +241,14 @@ impl From<EngineError> for BenchError {
 /// Whether this machine lets a process use io_uring: `Err` says why not.
 pub(crate) fn uring_available() -> Result<(), String> {
     // A small ring: the default one registers tens of MiB of buffers.
-    let options = fixring_core::backend::BackendOptions {
+    let options = fixring::io::BackendOptions {
         max_connections: 1,
         buffer_size: 4096,
-        ..fixring_core::backend::BackendOptions::default()
+        ..fixring::io::BackendOptions::default()
     };
     match fixring_uring::UringBackend::new(&options) {
         Ok(_) => Ok(()),
-        Err(error) if fixring_uring::is_unavailable(&error) => Err(error.to_string()),
+        Err(error) if fixring::io::is_unavailable(&error) => Err(error.to_string()),
         Err(error) => Err(format!("io_uring set-up failed: {error}")),
     }
 }

@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId, ListenerId};
 use fixring_core::config::SocketOptions;
 use fixring_epoll::EpollBackend;
+use fixring_io::{Backend, BackendOptions, Completion, ConnId, ListenerId};
 
 /// Every wait of a test ends after this long at most.
 pub const LIMIT: Duration = Duration::from_secs(10);

@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use fixring_core::backend::{Backend, BackendOptions, Completion, ConnId};
 use fixring_core::config::BusyPoll;
+use fixring_io::{Backend, BackendOptions, Completion, ConnId};
 use fixring_uring::UringBackend;
 
 /// The longest any test waits for one event.

@@ -1,28 +1,24 @@
-//! The interface an I/O backend implements for the engine's event loop.
-//!
-//! A backend (io_uring in `fixring-uring`, epoll in `fixring-epoll`) owns sockets and their
-//! buffers and moves bytes; it knows nothing of FIX. The event loop calls [`Backend::poll`] to
-//! learn what completed, reads received bytes and writes outbound bytes through [`ConnIo`]
-//! (straight into the backend's buffers, registered with the kernel where the backend can), and
-//! calls [`Backend::flush`] to start the writes and re-arm the reads.
-//!
-//! Buffer discipline, which every backend keeps:
-//! - Each connection has one receive buffer and one send buffer of fixed size.
-//! - While the loop holds a [`ConnIo`], no kernel operation targets the bytes it exposes: the
-//!   received bytes have landed, and the spare part of the send buffer lies past anything a
-//!   write in flight reads.
-//! - Bytes committed with [`TxBuf::commit`] are sent in order, or the connection reports
-//!   [`Completion::Closed`] with the error that stopped them.
-//! - A connection whose loop called [`TxBuf::notify_when_writable`] reports
-//!   [`Completion::Writable`] once a write has made room (a backend that writes during
-//!   [`Backend::flush`] may instead leave the room there when `flush` returns).
+//! The interface an I/O backend implements for the engine's event loop: the [`Backend`]
+//! trait, what it reports, its identifiers and its options.
 
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::config::SocketOptions;
+use fixring_core::config::{BusyPoll, SocketOptions};
+
+use crate::ConnIo;
+
+/// How long [`Backend::close`] lets a connection write its committed bytes before the socket
+/// is closed regardless, so that a peer which stopped reading cannot hold a slot and a socket.
+///
+/// Two seconds. What is left to write at a close is small (a Logout, a Reject, the tail of a
+/// resend) and a peer that reads takes it within a round trip; two seconds also cover the
+/// kernel's first retransmission of a lost segment (its initial timeout is one second). A
+/// peer that takes longer has stopped reading, and its slot is better freed for the next
+/// connection well before a reconnect could need it.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A connection of one backend. Identifiers are reused only after [`Completion::Closed`] or
 /// [`Backend::close`].
@@ -76,7 +72,7 @@ pub enum Completion {
         unsent: usize,
     },
     /// Send-buffer room freed up on a connection whose loop asked with
-    /// [`TxBuf::notify_when_writable`].
+    /// [`TxBuf::notify_when_writable`](crate::TxBuf::notify_when_writable).
     Writable {
         /// The connection.
         conn: ConnId,
@@ -89,98 +85,6 @@ pub enum Completion {
 pub trait Wake: Send + Sync + 'static {
     /// Makes the backend's current or next `poll` return with [`Completion::Woken`].
     fn wake(&self);
-}
-
-/// The receive and send buffers of one connection, lent to the event loop.
-#[derive(Debug)]
-pub struct ConnIo<'a> {
-    rx: &'a mut [u8],
-    rx_len: &'a mut usize,
-    tx: TxBuf<'a>,
-}
-
-impl<'a> ConnIo<'a> {
-    /// Lends `rx[..*rx_len]` as received bytes and `tx[*tx_len..]` as room to write;
-    /// `notify` is the connection's flag behind [`TxBuf::notify_when_writable`].
-    pub fn new(
-        rx: &'a mut [u8],
-        rx_len: &'a mut usize,
-        tx: &'a mut [u8],
-        tx_len: &'a mut usize,
-        notify: &'a mut bool,
-    ) -> Self {
-        Self {
-            rx,
-            rx_len,
-            tx: TxBuf {
-                buf: tx,
-                len: tx_len,
-                notify,
-            },
-        }
-    }
-
-    /// The received bytes not consumed yet, mutable so that TLS can decrypt in place.
-    pub fn received(&mut self) -> &mut [u8] {
-        let len = (*self.rx_len).min(self.rx.len());
-        &mut self.rx[..len]
-    }
-
-    /// Drops the first `n` received bytes; the rest moves to the front of the buffer.
-    pub fn consume(&mut self, n: usize) {
-        let len = (*self.rx_len).min(self.rx.len());
-        let n = n.min(len);
-        self.rx.copy_within(n..len, 0);
-        *self.rx_len = len - n;
-    }
-
-    /// Whether the receive buffer is full, so the connection cannot make progress.
-    pub fn receive_buffer_full(&self) -> bool {
-        *self.rx_len >= self.rx.len()
-    }
-
-    /// The send side alone.
-    pub fn tx(&mut self) -> &mut TxBuf<'a> {
-        &mut self.tx
-    }
-
-    /// The received bytes and the send side at once, for a loop that answers while it reads.
-    pub fn split(&mut self) -> (&mut [u8], &mut TxBuf<'a>) {
-        let len = (*self.rx_len).min(self.rx.len());
-        (&mut self.rx[..len], &mut self.tx)
-    }
-}
-
-/// The send buffer of one connection: committed bytes, then spare room.
-#[derive(Debug)]
-pub struct TxBuf<'a> {
-    buf: &'a mut [u8],
-    len: &'a mut usize,
-    notify: &'a mut bool,
-}
-
-impl TxBuf<'_> {
-    /// Room at the end of the send buffer for the next outbound bytes.
-    pub fn spare(&mut self) -> &mut [u8] {
-        let len = (*self.len).min(self.buf.len());
-        &mut self.buf[len..]
-    }
-
-    /// Queues the first `n` bytes written into [`TxBuf::spare`] for sending.
-    pub fn commit(&mut self, n: usize) {
-        *self.len = (*self.len + n).min(self.buf.len());
-    }
-
-    /// Bytes queued and not yet written to the socket.
-    pub fn queued(&self) -> usize {
-        *self.len
-    }
-
-    /// Asks for one [`Completion::Writable`] once written bytes leave the buffer, for a
-    /// loop holding messages that did not fit.
-    pub fn notify_when_writable(&mut self) {
-        *self.notify = true;
-    }
 }
 
 /// An I/O backend driving sockets for one event loop.
@@ -216,8 +120,9 @@ pub trait Backend {
     /// right after it flushes.
     fn flush(&mut self) -> io::Result<()>;
 
-    /// Closes a connection after its committed bytes are written (or fail). No
-    /// [`Completion::Closed`] follows; the identifier is released.
+    /// Closes a connection after its committed bytes are written (or fail, or
+    /// [`DRAIN_TIMEOUT`] passes). No [`Completion::Closed`] follows; the identifier is
+    /// released.
     fn close(&mut self, conn: ConnId);
 
     /// Waits up to `timeout` (forever when `None`) for completions, by the backend's idle
@@ -242,7 +147,7 @@ pub struct BackendOptions {
     /// Size of each connection's receive buffer and of its send buffer, in bytes.
     pub buffer_size: usize,
     /// How [`Backend::poll`] waits when nothing has completed.
-    pub busy_poll: crate::config::BusyPoll,
+    pub busy_poll: BusyPoll,
     /// io_uring only: let a kernel thread poll the submission queue (costs a core).
     pub sqpoll: bool,
 }
@@ -252,42 +157,8 @@ impl Default for BackendOptions {
         Self {
             max_connections: 1024,
             buffer_size: 16 * 1024,
-            busy_poll: crate::config::BusyPoll::default(),
+            busy_poll: BusyPoll::default(),
             sqpoll: false,
         }
-    }
-}
-
-impl crate::connection::SendBuffer for TxBuf<'_> {
-    fn spare(&mut self) -> &mut [u8] {
-        TxBuf::spare(self)
-    }
-
-    fn commit(&mut self, n: usize) {
-        TxBuf::commit(self, n);
-    }
-
-    fn queued(&self) -> usize {
-        TxBuf::queued(self)
-    }
-
-    fn notify_when_writable(&mut self) {
-        TxBuf::notify_when_writable(self);
-    }
-}
-
-impl<'a> crate::connection::SocketBuffers for ConnIo<'a> {
-    type Tx = TxBuf<'a>;
-
-    fn consume(&mut self, n: usize) {
-        ConnIo::consume(self, n);
-    }
-
-    fn receive_buffer_full(&self) -> bool {
-        ConnIo::receive_buffer_full(self)
-    }
-
-    fn split(&mut self) -> (&mut [u8], &mut Self::Tx) {
-        ConnIo::split(self)
     }
 }

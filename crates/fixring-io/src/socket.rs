@@ -1,0 +1,64 @@
+//! Socket creation and the session's socket options (`SocketNodelay`, `SocketSendBufferSize`,
+//! `SocketReceiveBufferSize`, `SocketReuseAddress`).
+
+use std::io;
+use std::net::SocketAddr;
+
+use fixring_core::config::SocketOptions;
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use crate::Mode;
+
+/// How many connections a listener's kernel queue holds before the loop accepts them.
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A close-on-exec TCP socket for `addr`'s family.
+fn tcp(addr: SocketAddr, mode: Mode) -> io::Result<Socket> {
+    let ty = match mode {
+        Mode::Blocking => Type::STREAM,
+        Mode::NonBlocking => Type::STREAM.nonblocking(),
+    };
+    Socket::new(Domain::for_address(addr), ty.cloexec(), Some(Protocol::TCP))
+}
+
+/// Applies TCP_NODELAY, SO_SNDBUF and SO_RCVBUF to `sock` (the buffer sizes only when set).
+pub fn apply(sock: SockRef<'_>, options: &SocketOptions) -> io::Result<()> {
+    sock.set_tcp_nodelay(options.nodelay)?;
+    if let Some(size) = options.send_buffer_size {
+        sock.set_send_buffer_size(size)?;
+    }
+    if let Some(size) = options.receive_buffer_size {
+        sock.set_recv_buffer_size(size)?;
+    }
+    Ok(())
+}
+
+/// A socket bound to `addr` and listening, with `options` applied (SO_REUSEADDR before bind).
+///
+/// The buffer sizes are set on the listener too: accepted sockets inherit them before the
+/// handshake, which is when the TCP window scale is chosen.
+pub fn listener(addr: SocketAddr, options: &SocketOptions, mode: Mode) -> io::Result<Socket> {
+    let sock = tcp(addr, mode)?;
+    sock.set_reuse_address(options.reuse_address)?;
+    apply(SockRef::from(&sock), options)?;
+    sock.bind(&addr.into())?;
+    sock.listen(LISTEN_BACKLOG)?;
+    Ok(sock)
+}
+
+/// A socket ready to connect to `addr`, bound to `source` when given (SO_REUSEADDR per
+/// `options` first), with `options` applied.
+pub fn outbound(
+    addr: SocketAddr,
+    source: Option<SocketAddr>,
+    options: &SocketOptions,
+    mode: Mode,
+) -> io::Result<Socket> {
+    let sock = tcp(addr, mode)?;
+    apply(SockRef::from(&sock), options)?;
+    if let Some(source) = source {
+        sock.set_reuse_address(options.reuse_address)?;
+        sock.bind(&source.into())?;
+    }
+    Ok(sock)
+}
