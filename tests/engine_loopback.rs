@@ -194,6 +194,26 @@ fn failover_to_the_second_host_when_the_first_refuses() {
 }
 
 #[test]
+fn a_host_name_is_resolved_off_the_loop_and_connected_to() {
+    for transport in TRANSPORTS {
+        let port = free_port();
+        let acceptor_app = Recorder::echoing();
+        let _acceptor = start(
+            &acceptor_text(transport, port, &["INIT"]),
+            acceptor_app.clone(),
+        );
+        let app = Recorder::new();
+        let text = initiator_text(transport, "INIT", &[port])
+            .replace("SocketConnectHost=127.0.0.1", "SocketConnectHost=localhost");
+        assert!(text.contains("SocketConnectHost=localhost"));
+        let _initiator = start(&text, app.clone());
+        app.expect_events("fix.connection.established", 1, WAIT);
+        acceptor_app.expect_events("fix.connection.established", 1, WAIT);
+        assert_eq!(app.count("fix.connection.failed"), 0, "{transport}");
+    }
+}
+
+#[test]
 fn reconnects_when_the_acceptor_comes_back() {
     for transport in TRANSPORTS {
         let port = free_port();

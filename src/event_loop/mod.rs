@@ -29,6 +29,7 @@ use crate::handle::Inbox;
 use crate::stats::{LatencyStats, LoopStats};
 use conns::Owners;
 pub(crate) use plan::LoopPlan;
+use resolve::Resolver;
 pub(crate) use shutdown::Shutdown;
 use slots::Slot;
 
@@ -53,6 +54,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     listeners: Vec<Listener>,
     /// Accepted sockets until their Logon, and which session each Logon is for.
     router: Router<fixring_io::ConnId>,
+    /// Host names to addresses, off the loop.
+    resolver: Resolver<B::Waker>,
     owners: Owners,
     queue: Inbox,
     shutdown: Arc<Shutdown>,
@@ -160,6 +163,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         for &kind in &kinds {
             shutdown.started(kind);
         }
+        let resolver = Resolver::new(backend.waker());
         Ok(Self {
             backend,
             app,
@@ -167,6 +171,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             slots,
             listeners,
             router: Router::new(ports, buffer_size),
+            resolver,
             owners: Owners::default(),
             queue,
             shutdown,
@@ -222,6 +227,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.handle_completion(now, completion);
             }
             self.completions = completions;
+            self.drain_resolved(now);
             self.drain_queue(now);
             self.write_touched(now);
             if let Err(error) = self.flush(now) {

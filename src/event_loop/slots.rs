@@ -5,10 +5,12 @@ use fixring_core::config::{ConnectionType, HostConfig, SessionConfig, SocketOpti
 use fixring_core::connection::{Connection, Lent, Output};
 use fixring_core::{Event, Instant, WallClock};
 use fixring_io::{Backend, ConnId};
+use std::io;
+use std::time::Duration;
 
 use super::EventLoop;
 use super::conns::Owner;
-use super::resolve::{resolve, source_addr};
+use super::resolve::Addresses;
 use crate::EngineError;
 use crate::application::Application;
 use crate::file_store::FileStore;
@@ -22,6 +24,10 @@ pub(super) struct Slot {
     socket: SocketOptions,
     /// The session's file store, with `FileStorePath`.
     pub(super) file: Option<FileStore>,
+    /// Connection attempts asked for so far; numbers a lookup's answer.
+    attempts: u64,
+    /// The attempt whose host name is being looked up, and when it times out.
+    lookup: Option<(u64, Instant)>,
 }
 
 impl Slot {
@@ -52,6 +58,8 @@ impl Slot {
             conn: None,
             socket: config.socket,
             file,
+            attempts: 0,
+            lookup: None,
         })
     }
 }
@@ -105,17 +113,28 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
     }
 
-    /// Opens a socket to `host` for slot `index`.
-    fn connect(
+    /// Opens a socket to `host` for slot `index`: at once for an IP address, once the
+    /// resolver has answered for a name.
+    fn connect(&mut self, index: usize, host: &HostConfig, timeout: Duration, now: Instant) {
+        let slot = &mut self.slots[index];
+        slot.attempts += 1;
+        slot.lookup = None;
+        match self.resolver.resolve(index, slot.attempts, host) {
+            Some(addresses) => self.open(index, addresses, timeout, now),
+            None => slot.lookup = Some((slot.attempts, now + timeout)),
+        }
+    }
+
+    /// Opens slot `index`'s socket to the addresses of its attempt, or reports why not.
+    fn open(
         &mut self,
         index: usize,
-        host: &HostConfig,
-        timeout: std::time::Duration,
+        addresses: io::Result<Addresses>,
+        timeout: Duration,
         now: Instant,
     ) {
         let slot = &mut self.slots[index];
-        let started = resolve(&host.host, host.port).and_then(|addr| {
-            let source = source_addr(host)?;
+        let started = addresses.and_then(|(addr, source)| {
             let conn = self.backend.connect(addr, source, &slot.socket, timeout)?;
             Ok((conn, addr))
         });
@@ -128,6 +147,28 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             Err(error) => slot
                 .connection
                 .handle_connect_failed(now, error.to_string()),
+        }
+    }
+
+    /// Opens the sockets whose host names the resolver has answered for, if their attempts
+    /// still wait for them.
+    pub(super) fn drain_resolved(&mut self, now: Instant) {
+        while let Some(answer) = self.resolver.poll() {
+            let Some(slot) = self.slots.get_mut(answer.slot) else {
+                continue;
+            };
+            let Some((attempt, deadline)) = slot.lookup else {
+                continue;
+            };
+            if attempt != answer.attempt {
+                continue;
+            }
+            slot.lookup = None;
+            if slot.connection.is_connecting() {
+                let timeout = deadline.saturating_duration_since(now);
+                self.open(answer.slot, answer.result, timeout, now);
+                self.drain_outputs(answer.slot, now);
+            }
         }
     }
 

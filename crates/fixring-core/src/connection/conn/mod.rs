@@ -206,6 +206,17 @@ impl<M: Outgoing> Connection<M> {
         self.link.as_ref()
     }
 
+    /// Whether an initiator's attempt is under way and has no socket yet (its host name is
+    /// being looked up).
+    pub fn is_connecting(&self) -> bool {
+        match &self.side {
+            Side::Initiator { schedule, .. } => {
+                schedule.state().is_pending() && self.link.is_none()
+            }
+            Side::Acceptor { .. } => false,
+        }
+    }
+
     /// Messages handed over and waiting for room in the send buffer.
     pub fn backlog_len(&self) -> usize {
         self.backlog.len()
