@@ -4,7 +4,7 @@
 use fixring_core::codec::Message;
 use fixring_core::connection::{Deliver, Lent, Reply, Routed};
 use fixring_core::{Instant, SessionId};
-use fixring_io::{Backend, Completion, ConnId, TxBuf};
+use fixring_io::{Backend, Completion, ConnId, ConnIo, TxBuf};
 
 use super::EventLoop;
 use super::conns::Owner;
@@ -68,11 +68,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     scratch,
                     ..
                 } = self;
-                if let Some(io) = backend.io(conn) {
-                    let mut lent = Lent {
-                        socket: io,
-                        scratch: &mut scratch[..],
-                    };
+                if let Some(mut lent) = lend(backend, Some(conn), scratch) {
                     slots[index]
                         .connection
                         .handle_connected(now, peer, &mut lent);
@@ -138,12 +134,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             scratch,
             ..
         } = self;
-        let Some(io) = backend.io(conn) else {
+        let Some(mut lent) = lend(backend, Some(conn), scratch) else {
             return;
-        };
-        let mut lent = Lent {
-            socket: io,
-            scratch: &mut scratch[..],
         };
         let is_silent = |index: usize| {
             slots
@@ -184,11 +176,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             ..
         } = self;
         let slot = &mut slots[index];
-        if let Some(io) = slot.conn.and_then(|conn| backend.io(conn)) {
-            let mut lent = Lent {
-                socket: io,
-                scratch: &mut scratch[..],
-            };
+        if let Some(mut lent) = lend(backend, slot.conn, scratch) {
             let mut to_app = ToApp { app, stats, seen };
             slot.connection.handle_received(now, &mut lent, &mut to_app);
         }
@@ -205,4 +193,14 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             self.app.on_event(&event);
         }
     }
+}
+
+/// The buffers of socket `conn`, and the loop's scratch buffer, lent for one call.
+pub(super) fn lend<'a, B: Backend>(
+    backend: &'a mut B,
+    conn: Option<ConnId>,
+    scratch: &'a mut [u8],
+) -> Option<Lent<'a, ConnIo<'a>>> {
+    let socket = backend.io(conn?)?;
+    Some(Lent { socket, scratch })
 }

@@ -260,10 +260,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             backend,
             ..
         } = self;
-        router.close_all(|conn| {
-            owners.remove(conn);
-            backend.close(conn);
-        });
+        router.close_all(closer(owners, backend));
         self.write_touched(now);
         self.refresh_deadline();
     }
@@ -328,10 +325,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             backend,
             ..
         } = self;
-        router.handle_timeout(now, |conn| {
-            owners.remove(conn);
-            backend.close(conn);
-        });
+        router.handle_timeout(now, closer(owners, backend));
         self.report_router_events();
         self.write_touched(now);
         self.refresh_deadline();
@@ -374,5 +368,16 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         while let Ok((index, msg, handed_over)) = self.queue.receiver.try_recv() {
             self.send_queued(now, index, msg, handed_over);
         }
+    }
+}
+
+/// Closes a socket the router gives up, and forgets its owner.
+fn closer<'a, B: Backend>(
+    owners: &'a mut Owners,
+    backend: &'a mut B,
+) -> impl FnMut(fixring_io::ConnId) + 'a {
+    move |conn| {
+        owners.remove(conn);
+        backend.close(conn);
     }
 }

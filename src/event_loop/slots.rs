@@ -2,13 +2,14 @@
 //! connection asks for.
 
 use fixring_core::config::{ConnectionType, HostConfig, SessionConfig, SocketOptions};
-use fixring_core::connection::{Connection, Lent, Output};
+use fixring_core::connection::{Connection, Output};
 use fixring_core::{Event, Instant, WallClock};
 use fixring_io::{Backend, ConnId};
 use std::io;
 use std::time::Duration;
 
 use super::EventLoop;
+use super::completions::lend;
 use super::conns::Owner;
 use super::resolve::Addresses;
 use crate::EngineError;
@@ -197,11 +198,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             ..
         } = self;
         let slot = &mut slots[index];
-        if let Some(io) = slot.conn.and_then(|conn| backend.io(conn)) {
-            let mut lent = Lent {
-                socket: io,
-                scratch: &mut scratch[..],
-            };
+        if let Some(mut lent) = lend(backend, slot.conn, scratch) {
             let waiting = slot
                 .connection
                 .poll_transmit(now, &mut lent, &mut |handed: Handed| {
