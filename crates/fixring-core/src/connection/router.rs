@@ -11,7 +11,8 @@ use super::acceptor::{LogonRouter, SessionIndex};
 use super::framing::first_message;
 use super::io::{Lent, SocketBuffers};
 use super::link::{Link, looks_like_tls};
-use crate::codec::Framer;
+use crate::codec::{Framer, msg_type};
+use crate::session::ProtocolViolation;
 use crate::tls::{ServerConfig, TlsConnection};
 use crate::{ErrorCode, Event, Instant, SessionId};
 
@@ -69,9 +70,10 @@ struct PortState {
 }
 
 /// An acceptor's router, like quinn's `Endpoint`: it holds the sockets accepted on its ports
-/// until their first message, maps that Logon to a configured session, and refuses unknown
-/// identities and a second Logon of a session already logged on, unless that session's
-/// connection has gone silent: then the new socket replaces it.
+/// until their first message, maps that Logon to a configured session, and refuses a first
+/// message that is not a Logon, unknown identities and a second Logon of a session already
+/// logged on, unless that session's connection has gone silent: then the new socket
+/// replaces it.
 ///
 /// Sockets are known by the caller's key `K`; sessions by the caller's connection numbers.
 #[derive(Debug)]
@@ -170,6 +172,9 @@ impl<K: Copy + Eq + Hash> Router<K> {
                         Outcome::Refuse("a TLS handshake on a plain-text port".to_owned())
                     }
                     Err(violation) => Outcome::Refuse(violation.to_string()),
+                    Ok(Some(msg)) if msg.msg_type() != msg_type::LOGON => {
+                        Outcome::Refuse(ProtocolViolation::FirstMessageNotLogon.to_string())
+                    }
                     Ok(Some(msg)) => {
                         let begin = msg.begin_string();
                         let sender = msg.sender_comp_id().unwrap_or_default();

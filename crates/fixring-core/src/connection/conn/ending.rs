@@ -165,6 +165,8 @@ impl<M: Outgoing> Connection<M> {
         self.return_backlog();
         self.session.disconnected(now);
         let result = match &mut self.side {
+            // A socket that closes during the engine's stop leaves the schedule `stopped`.
+            Side::Initiator { schedule, .. } if schedule.state().is_stopped() => Ok(()),
             Side::Initiator { schedule, .. } => {
                 schedule.handle_lost(now, ErrorCode::ConnectionLost)
             }
@@ -184,7 +186,9 @@ impl<M: Outgoing> Connection<M> {
 
     /// An initiator's attempt failed with `code`.
     fn attempt_failed(&mut self, now: Instant, code: ErrorCode) {
-        if let Side::Initiator { schedule, .. } = &mut self.side {
+        if let Side::Initiator { schedule, .. } = &mut self.side
+            && !schedule.state().is_stopped()
+        {
             let result = schedule.handle_connect_failed(now, code);
             self.refused(result);
         }

@@ -244,6 +244,8 @@ impl<M: Outgoing> Connection<M> {
 
     /// Runs the session's timers that have expired by `now` (Heartbeat, TestRequest,
     /// LogonTimeout, LogoutTimeout); the schedule's are run by [`Connection::poll_output`].
+    /// What they queue (a Heartbeat, a TestRequest, the close of a session that gave up)
+    /// happens at the next [`Connection::poll_transmit`].
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.session.poll_timeout().is_some_and(|d| d <= now) {
             self.session.handle_timeout(now);
