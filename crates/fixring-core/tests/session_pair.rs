@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{HEARTBEAT, configs, logged_on_with};
-use fixring_core::codec::{self, FieldWriter, Header, Message};
+use common::{HEARTBEAT, configs, encoded, header, logged_on_with, logons};
+use fixring_core::codec::{FieldWriter, Header, Message};
 use fixring_core::connection::RouteRefusal;
 use fixring_core::session::{CloseReason, ProtocolViolation, SendError, SessionState};
 use fixring_core::testing::{AppMessage, End, Pair, PairConfig, Side};
@@ -29,26 +29,6 @@ fn logged_on(reset_on_logon: bool) -> Pair {
 /// What [`Side::closed`] holds after a close for `reason`.
 fn closed(reason: CloseReason) -> Option<String> {
     Some(reason.to_string())
-}
-
-/// A message as `sender` would write it to `target`, with a header of our choosing.
-fn encoded(header: Header<'_>, body: &[u8]) -> Vec<u8> {
-    let mut buf = [0u8; 512];
-    let len = codec::encode(&header, body, &mut buf).expect("fits");
-    buf[..len].to_vec()
-}
-
-fn header<'a>(msg_type: &'a [u8], sender: &'a str, target: &'a str, seq: u64) -> Header<'a> {
-    Header {
-        begin_string: "FIX.4.4",
-        msg_type,
-        sender_comp_id: sender,
-        target_comp_id: target,
-        msg_seq_num: seq,
-        sending_time: UtcTimestamp::from_unix_millis(1_795_651_200_000),
-        poss_dup: false,
-        orig_sending_time: None,
-    }
 }
 
 /// Writes a message as the initiator would, with a header of our choosing, into the
@@ -80,13 +60,6 @@ fn order_body() -> Vec<u8> {
     body.field(54, b"1").unwrap();
     body.field_u64(38, 1_000_000).unwrap();
     body.as_bytes().to_vec()
-}
-
-fn logons(side: &Side) -> usize {
-    side.events
-        .iter()
-        .filter(|e| matches!(e, Event::Logon { .. }))
-        .count()
 }
 
 fn logouts(side: &Side) -> usize {
@@ -592,13 +565,16 @@ fn wrong_comp_ids_and_begin_string_are_refused() {
 #[test]
 fn first_message_must_be_a_logon() {
     let mut pair = new_pair(false);
-    // The initiator's Logon is lost; an order comes first.
-    pair.initiator.muted = true;
+    // The initiator's Logon is lost; an order answers it.
+    pair.acceptor.muted = true;
     pair.connect();
-    inject_to_acceptor(&mut pair, b"D", 1, false, &order_body());
+    pair.drive();
+    let order = encoded(header(b"D", "ACC", "INIT", 1), &order_body());
+    pair.inject(End::Initiator, &order);
+    pair.drive();
     let expected = CloseReason::Protocol(ProtocolViolation::FirstMessageNotLogon);
-    assert_eq!(pair.acceptor.closed, closed(expected));
-    assert!(pair.acceptor.delivered.is_empty());
+    assert_eq!(pair.initiator.closed, closed(expected));
+    assert!(pair.initiator.delivered.is_empty());
 }
 
 #[test]

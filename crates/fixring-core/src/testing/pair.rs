@@ -305,13 +305,14 @@ impl Pair {
         panic!("the timers did not settle in {TIMER_LIMIT} deadlines");
     }
 
-    /// Puts `bytes` into the receive buffer of `end`'s socket, as if its peer had sent them
-    /// (plain-text links only: a TLS socket expects records). The acceptor's socket is the
-    /// router's (the latest one's) until its first Logon. Panics when there is no socket or no room.
+    /// Puts `bytes` into the receive buffer of `end`'s newest socket, as if its peer had sent
+    /// them (plain-text links only: a TLS socket expects records). On the acceptor's side the
+    /// newest is the last socket the router holds, or else the connection's. Panics when
+    /// there is no socket or no room.
     pub fn inject(&mut self, end: End, bytes: &[u8]) {
         let socket = match end {
             End::Initiator => self.initiator.socket.as_mut(),
-            End::Acceptor => self.acceptor.socket.as_mut().or(self.pending.last_mut()),
+            End::Acceptor => self.pending.last_mut().or(self.acceptor.socket.as_mut()),
         };
         let socket = socket.unwrap_or_else(|| panic!("the {end:?} has no socket"));
         let taken = socket.buffers.receive(bytes);

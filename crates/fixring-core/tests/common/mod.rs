@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
-use fixring_core::SessionId;
+use fixring_core::codec::{self, Header};
 use fixring_core::config::{AcceptorConfig, HostConfig, InitiatorConfig, Role, SessionConfig};
 use fixring_core::session::SessionState;
+use fixring_core::testing::Side;
 use fixring_core::testing::{Pair, PairConfig};
+use fixring_core::{Event, SessionId, UtcTimestamp};
 
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(30);
 
@@ -39,4 +41,37 @@ pub(crate) fn logged_on_with(config: PairConfig) -> Pair {
     assert_eq!(pair.initiator.conn.session().state(), SessionState::Active);
     assert_eq!(pair.acceptor.conn.session().state(), SessionState::Active);
     pair
+}
+
+/// A message as `sender` would write it to `target`, with a header of our choosing.
+pub(crate) fn encoded(header: Header<'_>, body: &[u8]) -> Vec<u8> {
+    let mut buf = [0u8; 512];
+    let len = codec::encode(&header, body, &mut buf).expect("fits");
+    buf[..len].to_vec()
+}
+
+pub(crate) fn header<'a>(
+    msg_type: &'a [u8],
+    sender: &'a str,
+    target: &'a str,
+    seq: u64,
+) -> Header<'a> {
+    Header {
+        begin_string: "FIX.4.4",
+        msg_type,
+        sender_comp_id: sender,
+        target_comp_id: target,
+        msg_seq_num: seq,
+        sending_time: UtcTimestamp::from_unix_millis(1_795_651_200_000),
+        poss_dup: false,
+        orig_sending_time: None,
+    }
+}
+
+/// How many Logons `side` reported.
+pub(crate) fn logons(side: &Side) -> usize {
+    side.events
+        .iter()
+        .filter(|e| matches!(e, Event::Logon { .. }))
+        .count()
 }
