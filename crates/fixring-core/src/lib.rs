@@ -16,8 +16,11 @@
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
 //! - [`timer`]: the table of named deadlines behind every `poll_timeout()`.
 //!
-//! With the `fuzzing` feature (off by default), `fuzzing` holds the harnesses of the
-//! cargo-fuzz targets in `fuzz/`, also replayed over their corpora by this crate's tests.
+//! With the `testing` feature (off by default), `testing` holds the deterministic harness of
+//! the connections: an initiator and an acceptor joined in memory on a virtual clock. With
+//! the `fuzzing` feature (off by default, and turning `testing` on), `fuzzing` holds the
+//! harnesses of the cargo-fuzz targets in `fuzz/`, also replayed over their corpora by this
+//! crate's tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -30,6 +33,8 @@ pub mod event;
 pub mod fuzzing;
 pub mod session;
 mod session_id;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 pub mod timer;
 pub mod tls;

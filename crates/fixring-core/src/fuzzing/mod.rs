@@ -8,8 +8,9 @@
 //! finding, whether it comes from an assertion here or from the code under test.
 //!
 //! - [`frame_stream`]: the framer and the message parser over an arbitrary byte stream.
-//! - [`session_input`]: an acceptor [`crate::session::Session`] fed messages, malformed
-//!   bytes and clock advances chosen by the input.
+//! - [`session_input`]: an acceptor [`crate::connection::Connection`] over an in-memory
+//!   socket ([`crate::testing::MemorySocket`]), fed messages, malformed bytes, clock advances
+//!   and dropped connections chosen by the input.
 //! - [`settings_text`]: the settings-file parser over arbitrary text.
 
 mod session;

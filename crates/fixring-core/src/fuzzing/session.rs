@@ -1,19 +1,29 @@
-//! The session harness: an acceptor session driven by operations decoded from fuzz input.
+//! The session harness: an acceptor connection driven by operations decoded from fuzz input.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::codec::{Decoded, Framer, Header, Message, encode, msg_type};
 use crate::config::{AcceptorConfig, Role, SessionConfig};
-use crate::session::{ProtocolViolation, Session};
-use crate::{Instant, SessionId, UtcTimestamp, WallClock};
+use crate::connection::{Connection, Deliver, Lent, Link, Output, Reply};
+use crate::testing::{AppMessage, MemorySendBuffer, MemorySocket};
+use crate::{Event, Instant, SessionId, UtcTimestamp, WallClock};
 
 /// The session's identity as the acceptor sees it (our SenderCompID first).
 const BEGIN_STRING: &str = "FIX.4.4";
 const OUR_COMP_ID: &str = "ACC";
 const PEER_COMP_ID: &str = "INIT";
 
-/// Room for any admin message the session writes; far more than it ever needs.
-const TRANSMIT_BUFFER: usize = 8 * 1024;
+/// The size of the socket's receive buffer and of its send buffer, and the largest message
+/// the connection frames: smaller than the largest chunk, so that chunks can outgrow it.
+const BUFFER: usize = 4 * 1024;
+
+/// Rounds of [`Connection::poll_transmit`] after one operation: one inbound message queues a
+/// few admin messages at most, and each round empties the send buffer.
+const TRANSMIT_ROUNDS: usize = 1024;
+
+/// Outputs the connection may queue after one operation.
+const OUTPUT_LIMIT: usize = 1024;
 
 /// MsgTypes a generated message can carry: every admin type and two application types.
 const MSG_TYPES: [&[u8]; 8] = [
@@ -27,8 +37,8 @@ const MSG_TYPES: [&[u8]; 8] = [
     msg_type::NEW_ORDER_SINGLE,
 ];
 
-/// Drives an acceptor [`Session`] with the operations `data` encodes, checking that
-/// everything it writes is valid FIX.
+/// Drives an acceptor [`Connection`] over an in-memory socket with the operations `data`
+/// encodes, checking that everything it writes is valid FIX from us to the peer.
 ///
 /// The first byte selects the mode: bit 0 starts the stream with a valid Logon from the peer
 /// (so the fuzzer reaches the logged-on states at once), bit 1 sets ResetOnLogon. Each
@@ -44,11 +54,13 @@ const MSG_TYPES: [&[u8]; 8] = [
 ///   low three bits, PossDupFlag from bit 3, and from bits 4–5 a MsgSeqNum that is the next
 ///   one, one behind, two ahead, or 1.
 ///
-/// After every operation the inbound stream is framed and parsed, each message handed to
-/// [`Session::handle_message`] (bytes that do not frame or parse to
-/// [`Session::handle_malformed`]), and the session's output, events and close request drained.
-/// A session that asks to close is disconnected and connected again, like an acceptor taking
-/// the next connection.
+/// Inbound bytes go into the socket's receive buffer as far as it has room; after every
+/// operation, and whenever the buffer fills, the connection reads what it holds (framing,
+/// parsing and the session's handling, or its handling of bytes that do not frame or parse),
+/// writes everything it has to say into the send buffer, where each message is checked and
+/// taken, until [`Connection::poll_transmit`] runs dry, and its outputs are drained. A
+/// connection that closes its socket gets a new one, like an acceptor taking the next
+/// connection.
 pub fn session_input(data: &[u8]) {
     let Some((&mode, mut input)) = data.split_first() else {
         return;
@@ -56,8 +68,8 @@ pub fn session_input(data: &[u8]) {
     let mut driver = Driver::new(mode & 0b10 != 0);
     if mode & 1 != 0 {
         let logon = driver.peer_message(msg_type::LOGON, 1, false, b"98=0\x01108=30\x01");
-        driver.inbound.extend_from_slice(&logon);
         driver.peer_seq = 2;
+        driver.feed(&logon);
     }
     driver.pump();
     while let Some((&control, tail)) = input.split_first() {
@@ -68,11 +80,8 @@ pub fn session_input(data: &[u8]) {
                 let (chunk, tail) = take_chunk(input);
                 input = tail;
                 match op {
-                    0b01 => driver.inbound.extend_from_slice(chunk),
-                    0b10 => {
-                        let wrapped = envelope(chunk);
-                        driver.inbound.extend_from_slice(&wrapped);
-                    }
+                    0b01 => driver.feed(chunk),
+                    0b10 => driver.feed(&envelope(chunk)),
                     _ => driver.generated(control, chunk),
                 }
             }
@@ -81,17 +90,24 @@ pub fn session_input(data: &[u8]) {
     }
 }
 
-/// The session under test, its clock and the bytes it has not read yet.
+/// The connection under test, its socket, its clock, and what the peer's next message says.
 struct Driver {
-    session: Session,
+    conn: Connection<AppMessage>,
+    socket: MemorySocket,
+    scratch: Vec<u8>,
     now: Instant,
     wall: UtcTimestamp,
-    inbound: Vec<u8>,
-    framer: Framer,
     /// The MsgSeqNum the peer's next generated message carries by default.
     peer_seq: u64,
-    /// Where the session's output is written.
-    out: Vec<u8>,
+}
+
+/// The application's side: it takes what is delivered and answers nothing.
+struct Application;
+
+impl Deliver<AppMessage, MemorySendBuffer> for Application {
+    fn application(&mut self, _: Reply<'_, AppMessage, MemorySendBuffer>, _: &Message<'_>) {}
+
+    fn admin(&mut self, _: &SessionId, _: &Message<'_>) {}
 }
 
 impl Driver {
@@ -104,28 +120,33 @@ impl Driver {
         let mut config = SessionConfig::new(id, role);
         config.reset_on_logon = reset_on_logon;
         let wall = UtcTimestamp::from_unix_millis(1_795_651_200_000);
-        let mut session = Session::new(&config, WallClock::new(Instant::ZERO, wall));
-        session.connected(Instant::ZERO);
-        Self {
-            session,
+        let conn = match Connection::new(&config, WallClock::new(Instant::ZERO, wall), BUFFER) {
+            Ok(conn) => conn,
+            Err(e) => panic!("an acceptor's connection: {e}"),
+        };
+        let mut driver = Self {
+            conn,
+            socket: MemorySocket::new(BUFFER),
+            scratch: vec![0; BUFFER],
             now: Instant::ZERO,
             wall,
-            inbound: Vec::new(),
-            framer: Framer::default(),
             peer_seq: 1,
-            out: vec![0u8; TRANSMIT_BUFFER],
-        }
+        };
+        driver.accept();
+        driver
     }
 
     fn clock_or_connection(&mut self, arg: u8) {
         match arg {
-            63 => self.session.logout(self.now, "fuzz"),
-            62 => self.reconnect(),
+            63 => self.conn.stop(self.now),
+            62 => self
+                .conn
+                .handle_closed(self.now, "dropped by the fuzz input".to_owned()),
             secs => {
                 let elapsed = Duration::from_secs(u64::from(secs));
                 self.now += elapsed;
                 self.wall = self.wall.advanced_by(elapsed);
-                self.session.handle_timeout(self.now);
+                self.conn.handle_timeout(self.now);
             }
         }
     }
@@ -146,7 +167,7 @@ impl Driver {
         };
         self.peer_seq = seq + 1;
         let message = self.peer_message(kind, seq, poss_dup, body);
-        self.inbound.extend_from_slice(&message);
+        self.feed(&message);
     }
 
     fn peer_message(&self, kind: &[u8], seq: u64, poss_dup: bool, body: &[u8]) -> Vec<u8> {
@@ -172,77 +193,118 @@ impl Driver {
         out
     }
 
-    /// Reads every whole message of the inbound stream, then drains the session's output.
+    /// Puts `bytes` into the receive buffer as it makes room: the connection reads each
+    /// time it fills.
+    fn feed(&mut self, mut bytes: &[u8]) {
+        // Each round either moves bytes in, or reads a full buffer, which the connection
+        // empties or closes (a new socket).
+        for _ in 0..=2 * bytes.len() {
+            let taken = self.socket.receive(bytes);
+            bytes = bytes.get(taken..).unwrap_or_default();
+            if bytes.is_empty() {
+                return;
+            }
+            if taken == 0 {
+                self.pump();
+            }
+        }
+        panic!("the connection makes no room in its receive buffer");
+    }
+
+    /// Lets the connection read what it received, write what it has to say, and report.
     fn pump(&mut self) {
-        let mut consumed = 0;
-        while let Some(rest) = self.inbound.get(consumed..).filter(|r| !r.is_empty()) {
-            match self.framer.decode(rest) {
-                Decoded::Message { len } => {
-                    let frame = rest.get(..len).unwrap_or_default();
-                    match Message::parse(frame) {
-                        Ok(message) => {
-                            let _ = self.session.handle_message(self.now, &message);
-                        }
-                        Err(e) => self
-                            .session
-                            .handle_malformed(ProtocolViolation::BadField(e)),
-                    }
-                    consumed += len;
-                }
-                Decoded::Incomplete => break,
-                Decoded::Invalid { discard, error } => {
-                    self.session
-                        .handle_malformed(ProtocolViolation::Malformed(error));
-                    consumed += discard.max(1);
-                }
-            }
-            self.drain();
+        if !self.socket.received().is_empty() {
+            let mut lent = Lent {
+                socket: &mut self.socket,
+                scratch: &mut self.scratch,
+            };
+            self.conn
+                .handle_received(self.now, &mut lent, &mut Application);
         }
-        self.inbound.drain(..consumed.min(self.inbound.len()));
-        self.drain();
+        self.transmit();
+        self.outputs();
     }
 
-    /// Writes and checks everything the session has to send, collects its events, and
-    /// re-opens the connection when the session asks to close it.
-    fn drain(&mut self) {
-        // Every admin message leaves the queue once written, and one inbound message queues
-        // a few at most: a session that never runs dry is a finding.
-        let mut written = 0;
-        loop {
-            match self.session.poll_transmit(self.now, &mut self.out) {
-                Ok(Some(len)) => check_outbound(self.out.get(..len).unwrap_or_default()),
-                Ok(None) => break,
-                Err(e) => panic!("poll_transmit with a {TRANSMIT_BUFFER}-byte buffer: {e}"),
+    /// Writes and checks everything the connection has to send.
+    fn transmit(&mut self) {
+        for _ in 0..TRANSMIT_ROUNDS {
+            let mut lent = Lent {
+                socket: &mut self.socket,
+                scratch: &mut self.scratch,
+            };
+            let waiting = self.conn.poll_transmit(self.now, &mut lent, &mut drop);
+            let wire = self.socket.take_sent(usize::MAX);
+            check_outbound(&wire);
+            if wire.is_empty() && !waiting {
+                return;
             }
-            written += 1;
-            assert!(written <= 1024, "poll_transmit never runs dry");
         }
-        while self.session.poll_event().is_some() {}
-        if let Some(reason) = self.session.poll_close() {
-            assert!(!reason.to_string().is_empty(), "empty close reason");
-            self.reconnect();
-        }
+        panic!("poll_transmit never runs dry");
     }
 
-    fn reconnect(&mut self) {
-        self.session.disconnected(self.now);
-        while self.session.poll_event().is_some() {}
-        self.inbound.clear();
-        self.session.connected(self.now);
-        self.peer_seq = self.session.next_target_seq();
+    /// Drains the connection's outputs, checking each; a closed socket is replaced by a new
+    /// one.
+    fn outputs(&mut self) {
+        let mut closed = false;
+        for _ in 0..OUTPUT_LIMIT {
+            match self.conn.poll_output(self.now) {
+                None if closed => {
+                    self.accept();
+                    closed = false;
+                }
+                None => return,
+                Some(Output::Event(event)) => check_event(&event),
+                Some(Output::Close) => closed = true,
+                Some(Output::Refused(e)) => panic!("the lifecycle refused a transition: {e}"),
+                Some(Output::NotSent(..)) => panic!("a message given back, none handed over"),
+                Some(Output::Connect { .. }) => panic!("an acceptor asked to connect"),
+            }
+        }
+        panic!("the connection's outputs never run dry");
+    }
+
+    /// A new socket, which the router would have routed to this connection.
+    fn accept(&mut self) {
+        self.socket = MemorySocket::new(BUFFER);
+        let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40_001);
+        self.conn.handle_accepted(self.now, Link::plain(Some(peer)));
+        self.peer_seq = self.conn.session().next_target_seq();
     }
 }
 
-/// Checks that `wire` is exactly one valid FIX message from us to the peer.
-fn check_outbound(wire: &[u8]) {
-    assert_eq!(
-        Framer::default().decode(wire),
-        Decoded::Message { len: wire.len() },
-        "the session wrote bytes that do not frame as one message"
-    );
+/// Checks that an event says what happened.
+fn check_event(event: &Event) {
+    if let Event::ConnectionLost { error_detail, .. }
+    | Event::ConnectionError { error_detail, .. } = event
+    {
+        assert!(
+            !error_detail.is_empty(),
+            "an event without detail: {event:?}"
+        );
+    }
+    if let Event::Logout { reason, .. } = event {
+        assert!(!reason.is_empty(), "a Logout without reason");
+    }
+}
+
+/// Checks that `wire` is a sequence of whole, valid FIX messages from us to the peer.
+fn check_outbound(mut wire: &[u8]) {
+    let framer = Framer::new(BUFFER);
+    while !wire.is_empty() {
+        let Decoded::Message { len } = framer.decode(wire) else {
+            panic!("the connection wrote bytes that do not frame as whole messages");
+        };
+        let (frame, rest) = wire.split_at(len);
+        check_message(frame);
+        wire = rest;
+    }
+}
+
+/// Checks that `wire` is one valid FIX message from us to the peer.
+fn check_message(wire: &[u8]) {
     let message = match Message::parse(wire) {
         Ok(message) => message,
-        Err(e) => panic!("the session wrote a message that does not parse: {e}"),
+        Err(e) => panic!("the connection wrote a message that does not parse: {e}"),
     };
     assert_eq!(message.begin_string(), BEGIN_STRING.as_bytes());
     assert_eq!(message.sender_comp_id(), Some(OUR_COMP_ID.as_bytes()));
@@ -255,7 +317,7 @@ fn check_outbound(wire: &[u8]) {
 
 /// Splits a length-prefixed chunk off `input`: a length byte below 255 is the length; 255
 /// is followed by a second byte `n` for 255 + 16 n bytes, so that chunks can outgrow the
-/// session's fixed buffers.
+/// socket's fixed buffers.
 fn take_chunk(input: &[u8]) -> (&[u8], &[u8]) {
     let (len, rest) = match input {
         [255, extra, rest @ ..] => (255 + 16 * usize::from(*extra), rest),
