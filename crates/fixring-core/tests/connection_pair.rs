@@ -378,8 +378,6 @@ fn a_garbage_first_message_is_refused_by_the_router() {
 }
 
 #[test]
-#[ignore = "bug: Router::handle_received (router.rs:173) routes a first message of any \
-            MsgType, so a Heartbeat replaces a silent connection"]
 fn a_first_message_that_is_not_a_logon_does_not_replace_a_silent_connection() {
     let (mut initiator, acceptor) = configs(false);
     if let Role::Initiator(role) = &mut initiator.role {
