@@ -10,8 +10,11 @@
 //! - [`codec`]: FIX framing by BodyLength with CheckSum verification, and an encoder.
 //! - [`session`]: the FIX session layer connections need (Logon, Heartbeat, TestRequest,
 //!   Logout, MsgSeqNum checking).
-//! - [`connection`]: connection states, the initiator's reconnect schedule and host selection,
-//!   and the acceptor's mapping of a Logon to a configured session.
+//! - [`connection`]: the [`connection::Connection`] of each configured session (the socket's
+//!   TLS and framing, the session, the send order and the lifecycle) and the acceptor's
+//!   [`connection::Router`], which maps a new socket's Logon to one of them; built from the
+//!   connection states, the initiator's reconnect schedule and host selection, and the
+//!   Logon mapping.
 //! - [`event`] and [`error`]: the events and error codes of the engine's interface.
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
 //! - [`timer`]: the table of named deadlines behind every `poll_timeout()`.
