@@ -29,7 +29,7 @@ impl Session {
             return Inbound::Ignored;
         }
         self.last_received = now;
-        self.test_request_outstanding = false;
+        self.state.set_test_request_outstanding(false);
         if self.completed_logon() && !self.heartbeat.is_zero() {
             self.timers
                 .set(Timer::TestRequest, now + self.silence_limit());

@@ -124,7 +124,6 @@ pub struct Session {
     /// Highest MsgSeqNum a ResendRequest of ours already covers.
     resend_requested_to: u64,
     test_request_counter: u64,
-    test_request_outstanding: bool,
     last_received: Instant,
     last_sent: Instant,
     timers: TimerTable<Timer, 4>,
@@ -151,7 +150,6 @@ impl Session {
             next_target_seq: 1,
             resend_requested_to: 0,
             test_request_counter: 0,
-            test_request_outstanding: false,
             last_received: Instant::ZERO,
             last_sent: Instant::ZERO,
             timers: TimerTable::default(),
@@ -266,7 +264,6 @@ impl Session {
     pub fn connected(&mut self, now: Instant) {
         self.timers.stop_all();
         self.admin.clear();
-        self.test_request_outstanding = false;
         self.resend_requested_to = 0;
         self.last_received = now;
         self.last_sent = now;
@@ -336,12 +333,12 @@ impl Session {
                     }
                 }
                 Timer::TestRequest => {
-                    if self.test_request_outstanding {
+                    if self.state.is_test_request_outstanding() {
                         self.close_now(CloseReason::PeerSilent {
                             interval: self.heartbeat,
                         });
                     } else {
-                        self.test_request_outstanding = true;
+                        self.state.set_test_request_outstanding(true);
                         self.test_request_counter += 1;
                         let id = self.test_request_counter.to_string().into_bytes();
                         self.admin.push_back(Admin::TestRequest { id });

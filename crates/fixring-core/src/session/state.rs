@@ -3,8 +3,8 @@
 use super::{CloseReason, SessionState};
 
 /// The session's state on its current connection, carrying what only some states have: why
-/// the connection must close, whether its Logon exchange completed. [`SessionState`] is
-/// derived from it.
+/// the connection must close, whether its Logon exchange completed, whether a TestRequest of
+/// ours awaits an answer. [`SessionState`] is derived from it.
 ///
 /// Transitions consume the state and return the next one; what a state knows of the Logon
 /// exchange and of a pending close goes along with it (see [`State::into_parts`]).
@@ -19,7 +19,10 @@ pub(super) enum State {
     /// `then_close` is set only when a Logon completed while our Logout refusing an earlier
     /// one was still waiting to be written: the connection closes, for that reason, once
     /// everything queued is out.
-    Active { then_close: Option<CloseReason> },
+    Active {
+        test_request_outstanding: bool,
+        then_close: Option<CloseReason>,
+    },
     /// A Logout of ours is queued or out. With `then_close` (a violation, the answer to the
     /// peer's Logout, a refused Logon) the connection closes for that reason once everything
     /// queued is written; without it (a local Logout) the peer's answer is awaited.
@@ -36,8 +39,9 @@ pub(super) enum State {
 pub(super) enum Logon {
     /// It did not complete (the peer's Logon was refused, or never came).
     Incomplete,
-    /// It completed.
-    Completed,
+    /// It completed; `test_request_outstanding` tells whether a TestRequest of ours is
+    /// unanswered (its timer may still run while the connection closes).
+    Completed { test_request_outstanding: bool },
 }
 
 impl State {
@@ -63,9 +67,57 @@ impl State {
         match self {
             Self::Active { .. } => true,
             Self::LoggingOut { logon, .. } | Self::Closing { logon, .. } => {
-                matches!(logon, Logon::Completed)
+                matches!(logon, Logon::Completed { .. })
             }
             Self::Disconnected | Self::AwaitingLogon { .. } => false,
+        }
+    }
+
+    /// Whether a TestRequest of ours is unanswered.
+    pub(super) fn is_test_request_outstanding(&self) -> bool {
+        match self {
+            Self::Active {
+                test_request_outstanding,
+                ..
+            }
+            | Self::LoggingOut {
+                logon:
+                    Logon::Completed {
+                        test_request_outstanding,
+                    },
+                ..
+            }
+            | Self::Closing {
+                logon:
+                    Logon::Completed {
+                        test_request_outstanding,
+                    },
+                ..
+            } => *test_request_outstanding,
+            _ => false,
+        }
+    }
+
+    /// Records whether a TestRequest of ours is unanswered, in the states that keep track.
+    pub(super) fn set_test_request_outstanding(&mut self, outstanding: bool) {
+        if let Self::Active {
+            test_request_outstanding,
+            ..
+        }
+        | Self::LoggingOut {
+            logon: Logon::Completed {
+                test_request_outstanding,
+            },
+            ..
+        }
+        | Self::Closing {
+            logon: Logon::Completed {
+                test_request_outstanding,
+            },
+            ..
+        } = self
+        {
+            *test_request_outstanding = outstanding;
         }
     }
 
@@ -92,7 +144,10 @@ impl State {
     /// The Logon exchange completed.
     pub(super) fn logged_on(self) -> Self {
         let (_, then_close) = self.into_parts();
-        Self::Active { then_close }
+        Self::Active {
+            test_request_outstanding: false,
+            then_close,
+        }
     }
 
     /// We sent a Logout of our own accord; the peer's answer is awaited.
@@ -134,10 +189,13 @@ impl State {
     pub(super) fn flushed(self) -> Self {
         match self {
             Self::Active {
+                test_request_outstanding,
                 then_close: Some(reason),
             } => Self::Closing {
                 reason,
-                logon: Logon::Completed,
+                logon: Logon::Completed {
+                    test_request_outstanding,
+                },
             },
             Self::LoggingOut {
                 logon,
@@ -152,7 +210,15 @@ impl State {
     fn into_parts(self) -> (Logon, Option<CloseReason>) {
         match self {
             Self::Disconnected | Self::AwaitingLogon { .. } => (Logon::Incomplete, None),
-            Self::Active { then_close } => (Logon::Completed, then_close),
+            Self::Active {
+                test_request_outstanding,
+                then_close,
+            } => (
+                Logon::Completed {
+                    test_request_outstanding,
+                },
+                then_close,
+            ),
             Self::LoggingOut { logon, then_close } => (logon, then_close),
             Self::Closing { reason, logon } => (logon, Some(reason)),
         }
