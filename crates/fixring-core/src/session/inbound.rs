@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::admin::Admin;
+use super::state::State;
 use super::{CloseReason, ProtocolViolation, Session, SessionState, Timer};
 use crate::codec::{Message, msg_type, tags};
 use crate::config::ConnectionType;
@@ -24,15 +25,12 @@ pub enum Inbound {
 impl Session {
     /// Handles one framed, parsed message from the peer.
     pub fn handle_message(&mut self, now: Instant, msg: &Message<'_>) -> Inbound {
-        if matches!(
-            self.state,
-            SessionState::Disconnected | SessionState::Closing
-        ) {
+        if !self.state.is_open() {
             return Inbound::Ignored;
         }
         self.last_received = now;
-        self.test_request_outstanding = false;
-        if self.logged_on && !self.heartbeat.is_zero() {
+        self.state.set_test_request_outstanding(false);
+        if self.completed_logon() && !self.heartbeat.is_zero() {
             self.timers
                 .set(Timer::TestRequest, now + self.silence_limit());
         }
@@ -49,7 +47,7 @@ impl Session {
             }
         };
         let kind = msg.msg_type();
-        if !self.logged_on {
+        if !self.completed_logon() {
             if kind != msg_type::LOGON {
                 self.close_now(CloseReason::Protocol(
                     ProtocolViolation::FirstMessageNotLogon,
@@ -188,8 +186,7 @@ impl Session {
             self.logout_and_close(CloseReason::Protocol(violation));
             return;
         }
-        self.logged_on = true;
-        self.state = SessionState::Active;
+        self.advance(State::logged_on);
         self.timers.stop(Timer::LogonTimeout);
         if !self.heartbeat.is_zero() {
             self.timers.set(Timer::Heartbeat, now + self.heartbeat);
@@ -207,7 +204,7 @@ impl Session {
     }
 
     fn on_logout(&mut self, _now: Instant, msg: &Message<'_>) {
-        if self.state == SessionState::LoggingOut {
+        if self.state() == SessionState::LoggingOut {
             self.close_now(CloseReason::LogoutComplete);
             return;
         }
@@ -215,10 +212,8 @@ impl Session {
         self.admin.push_back(Admin::Logout {
             text: String::new(),
         });
-        self.state = SessionState::LoggingOut;
-        self.close_after_flush = true;
         self.timers.stop_all();
-        self.close = Some(CloseReason::PeerLogout { text });
+        self.advance(|state| state.answering_logout(CloseReason::PeerLogout { text }));
     }
 
     fn on_resend_request(&mut self, msg: &Message<'_>) {
@@ -263,7 +258,7 @@ impl Session {
     /// A protocol violation: Logout with the reason if logged on, otherwise close at once.
     fn violation(&mut self, violation: ProtocolViolation) {
         let reason = CloseReason::Protocol(violation);
-        if self.logged_on {
+        if self.completed_logon() {
             self.logout_and_close(reason);
         } else {
             self.close_now(reason);

@@ -16,6 +16,7 @@
 
 mod admin;
 mod inbound;
+mod state;
 mod store;
 mod violation;
 
@@ -29,6 +30,7 @@ use crate::{Event, Instant, SessionId, UtcTimestamp, WallClock};
 
 use admin::Admin;
 pub use inbound::Inbound;
+use state::State;
 pub use store::SentMessage;
 use store::SentStore;
 pub use violation::{CloseReason, ProtocolViolation, SendError};
@@ -115,16 +117,13 @@ pub struct Session {
     reset_on_logon: bool,
     clock: WallClock,
 
-    state: SessionState,
+    state: State,
     heartbeat: Duration,
     next_sender_seq: u64,
     next_target_seq: u64,
     /// Highest MsgSeqNum a ResendRequest of ours already covers.
     resend_requested_to: u64,
     test_request_counter: u64,
-    test_request_outstanding: bool,
-    /// Whether the current connection completed the Logon exchange.
-    logged_on: bool,
     last_received: Instant,
     last_sent: Instant,
     timers: TimerTable<Timer, 4>,
@@ -132,8 +131,6 @@ pub struct Session {
     /// The application messages sent, for the peer's ResendRequests.
     store: SentStore,
     events: VecDeque<Event>,
-    close: Option<CloseReason>,
-    close_after_flush: bool,
 }
 
 impl Session {
@@ -147,22 +144,18 @@ impl Session {
             logout_timeout: config.logout_timeout,
             reset_on_logon: config.reset_on_logon,
             clock,
-            state: SessionState::Disconnected,
+            state: State::Disconnected,
             heartbeat: config.heartbeat_interval,
             next_sender_seq: 1,
             next_target_seq: 1,
             resend_requested_to: 0,
             test_request_counter: 0,
-            test_request_outstanding: false,
-            logged_on: false,
             last_received: Instant::ZERO,
             last_sent: Instant::ZERO,
             timers: TimerTable::default(),
             admin: VecDeque::new(),
             store: SentStore::new(config.message_store_size),
             events: VecDeque::new(),
-            close: None,
-            close_after_flush: false,
         }
     }
 
@@ -173,7 +166,7 @@ impl Session {
 
     /// The session's state on its current connection.
     pub fn state(&self) -> SessionState {
-        self.state
+        self.state.public()
     }
 
     /// The MsgSeqNum our next outbound message will carry.
@@ -206,7 +199,7 @@ impl Session {
     /// Whether the current connection completed the Logon exchange (and still counts as
     /// logged on while it closes). A connection that ends without it was a failed attempt.
     pub fn completed_logon(&self) -> bool {
-        self.logged_on
+        self.state.is_logon_completed()
     }
 
     /// How long the peer has been silent on the current connection.
@@ -218,7 +211,9 @@ impl Session {
     /// point at which a TestRequest goes out (HeartBtInt plus a margin): the connection is
     /// probably half-open. Never with HeartBtInt 0.
     pub fn is_silent(&self, now: Instant) -> bool {
-        self.logged_on && !self.heartbeat.is_zero() && self.silent_for(now) > self.silence_limit()
+        self.completed_logon()
+            && !self.heartbeat.is_zero()
+            && self.silent_for(now) > self.silence_limit()
     }
 
     /// The application messages kept for resending with a MsgSeqNum of at least `from`,
@@ -269,9 +264,6 @@ impl Session {
     pub fn connected(&mut self, now: Instant) {
         self.timers.stop_all();
         self.admin.clear();
-        self.close = None;
-        self.close_after_flush = false;
-        self.test_request_outstanding = false;
         self.resend_requested_to = 0;
         self.last_received = now;
         self.last_sent = now;
@@ -285,15 +277,16 @@ impl Session {
                 reset: self.reset_on_logon,
             });
         }
-        self.state = SessionState::AwaitingLogon { sent: initiator };
+        self.state = State::AwaitingLogon { sent: initiator };
         self.timers
             .set(Timer::LogonTimeout, now + self.logon_timeout);
     }
 
     /// The connection is gone. Reports a Logout if the session was logged on.
     pub fn disconnected(&mut self, _now: Instant) {
-        if std::mem::take(&mut self.logged_on) {
-            let reason = match &self.close {
+        let state = std::mem::replace(&mut self.state, State::Disconnected);
+        if state.is_logon_completed() {
+            let reason = match state.close_reason() {
                 Some(reason) => reason.to_string(),
                 None => "connection closed".to_owned(),
             };
@@ -302,22 +295,19 @@ impl Session {
                 reason,
             });
         }
-        self.state = SessionState::Disconnected;
         self.timers.stop_all();
         self.admin.clear();
-        self.close = None;
-        self.close_after_flush = false;
     }
 
     /// Starts a graceful Logout: sends Logout with `text` and waits LogoutTimeout for the reply.
     /// A session that is not logged on is closed at once.
     pub fn logout(&mut self, now: Instant, text: &str) {
-        match self.state {
+        match self.state() {
             SessionState::Active => {
                 self.admin.push_back(Admin::Logout {
                     text: text.to_owned(),
                 });
-                self.state = SessionState::LoggingOut;
+                self.advance(State::logging_out);
                 self.timers
                     .set(Timer::LogoutTimeout, now + self.logout_timeout);
             }
@@ -338,17 +328,17 @@ impl Session {
                 Timer::LogonTimeout => self.close_now(CloseReason::LogonTimeout),
                 Timer::LogoutTimeout => self.close_now(CloseReason::LogoutTimeout),
                 Timer::Heartbeat => {
-                    if self.state.is_logged_on() {
+                    if self.state().is_logged_on() {
                         self.admin.push_back(Admin::Heartbeat { test_req_id: None });
                     }
                 }
                 Timer::TestRequest => {
-                    if self.test_request_outstanding {
+                    if self.state.is_test_request_outstanding() {
                         self.close_now(CloseReason::PeerSilent {
                             interval: self.heartbeat,
                         });
                     } else {
-                        self.test_request_outstanding = true;
+                        self.state.set_test_request_outstanding(true);
                         self.test_request_counter += 1;
                         let id = self.test_request_counter.to_string().into_bytes();
                         self.admin.push_back(Admin::TestRequest { id });
@@ -368,10 +358,7 @@ impl Session {
         out: &mut [u8],
     ) -> Result<Option<usize>, InsufficientSize> {
         let Some(admin) = self.admin.front() else {
-            if self.close_after_flush {
-                self.close_after_flush = false;
-                self.state = SessionState::Closing;
-            }
+            self.advance(State::flushed);
             return Ok(None);
         };
         if let Admin::Resend { from, to } = *admin {
@@ -460,7 +447,7 @@ impl Session {
         body: &[u8],
         out: &mut [u8],
     ) -> Result<usize, SendError> {
-        if !self.state.is_active() {
+        if !self.state().is_active() {
             return Err(SendError::NotLoggedOn);
         }
         let sending_time = self.clock.utc_at(now);
@@ -480,10 +467,7 @@ impl Session {
     /// Why the connection must be closed, once everything [`Session::poll_transmit`] had to say
     /// has been written.
     pub fn poll_close(&self) -> Option<&CloseReason> {
-        match self.state {
-            SessionState::Closing => self.close.as_ref(),
-            _ => None,
-        }
+        self.state.closing_reason()
     }
 
     /// Encodes a message into `out`; `orig_sending_time` marks it a possible duplicate.
@@ -522,7 +506,7 @@ impl Session {
     /// Something went out: the Heartbeat is due one interval from now.
     fn note_sent(&mut self, now: Instant) {
         self.last_sent = now;
-        if self.state.is_logged_on() && !self.heartbeat.is_zero() {
+        if self.state().is_logged_on() && !self.heartbeat.is_zero() {
             self.timers.set(Timer::Heartbeat, now + self.heartbeat);
         }
     }
@@ -542,21 +526,20 @@ impl Session {
         self.admin.push_back(Admin::Logout {
             text: reason.to_string(),
         });
-        self.state = SessionState::LoggingOut;
-        self.close_after_flush = true;
         self.timers.stop_all();
-        if self.close.is_none() {
-            self.close = Some(reason);
-        }
+        self.advance(|state| state.logging_out_then_close(reason));
     }
 
     /// Closes without another word.
     fn close_now(&mut self, reason: CloseReason) {
         self.admin.clear();
         self.timers.stop_all();
-        self.state = SessionState::Closing;
-        if self.close.is_none() {
-            self.close = Some(reason);
-        }
+        self.advance(|state| state.closing(reason));
+    }
+
+    /// Moves the state on to the one `next` makes of it.
+    fn advance(&mut self, next: impl FnOnce(State) -> State) {
+        let state = std::mem::replace(&mut self.state, State::Disconnected);
+        self.state = next(state);
     }
 }
