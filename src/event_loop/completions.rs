@@ -73,8 +73,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                         .connection
                         .handle_connected(now, peer, &mut lent);
                 }
+                // Touched: its outputs are carried out once it has written.
                 self.touched.push(index);
-                self.drain_outputs(index, now);
             }
             Completion::ConnectFailed { conn, error } => {
                 let Some(Owner::Slot(index)) = self.owners.remove(conn) else {
@@ -183,8 +183,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         if slot.connection.backlog_len() > 0 && !self.backlogged.contains(&index) {
             self.backlogged.push(index);
         }
+        // Touched: its outputs are carried out once it has written.
         self.touched.push(index);
-        self.drain_outputs(index, now);
     }
 
     /// Hands the router's events (refused sockets) to the application.

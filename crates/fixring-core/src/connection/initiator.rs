@@ -210,6 +210,14 @@ impl InitiatorSchedule {
         }
     }
 
+    /// Whether [`InitiatorSchedule::poll_action`] has anything to do at `now`: an action
+    /// queued, or a timer expired.
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.abort.is_some()
+            || self.connect_ready
+            || self.timers.next_deadline().is_some_and(|d| d <= now)
+    }
+
     /// The next thing the engine must do at `now`, after handling the timers that have
     /// expired (as [`InitiatorSchedule::handle_timeout`] does). An abort comes before a new
     /// connect.

@@ -143,6 +143,9 @@ impl<M: Outgoing> Connection<M> {
         else {
             return;
         };
+        if !schedule.is_due(now) {
+            return;
+        }
         match schedule.poll_action(now) {
             Some(Action::Connect {
                 host, timeout_at, ..
