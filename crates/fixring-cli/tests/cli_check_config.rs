@@ -3,13 +3,23 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// Writes `text` to a file of a directory unique to this test process.
+/// Writes `text` to a file of a directory unique to this test process and file name; the
+/// test removes it with [`remove_settings`].
 fn write_settings(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fixring-cli-check-config-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "fixring-cli-check-config-{}-{name}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     path
+}
+
+fn remove_settings(path: &std::path::Path) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 fn check_config(path: &PathBuf) -> Output {
@@ -31,6 +41,7 @@ fn a_valid_file_prints_its_sessions() {
          FileStorePath=store\n",
     );
     let output = check_config(&path);
+    remove_settings(&path);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
@@ -57,6 +68,7 @@ fn a_broken_file_exits_2_with_every_error() {
          [SESSION]\nTargetCompID=B\nSocketAcceptPort=99999\nHeartBtInt=often\n",
     );
     let output = check_config(&path);
+    remove_settings(&path);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let file = path.display().to_string();

@@ -35,7 +35,7 @@
 
 mod acceptor;
 mod conn;
-mod framing;
+pub(crate) mod framing;
 mod hosts;
 mod initiator;
 mod io;

@@ -6,8 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use super::pair::{ACCEPTOR, AppMessage, End, Pair};
 use super::socket::{MemorySendBuffer, MemorySocket};
 use crate::SessionId;
-use crate::codec::{Decoded, Framer, Message};
+use crate::codec::{Framer, Message};
 use crate::config::HostConfig;
+use crate::connection::framing::read_messages;
 use crate::connection::{Deliver, Lent, Output, Reply, Routed};
 
 /// Outputs one connection may queue at once before the harness gives up on it.
@@ -64,23 +65,14 @@ impl Socket {
         }
         self.outbound.extend_from_slice(&bytes);
         let framer = Framer::new(self.buffers.capacity());
-        let mut consumed = 0;
-        while let Some(rest) = self.outbound.get(consumed..).filter(|r| !r.is_empty()) {
-            match framer.decode(rest) {
-                Decoded::Message { len } => {
-                    let frame = rest.get(..len).unwrap_or_default();
-                    if let Err(error) = Message::parse(frame) {
-                        panic!("a connection wrote a message that does not parse: {error}");
-                    }
-                    written.push(frame.to_vec());
-                    consumed += len;
-                }
-                Decoded::Incomplete => break,
-                Decoded::Invalid { error, .. } => {
-                    panic!("a connection wrote bytes that do not frame: {error:?}")
-                }
-            }
+        let framed = read_messages(&framer, &self.outbound, |msg| {
+            written.push(msg.as_bytes().to_vec());
+            true
+        });
+        if let Some(violation) = framed.violation {
+            panic!("a connection wrote bytes that are not FIX: {violation}");
         }
+        let consumed = framed.consumed;
         self.outbound.drain(..consumed);
         bytes
     }
