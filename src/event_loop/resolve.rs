@@ -34,6 +34,8 @@ pub(super) struct Resolver<W> {
     requests: Option<Sender<Request>>,
     answers: Receiver<Resolved>,
     answer_tx: Sender<Resolved>,
+    /// Lookups asked for and not answered yet: without any, a turn does not look.
+    outstanding: usize,
 }
 
 impl<W: Wake + Clone> Resolver<W> {
@@ -45,6 +47,7 @@ impl<W: Wake + Clone> Resolver<W> {
             requests: None,
             answers,
             answer_tx,
+            outstanding: 0,
         }
     }
 
@@ -66,7 +69,10 @@ impl<W: Wake + Clone> Resolver<W> {
         };
         let request = match &self.requests {
             Some(requests) => match requests.send(request) {
-                Ok(()) => return None,
+                Ok(()) => {
+                    self.outstanding += 1;
+                    return None;
+                }
                 Err(mpsc::SendError(request)) => request,
             },
             None => request,
@@ -77,6 +83,7 @@ impl<W: Wake + Clone> Resolver<W> {
                 let sent = requests.send(request).is_ok();
                 self.requests = Some(requests);
                 if sent {
+                    self.outstanding += 1;
                     None
                 } else {
                     Some(Err(io::Error::other("the resolver thread ended")))
@@ -88,7 +95,12 @@ impl<W: Wake + Clone> Resolver<W> {
 
     /// The next answer that has come in.
     pub(super) fn poll(&mut self) -> Option<Resolved> {
-        self.answers.try_recv().ok()
+        if self.outstanding == 0 {
+            return None;
+        }
+        let answer = self.answers.try_recv().ok()?;
+        self.outstanding -= 1;
+        Some(answer)
     }
 
     fn spawn(&self) -> io::Result<Sender<Request>> {

@@ -358,7 +358,9 @@ impl Session {
         out: &mut [u8],
     ) -> Result<Option<usize>, InsufficientSize> {
         let Some(admin) = self.admin.front() else {
-            self.advance(State::flushed);
+            if self.state.closes_when_flushed() {
+                self.advance(State::flushed);
+            }
             return Ok(None);
         };
         if let Admin::Resend { from, to } = *admin {

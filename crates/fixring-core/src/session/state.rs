@@ -185,6 +185,20 @@ impl State {
         }
     }
 
+    /// Whether the state waits for everything queued to be written, then closes.
+    pub(super) fn closes_when_flushed(&self) -> bool {
+        matches!(
+            self,
+            Self::Active {
+                then_close: Some(_),
+                ..
+            } | Self::LoggingOut {
+                then_close: Some(_),
+                ..
+            }
+        )
+    }
+
     /// Everything queued has been written: a state waiting for that to close now closes.
     pub(super) fn flushed(self) -> Self {
         match self {

@@ -232,14 +232,16 @@ impl<M: Outgoing> Connection<M> {
 
     /// The earliest deadline of the session's and the schedule's timers.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let schedule = match &self.side {
-            Side::Initiator { schedule, .. } => schedule.poll_timeout(),
-            Side::Acceptor { .. } => None,
-        };
-        [self.session.poll_timeout(), schedule]
-            .into_iter()
-            .flatten()
-            .min()
+        let session = self.session.poll_timeout();
+        match (&self.side, session) {
+            (Side::Acceptor { .. }, _) => session,
+            (Side::Initiator { schedule, .. }, None) => schedule.poll_timeout(),
+            (Side::Initiator { schedule, .. }, Some(deadline)) => Some(
+                schedule
+                    .poll_timeout()
+                    .map_or(deadline, |other| other.min(deadline)),
+            ),
+        }
     }
 
     /// Runs the session's timers that have expired by `now` (Heartbeat, TestRequest,
