@@ -1,0 +1,145 @@
+//! QuickFIX's own acceptance suite against a fixring acceptor: the session-level scripts of
+//! `../shared/conformance/quickfix-acceptance/session.list`, FIX.4.4 and FIX.4.2 side by side
+//! as QuickFIX runs them, with QuickFIX's acceptance settings (SenderCompID ISLD, TargetCompID
+//! TW44 and TW42, ResetOnLogon=Y).
+//!
+//! Every script that passes today is listed in [`PASSING`] and must keep passing; the test
+//! prints the whole table, and fails on a listed script that fails and on a script that
+//! passes without being listed (so the list is kept true).
+
+mod acceptance {
+    pub(crate) mod runner;
+    pub(crate) mod script;
+}
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use acceptance::runner;
+use common::free_port;
+use fixring::core::config::Settings;
+use fixring::{Application, Engine};
+
+/// The session-level scripts fixring passes, as the suite compares.
+const PASSING: &[&str] = &[
+    "fix44/1c_InvalidSenderCompID.def",
+    "fix44/1c_InvalidTargetCompID.def",
+    "fix44/1d_InvalidLogonLengthInvalid.def",
+    "fix44/1d_InvalidLogonWrongBeginString.def",
+    "fix44/1e_NotLogonMessage.def",
+    "fix42/1c_InvalidSenderCompID.def",
+    "fix42/1c_InvalidTargetCompID.def",
+    "fix42/1d_InvalidLogonLengthInvalid.def",
+    "fix42/1d_InvalidLogonWrongBeginString.def",
+    "fix42/1e_NotLogonMessage.def",
+];
+
+/// An application that does nothing: the session-level scripts need none.
+#[derive(Clone)]
+struct Quiet;
+
+impl Application for Quiet {}
+
+fn suite_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/quickfix-acceptance")
+}
+
+/// The scripts of `list`, by folder, in the list's order.
+fn scripts(list: &str) -> Vec<String> {
+    let path = suite_dir().join(list);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the conformance material sits beside the repository)",
+            path.display()
+        )
+    });
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn acceptor(port: u16) -> Engine<Quiet> {
+    let text = format!(
+        "[DEFAULT]\nConnectionType=acceptor\nSenderCompID=ISLD\nSocketAcceptHost=127.0.0.1\n\
+         SocketAcceptPort={port}\nResetOnLogon=Y\nHeartBtInt=30\n\
+         [SESSION]\nBeginString=FIX.4.4\nTargetCompID=TW44\n\
+         [SESSION]\nBeginString=FIX.4.2\nTargetCompID=TW42\n"
+    );
+    let settings = Settings::parse(&text, None).unwrap_or_else(|e| panic!("{e}"));
+    let mut engine = Engine::new(settings, Quiet);
+    engine
+        .start()
+        .unwrap_or_else(|e| panic!("acceptor did not start: {e}"));
+    engine
+}
+
+/// Runs `scripts` one after another; returns each one's outcome.
+fn run_folder(
+    scripts: Vec<String>,
+    addr: SocketAddr,
+) -> Vec<(String, Result<(), runner::Failure>)> {
+    scripts
+        .into_iter()
+        .map(|name| {
+            // QuickFIX's runner leaves a tenth of a second between scripts.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let outcome = runner::run(&suite_dir().join(&name), addr);
+            (name, outcome)
+        })
+        .collect()
+}
+
+#[test]
+fn session_level_scripts() {
+    let port = free_port();
+    let _acceptor = acceptor(port);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let all = scripts("session.list");
+    let (fix44, fix42): (Vec<String>, Vec<String>) =
+        all.into_iter().partition(|s| s.starts_with("fix44/"));
+    let other = std::thread::spawn(move || run_folder(fix42, addr));
+    let mut results = run_folder(fix44, addr);
+    results.extend(other.join().expect("the FIX.4.2 runner"));
+
+    let mut report = String::new();
+    let mut passed = 0;
+    let mut broken = Vec::new();
+    let mut unlisted = Vec::new();
+    for (name, outcome) in &results {
+        let listed = PASSING.contains(&name.as_str());
+        match outcome {
+            Ok(()) => {
+                passed += 1;
+                report.push_str(&format!("pass  {name}\n"));
+                if !listed {
+                    unlisted.push(name.clone());
+                }
+            }
+            Err(failure) => {
+                report.push_str(&format!(
+                    "FAIL  {name} (line {}): {}\n",
+                    failure.line, failure.reason
+                ));
+                if listed {
+                    broken.push(name.clone());
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{report}{passed}/{} session-level scripts pass",
+        results.len()
+    );
+    assert!(
+        broken.is_empty(),
+        "scripts that passed before fail now: {broken:?}"
+    );
+    assert!(
+        unlisted.is_empty(),
+        "scripts that pass now and are not in PASSING: {unlisted:?}"
+    );
+    assert_eq!(results.len(), 63, "the session list has 63 scripts");
+}
