@@ -123,7 +123,7 @@ impl Application for Counting {
                     .fetch_add(end - begin + 1, Ordering::Relaxed);
             }
             Event::Logout { session_id, .. } => {
-                // A Logout the peer sent (a corrupted message it refused) ends the session
+                // A Logout the peer sent ends the session
                 // without a loss event: an error too.
                 let up = self
                     .stats

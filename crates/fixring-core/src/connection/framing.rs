@@ -1,36 +1,54 @@
 //! The one loop that cuts a byte stream into FIX messages.
 
-use crate::codec::{Decoded, Framer, Message};
+use crate::codec::{DecodeError, Decoded, Framer, Message};
 use crate::session::ProtocolViolation;
 
 /// Where [`read_messages`] stopped.
 #[derive(Debug)]
 pub(crate) struct Framed {
-    /// Bytes at the front of the input that were used up: whole messages, and garbage
-    /// discarded before a violation.
+    /// Bytes at the front of the input that were used up: whole messages, garbled ones
+    /// skipped, and what was discarded before a violation.
     pub(crate) consumed: usize,
-    /// The bytes that could not be framed or parsed, if reading stopped on them.
+    /// Garbled messages (or runs of bytes that do not begin one) skipped.
+    pub(crate) skipped: usize,
+    /// The bytes that cannot be framed at all (a message larger than the buffer), if reading
+    /// stopped on them.
     pub(crate) violation: Option<ProtocolViolation>,
 }
 
 /// Frames and parses whole messages at the front of `input` and hands each to `f`, until
-/// the input runs out, a message is incomplete, bytes do not frame or parse, or `f` returns
-/// `false` (its message counts as consumed).
+/// the input runs out, a message is incomplete, a message cannot be framed at all, or `f`
+/// returns `false` (its message counts as consumed).
+///
+/// A garbled message — a bad CheckSum or BodyLength, the first three fields out of order,
+/// bytes before `8=`, fields that do not parse — is skipped as the FIX session rules ask:
+/// not delivered and its MsgSeqNum not counted, so that the gap it leaves is found and
+/// resent as usual.
 pub(crate) fn read_messages(
     framer: &Framer,
     input: &[u8],
     mut f: impl FnMut(&Message<'_>) -> bool,
 ) -> Framed {
     let mut consumed = 0;
+    let mut skipped = 0;
     while let Some(rest) = input.get(consumed..).filter(|rest| !rest.is_empty()) {
         let len = match framer.decode(rest) {
             Decoded::Message { len } => len,
             Decoded::Incomplete => break,
-            Decoded::Invalid { discard, error } => {
+            Decoded::Invalid {
+                discard,
+                error: error @ DecodeError::TooLarge { .. },
+            } => {
                 return Framed {
                     consumed: consumed + discard,
+                    skipped,
                     violation: Some(ProtocolViolation::Malformed(error)),
                 };
+            }
+            Decoded::Invalid { discard, .. } => {
+                consumed += discard;
+                skipped += 1;
+                continue;
             }
         };
         let frame = rest.get(..len).unwrap_or_default();
@@ -41,16 +59,12 @@ pub(crate) fn read_messages(
                     break;
                 }
             }
-            Err(error) => {
-                return Framed {
-                    consumed,
-                    violation: Some(ProtocolViolation::BadField(error)),
-                };
-            }
+            Err(_) => skipped += 1,
         }
     }
     Framed {
         consumed,
+        skipped,
         violation: None,
     }
 }

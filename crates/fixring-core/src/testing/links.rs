@@ -72,6 +72,7 @@ impl Socket {
         if let Some(violation) = framed.violation {
             panic!("a connection wrote bytes that are not FIX: {violation}");
         }
+        assert_eq!(framed.skipped, 0, "a connection wrote garbled bytes");
         let consumed = framed.consumed;
         self.outbound.drain(..consumed);
         bytes
