@@ -15,6 +15,7 @@ mod error;
 mod event_loop;
 mod file_store;
 mod handle;
+mod reflect;
 mod stats;
 
 pub use application::{Application, Context, Synchronized};
@@ -24,6 +25,7 @@ pub use error::EngineError;
 pub use fixring_core as core;
 pub use fixring_io as io;
 pub use handle::{HandleError, Outbound, SessionHandle};
+pub use reflect::Reflect;
 pub use stats::{LatencyStats, Percentiles};
 
 /// The README's Rust examples, which `cargo test --doc` compiles.

@@ -1,11 +1,12 @@
-//! QuickFIX's own acceptance suite against a fixring acceptor: the session-level scripts of
-//! `../shared/conformance/quickfix-acceptance/session.list`, FIX.4.4 and FIX.4.2 side by side
-//! as QuickFIX runs them, with QuickFIX's acceptance settings (SenderCompID ISLD, TargetCompID
-//! TW44 and TW42, ResetOnLogon=Y).
+//! QuickFIX's own acceptance suite against a fixring acceptor running [`Reflect`], QuickFIX's
+//! acceptance application: the session-level scripts of
+//! `../shared/conformance/quickfix-acceptance/session.list` and the scripts of `echo.list`,
+//! FIX.4.4 and FIX.4.2 side by side as QuickFIX runs them, with QuickFIX's acceptance settings
+//! (SenderCompID ISLD, TargetCompID TW44 and TW42, ResetOnLogon=Y).
 //!
-//! Every script that passes today is listed in [`PASSING`] and must keep passing; the test
-//! prints the whole table, and fails on a listed script that fails and on a script that
-//! passes without being listed (so the list is kept true).
+//! Every script that passes today is listed ([`SESSION_PASSING`], [`ECHO_PASSING`]) and must
+//! keep passing; each test prints its whole table, and fails on a listed script that fails and
+//! on a script that passes without being listed (so the lists are kept true).
 
 mod acceptance {
     pub(crate) mod runner;
@@ -19,10 +20,10 @@ use std::path::{Path, PathBuf};
 use acceptance::runner;
 use common::free_port;
 use fixring::core::config::Settings;
-use fixring::{Application, Engine};
+use fixring::{Engine, Reflect};
 
 /// The session-level scripts fixring passes, as the suite compares.
-const PASSING: &[&str] = &[
+const SESSION_PASSING: &[&str] = &[
     "fix44/1c_InvalidSenderCompID.def",
     "fix44/1c_InvalidTargetCompID.def",
     "fix44/1d_InvalidLogonLengthInvalid.def",
@@ -35,11 +36,8 @@ const PASSING: &[&str] = &[
     "fix42/1e_NotLogonMessage.def",
 ];
 
-/// An application that does nothing: the session-level scripts need none.
-#[derive(Clone)]
-struct Quiet;
-
-impl Application for Quiet {}
+/// The scripts of the echo list fixring passes.
+const ECHO_PASSING: &[&str] = &[];
 
 fn suite_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/quickfix-acceptance")
@@ -61,7 +59,7 @@ fn scripts(list: &str) -> Vec<String> {
         .collect()
 }
 
-fn acceptor(port: u16) -> Engine<Quiet> {
+fn acceptor(port: u16) -> Engine<Reflect> {
     let text = format!(
         "[DEFAULT]\nConnectionType=acceptor\nSenderCompID=ISLD\nSocketAcceptHost=127.0.0.1\n\
          SocketAcceptPort={port}\nResetOnLogon=Y\nHeartBtInt=30\n\
@@ -69,7 +67,7 @@ fn acceptor(port: u16) -> Engine<Quiet> {
          [SESSION]\nBeginString=FIX.4.2\nTargetCompID=TW42\n"
     );
     let settings = Settings::parse(&text, None).unwrap_or_else(|e| panic!("{e}"));
-    let mut engine = Engine::new(settings, Quiet);
+    let mut engine = Engine::new(settings, Reflect::default());
     engine
         .start()
         .unwrap_or_else(|e| panic!("acceptor did not start: {e}"));
@@ -94,10 +92,20 @@ fn run_folder(
 
 #[test]
 fn session_level_scripts() {
+    run_list("session.list", 63, SESSION_PASSING);
+}
+
+#[test]
+fn echo_scripts() {
+    run_list("echo.list", 28, ECHO_PASSING);
+}
+
+/// Runs the scripts of `list` (`count` of them) and holds them to `passing`.
+fn run_list(list: &str, count: usize, passing: &[&str]) {
     let port = free_port();
     let _acceptor = acceptor(port);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let all = scripts("session.list");
+    let all = scripts(list);
     let (fix44, fix42): (Vec<String>, Vec<String>) =
         all.into_iter().partition(|s| s.starts_with("fix44/"));
     let other = std::thread::spawn(move || run_folder(fix42, addr));
@@ -109,7 +117,7 @@ fn session_level_scripts() {
     let mut broken = Vec::new();
     let mut unlisted = Vec::new();
     for (name, outcome) in &results {
-        let listed = PASSING.contains(&name.as_str());
+        let listed = passing.contains(&name.as_str());
         match outcome {
             Ok(()) => {
                 passed += 1;
@@ -129,17 +137,14 @@ fn session_level_scripts() {
             }
         }
     }
-    eprintln!(
-        "{report}{passed}/{} session-level scripts pass",
-        results.len()
-    );
+    eprintln!("{report}{list}: {passed}/{} scripts pass", results.len());
     assert!(
         broken.is_empty(),
-        "scripts that passed before fail now: {broken:?}"
+        "{list}: scripts that passed before fail now: {broken:?}"
     );
     assert!(
         unlisted.is_empty(),
-        "scripts that pass now and are not in PASSING: {unlisted:?}"
+        "{list}: scripts that pass now and are not listed: {unlisted:?}"
     );
-    assert_eq!(results.len(), 63, "the session list has 63 scripts");
+    assert_eq!(results.len(), count, "{list} has {count} scripts");
 }

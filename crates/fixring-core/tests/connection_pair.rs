@@ -419,3 +419,36 @@ fn a_first_message_that_is_not_a_logon_does_not_replace_a_silent_connection() {
         0
     );
 }
+
+#[test]
+fn a_garbled_message_is_skipped_and_not_counted() {
+    let (initiator, acceptor) = configs(false);
+    let mut pair = logged_on_with(PairConfig::new(initiator, acceptor));
+    let expected = pair.acceptor.conn.session().next_target_seq();
+    let mut garbled = encoded(header(b"0", "INIT", "ACC", expected), b"");
+    // One digit of the CheckSum off.
+    let digit = garbled.len() - 2;
+    garbled[digit] = if garbled[digit] == b'9' {
+        b'0'
+    } else {
+        garbled[digit] + 1
+    };
+    pair.inject(End::Acceptor, &garbled);
+    pair.drive();
+    assert_eq!(pair.acceptor.conn.garbled_messages(), 1);
+    assert_eq!(pair.acceptor.conn.session().next_target_seq(), expected);
+    assert_eq!(pair.acceptor.conn.session().state(), SessionState::Active);
+    assert_eq!(
+        pair.acceptor.sent_count("5"),
+        0,
+        "no Logout for a garbled message"
+    );
+    // The initiator's next message carries the number the garbled one did: in sequence.
+    pair.initiator.conn.send(order("AFTER-GARBLE")).unwrap();
+    pair.drive();
+    assert_eq!(
+        delivered_orders(&pair.acceptor),
+        [("AFTER-GARBLE".to_owned(), expected, false)]
+    );
+    assert_eq!(pair.acceptor.sent_count("2"), 0, "no gap to ask for");
+}

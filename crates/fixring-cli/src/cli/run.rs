@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fixring::core::Event;
 use fixring::core::codec::Message;
-use fixring::{Application, Context, Echo, Engine, LatencyStats, Percentiles};
+use fixring::{Application, Context, Echo, Engine, LatencyStats, Percentiles, Reflect};
 
 use crate::json::event_json;
 
@@ -27,6 +27,10 @@ pub(crate) enum AppKind {
     None,
     /// Answer every NewOrderSingle with an ExecutionReport.
     Echo,
+    /// Send back every NewOrderSingle, SecurityDefinition and Email, and answer any other
+    /// application message with a BusinessMessageReject, as QuickFIX's acceptance
+    /// application does (for certification tests and QuickFIX's acceptance scripts).
+    Reflect,
 }
 
 /// Arguments of `fixring run`.
@@ -47,11 +51,19 @@ pub(crate) struct Args {
     stats: Option<u64>,
 }
 
-/// The command line's application: prints events, and echoes orders when asked.
+/// The command line's application: prints events, and answers messages when asked.
 #[derive(Clone)]
 struct CliApp {
     events: EventFormat,
-    echo: Option<Echo>,
+    answer: Answer,
+}
+
+/// What the command line's application does with application messages.
+#[derive(Clone)]
+enum Answer {
+    Nothing,
+    Echo(Echo),
+    Reflect(Reflect),
 }
 
 impl Application for CliApp {
@@ -66,9 +78,17 @@ impl Application for CliApp {
         }
     }
 
+    fn on_logon(&mut self, session: &fixring::core::SessionId) {
+        if let Answer::Reflect(reflect) = &mut self.answer {
+            reflect.on_logon(session);
+        }
+    }
+
     fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
-        if let Some(echo) = &mut self.echo {
-            echo.on_app_message(ctx, msg);
+        match &mut self.answer {
+            Answer::Nothing => {}
+            Answer::Echo(echo) => echo.on_app_message(ctx, msg),
+            Answer::Reflect(reflect) => reflect.on_app_message(ctx, msg),
         }
     }
 }
@@ -82,10 +102,14 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let echo = (args.app == AppKind::Echo).then(Echo::default);
+    let answer = match args.app {
+        AppKind::None => Answer::Nothing,
+        AppKind::Echo => Answer::Echo(Echo::default()),
+        AppKind::Reflect => Answer::Reflect(Reflect::default()),
+    };
     let app = CliApp {
         events: args.events,
-        echo,
+        answer,
     };
     let mut engine = match Engine::from_file(&args.config, app) {
         Ok(engine) => engine,

@@ -114,7 +114,7 @@ impl<M: Outgoing> Connection<M> {
         let Some(link) = link.as_mut() else {
             return;
         };
-        let violation = link.read(&mut lent.socket, lent.scratch, |input, writer| {
+        let (skipped, violation) = link.read(&mut lent.socket, lent.scratch, |input, writer| {
             let framed = read_messages(framer, input, |msg| {
                 match session.handle_message(now, msg) {
                     Inbound::Application => {
@@ -126,8 +126,9 @@ impl<M: Outgoing> Connection<M> {
                 }
                 session.poll_close().is_none()
             });
-            (framed.consumed, framed.violation)
+            (framed.consumed, (framed.skipped, framed.violation))
         });
+        self.garbled += skipped as u64;
         match violation {
             Some(violation) => self.session.handle_malformed(violation),
             None if lent.socket.receive_buffer_full() => {

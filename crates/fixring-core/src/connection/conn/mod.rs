@@ -131,6 +131,8 @@ pub struct Connection<M> {
     backlog: VecDeque<M>,
     output: VecDeque<Output<M>>,
     logout_timeout: Duration,
+    /// Garbled messages the peer sent, skipped without being counted.
+    garbled: u64,
 }
 
 impl<M: Outgoing> Connection<M> {
@@ -170,6 +172,7 @@ impl<M: Outgoing> Connection<M> {
             backlog: VecDeque::new(),
             output: VecDeque::new(),
             logout_timeout: config.logout_timeout,
+            garbled: 0,
         })
     }
 
@@ -215,6 +218,13 @@ impl<M: Outgoing> Connection<M> {
             }
             Side::Acceptor { .. } => false,
         }
+    }
+
+    /// How many garbled messages (a bad CheckSum or BodyLength, fields out of order, bytes
+    /// before `8=`) the peer has sent since the engine started: each was skipped, its
+    /// MsgSeqNum not counted, as the FIX session rules ask.
+    pub fn garbled_messages(&self) -> u64 {
+        self.garbled
     }
 
     /// Messages handed over and waiting for room in the send buffer.
