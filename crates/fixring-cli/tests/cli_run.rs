@@ -177,3 +177,63 @@ fn start_up_failures_exit_non_zero_and_name_their_code() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_with_reflect_sends_orders_back_and_rejects_other_messages() {
+    let dir = temp_dir("cli-reflect");
+    let port = free_port();
+    let config = acceptor_file(dir.path(), port);
+    let config = config.to_str().unwrap();
+    let args = ["run", "-c", config, "--events", "json", "--app", "reflect"];
+    let mut run = Run(fixring(&args).spawn().expect("the binary runs"));
+    let stdout = lines(run.0.stdout.take().unwrap());
+
+    let text = format!(
+        "[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=INIT\nTargetCompID=ACC\n\
+         SocketConnectHost=127.0.0.1\nSocketConnectPort={port}\nHeartBtInt=30\nReconnectInterval=1\n"
+    );
+    let app = Recorder::new();
+    let mut initiator = Engine::new(Settings::parse(&text, None).unwrap(), app.clone());
+    initiator.start().unwrap();
+    wait_line(&stdout, "fix.connection.established");
+    app.expect_events("fix.connection.established", 1, WAIT);
+    let handle = initiator
+        .handle(&SessionId::new("FIX.4.4", "INIT", "ACC"))
+        .unwrap();
+    handle
+        .send(b"D", &b"55=X\x0111=BACK-1\x0154=1\x0138=1\x01"[..])
+        .unwrap();
+    handle
+        .send(b"8", &b"37=O\x0117=E\x01150=0\x01"[..])
+        .unwrap();
+    assert!(
+        app.wait_for(WAIT, |s| s.app_in.len() >= 2),
+        "answers: {:?}",
+        app.with(|s| s.app_in.clone())
+    );
+    let answers: Vec<(String, String)> = app.with(|s| {
+        s.app_in
+            .iter()
+            .map(|(_, msg_type, cl_ord_id)| (msg_type.clone(), cl_ord_id.clone()))
+            .collect()
+    });
+    assert_eq!(
+        answers,
+        [
+            ("D".to_owned(), "BACK-1".to_owned()),
+            ("j".to_owned(), String::new())
+        ]
+    );
+    // Safety: kill only sends a signal to the child this test started, by its pid.
+    let pid = i32::try_from(run.0.id()).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let end = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = run.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < end, "fixring did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
