@@ -1,0 +1,144 @@
+//! The acceptor's bytes as QuickFIX's acceptance suite expects them: one test per behaviour,
+//! each named after the suite's script it follows (its `fix44` folder). The test plays the
+//! suite's peer: it writes the script's messages into the acceptor's socket and compares what
+//! the acceptor writes back byte for byte, BodyLength and CheckSum included.
+//!
+//! Settings as QuickFIX's acceptance setup: the acceptor is `ISLD`, its peer `TW44`. The
+//! virtual clock stands still unless a test moves it, so SendingTime is known exactly.
+
+use std::time::Duration;
+
+use fixring_core::config::{AcceptorConfig, HostConfig, InitiatorConfig, Role, SessionConfig};
+use fixring_core::testing::{AppMessage, End, Pair, PairConfig};
+use fixring_core::{SessionId, UtcTimestamp};
+
+/// The virtual clock's zero as `PairConfig::new` maps it: 2026-11-26T00:00:00Z.
+const ORIGIN_MILLIS: u64 = 1_795_651_200_000;
+
+/// A script played against the acceptor `ISLD`.
+struct Script {
+    pair: Pair,
+    /// How many of the acceptor's messages have been compared.
+    seen: usize,
+}
+
+impl Script {
+    /// The acceptor, with `reset_on_logon`, and a socket to it on which the test speaks for
+    /// `TW44` (the pair's own initiator is muted: its Logon never arrives).
+    fn new(reset_on_logon: bool) -> Self {
+        let id = SessionId::new("FIX.4.4", "TW44", "ISLD");
+        let hosts = vec![HostConfig::new("127.0.0.1", 5001)];
+        let initiator =
+            SessionConfig::new(id.clone(), Role::Initiator(InitiatorConfig::new(hosts)));
+        let role = Role::Acceptor(AcceptorConfig {
+            accept_host: None,
+            accept_port: 5001,
+        });
+        let mut acceptor = SessionConfig::new(id.reversed(), role);
+        acceptor.reset_on_logon = reset_on_logon;
+        let mut pair = Pair::new(PairConfig::new(initiator, acceptor)).expect("the pair");
+        pair.initiator.muted = true;
+        pair.connect();
+        pair.drive();
+        Self { pair, seen: 0 }
+    }
+
+    /// Sends the peer's message `fields` (`|` for SOH, from MsgType on, `<TIME>` for the
+    /// clock's SendingTime, `<TIME-N>` / `<TIME+N>` for N seconds off it) and drives.
+    fn send(&mut self, fields: &str) {
+        let wire = message(&self.substituted(fields));
+        self.pair.inject(End::Acceptor, &wire);
+        self.pair.drive();
+    }
+
+    /// The acceptor's next message is exactly `fields` (written as for [`Script::send`]),
+    /// with BodyLength and CheckSum.
+    #[track_caller]
+    fn expect(&mut self, fields: &str) {
+        let written = &self.pair.acceptor.written;
+        let Some(actual) = written.get(self.seen) else {
+            panic!("no message from the acceptor; expected {fields}");
+        };
+        let expected = message(&self.substituted(fields));
+        assert_eq!(readable(actual), readable(&expected));
+        self.seen += 1;
+    }
+
+    /// The acceptor wrote nothing more.
+    #[track_caller]
+    fn expect_nothing(&self) {
+        let rest: Vec<String> = self.pair.acceptor.written[self.seen..]
+            .iter()
+            .map(|m| readable(m))
+            .collect();
+        assert!(rest.is_empty(), "unexpected: {rest:?}");
+    }
+
+    /// Whether the acceptor has closed its connection.
+    fn disconnected(&self) -> bool {
+        !self.pair.acceptor.has_socket()
+    }
+
+    /// Moves the clock on by `by`, firing every timer on the way.
+    fn wait(&mut self, by: Duration) {
+        self.pair.advance(by);
+    }
+
+    fn substituted(&self, fields: &str) -> String {
+        let now = ORIGIN_MILLIS + self.pair.clock.as_nanos() / 1_000_000;
+        let mut out = String::new();
+        let mut rest = fields;
+        while let Some(start) = rest.find("<TIME") {
+            out.push_str(&rest[..start]);
+            let end = start + rest[start..].find('>').expect("a closed <TIME…>");
+            let offset = &rest[start + 5..end];
+            let millis = match offset.split_at_checked(1) {
+                Some(("+", secs)) => now + secs.parse::<u64>().unwrap() * 1000,
+                Some(("-", secs)) => now - secs.parse::<u64>().unwrap() * 1000,
+                _ => now,
+            };
+            out.push_str(&UtcTimestamp::from_unix_millis(millis).to_string());
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// `8=FIX.4.4`, BodyLength, the fields (`|` for SOH), CheckSum: a whole message, built here
+/// independently of the codec.
+fn message(fields: &str) -> Vec<u8> {
+    let body = fields.replace('|', "\x01");
+    let mut out = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
+    let sum = out.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
+    out.extend(format!("10={sum:03}\x01").into_bytes());
+    out
+}
+
+fn readable(wire: &[u8]) -> String {
+    String::from_utf8_lossy(wire).replace('\x01', "|")
+}
+
+/// 1a_ValidLogonWithCorrectMsgSeqNum, 8_AdminAndApplicationMessages: after 8, 9 and 35, the
+/// header fields go in tag order, PossDupFlag and OrigSendingTime of a resent message
+/// included.
+#[test]
+fn header_fields_follow_msg_type_in_tag_order() {
+    let mut script = Script::new(false);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+
+    let order = AppMessage::new(b"D", b"11=ID\x0121=3\x0140=1\x0154=1\x0155=INTC\x01");
+    script.pair.acceptor.conn.send(order).expect("logged on");
+    script.pair.drive();
+    script.expect("35=D|34=2|49=ISLD|52=<TIME>|56=TW44|11=ID|21=3|40=1|54=1|55=INTC|");
+
+    script.wait(Duration::from_secs(1));
+    script.send("35=2|34=2|49=TW44|52=<TIME>|56=ISLD|7=2|16=0|");
+    script.expect(
+        "35=D|34=2|43=Y|49=ISLD|52=<TIME>|56=TW44|122=20261126-00:00:00.000|\
+         11=ID|21=3|40=1|54=1|55=INTC|",
+    );
+    script.expect_nothing();
+    assert!(!script.disconnected());
+}
