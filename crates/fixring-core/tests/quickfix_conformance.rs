@@ -142,3 +142,26 @@ fn header_fields_follow_msg_type_in_tag_order() {
     script.expect_nothing();
     assert!(!script.disconnected());
 }
+
+/// 8_OnlyAdminMessages: a ResendRequest for admin messages only is answered with one
+/// SequenceReset-GapFill whose body is in tag order, NewSeqNo before GapFillFlag; the
+/// Logon's body is in tag order too.
+#[test]
+fn admin_bodies_in_tag_order() {
+    let mut script = Script::new(false);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    for seq in 2..=4 {
+        script.send(&format!(
+            "35=1|34={seq}|49=TW44|52=<TIME>|56=ISLD|112=HELLO|"
+        ));
+        script.expect(&format!(
+            "35=0|34={seq}|49=ISLD|52=<TIME>|56=TW44|112=HELLO|"
+        ));
+    }
+    script.send("35=2|34=5|49=TW44|52=<TIME>|56=ISLD|7=1|16=4|");
+    script.expect("35=4|34=1|43=Y|49=ISLD|52=<TIME>|56=TW44|122=<TIME>|36=5|123=Y|");
+    script.send("35=1|34=6|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=5|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    script.expect_nothing();
+}

@@ -34,6 +34,7 @@ impl Admin {
         }
     }
 
+    /// Writes the message's body fields in tag order, as QuickFIX writes them.
     pub(super) fn write_body(
         &self,
         out: &mut FieldWriter<'_>,
@@ -71,13 +72,14 @@ impl Admin {
     }
 }
 
-/// The body of a SequenceReset-GapFill moving the peer on to `new_seq`.
+/// The body of a SequenceReset-GapFill moving the peer on to `new_seq`, in tag order as
+/// QuickFIX writes it: NewSeqNo (36), then GapFillFlag (123).
 pub(super) fn write_gap_fill(
     out: &mut FieldWriter<'_>,
     new_seq: u64,
 ) -> Result<(), InsufficientSize> {
-    out.field(tags::GAP_FILL_FLAG, b"Y")?;
-    out.field_u64(tags::NEW_SEQ_NO, new_seq)
+    out.field_u64(tags::NEW_SEQ_NO, new_seq)?;
+    out.field(tags::GAP_FILL_FLAG, b"Y")
 }
 
 /// Text, or an echoed TestReqID, longer than this is cut, keeping admin messages inside their
