@@ -165,3 +165,44 @@ fn admin_bodies_in_tag_order() {
     script.expect("35=0|34=5|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
     script.expect_nothing();
 }
+
+/// 1a_ValidLogonWithCorrectMsgSeqNum with ResetOnLogon=Y: the numbers an earlier connection
+/// left start again at 1, and the Logon reply does not say so (no ResetSeqNumFlag).
+#[test]
+fn reset_on_logon_resets_without_a_reset_seq_num_flag() {
+    let mut script = Script::new(true);
+    script
+        .pair
+        .acceptor
+        .conn
+        .session_mut()
+        .set_sequence_numbers(5, 9);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send("35=5|34=2|49=TW44|52=<TIME>|56=ISLD|");
+    script.expect("35=5|34=2|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+    assert!(script.disconnected());
+}
+
+/// 1a_ValidLogonMsgSeqNumTooHigh with ResetOnLogon=Y: a Logon beyond the expected 1 is
+/// answered without ResetSeqNumFlag, then the gap is asked for.
+#[test]
+fn a_logon_too_high_gets_a_plain_reply_then_a_resend_request() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=5|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.expect("35=2|34=2|49=ISLD|52=<TIME>|56=TW44|7=1|16=0|");
+    script.send("35=5|34=6|49=TW44|52=<TIME>|56=ISLD|");
+    script.expect("35=5|34=3|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+}
+
+/// SessionReset's Logon: a peer's ResetSeqNumFlag=Y is answered with one.
+#[test]
+fn a_peer_reset_seq_num_flag_is_answered_with_one() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|141=Y|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|141=Y|");
+    script.expect_nothing();
+}

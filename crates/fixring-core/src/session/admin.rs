@@ -7,7 +7,8 @@ use crate::codec::{FieldWriter, InsufficientSize, msg_type, tags};
 /// An admin message waiting for [`super::Session::poll_transmit`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Admin {
-    /// Logon with our HeartBtInt; `reset` asks both sides to start again at 1.
+    /// Logon with our HeartBtInt; `reset` writes ResetSeqNumFlag=Y: an initiator's request
+    /// that both sides start again at 1, or an acceptor's answer to the peer's.
     Logon { reset: bool },
     /// Heartbeat, answering a TestRequest when `test_req_id` is set.
     Heartbeat { test_req_id: Option<Vec<u8>> },

@@ -166,11 +166,12 @@ impl Session {
         let peer_reset = msg.get(tags::RESET_SEQ_NUM_FLAG) == Some(b"Y");
         if self.connection_type == ConnectionType::Acceptor {
             self.heartbeat = heartbeat;
-            let reset = peer_reset || self.reset_on_logon;
-            if reset {
+            if peer_reset || self.reset_on_logon {
                 self.reset_sequence_numbers();
             }
-            self.admin.push_back(Admin::Logon { reset });
+            // As QuickFIX: ResetOnLogon starts again at 1 without saying so; the reply
+            // carries ResetSeqNumFlag only to answer the peer's.
+            self.admin.push_back(Admin::Logon { reset: peer_reset });
         } else if peer_reset {
             self.next_target_seq = 1;
         }
