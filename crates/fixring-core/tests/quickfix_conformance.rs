@@ -46,7 +46,12 @@ impl Script {
     /// Sends the peer's message `fields` (`|` for SOH, from MsgType on, `<TIME>` for the
     /// clock's SendingTime, `<TIME-N>` / `<TIME+N>` for N seconds off it) and drives.
     fn send(&mut self, fields: &str) {
-        let wire = message(&self.substituted(fields));
+        self.send_as("FIX.4.4", fields);
+    }
+
+    /// Sends, as [`Script::send`], a message with BeginString `begin_string`.
+    fn send_as(&mut self, begin_string: &str, fields: &str) {
+        let wire = message_of(begin_string, &self.substituted(fields));
         self.pair.inject(End::Acceptor, &wire);
         self.pair.drive();
     }
@@ -105,11 +110,16 @@ impl Script {
     }
 }
 
-/// `8=FIX.4.4`, BodyLength, the fields (`|` for SOH), CheckSum: a whole message, built here
-/// independently of the codec.
+/// A whole FIX.4.4 message of `fields` (`|` for SOH), as [`message_of`] builds it.
 fn message(fields: &str) -> Vec<u8> {
+    message_of("FIX.4.4", fields)
+}
+
+/// BeginString, BodyLength, the fields (`|` for SOH), CheckSum: a whole message, built here
+/// independently of the codec.
+fn message_of(begin_string: &str, fields: &str) -> Vec<u8> {
     let body = fields.replace('|', "\x01");
-    let mut out = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
+    let mut out = format!("8={begin_string}\x019={}\x01{body}", body.len()).into_bytes();
     let sum = out.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
     out.extend(format!("10={sum:03}\x01").into_bytes());
     out
@@ -205,4 +215,35 @@ fn a_peer_reset_seq_num_flag_is_answered_with_one() {
     script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|141=Y|");
     script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|141=Y|");
     script.expect_nothing();
+}
+
+/// 2i_BeginStringValueUnexpected: a message with another BeginString gets a Logout worded as
+/// QuickFIX words it, and the connection closes; the reason reported names what came.
+#[test]
+fn a_wrong_begin_string_is_logged_out_as_incorrect() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send_as("FIX.4.1", "35=1|34=2|49=TW44|52=<TIME>|56=ISLD|112=id|");
+    script.expect("35=5|34=2|49=ISLD|52=<TIME>|56=TW44|58=Incorrect BeginString|");
+    script.expect_nothing();
+    assert!(script.disconnected());
+    assert_eq!(
+        script.pair.acceptor.closed.as_deref(),
+        Some("Incorrect BeginString: received FIX.4.1")
+    );
+}
+
+/// 1d_InvalidLogonWrongBeginString: a Logon with another BeginString is not answered; its
+/// connection is closed.
+#[test]
+fn a_logon_with_a_wrong_begin_string_is_disconnected() {
+    let mut script = Script::new(true);
+    script.send_as(
+        "FIX.3.9",
+        "35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|",
+    );
+    script.expect_nothing();
+    assert_eq!(script.pair.pending_sockets(), 0);
+    assert!(script.disconnected());
 }

@@ -526,7 +526,7 @@ impl Session {
     /// Sends a Logout saying why, then closes once it is written.
     fn logout_and_close(&mut self, reason: CloseReason) {
         self.admin.push_back(Admin::Logout {
-            text: reason.to_string(),
+            text: reason.logout_text(),
         });
         self.timers.stop_all();
         self.advance(|state| state.logging_out_then_close(reason));
