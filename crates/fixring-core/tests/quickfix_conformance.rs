@@ -247,3 +247,57 @@ fn a_logon_with_a_wrong_begin_string_is_disconnected() {
     assert_eq!(script.pair.pending_sockets(), 0);
     assert!(script.disconnected());
 }
+
+/// 6_SendTestRequest: with HeartBtInt 6 s, a Heartbeat after 6 s of our silence, a
+/// TestRequest with TestReqID `TEST` after 7.2 s of the peer's, and, while it is unanswered,
+/// no Heartbeat: the next thing after the second TestRequest is the close, 7.2 s later.
+#[test]
+fn a_test_request_carries_test_and_holds_heartbeats_back() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=6|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=6|");
+    script.wait(Duration::from_secs(6));
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|");
+    script.send("35=0|34=2|49=TW44|52=<TIME>|56=ISLD|");
+    script.wait(Duration::from_secs(6));
+    script.expect("35=0|34=3|49=ISLD|52=<TIME>|56=TW44|");
+    script.wait(Duration::from_millis(1_200));
+    script.expect("35=1|34=4|49=ISLD|52=<TIME>|56=TW44|112=TEST|");
+    script.send("35=0|34=3|49=TW44|52=<TIME>|56=ISLD|112=TEST|");
+    script.wait(Duration::from_secs(6));
+    script.expect("35=0|34=5|49=ISLD|52=<TIME>|56=TW44|");
+    script.send("35=0|34=4|49=TW44|52=<TIME>|56=ISLD|");
+    script.wait(Duration::from_secs(6));
+    script.expect("35=0|34=6|49=ISLD|52=<TIME>|56=TW44|");
+    script.wait(Duration::from_millis(1_200));
+    script.expect("35=1|34=7|49=ISLD|52=<TIME>|56=TW44|112=TEST|");
+    // The Heartbeat due 6 s after the TestRequest is held back.
+    script.wait(Duration::from_millis(7_199));
+    script.expect_nothing();
+    assert!(!script.disconnected());
+    script.wait(Duration::from_millis(1));
+    script.expect_nothing();
+    assert!(script.disconnected());
+}
+
+/// A Heartbeat held back while our TestRequest was unanswered is due as soon as the peer
+/// answers.
+#[test]
+fn a_held_back_heartbeat_goes_out_with_the_answer() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=6|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=6|");
+    script.wait(Duration::from_secs(6));
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|");
+    script.wait(Duration::from_millis(1_200));
+    script.expect("35=1|34=3|49=ISLD|52=<TIME>|56=TW44|112=TEST|");
+    script.wait(Duration::from_secs(7));
+    script.expect_nothing();
+    script.send("35=0|34=2|49=TW44|52=<TIME>|56=ISLD|112=TEST|");
+    // Its timer is due at once.
+    script.wait(Duration::ZERO);
+    script.expect("35=0|34=4|49=ISLD|52=<TIME>|56=TW44|");
+    script.wait(Duration::from_secs(6));
+    script.expect("35=0|34=5|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+}

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use crate::codec::{FieldWriter, InsufficientSize, msg_type, tags};
 
+/// The TestReqID of every TestRequest a session sends, as QuickFIX's.
+const TEST_REQ_ID: &[u8] = b"TEST";
+
 /// An admin message waiting for [`super::Session::poll_transmit`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Admin {
@@ -12,8 +15,8 @@ pub(super) enum Admin {
     Logon { reset: bool },
     /// Heartbeat, answering a TestRequest when `test_req_id` is set.
     Heartbeat { test_req_id: Option<Vec<u8>> },
-    /// TestRequest with this TestReqID.
-    TestRequest { id: Vec<u8> },
+    /// TestRequest with TestReqID [`TEST_REQ_ID`].
+    TestRequest,
     /// Logout with a reason.
     Logout { text: String },
     /// ResendRequest from `begin` to infinity.
@@ -28,7 +31,7 @@ impl Admin {
         match self {
             Self::Logon { .. } => msg_type::LOGON,
             Self::Heartbeat { .. } => msg_type::HEARTBEAT,
-            Self::TestRequest { .. } => msg_type::TEST_REQUEST,
+            Self::TestRequest => msg_type::TEST_REQUEST,
             Self::Logout { .. } => msg_type::LOGOUT,
             Self::ResendRequest { .. } => msg_type::RESEND_REQUEST,
             Self::Resend { .. } => msg_type::SEQUENCE_RESET,
@@ -56,7 +59,7 @@ impl Admin {
                     out.field(tags::TEST_REQ_ID, truncated(id))?;
                 }
             }
-            Self::TestRequest { id } => out.field(tags::TEST_REQ_ID, id)?,
+            Self::TestRequest => out.field(tags::TEST_REQ_ID, TEST_REQ_ID)?,
             Self::Logout { text } => {
                 if !text.is_empty() {
                     out.field(tags::TEXT, truncated(text.as_bytes()))?;

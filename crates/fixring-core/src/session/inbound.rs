@@ -29,7 +29,14 @@ impl Session {
             return Inbound::Ignored;
         }
         self.last_received = now;
-        self.state.set_test_request_outstanding(false);
+        if self.state.is_test_request_outstanding() {
+            self.state.set_test_request_outstanding(false);
+            // A Heartbeat held back while our TestRequest was unanswered is due now.
+            if self.state().is_active() && !self.heartbeat.is_zero() {
+                let due = self.last_sent + self.heartbeat;
+                self.timers.set(Timer::Heartbeat, due.max(now));
+            }
+        }
         if self.completed_logon() && !self.heartbeat.is_zero() {
             self.timers
                 .set(Timer::TestRequest, now + self.silence_limit());
