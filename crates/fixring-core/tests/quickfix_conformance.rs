@@ -301,3 +301,64 @@ fn a_held_back_heartbeat_goes_out_with_the_answer() {
     script.expect("35=0|34=5|49=ISLD|52=<TIME>|56=TW44|");
     script.expect_nothing();
 }
+
+/// 2c_MsgSeqNumTooLow: a Heartbeat with a MsgSeqNum already received gets a Logout saying
+/// so, and the connection closes.
+#[test]
+fn a_message_too_low_is_logged_out() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    for seq in [2, 3, 4, 2] {
+        script.send(&format!("35=0|34={seq}|49=TW44|52=<TIME>|56=ISLD|"));
+    }
+    script.expect(
+        "35=5|34=2|49=ISLD|52=<TIME>|56=TW44|58=MsgSeqNum too low, expecting 5 but received 2|",
+    );
+    script.expect_nothing();
+    assert!(script.disconnected());
+}
+
+/// 10_MsgSeqNumEqual: a Logout whose MsgSeqNum is below the expected one still gets its
+/// Logout reply.
+#[test]
+fn a_logout_too_low_is_still_answered() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send("35=4|34=2|49=TW44|52=<TIME>|56=ISLD|36=20|123=Y|");
+    script.send("35=1|34=20|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    script.send("35=5|34=3|49=TW44|52=<TIME>|56=ISLD|");
+    script.expect("35=5|34=3|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+    assert!(script.disconnected());
+}
+
+/// 8_OnlyAdminMessages, second half: a ResendRequest whose own MsgSeqNum is below the
+/// expected one is still answered, and the number expected next stays.
+#[test]
+fn a_resend_request_too_low_is_still_answered() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    for seq in 2..=4 {
+        script.send(&format!(
+            "35=1|34={seq}|49=TW44|52=<TIME>|56=ISLD|112=HELLO|"
+        ));
+        script.expect(&format!(
+            "35=0|34={seq}|49=ISLD|52=<TIME>|56=TW44|112=HELLO|"
+        ));
+    }
+    script.send("35=2|34=5|49=TW44|52=<TIME>|56=ISLD|7=1|16=4|");
+    script.expect("35=4|34=1|43=Y|49=ISLD|52=<TIME>|56=TW44|122=<TIME>|36=5|123=Y|");
+    script.send("35=1|34=6|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=5|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    // MsgSeqNum 5 again, where 7 is expected.
+    script.send("35=2|34=5|49=TW44|52=<TIME>|56=ISLD|7=1|16=0|");
+    script.expect("35=4|34=1|43=Y|49=ISLD|52=<TIME>|56=TW44|122=<TIME>|36=6|123=Y|");
+    script.send("35=5|34=6|49=TW44|52=<TIME>|56=ISLD|");
+    script.expect("35=5|34=6|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+    assert!(script.disconnected());
+}

@@ -74,9 +74,15 @@ impl Session {
             return Inbound::Admin;
         }
         // A Logout, and a ResendRequest (which a two-way gap would otherwise leave unanswered
-        // for ever), are acted on even out of sequence.
+        // for ever), are acted on even out of sequence. As QuickFIX, a MsgSeqNum too low on
+        // them is no violation and leaves the number expected next as it is.
         let always = kind == msg_type::LOGOUT || kind == msg_type::RESEND_REQUEST;
-        if !self.check_sequence(msg, seq) && !always {
+        let in_sequence = if always && seq < self.next_target_seq {
+            false
+        } else {
+            self.check_sequence(msg, seq)
+        };
+        if !in_sequence && !always {
             return Inbound::Ignored;
         }
         self.dispatch(now, msg, kind)

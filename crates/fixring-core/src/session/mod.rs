@@ -9,7 +9,8 @@
 //!
 //! What is covered: the Logon exchange with HeartBtInt, Heartbeat and TestRequest on silence,
 //! LogonTimeout, the Logout exchange bounded by LogoutTimeout, MsgSeqNum checking (too low:
-//! Logout and disconnect; a gap is reported and a ResendRequest sent), ResetOnLogon, CompID and
+//! Logout and disconnect, but a Logout or ResendRequest is answered all the same; a gap is
+//! reported and a ResendRequest sent), ResetOnLogon, CompID and
 //! BeginString validation, SequenceReset, and ResendRequest: the application messages asked
 //! for go again from the session's outbound store (PossDupFlag=Y, OrigSendingTime), and admin
 //! messages, or messages no longer stored, are skipped with SequenceReset-GapFill.
