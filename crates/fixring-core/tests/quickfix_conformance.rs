@@ -362,3 +362,49 @@ fn a_resend_request_too_low_is_still_answered() {
     script.expect_nothing();
     assert!(script.disconnected());
 }
+
+/// 11c_NewSeqNoLess: a SequenceReset-Reset whose NewSeqNo is below the number expected is
+/// rejected (373=5) with QuickFIX's Text; the Reject takes a MsgSeqNum of ours, and the
+/// number expected next stays.
+#[test]
+fn a_sequence_reset_going_backwards_is_rejected() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send("35=4|34=0|49=TW44|52=<TIME>|56=ISLD|36=1|");
+    script.expect(
+        "35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=0|\
+         58=Value is incorrect (out of range) for this tag|372=4|373=5|",
+    );
+    script.send("35=1|34=2|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=3|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    script.send("35=4|34=0|49=TW44|52=<TIME>|56=ISLD|36=1|123=N|");
+    script.expect(
+        "35=3|34=4|49=ISLD|52=<TIME>|56=TW44|45=0|\
+         58=Value is incorrect (out of range) for this tag|372=4|373=5|",
+    );
+    script.send("35=1|34=3|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=5|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    script.send("35=5|34=4|49=TW44|52=<TIME>|56=ISLD|");
+    script.expect("35=5|34=6|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+}
+
+/// 2k_CompIDDoesNotMatchProfile: a message with the wrong SenderCompID or TargetCompID, or
+/// both, gets a Reject (373=9, "CompID problem"), then a Logout without Text.
+#[test]
+fn a_comp_id_problem_is_rejected_then_logged_out() {
+    for (sender, target) in [("WT", "ISLD"), ("TW44", "DLSI"), ("WT", "DLSI")] {
+        let mut script = Script::new(true);
+        script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+        script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+        script.send(&format!(
+            "35=D|34=2|49={sender}|52=<TIME>|56={target}|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|"
+        ));
+        script.expect("35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=2|58=CompID problem|372=D|373=9|");
+        script.expect("35=5|34=3|49=ISLD|52=<TIME>|56=TW44|");
+        script.expect_nothing();
+        assert!(script.pair.acceptor.delivered.is_empty());
+        assert!(script.disconnected());
+    }
+}

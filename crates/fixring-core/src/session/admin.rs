@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::reject::RejectReason;
 use crate::codec::{FieldWriter, InsufficientSize, msg_type, tags};
 
 /// The TestReqID of every TestRequest a session sends, as QuickFIX's.
@@ -19,6 +20,13 @@ pub(super) enum Admin {
     TestRequest,
     /// Logout with a reason.
     Logout { text: String },
+    /// A session-level Reject of the peer's message `ref_seq_num` (when it had one) of type
+    /// `ref_msg_type`.
+    Reject {
+        ref_seq_num: Option<u64>,
+        ref_msg_type: Vec<u8>,
+        reason: RejectReason,
+    },
     /// ResendRequest from `begin` to infinity.
     ResendRequest { begin: u64 },
     /// The peer's ResendRequest for `from` up to `to`, inclusive, not yet answered in full:
@@ -33,6 +41,7 @@ impl Admin {
             Self::Heartbeat { .. } => msg_type::HEARTBEAT,
             Self::TestRequest => msg_type::TEST_REQUEST,
             Self::Logout { .. } => msg_type::LOGOUT,
+            Self::Reject { .. } => msg_type::REJECT,
             Self::ResendRequest { .. } => msg_type::RESEND_REQUEST,
             Self::Resend { .. } => msg_type::SEQUENCE_RESET,
         }
@@ -64,6 +73,20 @@ impl Admin {
                 if !text.is_empty() {
                     out.field(tags::TEXT, truncated(text.as_bytes()))?;
                 }
+            }
+            Self::Reject {
+                ref_seq_num,
+                ref_msg_type,
+                reason,
+            } => {
+                if let Some(seq) = ref_seq_num {
+                    out.field_u64(tags::REF_SEQ_NUM, *seq)?;
+                }
+                out.field_str(tags::TEXT, reason.text())?;
+                if !ref_msg_type.is_empty() {
+                    out.field(tags::REF_MSG_TYPE, truncated(ref_msg_type))?;
+                }
+                out.field_u64(tags::SESSION_REJECT_REASON, reason.code())?;
             }
             Self::ResendRequest { begin } => {
                 out.field_u64(tags::BEGIN_SEQ_NO, *begin)?;

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::admin::Admin;
+use super::reject::RejectReason;
 use super::state::State;
 use super::{CloseReason, ProtocolViolation, Session, SessionState, Timer};
 use crate::codec::{Message, msg_type, tags};
@@ -43,6 +44,12 @@ impl Session {
         }
 
         if let Err(violation) = self.check_header(msg) {
+            // As QuickFIX, a logged-on session rejects a CompID problem before its Logout.
+            if matches!(violation, ProtocolViolation::CompIdMismatch { .. })
+                && self.completed_logon()
+            {
+                self.reject(msg, RejectReason::CompIdProblem);
+            }
             self.violation(violation);
             return Inbound::Ignored;
         }
@@ -70,7 +77,7 @@ impl Session {
         }
         if kind == msg_type::SEQUENCE_RESET && msg.get(tags::GAP_FILL_FLAG) != Some(b"Y") {
             // Reset mode ignores MsgSeqNum: the peer tells us where it stands.
-            self.apply_new_seq_no(msg);
+            self.apply_new_seq_no(msg, true);
             return Inbound::Admin;
         }
         // A Logout, and a ResendRequest (which a two-way gap would otherwise leave unanswered
@@ -106,7 +113,7 @@ impl Session {
             self.on_resend_request(msg);
             Inbound::Admin
         } else if kind == msg_type::SEQUENCE_RESET {
-            self.apply_new_seq_no(msg);
+            self.apply_new_seq_no(msg, false);
             Inbound::Admin
         } else if kind == msg_type::LOGOUT {
             self.on_logout(now, msg);
@@ -261,11 +268,16 @@ impl Session {
         }
     }
 
-    fn apply_new_seq_no(&mut self, msg: &Message<'_>) {
-        if let Ok(Some(new_seq)) = msg.get_u64(tags::NEW_SEQ_NO)
-            && new_seq > self.next_target_seq
-        {
+    /// Moves the number expected next on to the SequenceReset's NewSeqNo; in reset mode
+    /// (`reset`), a NewSeqNo going backwards is rejected instead, as QuickFIX does.
+    fn apply_new_seq_no(&mut self, msg: &Message<'_>, reset: bool) {
+        let Ok(Some(new_seq)) = msg.get_u64(tags::NEW_SEQ_NO) else {
+            return;
+        };
+        if new_seq > self.next_target_seq {
             self.next_target_seq = new_seq;
+        } else if reset && new_seq < self.next_target_seq {
+            self.reject(msg, RejectReason::ValueIncorrect);
         }
     }
 

@@ -17,6 +17,7 @@
 
 mod admin;
 mod inbound;
+mod reject;
 mod state;
 mod store;
 mod violation;

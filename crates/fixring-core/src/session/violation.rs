@@ -60,6 +60,8 @@ impl CloseReason {
             Self::Protocol(ProtocolViolation::BeginStringMismatch { .. }) => {
                 "Incorrect BeginString".to_owned()
             }
+            // The Reject before the Logout says why.
+            Self::Protocol(ProtocolViolation::CompIdMismatch { .. }) => String::new(),
             reason => reason.to_string(),
         }
     }
