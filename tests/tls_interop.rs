@@ -203,7 +203,7 @@ fn openssl_s_server_receives_our_logon_over_tls() {
             app.clone(),
         );
         assert!(
-            wait_for_output(&output, "35=A\x0149=FIXRING\x0156=OPENSSL"),
+            wait_for_output(&output, "35=A\x0134=1\x0149=FIXRING\x0152="),
             "{transport}: s_server never saw our Logon: {:?}",
             app.names()
         );
@@ -264,7 +264,7 @@ fn openssl_s_client_logs_on_to_our_tls_acceptor() {
         app.expect_events("fix.connection.established", 1, STEP);
         assert!(is_ssl_established(&app));
         // Our Logon reply reaches s_client, decrypted.
-        let reply = "35=A\x0149=FIXRING\x0156=OPENSSL";
+        let reply = "35=A\x0134=1\x0149=FIXRING\x0152=";
         assert!(
             wait_for_output(&output, reply),
             "{transport}: no Logon reply through s_client"

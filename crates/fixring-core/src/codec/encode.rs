@@ -25,7 +25,7 @@ pub struct Header<'a> {
     pub orig_sending_time: Option<UtcTimestamp>,
 }
 
-/// Fixed bytes of the header fields after BodyLength: `35=`, `49=`, `56=`, `34=`, `52=` and
+/// Fixed bytes of the header fields after BodyLength: `35=`, `34=`, `49=`, `52=`, `56=` and
 /// their five SOHs, plus SendingTime itself.
 const FIXED_HEADER_LEN: usize = 5 * 4 + UtcTimestamp::FIX_LEN;
 /// `43=Y<SOH>`.
@@ -37,8 +37,9 @@ const TRAILER_LEN: usize = 7;
 
 /// Writes a whole message into `out` and returns its length.
 ///
-/// Fields appear in the order 8, 9, 35, 49, 56, 34, 52, then 43 and 122 when set, then
-/// `body` verbatim, then CheckSum (10). `body` is zero or more already-encoded fields
+/// Fields appear as QuickFIX writes them: 8, 9, 35 first, then the other header fields in
+/// tag order (34, 43 when set, 49, 52, 56, 122 when set), then `body` verbatim, then
+/// CheckSum (10). `body` is zero or more already-encoded fields
 /// (`tag=value<SOH>…`, e.g. from a [`super::FieldWriter`]); BodyLength and CheckSum are
 /// computed here. When `out` is too short nothing usable is written and the error says how
 /// long it must be.
@@ -70,15 +71,15 @@ pub fn encode(header: &Header<'_>, body: &[u8], out: &mut [u8]) -> Result<usize,
     w.field(b"8", header.begin_string.as_bytes())?;
     w.field(b"9", len_digits)?;
     w.field(b"35", header.msg_type)?;
-    w.field(b"49", header.sender_comp_id.as_bytes())?;
-    w.field(b"56", header.target_comp_id.as_bytes())?;
     w.field(b"34", seq)?;
-    let mut time = [0u8; UtcTimestamp::FIX_LEN];
-    header.sending_time.write_fix(&mut time);
-    w.field(b"52", &time)?;
     if header.poss_dup {
         w.field(b"43", b"Y")?;
     }
+    w.field(b"49", header.sender_comp_id.as_bytes())?;
+    let mut time = [0u8; UtcTimestamp::FIX_LEN];
+    header.sending_time.write_fix(&mut time);
+    w.field(b"52", &time)?;
+    w.field(b"56", header.target_comp_id.as_bytes())?;
     if let Some(orig) = header.orig_sending_time {
         orig.write_fix(&mut time);
         w.field(b"122", &time)?;

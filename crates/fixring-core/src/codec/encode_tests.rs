@@ -25,7 +25,7 @@ fn encodes_the_same_bytes_as_a_hand_built_message() {
     let len = encode(&header(7), &body, &mut out).unwrap();
     let expected = message(
         "FIX.4.4",
-        "35=D|49=CLIENT12|56=EXCHANGE|34=7|52=20261125-23:59:58.123|\
+        "35=D|34=7|49=CLIENT12|52=20261125-23:59:58.123|56=EXCHANGE|\
          11=ORD-1|55=MSFT|54=1|38=100|",
     );
     assert_eq!(&out[..len], &expected[..]);
@@ -57,11 +57,11 @@ fn encoded_message_frames_and_parses_back() {
         (8, b"FIX.4.4"),
         (9, fields[1].1.as_slice()),
         (35, b"D"),
-        (49, b"CLIENT12"),
-        (56, b"EXCHANGE"),
         (34, b"18446744073709551615"),
-        (52, b"20261125-23:59:58.123"),
         (43, b"Y"),
+        (49, b"CLIENT12"),
+        (52, b"20261125-23:59:58.123"),
+        (56, b"EXCHANGE"),
         (122, b"19700101-00:00:00.000"),
         (11, b"ORD-20261125-000017"),
         (55, b"MSFT"),

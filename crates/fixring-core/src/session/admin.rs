@@ -2,19 +2,31 @@
 
 use std::time::Duration;
 
+use super::reject::RejectReason;
 use crate::codec::{FieldWriter, InsufficientSize, msg_type, tags};
+
+/// The TestReqID of every TestRequest a session sends, as QuickFIX's.
+const TEST_REQ_ID: &[u8] = b"TEST";
 
 /// An admin message waiting for [`super::Session::poll_transmit`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Admin {
-    /// Logon with our HeartBtInt; `reset` asks both sides to start again at 1.
+    /// Logon with our HeartBtInt; `reset` writes ResetSeqNumFlag=Y: an initiator's request
+    /// that both sides start again at 1, or an acceptor's answer to the peer's.
     Logon { reset: bool },
     /// Heartbeat, answering a TestRequest when `test_req_id` is set.
     Heartbeat { test_req_id: Option<Vec<u8>> },
-    /// TestRequest with this TestReqID.
-    TestRequest { id: Vec<u8> },
+    /// TestRequest with TestReqID [`TEST_REQ_ID`].
+    TestRequest,
     /// Logout with a reason.
     Logout { text: String },
+    /// A session-level Reject of the peer's message `ref_seq_num` (when it had one) of type
+    /// `ref_msg_type`.
+    Reject {
+        ref_seq_num: Option<u64>,
+        ref_msg_type: Vec<u8>,
+        reason: RejectReason,
+    },
     /// ResendRequest from `begin` to infinity.
     ResendRequest { begin: u64 },
     /// The peer's ResendRequest for `from` up to `to`, inclusive, not yet answered in full:
@@ -27,13 +39,15 @@ impl Admin {
         match self {
             Self::Logon { .. } => msg_type::LOGON,
             Self::Heartbeat { .. } => msg_type::HEARTBEAT,
-            Self::TestRequest { .. } => msg_type::TEST_REQUEST,
+            Self::TestRequest => msg_type::TEST_REQUEST,
             Self::Logout { .. } => msg_type::LOGOUT,
+            Self::Reject { .. } => msg_type::REJECT,
             Self::ResendRequest { .. } => msg_type::RESEND_REQUEST,
             Self::Resend { .. } => msg_type::SEQUENCE_RESET,
         }
     }
 
+    /// Writes the message's body fields in tag order, as QuickFIX writes them.
     pub(super) fn write_body(
         &self,
         out: &mut FieldWriter<'_>,
@@ -54,11 +68,25 @@ impl Admin {
                     out.field(tags::TEST_REQ_ID, truncated(id))?;
                 }
             }
-            Self::TestRequest { id } => out.field(tags::TEST_REQ_ID, id)?,
+            Self::TestRequest => out.field(tags::TEST_REQ_ID, TEST_REQ_ID)?,
             Self::Logout { text } => {
                 if !text.is_empty() {
                     out.field(tags::TEXT, truncated(text.as_bytes()))?;
                 }
+            }
+            Self::Reject {
+                ref_seq_num,
+                ref_msg_type,
+                reason,
+            } => {
+                if let Some(seq) = ref_seq_num {
+                    out.field_u64(tags::REF_SEQ_NUM, *seq)?;
+                }
+                out.field_str(tags::TEXT, reason.text())?;
+                if !ref_msg_type.is_empty() {
+                    out.field(tags::REF_MSG_TYPE, truncated(ref_msg_type))?;
+                }
+                out.field_u64(tags::SESSION_REJECT_REASON, reason.code())?;
             }
             Self::ResendRequest { begin } => {
                 out.field_u64(tags::BEGIN_SEQ_NO, *begin)?;
@@ -71,13 +99,14 @@ impl Admin {
     }
 }
 
-/// The body of a SequenceReset-GapFill moving the peer on to `new_seq`.
+/// The body of a SequenceReset-GapFill moving the peer on to `new_seq`, in tag order as
+/// QuickFIX writes it: NewSeqNo (36), then GapFillFlag (123).
 pub(super) fn write_gap_fill(
     out: &mut FieldWriter<'_>,
     new_seq: u64,
 ) -> Result<(), InsufficientSize> {
-    out.field(tags::GAP_FILL_FLAG, b"Y")?;
-    out.field_u64(tags::NEW_SEQ_NO, new_seq)
+    out.field_u64(tags::NEW_SEQ_NO, new_seq)?;
+    out.field(tags::GAP_FILL_FLAG, b"Y")
 }
 
 /// Text, or an echoed TestReqID, longer than this is cut, keeping admin messages inside their

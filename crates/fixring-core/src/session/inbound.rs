@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::admin::Admin;
+use super::reject::RejectReason;
 use super::state::State;
 use super::{CloseReason, ProtocolViolation, Session, SessionState, Timer};
 use crate::codec::{Message, msg_type, tags};
@@ -29,13 +30,26 @@ impl Session {
             return Inbound::Ignored;
         }
         self.last_received = now;
-        self.state.set_test_request_outstanding(false);
+        if self.state.is_test_request_outstanding() {
+            self.state.set_test_request_outstanding(false);
+            // A Heartbeat held back while our TestRequest was unanswered is due now.
+            if self.state().is_active() && !self.heartbeat.is_zero() {
+                let due = self.last_sent + self.heartbeat;
+                self.timers.set(Timer::Heartbeat, due.max(now));
+            }
+        }
         if self.completed_logon() && !self.heartbeat.is_zero() {
             self.timers
                 .set(Timer::TestRequest, now + self.silence_limit());
         }
 
         if let Err(violation) = self.check_header(msg) {
+            // As QuickFIX, a logged-on session rejects a CompID problem before its Logout.
+            if matches!(violation, ProtocolViolation::CompIdMismatch { .. })
+                && self.completed_logon()
+            {
+                self.reject(msg, RejectReason::CompIdProblem);
+            }
             self.violation(violation);
             return Inbound::Ignored;
         }
@@ -63,13 +77,19 @@ impl Session {
         }
         if kind == msg_type::SEQUENCE_RESET && msg.get(tags::GAP_FILL_FLAG) != Some(b"Y") {
             // Reset mode ignores MsgSeqNum: the peer tells us where it stands.
-            self.apply_new_seq_no(msg);
+            self.apply_new_seq_no(msg, true);
             return Inbound::Admin;
         }
         // A Logout, and a ResendRequest (which a two-way gap would otherwise leave unanswered
-        // for ever), are acted on even out of sequence.
+        // for ever), are acted on even out of sequence. As QuickFIX, a MsgSeqNum too low on
+        // them is no violation and leaves the number expected next as it is.
         let always = kind == msg_type::LOGOUT || kind == msg_type::RESEND_REQUEST;
-        if !self.check_sequence(msg, seq) && !always {
+        let in_sequence = if always && seq < self.next_target_seq {
+            false
+        } else {
+            self.check_sequence(msg, seq)
+        };
+        if !in_sequence && !always {
             return Inbound::Ignored;
         }
         self.dispatch(now, msg, kind)
@@ -93,7 +113,7 @@ impl Session {
             self.on_resend_request(msg);
             Inbound::Admin
         } else if kind == msg_type::SEQUENCE_RESET {
-            self.apply_new_seq_no(msg);
+            self.apply_new_seq_no(msg, false);
             Inbound::Admin
         } else if kind == msg_type::LOGOUT {
             self.on_logout(now, msg);
@@ -166,11 +186,12 @@ impl Session {
         let peer_reset = msg.get(tags::RESET_SEQ_NUM_FLAG) == Some(b"Y");
         if self.connection_type == ConnectionType::Acceptor {
             self.heartbeat = heartbeat;
-            let reset = peer_reset || self.reset_on_logon;
-            if reset {
+            if peer_reset || self.reset_on_logon {
                 self.reset_sequence_numbers();
             }
-            self.admin.push_back(Admin::Logon { reset });
+            // As QuickFIX: ResetOnLogon starts again at 1 without saying so; the reply
+            // carries ResetSeqNumFlag only to answer the peer's.
+            self.admin.push_back(Admin::Logon { reset: peer_reset });
         } else if peer_reset {
             self.next_target_seq = 1;
         }
@@ -247,11 +268,16 @@ impl Session {
         }
     }
 
-    fn apply_new_seq_no(&mut self, msg: &Message<'_>) {
-        if let Ok(Some(new_seq)) = msg.get_u64(tags::NEW_SEQ_NO)
-            && new_seq > self.next_target_seq
-        {
+    /// Moves the number expected next on to the SequenceReset's NewSeqNo; in reset mode
+    /// (`reset`), a NewSeqNo going backwards is rejected instead, as QuickFIX does.
+    fn apply_new_seq_no(&mut self, msg: &Message<'_>, reset: bool) {
+        let Ok(Some(new_seq)) = msg.get_u64(tags::NEW_SEQ_NO) else {
+            return;
+        };
+        if new_seq > self.next_target_seq {
             self.next_target_seq = new_seq;
+        } else if reset && new_seq < self.next_target_seq {
+            self.reject(msg, RejectReason::ValueIncorrect);
         }
     }
 

@@ -9,13 +9,15 @@
 //!
 //! What is covered: the Logon exchange with HeartBtInt, Heartbeat and TestRequest on silence,
 //! LogonTimeout, the Logout exchange bounded by LogoutTimeout, MsgSeqNum checking (too low:
-//! Logout and disconnect; a gap is reported and a ResendRequest sent), ResetOnLogon, CompID and
+//! Logout and disconnect, but a Logout or ResendRequest is answered all the same; a gap is
+//! reported and a ResendRequest sent), ResetOnLogon, CompID and
 //! BeginString validation, SequenceReset, and ResendRequest: the application messages asked
 //! for go again from the session's outbound store (PossDupFlag=Y, OrigSendingTime), and admin
 //! messages, or messages no longer stored, are skipped with SequenceReset-GapFill.
 
 mod admin;
 mod inbound;
+mod reject;
 mod state;
 mod store;
 mod violation;
@@ -123,7 +125,6 @@ pub struct Session {
     next_target_seq: u64,
     /// Highest MsgSeqNum a ResendRequest of ours already covers.
     resend_requested_to: u64,
-    test_request_counter: u64,
     last_received: Instant,
     last_sent: Instant,
     timers: TimerTable<Timer, 4>,
@@ -149,7 +150,6 @@ impl Session {
             next_sender_seq: 1,
             next_target_seq: 1,
             resend_requested_to: 0,
-            test_request_counter: 0,
             last_received: Instant::ZERO,
             last_sent: Instant::ZERO,
             timers: TimerTable::default(),
@@ -327,8 +327,10 @@ impl Session {
             match timer {
                 Timer::LogonTimeout => self.close_now(CloseReason::LogonTimeout),
                 Timer::LogoutTimeout => self.close_now(CloseReason::LogoutTimeout),
+                // No Heartbeat while our TestRequest is unanswered, as QuickFIX: the answer
+                // re-arms the timer (see `handle_message`).
                 Timer::Heartbeat => {
-                    if self.state().is_logged_on() {
+                    if self.state().is_logged_on() && !self.state.is_test_request_outstanding() {
                         self.admin.push_back(Admin::Heartbeat { test_req_id: None });
                     }
                 }
@@ -339,9 +341,7 @@ impl Session {
                         });
                     } else {
                         self.state.set_test_request_outstanding(true);
-                        self.test_request_counter += 1;
-                        let id = self.test_request_counter.to_string().into_bytes();
-                        self.admin.push_back(Admin::TestRequest { id });
+                        self.admin.push_back(Admin::TestRequest);
                         self.timers
                             .set(Timer::TestRequest, now + self.silence_limit());
                     }
@@ -526,7 +526,7 @@ impl Session {
     /// Sends a Logout saying why, then closes once it is written.
     fn logout_and_close(&mut self, reason: CloseReason) {
         self.admin.push_back(Admin::Logout {
-            text: reason.to_string(),
+            text: reason.logout_text(),
         });
         self.timers.stop_all();
         self.advance(|state| state.logging_out_then_close(reason));

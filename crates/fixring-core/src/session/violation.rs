@@ -52,6 +52,21 @@ impl fmt::Display for CloseReason {
     }
 }
 
+impl CloseReason {
+    /// The Text (58) of the Logout a session sends when it closes for this reason: QuickFIX's
+    /// wording where it differs from the reason's own (which may say more).
+    pub(super) fn logout_text(&self) -> String {
+        match self {
+            Self::Protocol(ProtocolViolation::BeginStringMismatch { .. }) => {
+                "Incorrect BeginString".to_owned()
+            }
+            // The Reject before the Logout says why.
+            Self::Protocol(ProtocolViolation::CompIdMismatch { .. }) => String::new(),
+            reason => reason.to_string(),
+        }
+    }
+}
+
 /// A way the peer broke the FIX session protocol.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,7 +121,7 @@ impl fmt::Display for ProtocolViolation {
                 )
             }
             Self::BeginStringMismatch { received } => {
-                write!(f, "incorrect BeginString {received}")
+                write!(f, "Incorrect BeginString: received {received}")
             }
             Self::FirstMessageNotLogon => f.write_str("first message was not a Logon"),
             Self::DuplicateLogon => f.write_str("Logon received on a logged-on session"),

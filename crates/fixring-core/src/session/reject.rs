@@ -1,0 +1,45 @@
+//! Session-level Rejects (MsgType 3): why a message of the peer's is refused, in QuickFIX's
+//! words.
+
+use super::Session;
+use super::admin::Admin;
+use crate::codec::{Message, tags};
+
+/// A SessionRejectReason (373) the session sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RejectReason {
+    /// 5: a value out of range, e.g. a SequenceReset-Reset's NewSeqNo going backwards.
+    ValueIncorrect,
+    /// 9: SenderCompID or TargetCompID do not match the session.
+    CompIdProblem,
+}
+
+impl RejectReason {
+    /// The SessionRejectReason (373) value.
+    pub(super) fn code(self) -> u64 {
+        match self {
+            Self::ValueIncorrect => 5,
+            Self::CompIdProblem => 9,
+        }
+    }
+
+    /// The Text (58) QuickFIX sends with this reason.
+    pub(super) fn text(self) -> &'static str {
+        match self {
+            Self::ValueIncorrect => "Value is incorrect (out of range) for this tag",
+            Self::CompIdProblem => "CompID problem",
+        }
+    }
+}
+
+impl Session {
+    /// Queues a Reject of `msg` for `reason`: its MsgSeqNum (as RefSeqNum 45, when it has
+    /// one) and MsgType (as RefMsgType 372). The Reject takes the next MsgSeqNum of ours.
+    pub(super) fn reject(&mut self, msg: &Message<'_>, reason: RejectReason) {
+        self.admin.push_back(Admin::Reject {
+            ref_seq_num: msg.get_u64(tags::MSG_SEQ_NUM).ok().flatten(),
+            ref_msg_type: msg.msg_type().to_vec(),
+            reason,
+        });
+    }
+}
