@@ -1,7 +1,7 @@
 //! The orders the benchmark sends, padded to a size.
 
 /// Bytes of a FIX.4.4 header and trailer around the body, as the engine writes them between
-/// the benchmark's CompIDs: `8=FIX.4.4|9=NNN|35=D|49=BENCHI|56=BENCHA|34=NNNNNN|52=…|` and
+/// the benchmark's CompIDs: `8=FIX.4.4|9=NNN|35=D|34=NNNNNN|49=BENCHI|52=…|56=BENCHA|` and
 /// `10=NNN|`.
 const FRAME_BYTES: usize = 82;
 
