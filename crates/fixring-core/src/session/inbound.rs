@@ -90,9 +90,22 @@ impl Session {
             self.check_sequence(msg, seq)
         };
         if !in_sequence && !always {
+            if seq > self.next_target_seq {
+                self.beyond_gap.keep(seq, msg.as_bytes());
+            }
             return Inbound::Ignored;
         }
         self.dispatch(now, msg, kind)
+    }
+
+    /// The next message the peer sent beyond a gap that is now its turn: hand it to
+    /// [`Session::handle_message`] as if it had just arrived. Call it after every message
+    /// handled, until it returns `None`.
+    pub fn poll_queued(&mut self) -> Option<Vec<u8>> {
+        if !self.completed_logon() || !self.state.is_open() {
+            return None;
+        }
+        self.beyond_gap.take(self.next_target_seq)
     }
 
     /// The peer sent bytes that do not frame or parse: Logout if logged on, then close.
@@ -163,12 +176,12 @@ impl Session {
 
     /// Reports a gap and asks for a resend from the first missing message, once per gap.
     fn report_gap(&mut self, expected: u64, received: u64) {
-        self.events.push_back(Event::SequenceGap {
-            session_id: self.id.clone(),
-            expected,
-            received,
-        });
         if expected > self.resend_requested_to {
+            self.events.push_back(Event::SequenceGap {
+                session_id: self.id.clone(),
+                expected,
+                received,
+            });
             self.admin
                 .push_back(Admin::ResendRequest { begin: expected });
             self.resend_requested_to = received;

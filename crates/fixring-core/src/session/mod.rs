@@ -17,6 +17,7 @@
 
 mod admin;
 mod inbound;
+mod queue;
 mod reject;
 mod state;
 mod store;
@@ -125,6 +126,8 @@ pub struct Session {
     next_target_seq: u64,
     /// Highest MsgSeqNum a ResendRequest of ours already covers.
     resend_requested_to: u64,
+    /// Messages the peer sent beyond a gap, until it is filled.
+    beyond_gap: queue::BeyondGap,
     last_received: Instant,
     last_sent: Instant,
     timers: TimerTable<Timer, 4>,
@@ -150,6 +153,7 @@ impl Session {
             next_sender_seq: 1,
             next_target_seq: 1,
             resend_requested_to: 0,
+            beyond_gap: queue::BeyondGap::default(),
             last_received: Instant::ZERO,
             last_sent: Instant::ZERO,
             timers: TimerTable::default(),
@@ -265,6 +269,7 @@ impl Session {
         self.timers.stop_all();
         self.admin.clear();
         self.resend_requested_to = 0;
+        self.beyond_gap.clear();
         self.last_received = now;
         self.last_sent = now;
         self.heartbeat = self.configured_heartbeat;
@@ -521,6 +526,7 @@ impl Session {
         self.next_sender_seq = 1;
         self.next_target_seq = 1;
         self.store.clear();
+        self.beyond_gap.clear();
     }
 
     /// Sends a Logout saying why, then closes once it is written.

@@ -1,13 +1,14 @@
 //! What a connection does with the bytes its socket receives.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use super::{Connection, Outgoing, Reply, Side};
 use crate::codec::{DecodeError, Message};
 use crate::connection::framing::read_messages;
-use crate::connection::io::{Lent, SocketBuffers};
-use crate::connection::link::Link;
-use crate::session::{Inbound, ProtocolViolation};
+use crate::connection::io::{Lent, SendBuffer, SocketBuffers};
+use crate::connection::link::{Link, Writer};
+use crate::session::{Inbound, ProtocolViolation, Session};
 use crate::tls::{TlsConnection, TlsError};
 use crate::{Instant, SessionId};
 
@@ -116,13 +117,15 @@ impl<M: Outgoing> Connection<M> {
         };
         let (skipped, violation) = link.read(&mut lent.socket, lent.scratch, |input, writer| {
             let framed = read_messages(framer, input, |msg| {
-                match session.handle_message(now, msg) {
-                    Inbound::Application => {
-                        let reply = Reply::new(session, backlog, writer.reborrow(), now);
-                        deliver.application(reply, msg);
+                hand_on(session, backlog, writer, deliver, now, msg);
+                // Messages kept from beyond a gap that this one filled come next, in turn.
+                while session.poll_close().is_none() {
+                    let Some(frame) = session.poll_queued() else {
+                        break;
+                    };
+                    if let Ok(queued) = Message::parse(&frame) {
+                        hand_on(session, backlog, writer, deliver, now, &queued);
                     }
-                    Inbound::Admin => deliver.admin(session.id(), msg),
-                    Inbound::Ignored => {}
                 }
                 session.poll_close().is_none()
             });
@@ -177,5 +180,24 @@ impl<M: Outgoing> Connection<M> {
             Ok(()) => self.session.connected(now),
             Err(_) => self.abandon(),
         }
+    }
+}
+
+/// Hands one message to the session, then what it says to hand on to `deliver`.
+fn hand_on<M: Outgoing, T: SendBuffer>(
+    session: &mut Session,
+    backlog: &mut VecDeque<M>,
+    writer: &mut Writer<'_, T>,
+    deliver: &mut impl Deliver<M, T>,
+    now: Instant,
+    msg: &Message<'_>,
+) {
+    match session.handle_message(now, msg) {
+        Inbound::Application => {
+            let reply = Reply::new(session, backlog, writer.reborrow(), now);
+            deliver.application(reply, msg);
+        }
+        Inbound::Admin => deliver.admin(session.id(), msg),
+        Inbound::Ignored => {}
     }
 }
