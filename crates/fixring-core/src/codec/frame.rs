@@ -106,11 +106,18 @@ impl Framer {
             return Ok(None);
         };
         // BodyLength must end on the SOH closing the last body field, right before "10=".
+        // A message whose BodyLength is wrong runs, as QuickFIX reads it, to the first
+        // CheckSum field from where BodyLength says it ends (a length too long swallows the
+        // message after it); without one, to the next possible message start.
+        let wrong_length = || match checksum_field_end(buf, body_end) {
+            Some(end) => Err((end, DecodeError::BadBodyLength)),
+            None => Err(resync(DecodeError::BadBodyLength)),
+        };
         let [.., SOH] = covered else {
-            return Err(resync(DecodeError::BadBodyLength));
+            return wrong_length();
         };
         let [b'1', b'0', b'=', digits @ .., last] = trailer else {
-            return Err(resync(DecodeError::BadBodyLength));
+            return wrong_length();
         };
         let declared = match (digits, last) {
             (&[h, t, u], &SOH) if [h, t, u].iter().all(u8::is_ascii_digit) => {
@@ -261,6 +268,17 @@ fn body_length(digits: &[u8]) -> Prefix<(usize, usize)> {
 
 /// How many bytes to drop from `buf` to reach the next byte, after the first, where a message
 /// could begin: a full `8=FIX`, or a prefix of it at the very end of the buffer.
+/// Where the first CheckSum field (`<SOH>10=…<SOH>`) at or after `body_end - 1` ends, if it
+/// is all in `buf`.
+fn checksum_field_end(buf: &[u8], body_end: usize) -> Option<usize> {
+    let from = body_end.saturating_sub(1);
+    let rest = buf.get(from..)?;
+    let at = rest.windows(4).position(|w| w == b"\x0110=")?;
+    let value_at = from + at + 4;
+    let soh = buf.get(value_at..)?.iter().position(|&b| b == SOH)?;
+    Some(value_at + soh + 1)
+}
+
 fn resync(buf: &[u8]) -> usize {
     let mut from = 1;
     while let Some(rest) = buf.get(from..) {
