@@ -26,6 +26,11 @@ impl Script {
     /// The acceptor, with `reset_on_logon`, and a socket to it on which the test speaks for
     /// `TW44` (the pair's own initiator is muted: its Logon never arrives).
     fn new(reset_on_logon: bool) -> Self {
+        Self::configured(|acceptor| acceptor.reset_on_logon = reset_on_logon)
+    }
+
+    /// As [`Script::new`], the acceptor's settings changed by `configure`.
+    fn configured(configure: impl FnOnce(&mut SessionConfig)) -> Self {
         let id = SessionId::new("FIX.4.4", "TW44", "ISLD");
         let hosts = vec![HostConfig::new("127.0.0.1", 5001)];
         let initiator =
@@ -35,7 +40,7 @@ impl Script {
             accept_port: 5001,
         });
         let mut acceptor = SessionConfig::new(id.reversed(), role);
-        acceptor.reset_on_logon = reset_on_logon;
+        configure(&mut acceptor);
         let mut pair = Pair::new(PairConfig::new(initiator, acceptor)).expect("the pair");
         pair.initiator.muted = true;
         pair.connect();
@@ -407,4 +412,82 @@ fn a_comp_id_problem_is_rejected_then_logged_out() {
         assert!(script.pair.acceptor.delivered.is_empty());
         assert!(script.disconnected());
     }
+}
+
+/// 1d_InvalidLogonBadSendingTime: a Logon whose SendingTime is far from our clock is not
+/// answered; its connection is closed.
+#[test]
+fn a_logon_with_a_bad_sending_time_is_disconnected() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=20010101-00:00:00|56=ISLD|98=0|108=30|");
+    script.expect_nothing();
+    assert!(script.disconnected());
+    assert_eq!(
+        script.pair.acceptor.closed.as_deref(),
+        Some("SendingTime accuracy problem: received \"20010101-00:00:00\"")
+    );
+}
+
+/// 2o_SendingTimeValueOutOfRange: a Heartbeat sent 121 s early, or 121 s late, gets a
+/// Reject (373=10, "SendingTime accuracy problem"), then a Logout without Text; 120 s
+/// either way (MaxLatency) is still accurate.
+#[test]
+fn a_sending_time_out_of_range_is_rejected_then_logged_out() {
+    for offset in ["-121", "+121"] {
+        let mut script = Script::new(true);
+        script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+        script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+        script.send("35=1|34=2|49=TW44|52=<TIME-120>|56=ISLD|112=EARLY|");
+        script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=EARLY|");
+        script.send("35=1|34=3|49=TW44|52=<TIME+120>|56=ISLD|112=LATE|");
+        script.expect("35=0|34=3|49=ISLD|52=<TIME>|56=TW44|112=LATE|");
+        script.send(&format!("35=0|34=4|49=TW44|52=<TIME{offset}>|56=ISLD|"));
+        script.expect(
+            "35=3|34=4|49=ISLD|52=<TIME>|56=TW44|45=4|58=SendingTime accuracy problem|\
+             372=0|373=10|",
+        );
+        script.expect("35=5|34=5|49=ISLD|52=<TIME>|56=TW44|");
+        // The connection closes once the Logout is written: the script's answering Logout
+        // finds it gone.
+        script.expect_nothing();
+        assert!(script.disconnected());
+    }
+}
+
+/// MaxLatency is honoured, in whole seconds; with CheckLatency=N any SendingTime goes.
+#[test]
+fn max_latency_and_check_latency_are_honoured() {
+    let mut script = Script::configured(|acceptor| {
+        acceptor.max_latency = Duration::from_secs(5);
+    });
+    script.send("35=A|34=1|49=TW44|52=<TIME+5>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send("35=0|34=2|49=TW44|52=<TIME-6>|56=ISLD|");
+    script.expect(
+        "35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=2|58=SendingTime accuracy problem|\
+         372=0|373=10|",
+    );
+    script.expect("35=5|34=3|49=ISLD|52=<TIME>|56=TW44|");
+
+    let mut script = Script::configured(|acceptor| acceptor.check_latency = false);
+    script.send("35=A|34=1|49=TW44|52=20010101-00:00:00|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send("35=1|34=2|49=TW44|52=<TIME+3600>|56=ISLD|112=LATE|");
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=LATE|");
+    script.expect_nothing();
+}
+
+/// The script's `<TIME>` is the acceptor's clock: a peer whose clock moves with ours stays
+/// accurate however long the session lasts (75 s here, against a MaxLatency of 120 s).
+#[test]
+fn the_script_clock_and_the_acceptor_clock_agree() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    for seq in 2..=4 {
+        script.wait(Duration::from_secs(25));
+        script.send(&format!("35=1|34={seq}|49=TW44|52=<TIME>|56=ISLD|112=T|"));
+        script.expect(&format!("35=0|34={seq}|49=ISLD|52=<TIME>|56=TW44|112=T|"));
+    }
+    script.expect_nothing();
 }

@@ -53,6 +53,9 @@ impl Session {
             self.violation(violation);
             return Inbound::Ignored;
         }
+        if !self.check_sending_time(now, msg) {
+            return Inbound::Ignored;
+        }
         let seq = match msg.get_u64(tags::MSG_SEQ_NUM) {
             Ok(Some(seq)) => seq,
             _ => {

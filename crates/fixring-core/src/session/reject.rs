@@ -12,6 +12,8 @@ pub(super) enum RejectReason {
     ValueIncorrect,
     /// 9: SenderCompID or TargetCompID do not match the session.
     CompIdProblem,
+    /// 10: SendingTime too far from our clock.
+    SendingTimeAccuracy,
 }
 
 impl RejectReason {
@@ -20,6 +22,7 @@ impl RejectReason {
         match self {
             Self::ValueIncorrect => 5,
             Self::CompIdProblem => 9,
+            Self::SendingTimeAccuracy => 10,
         }
     }
 
@@ -28,6 +31,7 @@ impl RejectReason {
         match self {
             Self::ValueIncorrect => "Value is incorrect (out of range) for this tag",
             Self::CompIdProblem => "CompID problem",
+            Self::SendingTimeAccuracy => "SendingTime accuracy problem",
         }
     }
 }

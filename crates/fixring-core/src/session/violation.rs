@@ -61,7 +61,10 @@ impl CloseReason {
                 "Incorrect BeginString".to_owned()
             }
             // The Reject before the Logout says why.
-            Self::Protocol(ProtocolViolation::CompIdMismatch { .. }) => String::new(),
+            Self::Protocol(
+                ProtocolViolation::CompIdMismatch { .. }
+                | ProtocolViolation::SendingTimeAccuracy { .. },
+            ) => String::new(),
             reason => reason.to_string(),
         }
     }
@@ -86,6 +89,12 @@ pub enum ProtocolViolation {
         sender: String,
         /// The peer's TargetCompID (56) as received.
         target: String,
+    },
+    /// SendingTime (52) is further from our clock than MaxLatency, or missing, or not a
+    /// UTCTimestamp.
+    SendingTimeAccuracy {
+        /// The SendingTime received, empty when there was none.
+        received: String,
     },
     /// BeginString differs from the session's.
     BeginStringMismatch {
@@ -119,6 +128,9 @@ impl fmt::Display for ProtocolViolation {
                     f,
                     "CompID problem: SenderCompID={sender} TargetCompID={target}"
                 )
+            }
+            Self::SendingTimeAccuracy { received } => {
+                write!(f, "SendingTime accuracy problem: received {received:?}")
             }
             Self::BeginStringMismatch { received } => {
                 write!(f, "Incorrect BeginString: received {received}")
