@@ -491,3 +491,75 @@ fn the_script_clock_and_the_acceptor_clock_agree() {
     }
     script.expect_nothing();
 }
+
+/// Logs on and receives two orders, as 2f and 2g begin; the orders are echoed nowhere (the
+/// core has no application), so only the Logon reply is compared.
+fn logged_on_with_two_orders() -> Script {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    for seq in 2..=3 {
+        script.send(&format!(
+            "35=D|34={seq}|49=TW44|52=<TIME>|56=ISLD|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|"
+        ));
+    }
+    assert_eq!(script.pair.acceptor.delivered.len(), 2);
+    script
+}
+
+/// 2g_PossDupNoOrigSendingTime: a possible duplicate below the expected MsgSeqNum without
+/// OrigSendingTime gets a Reject (373=1, RefTagID 122); the number expected next stays.
+#[test]
+fn a_poss_dup_without_orig_sending_time_is_rejected() {
+    let mut script = logged_on_with_two_orders();
+    script.send("35=D|34=2|49=TW44|52=<TIME>|56=ISLD|43=Y|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|");
+    script.expect(
+        "35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=2|58=Required tag missing|371=122|372=D|373=1|",
+    );
+    script.send("35=1|34=4|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=3|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    script.send("35=5|34=5|49=TW44|52=<TIME>|56=ISLD|");
+    script.expect("35=5|34=4|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+    assert_eq!(script.pair.acceptor.delivered.len(), 2);
+    assert!(script.disconnected());
+}
+
+/// 2f_PossDupOrigSendingTimeTooHigh: a possible duplicate below the expected MsgSeqNum whose
+/// OrigSendingTime is later than its SendingTime gets a Reject (373=10), then a Logout.
+#[test]
+fn a_poss_dup_sent_before_its_original_is_rejected_then_logged_out() {
+    let mut script = logged_on_with_two_orders();
+    script.send(
+        "35=D|34=2|49=TW44|52=<TIME>|56=ISLD|43=Y|122=<TIME+10>|\
+         11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|",
+    );
+    script.expect(
+        "35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=2|58=SendingTime accuracy problem|372=D|373=10|",
+    );
+    script.expect("35=5|34=3|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+    assert_eq!(script.pair.acceptor.delivered.len(), 2);
+    assert!(script.disconnected());
+}
+
+/// As QuickFIX, only a possible duplicate below the expected MsgSeqNum is checked: one in
+/// sequence goes to the application without OrigSendingTime, and a too-low one whose
+/// OrigSendingTime is no later than its SendingTime is dropped without a word, as is a
+/// SequenceReset without one.
+#[test]
+fn only_poss_dups_below_the_expected_seq_num_are_checked() {
+    let mut script = logged_on_with_two_orders();
+    script.send("35=D|34=4|49=TW44|52=<TIME>|56=ISLD|43=Y|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|");
+    assert_eq!(script.pair.acceptor.delivered.len(), 3);
+    script.send(
+        "35=D|34=3|49=TW44|52=<TIME>|56=ISLD|43=Y|122=<TIME>|\
+         11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|",
+    );
+    script.send("35=4|34=2|49=TW44|52=<TIME>|56=ISLD|43=Y|36=5|123=Y|");
+    script.send("35=1|34=5|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    script.expect_nothing();
+    assert_eq!(script.pair.acceptor.delivered.len(), 3);
+    assert!(!script.disconnected());
+}

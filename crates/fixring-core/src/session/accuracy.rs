@@ -1,11 +1,12 @@
 //! SendingTime accuracy, as QuickFIX checks it: with `CheckLatency`, a message whose
 //! SendingTime (52) is more than `MaxLatency` away from our clock, either way, is not
-//! processed.
+//! processed; and a possible duplicate needs an OrigSendingTime (122) no later than its
+//! SendingTime.
 
 use super::reject::RejectReason;
 use super::{CloseReason, ProtocolViolation, Session};
 use crate::Instant;
-use crate::codec::{Message, parse_utc_timestamp};
+use crate::codec::{Message, msg_type, parse_utc_timestamp, tags};
 
 impl Session {
     /// Checks `msg`'s SendingTime against the session's clock at `now`; returns whether the
@@ -33,6 +34,35 @@ impl Session {
         } else {
             self.close_now(CloseReason::Protocol(violation));
         }
+        false
+    }
+
+    /// Checks a possible duplicate whose MsgSeqNum is below the one expected, as QuickFIX
+    /// does (only then, and never a SequenceReset); returns whether it passes. Without
+    /// OrigSendingTime it is rejected (SessionRejectReason 1, RefTagID 122); with one later
+    /// than its SendingTime, or either unreadable, rejected (10) and the session logged out.
+    pub(super) fn check_poss_dup(&mut self, msg: &Message<'_>) -> bool {
+        if msg.get(tags::POSS_DUP_FLAG) != Some(b"Y") || msg.msg_type() == msg_type::SEQUENCE_RESET
+        {
+            return true;
+        }
+        let Some(orig) = msg.get(tags::ORIG_SENDING_TIME) else {
+            let tag = tags::ORIG_SENDING_TIME;
+            self.reject(msg, RejectReason::RequiredTagMissing { tag });
+            return false;
+        };
+        let sending = msg.sending_time().unwrap_or_default();
+        if let (Ok(orig), Ok(sending)) = (parse_utc_timestamp(orig), parse_utc_timestamp(sending))
+            && orig <= sending
+        {
+            return true;
+        }
+        let violation = ProtocolViolation::OrigSendingTimeAfterSendingTime {
+            orig_sending_time: String::from_utf8_lossy(orig).into_owned(),
+            sending_time: String::from_utf8_lossy(sending).into_owned(),
+        };
+        self.reject(msg, RejectReason::SendingTimeAccuracy);
+        self.logout_and_close(CloseReason::Protocol(violation));
         false
     }
 }

@@ -63,7 +63,8 @@ impl CloseReason {
             // The Reject before the Logout says why.
             Self::Protocol(
                 ProtocolViolation::CompIdMismatch { .. }
-                | ProtocolViolation::SendingTimeAccuracy { .. },
+                | ProtocolViolation::SendingTimeAccuracy { .. }
+                | ProtocolViolation::OrigSendingTimeAfterSendingTime { .. },
             ) => String::new(),
             reason => reason.to_string(),
         }
@@ -95,6 +96,14 @@ pub enum ProtocolViolation {
     SendingTimeAccuracy {
         /// The SendingTime received, empty when there was none.
         received: String,
+    },
+    /// A possible duplicate's OrigSendingTime (122) is later than its SendingTime (52), or
+    /// one of the two is not a UTCTimestamp.
+    OrigSendingTimeAfterSendingTime {
+        /// The OrigSendingTime received.
+        orig_sending_time: String,
+        /// The SendingTime received, empty when there was none.
+        sending_time: String,
     },
     /// BeginString differs from the session's.
     BeginStringMismatch {
@@ -132,6 +141,14 @@ impl fmt::Display for ProtocolViolation {
             Self::SendingTimeAccuracy { received } => {
                 write!(f, "SendingTime accuracy problem: received {received:?}")
             }
+            Self::OrigSendingTimeAfterSendingTime {
+                orig_sending_time,
+                sending_time,
+            } => write!(
+                f,
+                "SendingTime accuracy problem: OrigSendingTime {orig_sending_time:?} \
+                 after SendingTime {sending_time:?}"
+            ),
             Self::BeginStringMismatch { received } => {
                 write!(f, "Incorrect BeginString: received {received}")
             }
