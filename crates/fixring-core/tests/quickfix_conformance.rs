@@ -26,6 +26,11 @@ impl Script {
     /// The acceptor, with `reset_on_logon`, and a socket to it on which the test speaks for
     /// `TW44` (the pair's own initiator is muted: its Logon never arrives).
     fn new(reset_on_logon: bool) -> Self {
+        Self::configured(|acceptor| acceptor.reset_on_logon = reset_on_logon)
+    }
+
+    /// As [`Script::new`], the acceptor's settings changed by `configure`.
+    fn configured(configure: impl FnOnce(&mut SessionConfig)) -> Self {
         let id = SessionId::new("FIX.4.4", "TW44", "ISLD");
         let hosts = vec![HostConfig::new("127.0.0.1", 5001)];
         let initiator =
@@ -35,7 +40,7 @@ impl Script {
             accept_port: 5001,
         });
         let mut acceptor = SessionConfig::new(id.reversed(), role);
-        acceptor.reset_on_logon = reset_on_logon;
+        configure(&mut acceptor);
         let mut pair = Pair::new(PairConfig::new(initiator, acceptor)).expect("the pair");
         pair.initiator.muted = true;
         pair.connect();
@@ -407,4 +412,154 @@ fn a_comp_id_problem_is_rejected_then_logged_out() {
         assert!(script.pair.acceptor.delivered.is_empty());
         assert!(script.disconnected());
     }
+}
+
+/// 1d_InvalidLogonBadSendingTime: a Logon whose SendingTime is far from our clock is not
+/// answered; its connection is closed.
+#[test]
+fn a_logon_with_a_bad_sending_time_is_disconnected() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=20010101-00:00:00|56=ISLD|98=0|108=30|");
+    script.expect_nothing();
+    assert!(script.disconnected());
+    assert_eq!(
+        script.pair.acceptor.closed.as_deref(),
+        Some("SendingTime accuracy problem: received \"20010101-00:00:00\"")
+    );
+}
+
+/// 2o_SendingTimeValueOutOfRange: a Heartbeat sent 121 s early, or 121 s late, gets a
+/// Reject (373=10, "SendingTime accuracy problem"), then a Logout without Text; 120 s
+/// either way (MaxLatency) is still accurate.
+#[test]
+fn a_sending_time_out_of_range_is_rejected_then_logged_out() {
+    for offset in ["-121", "+121"] {
+        let mut script = Script::new(true);
+        script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+        script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+        script.send("35=1|34=2|49=TW44|52=<TIME-120>|56=ISLD|112=EARLY|");
+        script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=EARLY|");
+        script.send("35=1|34=3|49=TW44|52=<TIME+120>|56=ISLD|112=LATE|");
+        script.expect("35=0|34=3|49=ISLD|52=<TIME>|56=TW44|112=LATE|");
+        script.send(&format!("35=0|34=4|49=TW44|52=<TIME{offset}>|56=ISLD|"));
+        script.expect(
+            "35=3|34=4|49=ISLD|52=<TIME>|56=TW44|45=4|58=SendingTime accuracy problem|\
+             372=0|373=10|",
+        );
+        script.expect("35=5|34=5|49=ISLD|52=<TIME>|56=TW44|");
+        // The connection closes once the Logout is written: the script's answering Logout
+        // finds it gone.
+        script.expect_nothing();
+        assert!(script.disconnected());
+    }
+}
+
+/// MaxLatency is honoured, in whole seconds; with CheckLatency=N any SendingTime goes.
+#[test]
+fn max_latency_and_check_latency_are_honoured() {
+    let mut script = Script::configured(|acceptor| {
+        acceptor.max_latency = Duration::from_secs(5);
+    });
+    script.send("35=A|34=1|49=TW44|52=<TIME+5>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send("35=0|34=2|49=TW44|52=<TIME-6>|56=ISLD|");
+    script.expect(
+        "35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=2|58=SendingTime accuracy problem|\
+         372=0|373=10|",
+    );
+    script.expect("35=5|34=3|49=ISLD|52=<TIME>|56=TW44|");
+
+    let mut script = Script::configured(|acceptor| acceptor.check_latency = false);
+    script.send("35=A|34=1|49=TW44|52=20010101-00:00:00|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send("35=1|34=2|49=TW44|52=<TIME+3600>|56=ISLD|112=LATE|");
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=LATE|");
+    script.expect_nothing();
+}
+
+/// The script's `<TIME>` is the acceptor's clock: a peer whose clock moves with ours stays
+/// accurate however long the session lasts (75 s here, against a MaxLatency of 120 s).
+#[test]
+fn the_script_clock_and_the_acceptor_clock_agree() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    for seq in 2..=4 {
+        script.wait(Duration::from_secs(25));
+        script.send(&format!("35=1|34={seq}|49=TW44|52=<TIME>|56=ISLD|112=T|"));
+        script.expect(&format!("35=0|34={seq}|49=ISLD|52=<TIME>|56=TW44|112=T|"));
+    }
+    script.expect_nothing();
+}
+
+/// Logs on and receives two orders, as 2f and 2g begin; the orders are echoed nowhere (the
+/// core has no application), so only the Logon reply is compared.
+fn logged_on_with_two_orders() -> Script {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    for seq in 2..=3 {
+        script.send(&format!(
+            "35=D|34={seq}|49=TW44|52=<TIME>|56=ISLD|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|"
+        ));
+    }
+    assert_eq!(script.pair.acceptor.delivered.len(), 2);
+    script
+}
+
+/// 2g_PossDupNoOrigSendingTime: a possible duplicate below the expected MsgSeqNum without
+/// OrigSendingTime gets a Reject (373=1, RefTagID 122); the number expected next stays.
+#[test]
+fn a_poss_dup_without_orig_sending_time_is_rejected() {
+    let mut script = logged_on_with_two_orders();
+    script.send("35=D|34=2|49=TW44|52=<TIME>|56=ISLD|43=Y|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|");
+    script.expect(
+        "35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=2|58=Required tag missing|371=122|372=D|373=1|",
+    );
+    script.send("35=1|34=4|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=3|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    script.send("35=5|34=5|49=TW44|52=<TIME>|56=ISLD|");
+    script.expect("35=5|34=4|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+    assert_eq!(script.pair.acceptor.delivered.len(), 2);
+    assert!(script.disconnected());
+}
+
+/// 2f_PossDupOrigSendingTimeTooHigh: a possible duplicate below the expected MsgSeqNum whose
+/// OrigSendingTime is later than its SendingTime gets a Reject (373=10), then a Logout.
+#[test]
+fn a_poss_dup_sent_before_its_original_is_rejected_then_logged_out() {
+    let mut script = logged_on_with_two_orders();
+    script.send(
+        "35=D|34=2|49=TW44|52=<TIME>|56=ISLD|43=Y|122=<TIME+10>|\
+         11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|",
+    );
+    script.expect(
+        "35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=2|58=SendingTime accuracy problem|372=D|373=10|",
+    );
+    script.expect("35=5|34=3|49=ISLD|52=<TIME>|56=TW44|");
+    script.expect_nothing();
+    assert_eq!(script.pair.acceptor.delivered.len(), 2);
+    assert!(script.disconnected());
+}
+
+/// As QuickFIX, only a possible duplicate below the expected MsgSeqNum is checked: one in
+/// sequence goes to the application without OrigSendingTime, and a too-low one whose
+/// OrigSendingTime is no later than its SendingTime is dropped without a word, as is a
+/// SequenceReset without one.
+#[test]
+fn only_poss_dups_below_the_expected_seq_num_are_checked() {
+    let mut script = logged_on_with_two_orders();
+    script.send("35=D|34=4|49=TW44|52=<TIME>|56=ISLD|43=Y|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|");
+    assert_eq!(script.pair.acceptor.delivered.len(), 3);
+    script.send(
+        "35=D|34=3|49=TW44|52=<TIME>|56=ISLD|43=Y|122=<TIME>|\
+         11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|",
+    );
+    script.send("35=4|34=2|49=TW44|52=<TIME>|56=ISLD|43=Y|36=5|123=Y|");
+    script.send("35=1|34=5|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
+    script.expect_nothing();
+    assert_eq!(script.pair.acceptor.delivered.len(), 3);
+    assert!(!script.disconnected());
 }

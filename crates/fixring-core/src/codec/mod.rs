@@ -12,6 +12,8 @@
 //!   configured maximum are refused as soon as BodyLength is read.
 //! - **Parsing** ([`Message::parse`]): validates the `tag=value<SOH>` structure of one framed
 //!   message once; lookups borrow values from the frame.
+//! - **Timestamps** ([`parse_utc_timestamp`]): a `UTCTimestamp` value read into a
+//!   [`crate::UtcTimestamp`], or a [`TimestampError`] saying what is wrong with it.
 //! - **Encoding** ([`encode`], [`FieldWriter`]): writes into a caller-owned `&mut [u8]` and
 //!   returns the length written, or [`InsufficientSize`] with the length needed.
 //!
@@ -52,12 +54,14 @@ mod frame;
 mod message;
 pub mod msg_type;
 pub mod tags;
+mod timestamp;
 mod writer;
 
 pub use encode::{Header, encode};
 pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoded, Framer};
 pub use message::{Fields, Message, ParseError};
 pub use tags::Tag;
+pub use timestamp::{TimestampError, parse_utc_timestamp};
 pub use writer::{FieldWriter, InsufficientSize};
 
 #[cfg(test)]

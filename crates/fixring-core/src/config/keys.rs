@@ -28,6 +28,8 @@ pub(super) const HEARTBEAT_INTERVAL: &str = "heartbtint";
 pub(super) const LOGON_TIMEOUT: &str = "logontimeout";
 pub(super) const LOGOUT_TIMEOUT: &str = "logouttimeout";
 pub(super) const RESET_ON_LOGON: &str = "resetonlogon";
+pub(super) const CHECK_LATENCY: &str = "checklatency";
+pub(super) const MAX_LATENCY: &str = "maxlatency";
 pub(super) const PERSIST_MESSAGES: &str = "persistmessages";
 pub(super) const MESSAGE_STORE_SIZE: &str = "messagestoresize";
 pub(super) const FILE_STORE_PATH: &str = "filestorepath";
@@ -53,7 +55,7 @@ pub(super) const TRANSPORT: &str = "transport";
 pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
 
 /// Every session key fixring reads.
-const SESSION: [&str; 38] = [
+const SESSION: [&str; 40] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -77,6 +79,8 @@ const SESSION: [&str; 38] = [
     LOGON_TIMEOUT,
     LOGOUT_TIMEOUT,
     RESET_ON_LOGON,
+    CHECK_LATENCY,
+    MAX_LATENCY,
     PERSIST_MESSAGES,
     MESSAGE_STORE_SIZE,
     FILE_STORE_PATH,
@@ -104,7 +108,7 @@ const SYNONYMS: [(&str, &str); 3] = [
 ];
 
 /// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
-const IGNORED: [&str; 36] = [
+const IGNORED: [&str; 34] = [
     // TLS details fixring leaves to rustls.
     "sslprotocol",
     "sslciphersuite",
@@ -130,8 +134,6 @@ const IGNORED: [&str; 36] = [
     "allowunknownmsgfields",
     "rejectinvalidmessage",
     "checkcompid",
-    "checklatency",
-    "maxlatency",
     // Store and log.
     "filelogpath",
     "filelogbackuppath",

@@ -66,6 +66,13 @@ pub struct SessionConfig {
     pub logout_timeout: Duration,
     /// ResetOnLogon: both sequence numbers start again at 1 on every Logon (default N).
     pub reset_on_logon: bool,
+    /// CheckLatency: a message whose SendingTime (52) is more than `max_latency` away from our
+    /// clock is rejected (SessionRejectReason 10) and the session logged out; a Logon is
+    /// refused with a disconnect (default Y, as QuickFIX).
+    pub check_latency: bool,
+    /// MaxLatency: how far from our clock, either way, a SendingTime may be with
+    /// `check_latency` (default 120 s, as QuickFIX).
+    pub max_latency: Duration,
     /// The bytes of sent application messages kept in memory to answer the peer's
     /// ResendRequests (`MessageStoreSize`, default 16 MiB; 0 with `PersistMessages=N`). Past
     /// it the oldest are dropped, and a resend reaching back to them is skipped with a gap
@@ -95,6 +102,8 @@ impl SessionConfig {
             logon_timeout: Duration::from_secs(10),
             logout_timeout: Duration::from_secs(2),
             reset_on_logon: false,
+            check_latency: true,
+            max_latency: Duration::from_secs(120),
             message_store_size: DEFAULT_MESSAGE_STORE_SIZE,
             file_store_path: None,
             socket: SocketOptions::default(),

@@ -37,6 +37,8 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     let logon_timeout = seconds(view, keys::LOGON_TIMEOUT, false, report);
     let logout_timeout = seconds(view, keys::LOGOUT_TIMEOUT, false, report);
     let reset_on_logon = flag(view, keys::RESET_ON_LOGON, report);
+    let check_latency = flag(view, keys::CHECK_LATENCY, report);
+    let max_latency = seconds(view, keys::MAX_LATENCY, false, report);
     let persist_messages = flag(view, keys::PERSIST_MESSAGES, report);
     let store_size = view
         .get(keys::MESSAGE_STORE_SIZE)
@@ -61,6 +63,12 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     }
     if let Some(b) = reset_on_logon {
         session.reset_on_logon = b;
+    }
+    if let Some(b) = check_latency {
+        session.check_latency = b;
+    }
+    if let Some(d) = max_latency {
+        session.max_latency = d;
     }
     if let Some(bytes) = store_size {
         session.message_store_size = bytes;

@@ -83,6 +83,9 @@ impl Admin {
                     out.field_u64(tags::REF_SEQ_NUM, *seq)?;
                 }
                 out.field_str(tags::TEXT, reason.text())?;
+                if let Some(tag) = reason.ref_tag_id() {
+                    out.field_u64(tags::REF_TAG_ID, u64::from(tag))?;
+                }
                 if !ref_msg_type.is_empty() {
                     out.field(tags::REF_MSG_TYPE, truncated(ref_msg_type))?;
                 }

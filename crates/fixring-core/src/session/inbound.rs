@@ -53,6 +53,9 @@ impl Session {
             self.violation(violation);
             return Inbound::Ignored;
         }
+        if !self.check_sending_time(now, msg) {
+            return Inbound::Ignored;
+        }
         let seq = match msg.get_u64(tags::MSG_SEQ_NUM) {
             Ok(Some(seq)) => seq,
             _ => {
@@ -84,6 +87,9 @@ impl Session {
         // for ever), are acted on even out of sequence. As QuickFIX, a MsgSeqNum too low on
         // them is no violation and leaves the number expected next as it is.
         let always = kind == msg_type::LOGOUT || kind == msg_type::RESEND_REQUEST;
+        if !always && seq < self.next_target_seq && !self.check_poss_dup(msg) {
+            return Inbound::Ignored;
+        }
         let in_sequence = if always && seq < self.next_target_seq {
             false
         } else {

@@ -11,10 +11,11 @@
 //! LogonTimeout, the Logout exchange bounded by LogoutTimeout, MsgSeqNum checking (too low:
 //! Logout and disconnect, but a Logout or ResendRequest is answered all the same; a gap is
 //! reported and a ResendRequest sent), ResetOnLogon, CompID and
-//! BeginString validation, SequenceReset, and ResendRequest: the application messages asked
+//! BeginString validation, SendingTime accuracy (CheckLatency, MaxLatency), SequenceReset, and ResendRequest: the application messages asked
 //! for go again from the session's outbound store (PossDupFlag=Y, OrigSendingTime), and admin
 //! messages, or messages no longer stored, are skipped with SequenceReset-GapFill.
 
+mod accuracy;
 mod admin;
 mod inbound;
 mod queue;
@@ -118,6 +119,8 @@ pub struct Session {
     logon_timeout: Duration,
     logout_timeout: Duration,
     reset_on_logon: bool,
+    /// MaxLatency when CheckLatency is on: how far from our clock SendingTime may be.
+    max_latency: Option<Duration>,
     clock: WallClock,
 
     state: State,
@@ -147,6 +150,7 @@ impl Session {
             logon_timeout: config.logon_timeout,
             logout_timeout: config.logout_timeout,
             reset_on_logon: config.reset_on_logon,
+            max_latency: config.check_latency.then_some(config.max_latency),
             clock,
             state: State::Disconnected,
             heartbeat: config.heartbeat_interval,

@@ -61,7 +61,11 @@ impl CloseReason {
                 "Incorrect BeginString".to_owned()
             }
             // The Reject before the Logout says why.
-            Self::Protocol(ProtocolViolation::CompIdMismatch { .. }) => String::new(),
+            Self::Protocol(
+                ProtocolViolation::CompIdMismatch { .. }
+                | ProtocolViolation::SendingTimeAccuracy { .. }
+                | ProtocolViolation::OrigSendingTimeAfterSendingTime { .. },
+            ) => String::new(),
             reason => reason.to_string(),
         }
     }
@@ -86,6 +90,20 @@ pub enum ProtocolViolation {
         sender: String,
         /// The peer's TargetCompID (56) as received.
         target: String,
+    },
+    /// SendingTime (52) is further from our clock than MaxLatency, or missing, or not a
+    /// UTCTimestamp.
+    SendingTimeAccuracy {
+        /// The SendingTime received, empty when there was none.
+        received: String,
+    },
+    /// A possible duplicate's OrigSendingTime (122) is later than its SendingTime (52), or
+    /// one of the two is not a UTCTimestamp.
+    OrigSendingTimeAfterSendingTime {
+        /// The OrigSendingTime received.
+        orig_sending_time: String,
+        /// The SendingTime received, empty when there was none.
+        sending_time: String,
     },
     /// BeginString differs from the session's.
     BeginStringMismatch {
@@ -120,6 +138,17 @@ impl fmt::Display for ProtocolViolation {
                     "CompID problem: SenderCompID={sender} TargetCompID={target}"
                 )
             }
+            Self::SendingTimeAccuracy { received } => {
+                write!(f, "SendingTime accuracy problem: received {received:?}")
+            }
+            Self::OrigSendingTimeAfterSendingTime {
+                orig_sending_time,
+                sending_time,
+            } => write!(
+                f,
+                "SendingTime accuracy problem: OrigSendingTime {orig_sending_time:?} \
+                 after SendingTime {sending_time:?}"
+            ),
             Self::BeginStringMismatch { received } => {
                 write!(f, "Incorrect BeginString: received {received}")
             }

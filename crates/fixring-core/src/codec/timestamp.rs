@@ -1,0 +1,206 @@
+//! Reading the FIX `UTCTimestamp` type (SendingTime, OrigSendingTime, TransactTime …).
+
+use core::fmt;
+
+use crate::UtcTimestamp;
+
+/// Why a `UTCTimestamp` value could not be read by [`parse_utc_timestamp`].
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimestampError {
+    /// Not `YYYYMMDD-HH:MM:SS`, optionally followed by `.` and 3, 6 or 9 digits.
+    BadFormat,
+    /// A day that does not exist: month 0 or 13, 31 April, 29 February of a common year …
+    BadDate,
+    /// An hour above 23, a minute above 59 or a second above 60 (60 is a leap second).
+    BadTime,
+    /// A time before 1970-01-01T00:00:00Z, which [`UtcTimestamp`] cannot hold.
+    BeforeEpoch,
+}
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BadFormat => "not a UTCTimestamp (YYYYMMDD-HH:MM:SS[.sss])",
+            Self::BadDate => "UTCTimestamp names a day that does not exist",
+            Self::BadTime => "UTCTimestamp has an hour, minute or second out of range",
+            Self::BeforeEpoch => "UTCTimestamp is before 1970",
+        })
+    }
+}
+
+impl std::error::Error for TimestampError {}
+
+/// Reads a FIX `UTCTimestamp`: `YYYYMMDD-HH:MM:SS`, optionally with milliseconds (`.sss`),
+/// microseconds (`.ssssss`) or nanoseconds (`.sssssssss`).
+///
+/// [`UtcTimestamp`] counts milliseconds: finer digits are cut off, not rounded. A leap
+/// second (`:60`) reads as the first millisecond after `:59.999`'s.
+///
+/// ```
+/// use fixring_core::codec::{TimestampError, parse_utc_timestamp};
+///
+/// let t = parse_utc_timestamp(b"20261126-00:00:01.250")?;
+/// assert_eq!(t.unix_millis(), 1_795_651_201_250);
+/// assert_eq!(parse_utc_timestamp(b"20260230-00:00:00"), Err(TimestampError::BadDate));
+/// # Ok::<(), TimestampError>(())
+/// ```
+pub fn parse_utc_timestamp(value: &[u8]) -> Result<UtcTimestamp, TimestampError> {
+    let (whole, fraction) = value
+        .split_at_checked(17)
+        .ok_or(TimestampError::BadFormat)?;
+    if whole[8] != b'-' || whole[11] != b':' || whole[14] != b':' {
+        return Err(TimestampError::BadFormat);
+    }
+    let year = digits(&whole[0..4])?;
+    let month = digits(&whole[4..6])?;
+    let day = digits(&whole[6..8])?;
+    let (hour, minute, second) = (
+        digits(&whole[9..11])?,
+        digits(&whole[12..14])?,
+        digits(&whole[15..17])?,
+    );
+    let millis = match fraction {
+        [] => 0,
+        [b'.', rest @ ..] if matches!(rest.len(), 3 | 6 | 9) => {
+            // Every digit must be one, the ones cut off included.
+            digits(rest)?;
+            digits(&rest[..3])?
+        }
+        _ => return Err(TimestampError::BadFormat),
+    };
+    if month == 0 || month > 12 || day == 0 || day > days_in_month(year, month) {
+        return Err(TimestampError::BadDate);
+    }
+    if hour > 23 || minute > 59 || second > 60 {
+        return Err(TimestampError::BadTime);
+    }
+    let days = u64::try_from(days_from_civil(year, month, day))
+        .map_err(|_| TimestampError::BeforeEpoch)?;
+    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    Ok(UtcTimestamp::from_unix_millis(secs * 1_000 + millis))
+}
+
+/// The value of a run of ASCII digits (at most nine, so it cannot overflow).
+fn digits(bytes: &[u8]) -> Result<u64, TimestampError> {
+    bytes.iter().try_fold(0, |value, &b| {
+        if b.is_ascii_digit() {
+            Ok(value * 10 + u64::from(b - b'0'))
+        } else {
+            Err(TimestampError::BadFormat)
+        }
+    })
+}
+
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date, negative before it.
+///
+/// Howard Hinnant's `days_from_civil` algorithm, the inverse of the one that formats
+/// timestamps in [`crate::time`].
+fn days_from_civil(year: u64, month: u64, day: u64) -> i64 {
+    // Four digits at most: the casts cannot truncate.
+    let (year, month, day) = (year as i64, month as i64, day as i64);
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn millis(value: &str) -> Result<u64, TimestampError> {
+        parse_utc_timestamp(value.as_bytes()).map(UtcTimestamp::unix_millis)
+    }
+
+    #[test]
+    fn reads_every_precision() {
+        assert_eq!(millis("19700101-00:00:00"), Ok(0));
+        assert_eq!(millis("20261126-00:00:00"), Ok(1_795_651_200_000));
+        assert_eq!(millis("20261125-23:59:58.123"), Ok(1_795_651_198_123));
+        assert_eq!(millis("20261125-23:59:58.123999"), Ok(1_795_651_198_123));
+        assert_eq!(millis("20261125-23:59:58.123456789"), Ok(1_795_651_198_123));
+        assert_eq!(millis("20000229-12:34:56.789"), Ok(951_827_696_789));
+        assert_eq!(millis("20161231-23:59:60"), Ok(1_483_228_800_000));
+    }
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        for ms in [0, 951_827_696_789, 1_795_651_198_123, 4_102_444_799_999] {
+            let t = UtcTimestamp::from_unix_millis(ms);
+            assert_eq!(parse_utc_timestamp(t.to_string().as_bytes()), Ok(t));
+        }
+    }
+
+    #[test]
+    fn refuses_days_that_do_not_exist() {
+        for value in [
+            "20260001-00:00:00",
+            "20261301-00:00:00",
+            "20260100-00:00:00",
+            "20260132-00:00:00",
+            "20260431-00:00:00",
+            "20260229-00:00:00",
+            "19000229-00:00:00",
+            "00000000-00:00:00.000",
+        ] {
+            assert_eq!(millis(value), Err(TimestampError::BadDate), "{value}");
+        }
+        assert_eq!(millis("20240229-00:00:00"), Ok(1_709_164_800_000));
+    }
+
+    #[test]
+    fn refuses_times_out_of_range() {
+        for value in [
+            "20261126-24:00:00",
+            "20261126-23:60:00",
+            "20261126-23:59:61",
+        ] {
+            assert_eq!(millis(value), Err(TimestampError::BadTime), "{value}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_the_format() {
+        for value in [
+            "",
+            "20261126",
+            "20261126-00:00",
+            "20261126 00:00:00",
+            "20261126-00-00-00",
+            "2026112a-00:00:00",
+            "20261126-00:00:00.",
+            "20261126-00:00:00.1",
+            "20261126-00:00:00.1234",
+            "20261126-00:00:00.12345678901",
+            "20261126-00:00:00.12x",
+            "20261126-00:00:00.123x56",
+            "20261126-00:00:00,123",
+            "+0261126-00:00:00",
+        ] {
+            assert_eq!(millis(value), Err(TimestampError::BadFormat), "{value}");
+        }
+    }
+
+    #[test]
+    fn refuses_times_before_1970() {
+        assert_eq!(
+            millis("19691231-23:59:59.999"),
+            Err(TimestampError::BeforeEpoch)
+        );
+    }
+}
