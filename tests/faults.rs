@@ -221,7 +221,7 @@ fn a_logon_replaces_a_silent_connection_of_its_session() {
                 "49=VICTIM",
                 "56=ACC",
                 "34=1000",
-                "52=20261126-00:00:00.000",
+                &common::sending_time_now(),
                 "98=0",
                 "108=30",
             ]);

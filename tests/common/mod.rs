@@ -34,6 +34,16 @@ pub(crate) fn free_port() -> u16 {
     }
 }
 
+/// SendingTime (52) as of now, as a peer stamps it: the engine checks it against its clock.
+pub(crate) fn sending_time_now() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let mut buf = [0u8; fixring::core::UtcTimestamp::FIX_LEN];
+    fixring::core::UtcTimestamp::from_unix_millis(millis).write_fix(&mut buf);
+    format!("52={}", String::from_utf8_lossy(&buf))
+}
+
 /// A fresh directory under the system temporary directory, removed with its contents on drop.
 #[derive(Debug)]
 pub(crate) struct TempDir {

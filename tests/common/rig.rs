@@ -66,7 +66,7 @@ pub(crate) fn logon(sender: &str) -> Vec<u8> {
         &format!("49={sender}"),
         "56=ACC",
         "34=1",
-        "52=20261126-00:00:00.000",
+        &super::sending_time_now(),
         "98=0",
         "108=30",
     ])

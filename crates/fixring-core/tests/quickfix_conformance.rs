@@ -563,3 +563,20 @@ fn only_poss_dups_below_the_expected_seq_num_are_checked() {
     assert_eq!(script.pair.acceptor.delivered.len(), 3);
     assert!(!script.disconnected());
 }
+
+/// SessionReset: a Logon with ResetSeqNumFlag on a session already logged on starts both
+/// sequences again at 1, and is answered with a Logon 141=Y.
+#[test]
+fn a_reset_logon_on_a_logged_on_session_starts_both_sequences_again() {
+    let mut script = Script::new(true);
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.send("35=1|34=2|49=TW44|52=<TIME>|56=ISLD|112=1|");
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=1|");
+    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|141=Y|");
+    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|141=Y|");
+    script.send("35=1|34=2|49=TW44|52=<TIME>|56=ISLD|112=2|");
+    script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=2|");
+    script.expect_nothing();
+    assert!(!script.disconnected());
+}

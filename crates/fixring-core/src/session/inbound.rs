@@ -75,6 +75,15 @@ impl Session {
             return Inbound::Admin;
         }
         if kind == msg_type::LOGON {
+            // As QuickFIX: a Logon with ResetSeqNumFlag on a logged-on session starts both
+            // sequences again at 1, and is answered with a Logon that says so.
+            if msg.get(tags::RESET_SEQ_NUM_FLAG) == Some(b"Y") && seq == 1 {
+                self.reset_sequence_numbers();
+                self.next_target_seq = 2;
+                self.resend_requested_to = 0;
+                self.admin.push_back(Admin::Logon { reset: true });
+                return Inbound::Admin;
+            }
             self.violation(ProtocolViolation::DuplicateLogon);
             return Inbound::Ignored;
         }
