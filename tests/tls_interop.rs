@@ -248,7 +248,12 @@ fn openssl_s_client_logs_on_to_our_tls_acceptor() {
             sender_comp_id: "OPENSSL",
             target_comp_id: "FIXRING",
             msg_seq_num: 1,
-            sending_time: UtcTimestamp::from_unix_millis(1_795_651_200_000),
+            // The engine checks SendingTime against its clock.
+            sending_time: UtcTimestamp::from_unix_millis(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            ),
             poss_dup: false,
             orig_sending_time: None,
         };

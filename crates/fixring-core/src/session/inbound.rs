@@ -94,12 +94,14 @@ impl Session {
         }
         // A Logout, and a ResendRequest (which a two-way gap would otherwise leave unanswered
         // for ever), are acted on even out of sequence. As QuickFIX, a MsgSeqNum too low on
-        // them is no violation and leaves the number expected next as it is.
+        // them is no violation and leaves the number expected next as it is, and a Logout
+        // too high is answered without asking for what it skipped.
         let always = kind == msg_type::LOGOUT || kind == msg_type::RESEND_REQUEST;
         if !always && seq < self.next_target_seq && !self.check_poss_dup(msg) {
             return Inbound::Ignored;
         }
-        let in_sequence = if always && seq < self.next_target_seq {
+        let too_high_logout = kind == msg_type::LOGOUT && seq > self.next_target_seq;
+        let in_sequence = if (always && seq < self.next_target_seq) || too_high_logout {
             false
         } else {
             self.check_sequence(msg, seq)
