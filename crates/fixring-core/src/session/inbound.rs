@@ -10,6 +10,9 @@ use crate::codec::{Message, msg_type, tags};
 use crate::config::ConnectionType;
 use crate::{Event, Instant};
 
+/// The least time a ResendRequest is given before it is sent again.
+const RESEND_PATIENCE: Duration = Duration::from_secs(1);
+
 /// What the caller should do with a message after [`Session::handle_message`].
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +107,7 @@ impl Session {
         let in_sequence = if (always && seq < self.next_target_seq) || too_high_logout {
             false
         } else {
-            self.check_sequence(msg, seq)
+            self.check_sequence(now, msg, seq)
         };
         if !in_sequence && !always {
             if seq > self.next_target_seq {
@@ -172,7 +175,7 @@ impl Session {
     }
 
     /// Applies MsgSeqNum rules; returns whether the message should be processed.
-    fn check_sequence(&mut self, msg: &Message<'_>, seq: u64) -> bool {
+    fn check_sequence(&mut self, now: Instant, msg: &Message<'_>, seq: u64) -> bool {
         let expected = self.next_target_seq;
         if seq == expected {
             self.next_target_seq += 1;
@@ -187,13 +190,20 @@ impl Session {
             }
             return false;
         }
-        self.report_gap(expected, seq);
+        self.report_gap(now, expected, seq);
         false
     }
 
     /// Reports a gap and asks for a resend from the first missing message, once per gap.
-    fn report_gap(&mut self, expected: u64, received: u64) {
-        if expected > self.resend_requested_to {
+    ///
+    /// A ResendRequest that has had no effect for a while (lost, or garbled and skipped by
+    /// the peer) is sent again when messages keep coming beyond the gap.
+    fn report_gap(&mut self, now: Instant, expected: u64, received: u64) {
+        let unanswered = self.resend_requested_at.is_some_and(|at| {
+            now.saturating_duration_since(at) > self.silence_limit().max(RESEND_PATIENCE)
+        });
+        if expected > self.resend_requested_to || unanswered {
+            self.resend_requested_at = Some(now);
             self.events.push_back(Event::SequenceGap {
                 session_id: self.id.clone(),
                 expected,
@@ -250,7 +260,7 @@ impl Session {
         if seq == expected {
             self.next_target_seq += 1;
         } else {
-            self.report_gap(expected, seq);
+            self.report_gap(now, expected, seq);
         }
     }
 

@@ -129,6 +129,8 @@ pub struct Session {
     next_target_seq: u64,
     /// Highest MsgSeqNum a ResendRequest of ours already covers.
     resend_requested_to: u64,
+    /// When our last ResendRequest went out, while its gap is open.
+    resend_requested_at: Option<Instant>,
     /// Messages the peer sent beyond a gap, until it is filled.
     beyond_gap: queue::BeyondGap,
     last_received: Instant,
@@ -157,6 +159,7 @@ impl Session {
             next_sender_seq: 1,
             next_target_seq: 1,
             resend_requested_to: 0,
+            resend_requested_at: None,
             beyond_gap: queue::BeyondGap::default(),
             last_received: Instant::ZERO,
             last_sent: Instant::ZERO,
@@ -273,6 +276,7 @@ impl Session {
         self.timers.stop_all();
         self.admin.clear();
         self.resend_requested_to = 0;
+        self.resend_requested_at = None;
         self.beyond_gap.clear();
         self.last_received = now;
         self.last_sent = now;
