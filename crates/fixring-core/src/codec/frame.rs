@@ -53,7 +53,8 @@ impl Framer {
     ///   call again once more bytes have arrived. Nothing past `buf` is ever read.
     /// - [`Decoded::Invalid`]: the start of `buf` is not a valid message. Dropping `discard`
     ///   bytes (always at least one, never more than `buf.len()`) skips to the next place a
-    ///   message could begin, so a caller looping on `decode` always makes progress.
+    ///   message could begin (past the first CheckSum field after where a wrong BodyLength
+    ///   says the message ends), so a caller looping on `decode` always makes progress.
     ///
     /// The framer checks the envelope only (`8=`, `9=`, `10=`); [`super::Message::parse`]
     /// checks the fields in between.
@@ -145,7 +146,9 @@ pub enum Decoded {
     Incomplete,
     /// The buffer does not start with a valid message.
     Invalid {
-        /// How many bytes to drop to reach the next possible message start (at least one).
+        /// How many bytes to drop (at least one): to the next possible message start, or, for a
+        /// wrong BodyLength, to the end of the first CheckSum field after where it says the
+        /// message ends, as QuickFIX reads such a message.
         discard: usize,
         /// Why the bytes are invalid.
         error: DecodeError,
