@@ -61,7 +61,7 @@ pub use encode::{Header, encode};
 pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoded, Framer};
 pub use message::{Fields, Message, ParseError};
 pub use tags::Tag;
-pub use timestamp::{TimestampError, parse_utc_timestamp};
+pub use timestamp::{TimestampError, TimestampReader, parse_utc_timestamp};
 pub use writer::{FieldWriter, InsufficientSize};
 
 #[cfg(test)]

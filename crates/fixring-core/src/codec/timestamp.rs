@@ -46,15 +46,55 @@ impl std::error::Error for TimestampError {}
 /// # Ok::<(), TimestampError>(())
 /// ```
 pub fn parse_utc_timestamp(value: &[u8]) -> Result<UtcTimestamp, TimestampError> {
+    let time = time_of_day(value)?;
+    let year = digits(&value[0..4])?;
+    let month = digits(&value[4..6])?;
+    let day = digits(&value[6..8])?;
+    if month == 0 || month > 12 || day == 0 || day > days_in_month(year, month) {
+        return Err(TimestampError::BadDate);
+    }
+    let days = u64::try_from(days_from_civil(year, month, day))
+        .map_err(|_| TimestampError::BeforeEpoch)?;
+    Ok(UtcTimestamp::from_unix_millis(days * 86_400_000 + time))
+}
+
+/// Reads `UTCTimestamp`s one after another as [`parse_utc_timestamp`] does, remembering the
+/// last day read: the SendingTimes of a session share their date, and only their time of day
+/// needs reading.
+#[derive(Clone, Debug, Default)]
+pub struct TimestampReader {
+    /// The date bytes of the last value read, and the Unix milliseconds of its midnight.
+    day: Option<([u8; 8], u64)>,
+}
+
+impl TimestampReader {
+    /// Reads `value`, as [`parse_utc_timestamp`] would.
+    pub fn read(&mut self, value: &[u8]) -> Result<UtcTimestamp, TimestampError> {
+        if let (Some((date, midnight)), Some(prefix)) = (&self.day, value.get(..8))
+            && prefix == date
+        {
+            let time = time_of_day(value)?;
+            return Ok(UtcTimestamp::from_unix_millis(midnight + time));
+        }
+        let read = parse_utc_timestamp(value)?;
+        if let (Some(date), Ok(time)) = (value.get(..8), time_of_day(value)) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(date);
+            self.day = Some((bytes, read.unix_millis() - time));
+        }
+        Ok(read)
+    }
+}
+
+/// The milliseconds since midnight of a `UTCTimestamp` value, checking everything after its
+/// date: the separators, the time, the fraction.
+fn time_of_day(value: &[u8]) -> Result<u64, TimestampError> {
     let (whole, fraction) = value
         .split_at_checked(17)
         .ok_or(TimestampError::BadFormat)?;
     if whole[8] != b'-' || whole[11] != b':' || whole[14] != b':' {
         return Err(TimestampError::BadFormat);
     }
-    let year = digits(&whole[0..4])?;
-    let month = digits(&whole[4..6])?;
-    let day = digits(&whole[6..8])?;
     let (hour, minute, second) = (
         digits(&whole[9..11])?,
         digits(&whole[12..14])?,
@@ -69,16 +109,10 @@ pub fn parse_utc_timestamp(value: &[u8]) -> Result<UtcTimestamp, TimestampError>
         }
         _ => return Err(TimestampError::BadFormat),
     };
-    if month == 0 || month > 12 || day == 0 || day > days_in_month(year, month) {
-        return Err(TimestampError::BadDate);
-    }
     if hour > 23 || minute > 59 || second > 60 {
         return Err(TimestampError::BadTime);
     }
-    let days = u64::try_from(days_from_civil(year, month, day))
-        .map_err(|_| TimestampError::BeforeEpoch)?;
-    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    Ok(UtcTimestamp::from_unix_millis(secs * 1_000 + millis))
+    Ok((hour * 3_600 + minute * 60 + second) * 1_000 + millis)
 }
 
 /// The value of a run of ASCII digits (at most nine, so it cannot overflow).
@@ -125,6 +159,29 @@ mod tests {
 
     fn millis(value: &str) -> Result<u64, TimestampError> {
         parse_utc_timestamp(value.as_bytes()).map(UtcTimestamp::unix_millis)
+    }
+
+    #[test]
+    fn the_reader_reads_as_the_parser_does_across_days() {
+        let mut reader = TimestampReader::default();
+        let values: [&[u8]; 7] = [
+            b"20261130-23:59:59.999",
+            b"20261130-00:00:00",
+            b"20261201-00:00:00.001",
+            b"20261201-12:34:56.789123",
+            b"20261201-25:00:00",
+            b"20261201-12:00",
+            b"20240229-23:59:60",
+        ];
+        for value in values {
+            assert_eq!(reader.read(value), parse_utc_timestamp(value), "{value:?}");
+        }
+        // A day the cache holds, then an impossible one after it.
+        assert!(reader.read(b"20261201-01:00:00").is_ok());
+        assert_eq!(
+            reader.read(b"20261301-01:00:00"),
+            Err(TimestampError::BadDate)
+        );
     }
 
     #[test]

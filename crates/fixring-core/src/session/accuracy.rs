@@ -18,7 +18,7 @@ impl Session {
             return true;
         };
         let ours = self.clock.utc_at(now).unix_millis();
-        let theirs = msg.sending_time().map(parse_utc_timestamp);
+        let theirs = msg.sending_time().map(|time| self.sending_times.read(time));
         let max_millis = u64::try_from(max_latency.as_millis()).unwrap_or(u64::MAX);
         if let Some(Ok(theirs)) = theirs
             && ours.abs_diff(theirs.unix_millis()) <= max_millis

@@ -122,7 +122,7 @@ impl Session {
     /// [`Session::handle_message`] as if it had just arrived. Call it after every message
     /// handled, until it returns `None`.
     pub fn poll_queued(&mut self) -> Option<Vec<u8>> {
-        if !self.completed_logon() || !self.state.is_open() {
+        if self.beyond_gap.is_empty() || !self.completed_logon() || !self.state.is_open() {
             return None;
         }
         self.beyond_gap.take(self.next_target_seq)

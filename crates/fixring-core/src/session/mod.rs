@@ -27,7 +27,7 @@ mod violation;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::codec::{self, FieldWriter, Header, InsufficientSize, msg_type};
+use crate::codec::{self, FieldWriter, Header, InsufficientSize, TimestampReader, msg_type};
 use crate::config::{ConnectionType, SessionConfig};
 use crate::timer::{TimerName, TimerTable};
 use crate::{Event, Instant, SessionId, UtcTimestamp, WallClock};
@@ -121,6 +121,8 @@ pub struct Session {
     reset_on_logon: bool,
     /// MaxLatency when CheckLatency is on: how far from our clock SendingTime may be.
     max_latency: Option<Duration>,
+    /// Reads the peer's SendingTimes, remembering the day.
+    sending_times: TimestampReader,
     clock: WallClock,
 
     state: State,
@@ -153,6 +155,7 @@ impl Session {
             logout_timeout: config.logout_timeout,
             reset_on_logon: config.reset_on_logon,
             max_latency: config.check_latency.then_some(config.max_latency),
+            sending_times: TimestampReader::default(),
             clock,
             state: State::Disconnected,
             heartbeat: config.heartbeat_interval,

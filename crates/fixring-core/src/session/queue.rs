@@ -37,6 +37,11 @@ impl BeyondGap {
         None
     }
 
+    /// Whether nothing is kept.
+    pub(super) fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
     /// Forgets everything kept.
     pub(super) fn clear(&mut self) {
         self.frames.clear();
