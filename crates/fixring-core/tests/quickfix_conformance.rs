@@ -48,6 +48,12 @@ impl Script {
         Self { pair, seen: 0 }
     }
 
+    /// The Logon exchange most scripts begin with: HeartBtInt 30, MsgSeqNum 1 both ways.
+    fn log_on(&mut self) {
+        self.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
+        self.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    }
+
     /// Sends the peer's message `fields` (`|` for SOH, from MsgType on, `<TIME>` for the
     /// clock's SendingTime, `<TIME-N>` / `<TIME+N>` for N seconds off it) and drives.
     fn send(&mut self, fields: &str) {
@@ -140,8 +146,7 @@ fn readable(wire: &[u8]) -> String {
 #[test]
 fn header_fields_follow_msg_type_in_tag_order() {
     let mut script = Script::new(false);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
 
     let order = AppMessage::new(b"D", b"11=ID\x0121=3\x0140=1\x0154=1\x0155=INTC\x01");
     script.pair.acceptor.conn.send(order).expect("logged on");
@@ -164,8 +169,7 @@ fn header_fields_follow_msg_type_in_tag_order() {
 #[test]
 fn admin_bodies_in_tag_order() {
     let mut script = Script::new(false);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     for seq in 2..=4 {
         script.send(&format!(
             "35=1|34={seq}|49=TW44|52=<TIME>|56=ISLD|112=HELLO|"
@@ -192,8 +196,7 @@ fn reset_on_logon_resets_without_a_reset_seq_num_flag() {
         .conn
         .session_mut()
         .set_sequence_numbers(5, 9);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     script.send("35=5|34=2|49=TW44|52=<TIME>|56=ISLD|");
     script.expect("35=5|34=2|49=ISLD|52=<TIME>|56=TW44|");
     script.expect_nothing();
@@ -227,8 +230,7 @@ fn a_peer_reset_seq_num_flag_is_answered_with_one() {
 #[test]
 fn a_wrong_begin_string_is_logged_out_as_incorrect() {
     let mut script = Script::new(true);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     script.send_as("FIX.4.1", "35=1|34=2|49=TW44|52=<TIME>|56=ISLD|112=id|");
     script.expect("35=5|34=2|49=ISLD|52=<TIME>|56=TW44|58=Incorrect BeginString|");
     script.expect_nothing();
@@ -312,8 +314,7 @@ fn a_held_back_heartbeat_goes_out_with_the_answer() {
 #[test]
 fn a_message_too_low_is_logged_out() {
     let mut script = Script::new(true);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     for seq in [2, 3, 4, 2] {
         script.send(&format!("35=0|34={seq}|49=TW44|52=<TIME>|56=ISLD|"));
     }
@@ -329,8 +330,7 @@ fn a_message_too_low_is_logged_out() {
 #[test]
 fn a_logout_too_low_is_still_answered() {
     let mut script = Script::new(true);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     script.send("35=4|34=2|49=TW44|52=<TIME>|56=ISLD|36=20|123=Y|");
     script.send("35=1|34=20|49=TW44|52=<TIME>|56=ISLD|112=HELLO|");
     script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=HELLO|");
@@ -345,8 +345,7 @@ fn a_logout_too_low_is_still_answered() {
 #[test]
 fn a_resend_request_too_low_is_still_answered() {
     let mut script = Script::new(true);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     for seq in 2..=4 {
         script.send(&format!(
             "35=1|34={seq}|49=TW44|52=<TIME>|56=ISLD|112=HELLO|"
@@ -374,8 +373,7 @@ fn a_resend_request_too_low_is_still_answered() {
 #[test]
 fn a_sequence_reset_going_backwards_is_rejected() {
     let mut script = Script::new(true);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     script.send("35=4|34=0|49=TW44|52=<TIME>|56=ISLD|36=1|");
     script.expect(
         "35=3|34=2|49=ISLD|52=<TIME>|56=TW44|45=0|\
@@ -401,8 +399,7 @@ fn a_sequence_reset_going_backwards_is_rejected() {
 fn a_comp_id_problem_is_rejected_then_logged_out() {
     for (sender, target) in [("WT", "ISLD"), ("TW44", "DLSI"), ("WT", "DLSI")] {
         let mut script = Script::new(true);
-        script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-        script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+        script.log_on();
         script.send(&format!(
             "35=D|34=2|49={sender}|52=<TIME>|56={target}|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|"
         ));
@@ -435,8 +432,7 @@ fn a_logon_with_a_bad_sending_time_is_disconnected() {
 fn a_sending_time_out_of_range_is_rejected_then_logged_out() {
     for offset in ["-121", "+121"] {
         let mut script = Script::new(true);
-        script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-        script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+        script.log_on();
         script.send("35=1|34=2|49=TW44|52=<TIME-120>|56=ISLD|112=EARLY|");
         script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=EARLY|");
         script.send("35=1|34=3|49=TW44|52=<TIME+120>|56=ISLD|112=LATE|");
@@ -482,8 +478,7 @@ fn max_latency_and_check_latency_are_honoured() {
 #[test]
 fn the_script_clock_and_the_acceptor_clock_agree() {
     let mut script = Script::new(true);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     for seq in 2..=4 {
         script.wait(Duration::from_secs(25));
         script.send(&format!("35=1|34={seq}|49=TW44|52=<TIME>|56=ISLD|112=T|"));
@@ -496,8 +491,7 @@ fn the_script_clock_and_the_acceptor_clock_agree() {
 /// core has no application), so only the Logon reply is compared.
 fn logged_on_with_two_orders() -> Script {
     let mut script = Script::new(true);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     for seq in 2..=3 {
         script.send(&format!(
             "35=D|34={seq}|49=TW44|52=<TIME>|56=ISLD|11=ID|21=3|40=1|54=1|55=INTC|60=<TIME>|"
@@ -569,8 +563,7 @@ fn only_poss_dups_below_the_expected_seq_num_are_checked() {
 #[test]
 fn a_reset_logon_on_a_logged_on_session_starts_both_sequences_again() {
     let mut script = Script::new(true);
-    script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|");
-    script.expect("35=A|34=1|49=ISLD|52=<TIME>|56=TW44|98=0|108=30|");
+    script.log_on();
     script.send("35=1|34=2|49=TW44|52=<TIME>|56=ISLD|112=1|");
     script.expect("35=0|34=2|49=ISLD|52=<TIME>|56=TW44|112=1|");
     script.send("35=A|34=1|49=TW44|52=<TIME>|56=ISLD|98=0|108=30|141=Y|");

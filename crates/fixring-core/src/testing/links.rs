@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::pair::{ACCEPTOR, AppMessage, End, Pair};
+use super::pair::{ACCEPTOR, AppMessage, End, Pair, Side};
 use super::socket::{MemorySendBuffer, MemorySocket};
 use crate::SessionId;
 use crate::codec::{Framer, Message};
@@ -163,20 +163,25 @@ impl Pair {
         }
     }
 
-    /// Lets `end`'s connection read what its socket received (`force`: even nothing, for
-    /// the plaintext a routed TLS link brings along). Returns whether it consumed bytes.
-    pub(super) fn read(&mut self, end: End, force: bool) -> bool {
-        let now = self.clock;
+    /// `end`'s side and the scratch buffer its connection is lent.
+    fn side_and_scratch(&mut self, end: End) -> (&mut Side, &mut [u8]) {
         let Self {
             initiator,
             acceptor,
             scratch,
             ..
         } = self;
-        let side = match end {
-            End::Initiator => initiator,
-            End::Acceptor => acceptor,
-        };
+        match end {
+            End::Initiator => (initiator, scratch),
+            End::Acceptor => (acceptor, scratch),
+        }
+    }
+
+    /// Lets `end`'s connection read what its socket received (`force`: even nothing, for
+    /// the plaintext a routed TLS link brings along). Returns whether it consumed bytes.
+    pub(super) fn read(&mut self, end: End, force: bool) -> bool {
+        let now = self.clock;
+        let (side, scratch) = self.side_and_scratch(end);
         let Some(socket) = side.socket.as_mut() else {
             return false;
         };
@@ -198,16 +203,7 @@ impl Pair {
     /// Lets `end`'s connection write what it has to say. Returns whether it wrote.
     pub(super) fn transmit(&mut self, end: End) -> bool {
         let now = self.clock;
-        let Self {
-            initiator,
-            acceptor,
-            scratch,
-            ..
-        } = self;
-        let side = match end {
-            End::Initiator => initiator,
-            End::Acceptor => acceptor,
-        };
+        let (side, scratch) = self.side_and_scratch(end);
         let Some(socket) = side.socket.as_mut() else {
             return false;
         };
