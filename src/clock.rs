@@ -15,13 +15,13 @@ impl Clock {
     /// A clock starting now.
     pub(crate) fn start() -> Self {
         let origin = std::time::Instant::now();
-        let millis = SystemTime::now()
+        let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
             .unwrap_or(0);
         Self {
             origin,
-            wall: WallClock::new(Instant::ZERO, UtcTimestamp::from_unix_millis(millis)),
+            wall: WallClock::new(Instant::ZERO, UtcTimestamp::from_unix_nanos(nanos)),
         }
     }
 
@@ -31,7 +31,7 @@ impl Clock {
         Instant::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 
-    /// The mapping of instants to wall-clock time, for SendingTime.
+    /// The mapping of instants to wall-clock time, for SendingTime and events.
     pub(crate) fn wall(&self) -> WallClock {
         self.wall
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use fixring_core::config::{Settings, Transport};
-use fixring_core::{Event, SessionId};
+use fixring_core::{Event, EventKind, SessionId};
 use fixring_epoll::EpollBackend;
 use fixring_io::{Backend, BackendOptions, Wake};
 use fixring_uring::UringBackend;
@@ -319,9 +319,10 @@ fn run_loop<A: Application>(
             Ok(backend) => return drive(backend, BackendKind::Uring, app, plan, clock, shared),
             Err(error) if transport == Transport::Auto && fixring_io::is_unavailable(&error) => {
                 tracing::warn!(%error, "io_uring is not available; falling back to epoll");
-                app.on_event(&Event::BackendFallback {
+                let kind = EventKind::BackendFallback {
                     reason: error.to_string(),
-                });
+                };
+                app.on_event(&Event::new(clock.wall().utc_at(clock.now()), kind));
             }
             Err(source) => return Err(EngineError::Backend(source)),
         }

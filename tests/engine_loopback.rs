@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::free_port;
 use common::recorder::Recorder;
 use fixring::core::config::Settings;
-use fixring::core::{ErrorCode, Event, SessionId};
+use fixring::core::{ErrorCode, EventKind, SessionId};
 use fixring::{BackendKind, Engine};
 
 const TRANSPORTS: [&str; 2] = ["uring", "epoll"];
@@ -86,9 +86,9 @@ fn logon_orders_and_graceful_stop() {
             s.events
                 .iter()
                 .find(|e| e.name() == "fix.connection.established")
-                .cloned()
+                .map(|e| e.kind.clone())
         });
-        let Some(Event::ConnectionEstablished {
+        let Some(EventKind::ConnectionEstablished {
             session_id,
             remote_port,
             is_ssl,
@@ -176,9 +176,9 @@ fn failover_to_the_second_host_when_the_first_refuses() {
             s.events
                 .iter()
                 .find(|e| e.name() == "fix.connection.failed")
-                .cloned()
+                .map(|e| e.kind.clone())
         });
-        let Some(Event::ConnectionFailed {
+        let Some(EventKind::ConnectionFailed {
             remote_port, code, ..
         }) = failed
         else {
@@ -262,8 +262,8 @@ fn unknown_comp_ids_are_refused_and_other_sessions_go_on() {
         );
         acceptor_app.expect_events("fix.connection.error", 1, WAIT);
         let refused = acceptor_app.with(|s| {
-            s.events.iter().find_map(|e| match e {
-                Event::ConnectionError { error_detail, .. } => Some(error_detail.clone()),
+            s.events.iter().find_map(|e| match &e.kind {
+                EventKind::ConnectionError { error_detail, .. } => Some(error_detail.clone()),
                 _ => None,
             })
         });

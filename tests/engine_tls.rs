@@ -11,7 +11,7 @@ use common::recorder::Recorder;
 use common::{TempDir, free_port, temp_dir};
 use fixring::core::config::Settings;
 use fixring::core::tls::TlsSetupError;
-use fixring::core::{ErrorCode, Event, SessionId};
+use fixring::core::{ErrorCode, EventKind, SessionId};
 use fixring::{Engine, EngineError};
 
 const TRANSPORTS: [&str; 2] = ["uring", "epoll"];
@@ -86,8 +86,8 @@ fn errors(app: &Recorder, code: ErrorCode) -> Vec<String> {
     app.with(|s| {
         s.events
             .iter()
-            .filter_map(|e| match e {
-                Event::ConnectionError {
+            .filter_map(|e| match &e.kind {
+                EventKind::ConnectionError {
                     code: c,
                     error_detail,
                     ..
@@ -118,12 +118,12 @@ fn tls_logon_and_orders() {
             s.events
                 .iter()
                 .find(|e| e.name() == "fix.connection.established")
-                .cloned()
+                .map(|e| e.kind.clone())
         });
         assert!(
             matches!(
                 established,
-                Some(Event::ConnectionEstablished { is_ssl: true, .. })
+                Some(EventKind::ConnectionEstablished { is_ssl: true, .. })
             ),
             "{established:?}"
         );

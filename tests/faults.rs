@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::proxy::Fault;
 use common::rig::{Rig, RigOptions, TRANSPORTS, WAIT, details, fix_message, logon, order};
 use common::vitals::{exclusive, fds_settle, open_fds, rss_kib};
-use fixring::core::{ErrorCode, Event};
+use fixring::core::{ErrorCode, Event, EventKind};
 
 /// Resident memory a test may leave behind (allocator caches, thread stacks kept for reuse).
 const RSS_SLACK_KIB: u64 = 8 * 1024;
@@ -445,9 +445,9 @@ fn reasons(app: &common::recorder::Recorder) -> Vec<String> {
     app.with(|s| {
         s.events
             .iter()
-            .filter_map(|e| match e {
-                Event::Logout { reason, .. } => Some(reason.clone()),
-                Event::ConnectionLost { error_detail, .. } => Some(error_detail.clone()),
+            .filter_map(|e| match &e.kind {
+                EventKind::Logout { reason, .. } => Some(reason.clone()),
+                EventKind::ConnectionLost { error_detail, .. } => Some(error_detail.clone()),
                 _ => None,
             })
             .collect()
@@ -493,16 +493,16 @@ fn hostile(rig: &Rig, bytes: &[u8], code: ErrorCode, says: &str, label: &str) {
                 .cloned()
         })
         .expect("the error event");
-    let Event::ConnectionError {
+    let EventKind::ConnectionError {
         code: got,
         error_detail,
         ..
-    } = event
+    } = &event.kind
     else {
         unreachable!("filtered by name")
     };
     eprintln!("{label}: {got:?}: {error_detail}");
-    assert_eq!(got, code, "{label}: {error_detail}");
+    assert_eq!(*got, code, "{label}: {error_detail}");
     assert!(
         error_detail.to_lowercase().contains(&says.to_lowercase()),
         "{label}: the detail does not say {says:?}: {error_detail}"

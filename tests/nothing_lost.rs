@@ -21,7 +21,7 @@ use common::rig::{
 };
 use fixring::core::codec::Message;
 use fixring::core::session::SendError;
-use fixring::core::{Event, SessionId};
+use fixring::core::{Event, EventKind, SessionId};
 use fixring::{Application, Context, Engine, HandleError, Outbound, SessionHandle};
 
 /// What one side saw, in order.
@@ -316,8 +316,8 @@ fn orders_through_resets(
     let lost = pair.initiator_app.recorder.with(|s| {
         s.events
             .iter()
-            .filter_map(|e| match e {
-                Event::ConnectionLost { error_detail, .. } => Some(error_detail.clone()),
+            .filter_map(|e| match &e.kind {
+                EventKind::ConnectionLost { error_detail, .. } => Some(error_detail.clone()),
                 _ => None,
             })
             .collect::<Vec<_>>()

@@ -27,7 +27,7 @@ use common::rig::{TRANSPORTS, order, start};
 use common::vitals::{exclusive, fds_settle, open_fds, rss_kib};
 use fixring::core::codec::Message;
 use fixring::core::session::SendError;
-use fixring::core::{Event, SessionId};
+use fixring::core::{Event, EventKind, SessionId};
 use fixring::{Application, Context, Echo, Engine, Outbound};
 
 /// A tiny xorshift64* generator: the soak must replay from its seed.
@@ -102,8 +102,8 @@ impl Counting {
 
 impl Application for Counting {
     fn on_event(&mut self, event: &Event) {
-        match event {
-            Event::ConnectionEstablished { session_id, .. } => {
+        match &event.kind {
+            EventKind::ConnectionEstablished { session_id, .. } => {
                 let mut stats = self.stats.lock().unwrap();
                 let s = stats.entry(session_id.sender_comp_id.clone()).or_default();
                 s.up = true;
@@ -116,13 +116,13 @@ impl Application for Counting {
                     s.recoveries += 1;
                 }
             }
-            Event::ConnectionLost { session_id, .. }
-            | Event::ConnectionFailed { session_id, .. } => self.error(session_id),
-            Event::MessagesNotResent { begin, end, .. } => {
+            EventKind::ConnectionLost { session_id, .. }
+            | EventKind::ConnectionFailed { session_id, .. } => self.error(session_id),
+            EventKind::MessagesNotResent { begin, end, .. } => {
                 self.not_resent
                     .fetch_add(end - begin + 1, Ordering::Relaxed);
             }
-            Event::Logout { session_id, .. } => {
+            EventKind::Logout { session_id, .. } => {
                 // A Logout the peer sent ends the session
                 // without a loss event: an error too.
                 let up = self
@@ -165,7 +165,7 @@ struct Echoing {
 
 impl Application for Echoing {
     fn on_event(&mut self, event: &Event) {
-        if let Event::ConnectionError { error_detail, .. } = event {
+        if let EventKind::ConnectionError { error_detail, .. } = &event.kind {
             // The detail up to its first specific part (CompIDs, checksums) names the kind.
             let kind = error_detail
                 .split([':', ','])
@@ -179,7 +179,7 @@ impl Application for Echoing {
             };
             *self.refused.lock().unwrap().entry(kind).or_default() += 1;
         }
-        if let Event::ConnectionLost { error_detail, .. } = event
+        if let EventKind::ConnectionLost { error_detail, .. } = &event.kind
             && error_detail.starts_with("replaced")
         {
             self.replaced.fetch_add(1, Ordering::Relaxed);

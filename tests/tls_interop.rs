@@ -16,7 +16,7 @@ use common::{free_port, temp_dir};
 use fixring::Engine;
 use fixring::core::codec::{Header, encode};
 use fixring::core::config::Settings;
-use fixring::core::{Event, UtcTimestamp};
+use fixring::core::{EventKind, UtcTimestamp};
 
 const TRANSPORTS: [&str; 2] = ["uring", "epoll"];
 const STEP: Duration = Duration::from_secs(15);
@@ -70,9 +70,12 @@ fn expect_line(peer: &mut QuickFixPeer, prefix: &str) -> String {
 
 fn is_ssl_established(app: &Recorder) -> bool {
     app.with(|s| {
-        s.events
-            .iter()
-            .any(|e| matches!(e, Event::ConnectionEstablished { is_ssl: true, .. }))
+        s.events.iter().any(|e| {
+            matches!(
+                e.kind,
+                EventKind::ConnectionEstablished { is_ssl: true, .. }
+            )
+        })
     })
 }
 

@@ -56,7 +56,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 } else {
                     self.backend.close(conn);
                 }
-                self.report_router_events();
+                self.report_router_events(now);
             }
             Completion::Connected { conn, peer } => {
                 let Some(Owner::Slot(index)) = self.owners.get(conn) else {
@@ -143,7 +143,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 .is_some_and(|s| s.connection.session().is_silent(now))
         };
         let routed = router.handle_received(conn, &mut lent, may_replace, is_silent);
-        self.report_router_events();
+        self.report_router_events(now);
         match routed {
             Routed::Session { session, link } => {
                 self.owners.insert(conn, Owner::Slot(session));
@@ -188,9 +188,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     /// Hands the router's events (refused sockets) to the application.
-    pub(super) fn report_router_events(&mut self) {
-        while let Some(event) = self.router.poll_event() {
-            self.app.on_event(&event);
+    pub(super) fn report_router_events(&mut self, now: Instant) {
+        while let Some(kind) = self.router.poll_event() {
+            self.report(now, kind);
         }
     }
 }

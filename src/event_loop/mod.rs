@@ -20,7 +20,7 @@ use fixring_core::config::ConnectionType;
 use fixring_core::connection::{Port, Router};
 use fixring_core::session::SendError;
 use fixring_core::tls::server_config;
-use fixring_core::{ErrorCode, Event, Instant};
+use fixring_core::{ErrorCode, Event, EventKind, Instant};
 use fixring_io::{Backend, Completion, ListenerId};
 
 use crate::application::Application;
@@ -100,11 +100,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             let id = match backend.listen(listener.addr, &listener.options) {
                 Ok(id) => id,
                 Err(source) => {
-                    app.on_event(&Event::ConnectionError {
+                    let kind = EventKind::ConnectionError {
                         remote_host: listener.addr.to_string(),
                         code: ErrorCode::PortBindFailed,
                         error_detail: source.to_string(),
-                    });
+                    };
+                    app.on_event(&Event::new(clock.wall().utc_at(clock.now()), kind));
                     return Err(crate::EngineError::PortBindFailed {
                         addr: listener.addr,
                         source,
@@ -291,12 +292,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.app.on_not_sent(id, msg, SendError::NotLoggedOn);
             }
         }
-        self.persist();
+        self.persist(now);
         // The last loop of each kind to finish reports that kind stopped.
-        for &connection_type in &self.kinds {
+        for connection_type in self.kinds.clone() {
             if self.shutdown.finished(connection_type) {
-                self.app
-                    .on_event(&Event::ConnectionStopped { connection_type });
+                self.report(now, EventKind::ConnectionStopped { connection_type });
             }
         }
         let flushed = self.backend.flush();
@@ -326,7 +326,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             ..
         } = self;
         router.handle_timeout(now, closer(owners, backend));
-        self.report_router_events();
+        self.report_router_events(now);
         self.write_touched(now);
         self.refresh_deadline();
     }
@@ -350,13 +350,13 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Starts the writes; a backend that wrote during the flush may have made room for
     /// messages still waiting, which go out in a second flush.
     fn flush(&mut self, now: Instant) -> std::io::Result<()> {
-        self.persist();
+        self.persist(now);
         self.backend.flush()?;
         if !self.backlogged.is_empty() {
             for index in std::mem::take(&mut self.backlogged) {
                 self.write_pending(now, index);
             }
-            self.persist();
+            self.persist(now);
             self.backend.flush()?;
         }
         self.stats.flushed();

@@ -3,7 +3,7 @@
 
 use fixring_core::config::{ConnectionType, HostConfig, SessionConfig, SocketOptions};
 use fixring_core::connection::{Connection, Output};
-use fixring_core::{Event, Instant, WallClock};
+use fixring_core::{Event, EventKind, Instant, WallClock};
 use fixring_io::{Backend, ConnId};
 use std::io;
 use std::time::Duration;
@@ -27,6 +27,8 @@ pub(super) struct Slot {
     pub(super) file: Option<FileStore>,
     /// Connection attempts asked for so far; numbers a lookup's answer.
     attempts: u64,
+    /// Whether `on_logon` was called and `on_logout` not yet.
+    logged_on: bool,
     /// The attempt whose host name is being looked up, and when it times out.
     lookup: Option<(u64, Instant)>,
 }
@@ -60,6 +62,7 @@ impl Slot {
             socket: config.socket,
             file,
             attempts: 0,
+            logged_on: false,
             lookup: None,
         })
     }
@@ -71,7 +74,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     pub(super) fn drain_outputs(&mut self, index: usize, now: Instant) {
         while let Some(output) = self.slots[index].connection.poll_output(now) {
             match output {
-                Output::Event(event) => self.report(&event),
+                Output::Event(kind) => self.report_session(index, now, kind),
                 Output::NotSent(handed, reason) => {
                     let id = self.slots[index].connection.id();
                     self.app.on_not_sent(id, handed.msg, reason);
@@ -89,15 +92,30 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.note_deadline(deadline);
     }
 
-    /// Hands an event to the application; a Logon's `fix.connection.established` and a
-    /// Logout also call `on_logon` and `on_logout`.
-    pub(super) fn report(&mut self, event: &Event) {
-        match event {
-            Event::ConnectionEstablished { session_id, .. } => self.app.on_logon(session_id),
-            Event::Logout { session_id, .. } => self.app.on_logout(session_id),
+    /// Hands an event of slot `index`'s connection to the application. Its
+    /// `fix.connection.established` also calls `on_logon`; the first `fix.session.logout` or
+    /// `fix.connection.lost` after it, `on_logout`.
+    fn report_session(&mut self, index: usize, now: Instant, kind: EventKind) {
+        let slot = &mut self.slots[index];
+        match &kind {
+            EventKind::ConnectionEstablished { session_id, .. } => {
+                slot.logged_on = true;
+                self.app.on_logon(session_id);
+            }
+            EventKind::Logout { session_id, .. } | EventKind::ConnectionLost { session_id, .. }
+                if std::mem::take(&mut slot.logged_on) =>
+            {
+                self.app.on_logout(session_id);
+            }
             _ => {}
         }
-        self.app.on_event(event);
+        self.report(now, kind);
+    }
+
+    /// Hands an event to the application, stamped with the loop's wall-clock time at `now`.
+    pub(super) fn report(&mut self, now: Instant, kind: EventKind) {
+        let event = Event::new(self.clock.wall().utc_at(now), kind);
+        self.app.on_event(&event);
     }
 
     /// Closes slot `index`'s socket, if it is still open; an acceptor's session is free
@@ -237,20 +255,20 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Writes what changed in the sessions with a file store, before the turn's bytes go to
     /// the kernel.
-    pub(super) fn persist(&mut self) {
-        for &index in &self.stored {
-            let slot = &mut self.slots[index];
+    pub(super) fn persist(&mut self, now: Instant) {
+        for at in 0..self.stored.len() {
+            let slot = &mut self.slots[self.stored[at]];
             let Some(file) = slot.file.as_mut() else {
                 continue;
             };
             let session = slot.connection.session();
             if let Some(error) = file.persist(session) {
                 tracing::error!(session = %session.id(), %error, "file store write failed");
-                let event = Event::StoreError {
+                let event = EventKind::StoreError {
                     session_id: session.id().clone(),
                     detail: error.to_string(),
                 };
-                self.app.on_event(&event);
+                self.report(now, event);
             }
         }
     }

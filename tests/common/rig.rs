@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use fixring::core::config::Settings;
-use fixring::core::{Event, SessionId};
+use fixring::core::{EventKind, SessionId};
 use fixring::{Application, Engine};
 
 use super::certs::{Pki, rsa_pki};
@@ -252,10 +252,10 @@ pub(crate) fn details(app: &Recorder, name: &str) -> Vec<String> {
         s.events
             .iter()
             .filter(|e| e.name() == name)
-            .filter_map(|e| match e {
-                Event::ConnectionLost { error_detail, .. }
-                | Event::ConnectionFailed { error_detail, .. }
-                | Event::ConnectionError { error_detail, .. } => Some(error_detail.clone()),
+            .filter_map(|e| match &e.kind {
+                EventKind::ConnectionLost { error_detail, .. }
+                | EventKind::ConnectionFailed { error_detail, .. }
+                | EventKind::ConnectionError { error_detail, .. } => Some(error_detail.clone()),
                 _ => None,
             })
             .collect()

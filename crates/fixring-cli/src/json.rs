@@ -2,14 +2,27 @@
 
 use std::fmt::Write;
 
-use fixring_core::Event;
+use fixring_core::{Event, EventKind};
 
-/// One JSON object for `event`: its dotted name under `"event"` and the blueprint's payload
-/// fields. Failures also carry `"code"`, and `error_detail` starts with the code's name.
+/// One JSON object for `event`: its dotted name under `"event"`, when the loop took it under
+/// `"time"` (RFC 3339, UTC, microseconds) and the blueprint's payload fields. Failures also
+/// carry `"code"`, and `error_detail` starts with the code's name.
 pub(crate) fn event_json(event: &Event) -> String {
     let mut out = Json::new(event.name());
-    match event {
-        Event::ConnectionEstablished {
+    out.str("time", &event.at.rfc3339().to_string());
+    match &event.kind {
+        EventKind::ConnectionAttempt {
+            session_id,
+            remote_host,
+            remote_port,
+            attempt,
+        } => {
+            out.str("session_id", &session_id.to_string());
+            out.str("remote_host", remote_host);
+            out.num("remote_port", u64::from(*remote_port));
+            out.num("attempt", *attempt);
+        }
+        EventKind::ConnectionEstablished {
             session_id,
             remote_host,
             remote_port,
@@ -20,7 +33,7 @@ pub(crate) fn event_json(event: &Event) -> String {
             out.num("remote_port", u64::from(*remote_port));
             out.bool("is_ssl", *is_ssl);
         }
-        Event::ConnectionLost {
+        EventKind::ConnectionLost {
             session_id,
             remote_host,
             code,
@@ -31,7 +44,7 @@ pub(crate) fn event_json(event: &Event) -> String {
             out.str("code", code.code());
             out.str("error_detail", &format!("{}: {error_detail}", code.code()));
         }
-        Event::ConnectionFailed {
+        EventKind::ConnectionFailed {
             session_id,
             remote_host,
             remote_port,
@@ -44,10 +57,10 @@ pub(crate) fn event_json(event: &Event) -> String {
             out.str("code", code.code());
             out.str("error_detail", &format!("{}: {error_detail}", code.code()));
         }
-        Event::ConnectionStopped { connection_type } => {
+        EventKind::ConnectionStopped { connection_type } => {
             out.str("connection_type", connection_type.as_str());
         }
-        Event::ConnectionError {
+        EventKind::ConnectionError {
             remote_host,
             code,
             error_detail,
@@ -56,12 +69,12 @@ pub(crate) fn event_json(event: &Event) -> String {
             out.str("code", code.code());
             out.str("error_detail", &format!("{}: {error_detail}", code.code()));
         }
-        Event::Logon { session_id } => out.str("session_id", &session_id.to_string()),
-        Event::Logout { session_id, reason } => {
+        EventKind::Logon { session_id } => out.str("session_id", &session_id.to_string()),
+        EventKind::Logout { session_id, reason } => {
             out.str("session_id", &session_id.to_string());
             out.str("reason", reason);
         }
-        Event::SequenceGap {
+        EventKind::SequenceGap {
             session_id,
             expected,
             received,
@@ -70,7 +83,7 @@ pub(crate) fn event_json(event: &Event) -> String {
             out.num("expected", *expected);
             out.num("received", *received);
         }
-        Event::MessagesNotResent {
+        EventKind::MessagesNotResent {
             session_id,
             begin,
             end,
@@ -79,11 +92,11 @@ pub(crate) fn event_json(event: &Event) -> String {
             out.num("begin", *begin);
             out.num("end", *end);
         }
-        Event::StoreError { session_id, detail } => {
+        EventKind::StoreError { session_id, detail } => {
             out.str("session_id", &session_id.to_string());
             out.str("detail", detail);
         }
-        Event::BackendFallback { reason } => out.str("reason", reason),
+        EventKind::BackendFallback { reason } => out.str("reason", reason),
         _ => {}
     }
     out.finish()
@@ -159,56 +172,61 @@ impl Json {
 
 #[cfg(test)]
 mod tests {
-    use fixring_core::{ErrorCode, SessionId};
+    use fixring_core::{ErrorCode, SessionId, UtcTimestamp};
 
     use super::*;
 
+    /// `kind` taken at 2026-11-25T23:59:58.123456Z.
+    fn stamped(kind: EventKind) -> Event {
+        Event::new(UtcTimestamp::from_unix_micros(1_795_651_198_123_456), kind)
+    }
+
     #[test]
     fn established_has_the_blueprint_fields() {
-        let event = Event::ConnectionEstablished {
+        let event = stamped(EventKind::ConnectionEstablished {
             session_id: SessionId::new("FIX.4.4", "A", "B"),
             remote_host: "127.0.0.1".into(),
             remote_port: 5001,
             is_ssl: false,
-        };
+        });
         assert_eq!(
             event_json(&event),
-            r#"{"event":"fix.connection.established","session_id":"FIX.4.4:A->B","remote_host":"127.0.0.1","remote_port":5001,"is_ssl":false}"#
+            r#"{"event":"fix.connection.established","time":"2026-11-25T23:59:58.123456Z","session_id":"FIX.4.4:A->B","remote_host":"127.0.0.1","remote_port":5001,"is_ssl":false}"#
         );
     }
 
     #[test]
     fn details_are_escaped_and_carry_the_code() {
-        let event = Event::ConnectionError {
+        let event = stamped(EventKind::ConnectionError {
             remote_host: "0.0.0.0:5001".into(),
             code: ErrorCode::PortBindFailed,
             error_detail: "Address \"in\" use\n".into(),
-        };
+        });
         assert_eq!(
             event_json(&event),
-            r#"{"event":"fix.connection.error","remote_host":"0.0.0.0:5001","code":"PORT_BIND_FAILED","error_detail":"PORT_BIND_FAILED: Address \"in\" use\n"}"#
+            r#"{"event":"fix.connection.error","time":"2026-11-25T23:59:58.123456Z","remote_host":"0.0.0.0:5001","code":"PORT_BIND_FAILED","error_detail":"PORT_BIND_FAILED: Address \"in\" use\n"}"#
         );
     }
 
     #[test]
     fn store_events_name_the_session() {
         let session_id = SessionId::new("FIX.4.4", "A", "B");
-        let skipped = Event::MessagesNotResent {
+        let skipped = stamped(EventKind::MessagesNotResent {
             session_id: session_id.clone(),
             begin: 2,
             end: 9,
-        };
+        });
         assert_eq!(
             event_json(&skipped),
-            r#"{"event":"fix.session.messages_not_resent","session_id":"FIX.4.4:A->B","begin":2,"end":9}"#
+            r#"{"event":"fix.session.messages_not_resent","time":"2026-11-25T23:59:58.123456Z","session_id":"FIX.4.4:A->B","begin":2,"end":9}"#
         );
-        let failed = Event::StoreError {
+        let failed = stamped(EventKind::StoreError {
             session_id,
             detail: "No space left on device".into(),
-        };
+        });
         assert_eq!(
             event_json(&failed),
-            r#"{"event":"fix.session.store_error","session_id":"FIX.4.4:A->B","detail":"No space left on device"}"#
+            r#"{"event":"fix.session.store_error","time":"2026-11-25T23:59:58.123456Z","session_id":"FIX.4.4:A->B","detail":"No space left on device"}"#
         );
     }
 }

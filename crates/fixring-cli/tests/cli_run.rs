@@ -103,6 +103,16 @@ fn run_prints_json_events_echoes_orders_and_stops_on_sigterm() {
         "{established}"
     );
     assert!(established.contains(r#""is_ssl":false"#), "{established}");
+    // Every event carries the time the loop took it: RFC 3339, UTC, microseconds.
+    let time = established
+        .split(r#""time":""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    assert!(
+        time.len() == 27 && time.as_bytes()[10] == b'T' && time.ends_with('Z'),
+        "{established}"
+    );
 
     app.expect_events("fix.connection.established", 1, WAIT);
     let handle = initiator
@@ -134,9 +144,10 @@ fn run_prints_json_events_echoes_orders_and_stops_on_sigterm() {
     let pid = i32::try_from(run.0.id()).unwrap();
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     app.expect_events("fix.session.logout", 1, WAIT);
-    wait_line(
-        &stdout,
-        r#""event":"fix.connection.stopped","connection_type":"acceptor""#,
+    let stopped = wait_line(&stdout, r#""event":"fix.connection.stopped""#);
+    assert!(
+        stopped.contains(r#""connection_type":"acceptor""#),
+        "{stopped}"
     );
     let end = Instant::now() + WAIT;
     let status = loop {

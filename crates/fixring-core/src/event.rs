@@ -1,17 +1,56 @@
 //! The events of the engine's interface.
 //!
 //! Event names are part of the interface: monitoring systems match on
-//! `fix.connection.established` and its fellows, so [`Event::name`] never changes for a variant.
-//! Payload field names follow the blueprint (`remote_host`, `remote_port`, `session_id`,
-//! `is_ssl`, `error_detail`, `connection_type`).
+//! `fix.connection.established` and its fellows, so [`EventKind::name`] never changes for a
+//! variant. Payload field names follow the blueprint (`remote_host`, `remote_port`,
+//! `session_id`, `is_ssl`, `error_detail`, `connection_type`).
 
 use crate::config::ConnectionType;
-use crate::{ErrorCode, SessionId};
+use crate::{ErrorCode, SessionId, UtcTimestamp};
 
-/// Something the engine reports to the application and to monitoring.
+/// Something the engine reports to the application and to monitoring: what happened, and
+/// when the event loop that saw it took it (UTC, to the microsecond).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// When the loop took the event from the connection, the router or its own work.
+    pub at: UtcTimestamp,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// The event `kind`, taken at `at`.
+    pub const fn new(at: UtcTimestamp, kind: EventKind) -> Self {
+        Self { at, kind }
+    }
+
+    /// The event's dotted name, e.g. `fix.connection.established`.
+    pub const fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// The error code the event carries, if it reports a failure.
+    pub const fn code(&self) -> Option<ErrorCode> {
+        self.kind.code()
+    }
+}
+
+/// What an [`Event`] reports.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
+pub enum EventKind {
+    /// An initiator begins a connection attempt (`fix.connection.attempt`): stopped or
+    /// disconnected → pending.
+    ConnectionAttempt {
+        /// The session the attempt is made for.
+        session_id: SessionId,
+        /// The host tried, as configured (a name is looked up next).
+        remote_host: String,
+        /// The port tried.
+        remote_port: u16,
+        /// The attempt's number, counting from 1 since the engine started.
+        attempt: u64,
+    },
     /// A connection is up and its session logged on (`fix.connection.established`).
     ConnectionEstablished {
         /// The session the connection carries.
@@ -23,7 +62,9 @@ pub enum Event {
         /// Whether the connection is protected by TLS.
         is_ssl: bool,
     },
-    /// An established connection went down (`fix.connection.lost`).
+    /// An established (logged-on) connection went down without the engine's stop causing it
+    /// (`fix.connection.lost`): the peer closed it, logged out, went silent, broke the
+    /// protocol, or the socket failed.
     ConnectionLost {
         /// The session the connection carried.
         session_id: SessionId,
@@ -67,7 +108,9 @@ pub enum Event {
         /// The session.
         session_id: SessionId,
     },
-    /// A session logged out or its connection ended after logon (`fix.session.logout`).
+    /// A logged-on session ended with a Logout exchange (`fix.session.logout`): the peer's
+    /// Logout, or ours (answered or not). A connection that ends without one reports
+    /// `fix.connection.lost` alone.
     Logout {
         /// The session.
         session_id: SessionId,
@@ -111,10 +154,11 @@ pub enum Event {
     },
 }
 
-impl Event {
+impl EventKind {
     /// The event's dotted name, e.g. `fix.connection.established`.
     pub const fn name(&self) -> &'static str {
         match self {
+            Self::ConnectionAttempt { .. } => "fix.connection.attempt",
             Self::ConnectionEstablished { .. } => "fix.connection.established",
             Self::ConnectionLost { .. } => "fix.connection.lost",
             Self::ConnectionFailed { .. } => "fix.connection.failed",
@@ -147,7 +191,7 @@ mod tests {
     #[test]
     fn names_are_the_interface() {
         let id = SessionId::new("FIX.4.4", "A", "B");
-        let lost = Event::ConnectionLost {
+        let lost = EventKind::ConnectionLost {
             session_id: id.clone(),
             remote_host: "127.0.0.1".into(),
             code: ErrorCode::ConnectionLost,
@@ -155,11 +199,16 @@ mod tests {
         };
         assert_eq!(lost.name(), "fix.connection.lost");
         assert_eq!(lost.code(), Some(ErrorCode::ConnectionLost));
-        let stopped = Event::ConnectionStopped {
+        let stopped = EventKind::ConnectionStopped {
             connection_type: ConnectionType::Acceptor,
         };
         assert_eq!(stopped.name(), "fix.connection.stopped");
         assert_eq!(stopped.code(), None);
-        assert_eq!(Event::Logon { session_id: id }.name(), "fix.session.logon");
+        assert_eq!(
+            EventKind::Logon { session_id: id }.name(),
+            "fix.session.logon"
+        );
+        let at = UtcTimestamp::from_unix_micros(1);
+        assert_eq!(Event::new(at, stopped).name(), "fix.connection.stopped");
     }
 }

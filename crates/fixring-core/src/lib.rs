@@ -43,6 +43,6 @@ pub mod timer;
 pub mod tls;
 
 pub use error::ErrorCode;
-pub use event::Event;
+pub use event::{Event, EventKind};
 pub use session_id::SessionId;
-pub use time::{Instant, UtcTimestamp, WallClock};
+pub use time::{Instant, Rfc3339, UtcTimestamp, WallClock};

@@ -84,10 +84,14 @@ impl fmt::Display for Instant {
     }
 }
 
-/// Wall-clock time in milliseconds since the Unix epoch, UTC.
+/// Wall-clock time since the Unix epoch, UTC, to the nanosecond (until the year 2554).
+///
+/// SendingTime and the other FIX timestamps are written with milliseconds
+/// ([`UtcTimestamp::write_fix`], also its `Display`); events are stamped with microseconds
+/// ([`UtcTimestamp::rfc3339`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UtcTimestamp {
-    millis: u64,
+    nanos: u64,
 }
 
 impl UtcTimestamp {
@@ -96,41 +100,59 @@ impl UtcTimestamp {
 
     /// A timestamp `millis` milliseconds after 1970-01-01T00:00:00Z.
     pub const fn from_unix_millis(millis: u64) -> Self {
-        Self { millis }
+        Self::from_unix_nanos(millis.saturating_mul(1_000_000))
     }
 
-    /// Milliseconds since the Unix epoch.
+    /// A timestamp `micros` microseconds after 1970-01-01T00:00:00Z.
+    pub const fn from_unix_micros(micros: u64) -> Self {
+        Self::from_unix_nanos(micros.saturating_mul(1_000))
+    }
+
+    /// A timestamp `nanos` nanoseconds after 1970-01-01T00:00:00Z.
+    pub const fn from_unix_nanos(nanos: u64) -> Self {
+        Self { nanos }
+    }
+
+    /// Whole milliseconds since the Unix epoch.
     pub const fn unix_millis(self) -> u64 {
-        self.millis
+        self.nanos / 1_000_000
+    }
+
+    /// Whole microseconds since the Unix epoch.
+    pub const fn unix_micros(self) -> u64 {
+        self.nanos / 1_000
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    pub const fn unix_nanos(self) -> u64 {
+        self.nanos
     }
 
     /// This timestamp advanced by the time elapsed between two instants.
     pub fn advanced_by(self, elapsed: Duration) -> Self {
-        let add = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let add = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         Self {
-            millis: self.millis.saturating_add(add),
+            nanos: self.nanos.saturating_add(add),
         }
     }
 
-    /// Writes the FIX `UTCTimestamp` form with milliseconds, `YYYYMMDD-HH:MM:SS.sss`.
+    /// Writes the FIX `UTCTimestamp` form with milliseconds, `YYYYMMDD-HH:MM:SS.sss`; finer
+    /// digits are cut off.
     pub fn write_fix(self, out: &mut [u8; Self::FIX_LEN]) {
-        let secs = self.millis / 1000;
-        let ms = (self.millis % 1000) as u32;
-        let days = secs / 86_400;
-        let rem = (secs % 86_400) as u32;
-        let (year, month, day) = civil_from_days(days as i64);
-        let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
-        write_digits(&mut out[0..4], year as u32);
-        write_digits(&mut out[4..6], month);
-        write_digits(&mut out[6..8], day);
+        let civil = Civil::of(self);
+        write_digits(&mut out[0..4], civil.year);
+        write_digits(&mut out[4..6], civil.month);
+        write_digits(&mut out[6..8], civil.day);
         out[8] = b'-';
-        write_digits(&mut out[9..11], h);
-        out[11] = b':';
-        write_digits(&mut out[12..14], m);
-        out[14] = b':';
-        write_digits(&mut out[15..17], s);
+        civil.write_time(&mut out[9..17]);
         out[17] = b'.';
-        write_digits(&mut out[18..21], ms);
+        write_digits(&mut out[18..21], civil.nanos / 1_000_000);
+    }
+
+    /// The RFC 3339 form with microseconds, `YYYY-MM-DDTHH:MM:SS.ssssssZ`, as events and
+    /// logs carry it.
+    pub fn rfc3339(self) -> Rfc3339 {
+        Rfc3339(self)
     }
 }
 
@@ -140,6 +162,68 @@ impl fmt::Display for UtcTimestamp {
         self.write_fix(&mut buf);
         // The buffer holds ASCII digits and separators only.
         f.write_str(core::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// A [`UtcTimestamp`] displayed in RFC 3339 form with microseconds; see
+/// [`UtcTimestamp::rfc3339`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rfc3339(UtcTimestamp);
+
+impl Rfc3339 {
+    /// Length of the form: `YYYY-MM-DDTHH:MM:SS.ssssssZ`.
+    const LEN: usize = 27;
+}
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let civil = Civil::of(self.0);
+        let mut out = [0u8; Self::LEN];
+        write_digits(&mut out[0..4], civil.year);
+        out[4] = b'-';
+        write_digits(&mut out[5..7], civil.month);
+        out[7] = b'-';
+        write_digits(&mut out[8..10], civil.day);
+        out[10] = b'T';
+        civil.write_time(&mut out[11..19]);
+        out[19] = b'.';
+        write_digits(&mut out[20..26], civil.nanos / 1_000);
+        out[26] = b'Z';
+        // The buffer holds ASCII digits and separators only.
+        f.write_str(core::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// A timestamp taken apart into its calendar date and time of day.
+struct Civil {
+    year: u32,
+    month: u32,
+    day: u32,
+    secs_of_day: u32,
+    nanos: u32,
+}
+
+impl Civil {
+    fn of(t: UtcTimestamp) -> Self {
+        let secs = t.nanos / 1_000_000_000;
+        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+        Self {
+            year: year as u32,
+            month,
+            day,
+            secs_of_day: (secs % 86_400) as u32,
+            nanos: (t.nanos % 1_000_000_000) as u32,
+        }
+    }
+
+    /// Writes `HH:MM:SS` into `out` (eight bytes).
+    fn write_time(&self, out: &mut [u8]) {
+        let rem = self.secs_of_day;
+        write_digits(&mut out[0..2], rem / 3600);
+        out[2] = b':';
+        write_digits(&mut out[3..5], rem / 60 % 60);
+        out[5] = b':';
+        write_digits(&mut out[6..8], rem % 60);
     }
 }
 
@@ -206,6 +290,19 @@ mod tests {
         // 2000-02-29T12:34:56.789Z, a leap day.
         let t = UtcTimestamp::from_unix_millis(951_827_696_789);
         assert_eq!(t.to_string(), "20000229-12:34:56.789");
+    }
+
+    #[test]
+    fn formats_rfc3339_with_microseconds() {
+        // 2026-11-25T23:59:58.123456789Z: the nanoseconds are cut to microseconds.
+        let t = UtcTimestamp::from_unix_nanos(1_795_651_198_123_456_789);
+        assert_eq!(t.rfc3339().to_string(), "2026-11-25T23:59:58.123456Z");
+        assert_eq!(t.to_string(), "20261125-23:59:58.123");
+        assert_eq!(t.unix_micros(), 1_795_651_198_123_456);
+        assert_eq!(
+            UtcTimestamp::from_unix_micros(0).rfc3339().to_string(),
+            "1970-01-01T00:00:00.000000Z"
+        );
     }
 
     #[test]

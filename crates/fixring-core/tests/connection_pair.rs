@@ -14,7 +14,7 @@ use fixring_core::connection::{Link, RouteRefusal};
 use fixring_core::session::{CloseReason, SendError, SessionState};
 use fixring_core::testing::{AppMessage, End, Pair, PairConfig, Side};
 use fixring_core::tls::{ServerConfig, TlsSetup};
-use fixring_core::{ErrorCode, Event, SessionId};
+use fixring_core::{ErrorCode, EventKind, SessionId};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 
 const SERVER_NAME: &str = "fix.example.test";
@@ -39,8 +39,8 @@ fn delivered_orders(side: &Side) -> Vec<(String, u64, bool)> {
         .collect()
 }
 
-fn count(side: &Side, pred: impl Fn(&Event) -> bool) -> usize {
-    side.events.iter().filter(|e| pred(e)).count()
+fn count(side: &Side, pred: impl Fn(&EventKind) -> bool) -> usize {
+    side.kinds().iter().filter(|e| pred(e)).count()
 }
 
 /// A temporary directory, removed when dropped.
@@ -113,7 +113,7 @@ fn a_logon_over_tls_goes_through_the_router_end_to_end() {
         assert!(side.written.is_empty(), "sealed bytes are not recorded");
         assert!(side.refused.is_empty(), "{:?}", side.refused);
     }
-    let established = |id: &SessionId, port| Event::ConnectionEstablished {
+    let established = |id: &SessionId, port| EventKind::ConnectionEstablished {
         session_id: id.clone(),
         remote_host: "127.0.0.1".into(),
         remote_port: port,
@@ -122,12 +122,12 @@ fn a_logon_over_tls_goes_through_the_router_end_to_end() {
     let (initiator_id, acceptor_id) = (pair.initiator.conn.id(), pair.acceptor.conn.id());
     assert!(
         pair.initiator
-            .events
+            .kinds()
             .contains(&established(initiator_id, 5001))
     );
     assert!(
         pair.acceptor
-            .events
+            .kinds()
             .contains(&established(acceptor_id, 40_001))
     );
 
@@ -151,7 +151,7 @@ fn a_logon_over_tls_goes_through_the_router_end_to_end() {
         text: String::new(),
     };
     assert_eq!(pair.acceptor.closed, Some(peer.to_string()));
-    assert!(pair.router_events.is_empty());
+    assert!(pair.router_kinds().is_empty());
 }
 
 #[test]
@@ -162,10 +162,10 @@ fn a_tls_handshake_with_an_untrusted_certificate_fails_on_both_sides() {
     let mut pair = tls_pair(&dir, &other_ca, server);
     pair.connect();
     pair.drive();
-    let failed = |e: &Event| {
+    let failed = |e: &EventKind| {
         matches!(
             e,
-            Event::ConnectionError {
+            EventKind::ConnectionError {
                 code: ErrorCode::SslHandshakeFailed,
                 ..
             }
@@ -175,12 +175,12 @@ fn a_tls_handshake_with_an_untrusted_certificate_fails_on_both_sides() {
         count(&pair.initiator, failed),
         1,
         "{:?}",
-        pair.initiator.events
+        pair.initiator.kinds()
     );
     assert!(
-        pair.router_events.iter().any(failed),
+        pair.router_kinds().iter().any(failed),
         "{:?}",
-        pair.router_events
+        pair.router_kinds()
     );
     assert_eq!(pair.pending_sockets(), 0);
     assert_eq!(logons(&pair.initiator) + logons(&pair.acceptor), 0);
@@ -262,10 +262,10 @@ fn waiting_messages_are_given_back_when_the_connection_goes_down() {
     assert_eq!(given_back, expected, "in the order they were handed over");
     let lost = pair
         .initiator
-        .events
+        .kinds()
         .iter()
-        .position(|e| matches!(e, Event::ConnectionLost { .. }));
-    assert!(lost.is_some(), "{:?}", pair.initiator.events);
+        .position(|e| matches!(e, EventKind::ConnectionLost { .. }));
+    assert!(lost.is_some(), "{:?}", pair.initiator.kinds());
     // Nothing is taken any more.
     let (refused, error) = pair.initiator.conn.send(order("late")).unwrap_err();
     assert_eq!((refused, error), (order("late"), SendError::NotLoggedOn));
@@ -294,26 +294,26 @@ fn a_silent_connection_is_replaced_by_a_new_logon_of_its_session() {
     // At 20 s the acceptor's connection is not silent yet (its TestRequest is due at 36 s):
     // the new Logon is refused.
     let taken = RouteRefusal::AlreadyLoggedOn(pair.acceptor.conn.id().clone());
-    let refused = Event::ConnectionError {
+    let refused = EventKind::ConnectionError {
         remote_host: "127.0.0.1".into(),
         code: ErrorCode::ConnectionRefused,
         error_detail: taken.to_string(),
     };
-    assert_eq!(pair.router_events, [refused]);
+    assert_eq!(pair.router_kinds(), [refused]);
     assert_eq!(pair.acceptor.conn.session().state(), SessionState::Active);
 
     // At 40 s it is: the next Logon replaces it.
     pair.advance(Duration::from_secs(20));
-    assert_eq!(pair.router_events.len(), 1, "{:?}", pair.router_events);
-    let replaced = |e: &Event| {
-        matches!(e, Event::ConnectionLost { error_detail, .. } if error_detail
+    assert_eq!(pair.router_kinds().len(), 1, "{:?}", pair.router_kinds());
+    let replaced = |e: &EventKind| {
+        matches!(e, EventKind::ConnectionLost { error_detail, .. } if error_detail
             == "replaced by a new connection of the same session after 40.0 s of silence")
     };
     assert_eq!(
         count(&pair.acceptor, replaced),
         1,
         "{:?}",
-        pair.acceptor.events
+        pair.acceptor.kinds()
     );
     assert!(pair.acceptor.closed.is_none(), "the harness closed it");
     assert_eq!((logons(&pair.initiator), logons(&pair.acceptor)), (2, 2));
@@ -355,28 +355,28 @@ fn a_garbage_first_message_is_refused_by_the_router() {
         pair.inject(End::Acceptor, garbage);
         pair.drive();
         assert_eq!(
-            pair.router_events,
-            [Event::ConnectionError {
+            pair.router_kinds(),
+            [EventKind::ConnectionError {
                 remote_host: "127.0.0.1".into(),
                 code: ErrorCode::ConnectionRefused,
                 error_detail: detail.into(),
             }]
         );
         assert_eq!(pair.pending_sockets(), 0);
-        assert!(pair.acceptor.events.is_empty() && !pair.acceptor.has_socket());
+        assert!(pair.acceptor.kinds().is_empty() && !pair.acceptor.has_socket());
         assert_eq!(
             pair.acceptor.conn.session().state(),
             SessionState::Disconnected
         );
         // The initiator's attempt ends with the socket the router closed.
-        let failed = Event::ConnectionFailed {
+        let failed = EventKind::ConnectionFailed {
             session_id: pair.initiator.conn.id().clone(),
             remote_host: "127.0.0.1".into(),
             remote_port: 5001,
             code: ErrorCode::ConnectionRefused,
             error_detail: "connection closed by peer".into(),
         };
-        assert_eq!(pair.initiator.events, [failed]);
+        assert_eq!(pair.initiator.kinds(), [failed]);
     }
 }
 
@@ -403,21 +403,21 @@ fn a_first_message_that_is_not_a_logon_does_not_replace_a_silent_connection() {
     // Not a Logon: the socket is refused, and the session's connection is left alone.
     assert!(
         matches!(
-            pair.router_events.as_slice(),
-            [Event::ConnectionError {
+            pair.router_kinds().as_slice(),
+            [EventKind::ConnectionError {
                 code: ErrorCode::ConnectionRefused,
                 ..
             }]
         ),
         "{:?} {:?}",
-        pair.router_events,
-        pair.acceptor.events
+        pair.router_kinds(),
+        pair.acceptor.kinds()
     );
-    assert!(pair.acceptor.has_socket(), "{:?}", pair.acceptor.events);
+    assert!(pair.acceptor.has_socket(), "{:?}", pair.acceptor.kinds());
     assert_eq!(
         count(&pair.acceptor, |e| matches!(
             e,
-            Event::ConnectionLost { .. }
+            EventKind::ConnectionLost { .. }
         )),
         0
     );

@@ -10,7 +10,7 @@ use fixring_core::codec::{FieldWriter, Header, Message};
 use fixring_core::connection::RouteRefusal;
 use fixring_core::session::{CloseReason, ProtocolViolation, SendError, SessionState};
 use fixring_core::testing::{AppMessage, End, Pair, PairConfig, Side};
-use fixring_core::{ErrorCode, Event, Instant, UtcTimestamp};
+use fixring_core::{ErrorCode, EventKind, Instant, UtcTimestamp};
 
 /// The initiator's ReconnectInterval (the default).
 const RECONNECT: Duration = Duration::from_secs(30);
@@ -63,9 +63,9 @@ fn order_body() -> Vec<u8> {
 }
 
 fn logouts(side: &Side) -> usize {
-    side.events
+    side.kinds()
         .iter()
-        .filter(|e| matches!(e, Event::Logout { .. }))
+        .filter(|e| matches!(e, EventKind::Logout { .. }))
         .count()
 }
 
@@ -216,7 +216,7 @@ fn logon_timeout_on_both_sides() {
     assert!(pair.initiator.closed.is_none());
     // An accepted socket that never sends a Logon is held by the router meanwhile…
     assert_eq!(pair.pending_sockets(), 1);
-    assert!(pair.router_events.is_empty());
+    assert!(pair.router_kinds().is_empty());
     pair.advance(Duration::from_millis(1));
     assert_eq!(pair.initiator.closed, closed(CloseReason::LogonTimeout));
     assert_eq!(
@@ -228,8 +228,8 @@ fn logon_timeout_on_both_sides() {
     // … and closed after LogonTimeout too.
     assert_eq!(pair.pending_sockets(), 0);
     assert_eq!(
-        pair.router_events,
-        [Event::ConnectionError {
+        pair.router_kinds(),
+        [EventKind::ConnectionError {
             remote_host: "127.0.0.1".into(),
             code: ErrorCode::ConnectionRefused,
             error_detail: "no Logon received within LogonTimeout".into(),
@@ -296,12 +296,12 @@ fn a_gap_is_reported_and_resent_from_the_store() {
     send_order(&mut pair, "C", true);
     pair.clock += Duration::from_millis(5);
     pair.drive();
-    let gap = Event::SequenceGap {
+    let gap = EventKind::SequenceGap {
         session_id: pair.acceptor.conn.id().clone(),
         expected: 2,
         received: 4,
     };
-    assert!(pair.acceptor.events.contains(&gap));
+    assert!(pair.acceptor.kinds().contains(&gap));
     assert_eq!(pair.acceptor.sent_count("2"), 1, "one ResendRequest");
     // The initiator sends all three again, as possible duplicates with their first
     // SendingTime; nothing is skipped. The order beyond the gap, kept as it came, is
@@ -357,9 +357,9 @@ fn admin_messages_in_a_resend_are_skipped_with_a_gap_fill() {
     assert!(
         !pair
             .initiator
-            .events
+            .kinds()
             .iter()
-            .any(|e| matches!(e, Event::MessagesNotResent { .. }))
+            .any(|e| matches!(e, EventKind::MessagesNotResent { .. }))
     );
     // Both sides had a gap (the acceptor's Heartbeat was lost too), and each ResendRequest
     // was acted on out of sequence; the next Heartbeats bring both into line.
@@ -398,15 +398,15 @@ fn messages_no_longer_stored_are_gap_filled_and_reported() {
         }
         assert_eq!(ids, expected, "store of {store} bytes");
         let skipped_to = if store == 0 { 5 } else { 3 };
-        let not_resent = Event::MessagesNotResent {
+        let not_resent = EventKind::MessagesNotResent {
             session_id: pair.initiator.conn.id().clone(),
             begin: 2,
             end: skipped_to,
         };
         assert!(
-            pair.initiator.events.contains(&not_resent),
+            pair.initiator.kinds().contains(&not_resent),
             "store of {store} bytes: {:?}",
-            pair.initiator.events
+            pair.initiator.kinds()
         );
         assert_eq!(
             pair.acceptor.conn.session().next_target_seq(),
@@ -553,14 +553,14 @@ fn wrong_comp_ids_and_begin_string_are_refused() {
             target: "ACC".into(),
         };
         assert_eq!(
-            pair.router_events,
-            [Event::ConnectionError {
+            pair.router_kinds(),
+            [EventKind::ConnectionError {
                 remote_host: "127.0.0.1".into(),
                 code: ErrorCode::ConnectionRefused,
                 error_detail: refusal.to_string(),
             }]
         );
-        assert!(pair.acceptor.events.is_empty());
+        assert!(pair.acceptor.kinds().is_empty());
     }
 }
 

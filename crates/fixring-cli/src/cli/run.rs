@@ -74,7 +74,9 @@ impl Application for CliApp {
                 let _ = writeln!(out, "{}", event_json(event));
                 let _ = out.flush();
             }
-            EventFormat::Text => eprintln!("{} {event:?}", event.name()),
+            EventFormat::Text => {
+                eprintln!("{} {} {:?}", event.at.rfc3339(), event.name(), event.kind);
+            }
         }
     }
 

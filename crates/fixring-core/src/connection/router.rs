@@ -14,7 +14,7 @@ use super::link::{Link, looks_like_tls};
 use crate::codec::{Framer, msg_type};
 use crate::session::ProtocolViolation;
 use crate::tls::{ServerConfig, TlsConnection};
-use crate::{ErrorCode, Event, Instant, SessionId};
+use crate::{ErrorCode, EventKind, Instant, SessionId};
 
 /// One listening port of a [`Router`] and the acceptor sessions behind it.
 #[derive(Clone, Debug)]
@@ -81,7 +81,7 @@ pub struct Router<K> {
     ports: Vec<PortState>,
     pending: HashMap<K, Pending>,
     framer: Framer,
-    events: VecDeque<Event>,
+    events: VecDeque<EventKind>,
 }
 
 impl<K: Copy + Eq + Hash> Router<K> {
@@ -260,7 +260,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
     }
 
     /// The next event: a refused socket.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<EventKind> {
         self.events.pop_front()
     }
 
@@ -272,7 +272,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
     }
 
     fn refuse(&mut self, link: &Link, code: ErrorCode, detail: String) {
-        self.events.push_back(Event::ConnectionError {
+        self.events.push_back(EventKind::ConnectionError {
             remote_host: link.remote_host(),
             code,
             error_detail: detail,

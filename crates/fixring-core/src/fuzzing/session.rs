@@ -7,7 +7,7 @@ use crate::codec::{Decoded, Framer, Header, Message, encode, msg_type};
 use crate::config::{AcceptorConfig, Role, SessionConfig};
 use crate::connection::{Connection, Deliver, Lent, Link, Output, Reply};
 use crate::testing::{AppMessage, MemorySendBuffer, MemorySocket};
-use crate::{Event, Instant, SessionId, UtcTimestamp, WallClock};
+use crate::{EventKind, Instant, SessionId, UtcTimestamp, WallClock};
 
 /// The session's identity as the acceptor sees it (our SenderCompID first).
 const BEGIN_STRING: &str = "FIX.4.4";
@@ -273,16 +273,16 @@ impl Driver {
 }
 
 /// Checks that an event says what happened.
-fn check_event(event: &Event) {
-    if let Event::ConnectionLost { error_detail, .. }
-    | Event::ConnectionError { error_detail, .. } = event
+fn check_event(event: &EventKind) {
+    if let EventKind::ConnectionLost { error_detail, .. }
+    | EventKind::ConnectionError { error_detail, .. } = event
     {
         assert!(
             !error_detail.is_empty(),
             "an event without detail: {event:?}"
         );
     }
-    if let Event::Logout { reason, .. } = event {
+    if let EventKind::Logout { reason, .. } = event {
         assert!(!reason.is_empty(), "a Logout without reason");
     }
 }

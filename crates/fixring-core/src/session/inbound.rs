@@ -8,7 +8,7 @@ use super::state::State;
 use super::{CloseReason, ProtocolViolation, Session, SessionState, Timer};
 use crate::codec::{Message, msg_type, tags};
 use crate::config::ConnectionType;
-use crate::{Event, Instant};
+use crate::{EventKind, Instant};
 
 /// The least time a ResendRequest is given before it is sent again.
 const RESEND_PATIENCE: Duration = Duration::from_secs(1);
@@ -204,7 +204,7 @@ impl Session {
         });
         if expected > self.resend_requested_to || unanswered {
             self.resend_requested_at = Some(now);
-            self.events.push_back(Event::SequenceGap {
+            self.events.push_back(EventKind::SequenceGap {
                 session_id: self.id.clone(),
                 expected,
                 received,
@@ -254,7 +254,7 @@ impl Session {
             self.timers
                 .set(Timer::TestRequest, now + self.silence_limit());
         }
-        self.events.push_back(Event::Logon {
+        self.events.push_back(EventKind::Logon {
             session_id: self.id.clone(),
         });
         if seq == expected {

@@ -30,7 +30,7 @@ use std::time::Duration;
 use crate::codec::{self, FieldWriter, Header, InsufficientSize, TimestampReader, msg_type};
 use crate::config::{ConnectionType, SessionConfig};
 use crate::timer::{TimerName, TimerTable};
-use crate::{Event, Instant, SessionId, UtcTimestamp, WallClock};
+use crate::{EventKind, Instant, SessionId, UtcTimestamp, WallClock};
 
 use admin::Admin;
 pub use inbound::Inbound;
@@ -141,7 +141,7 @@ pub struct Session {
     admin: VecDeque<Admin>,
     /// The application messages sent, for the peer's ResendRequests.
     store: SentStore,
-    events: VecDeque<Event>,
+    events: VecDeque<EventKind>,
 }
 
 impl Session {
@@ -306,7 +306,7 @@ impl Session {
                 Some(reason) => reason.to_string(),
                 None => "connection closed".to_owned(),
             };
-            self.events.push_back(Event::Logout {
+            self.events.push_back(EventKind::Logout {
                 session_id: self.id.clone(),
                 reason,
             });
@@ -435,7 +435,7 @@ impl Session {
                     out,
                 )?;
                 if self.store.may_have_dropped(from) {
-                    self.events.push_back(Event::MessagesNotResent {
+                    self.events.push_back(EventKind::MessagesNotResent {
                         session_id: self.id.clone(),
                         begin: from,
                         end: new_seq - 1,
@@ -478,7 +478,7 @@ impl Session {
     }
 
     /// The next event: logon, logout, sequence gap.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<EventKind> {
         self.events.pop_front()
     }
 

@@ -5,11 +5,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::pair::{ACCEPTOR, AppMessage, End, Pair, Side};
 use super::socket::{MemorySendBuffer, MemorySocket};
-use crate::SessionId;
 use crate::codec::{Framer, Message};
 use crate::config::HostConfig;
 use crate::connection::framing::read_messages;
 use crate::connection::{Deliver, Lent, Output, Reply, Routed};
+use crate::{Event, SessionId};
 
 /// Outputs one connection may queue at once before the harness gives up on it.
 const OUTPUT_LIMIT: usize = 100_000;
@@ -103,7 +103,10 @@ impl Pair {
                 return count > 0;
             };
             match output {
-                Output::Event(event) => self.side_mut(end).record_event(event),
+                Output::Event(kind) => {
+                    let event = Event::new(self.wall.utc_at(now), kind);
+                    self.side_mut(end).record_event(event);
+                }
                 Output::NotSent(msg, error) => self.side_mut(end).not_sent.push((msg, error)),
                 Output::Close => {
                     if own {
@@ -391,8 +394,9 @@ impl Pair {
     }
 
     pub(super) fn collect_router_events(&mut self) {
-        while let Some(event) = self.router.poll_event() {
-            self.router_events.push(event);
+        let at = self.wall.utc_at(self.clock);
+        while let Some(kind) = self.router.poll_event() {
+            self.router_events.push(Event::new(at, kind));
         }
     }
 

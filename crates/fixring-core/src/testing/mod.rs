@@ -16,7 +16,7 @@
 //!
 //! use fixring_core::config::{AcceptorConfig, HostConfig, InitiatorConfig, Role, SessionConfig};
 //! use fixring_core::testing::{AppMessage, Pair, PairConfig};
-//! use fixring_core::{Event, SessionId};
+//! use fixring_core::{EventKind, SessionId};
 //!
 //! let id = SessionId::new("FIX.4.4", "BUYER", "SELLER");
 //! let hosts = vec![HostConfig::new("127.0.0.1", 9880)];
@@ -28,7 +28,7 @@
 //! pair.connect();
 //! pair.drive();
 //! assert_eq!(pair.initiator.sent(), ["A"]);
-//! assert!(pair.acceptor.events.iter().any(|e| matches!(e, Event::Logon { .. })));
+//! assert!(pair.acceptor.kinds().iter().any(|e| matches!(e, EventKind::Logon { .. })));
 //!
 //! pair.initiator.conn.send(AppMessage::new(b"D", b"11=ORDER-1\x01")).unwrap();
 //! pair.drive();

@@ -9,7 +9,7 @@ use crate::config::{HostConfig, SessionConfig};
 use crate::connection::{Connection, Outgoing, Port, Router, SetupError, TransitionError};
 use crate::session::SendError;
 use crate::tls::ServerConfig;
-use crate::{Event, Instant, UtcTimestamp, WallClock};
+use crate::{Event, EventKind, Instant, UtcTimestamp, WallClock};
 
 /// The acceptor connection's number in the [`Router`].
 pub(super) const ACCEPTOR: usize = 0;
@@ -95,7 +95,8 @@ impl PairConfig {
 pub struct Side {
     /// The connection; a test calls it directly to send, stop or look at its session.
     pub conn: Connection<AppMessage>,
-    /// Events reported with `Output::Event`, in order.
+    /// Events reported with `Output::Event`, in order, stamped with the virtual clock's
+    /// wall-clock time.
     pub events: Vec<Event>,
     /// Messages given back with `Output::NotSent`, in order.
     pub not_sent: Vec<(AppMessage, SendError)>,
@@ -139,6 +140,11 @@ impl Side {
         }
     }
 
+    /// What each of [`Side::events`] reported, in order, without the time.
+    pub fn kinds(&self) -> Vec<EventKind> {
+        self.events.iter().map(|e| e.kind.clone()).collect()
+    }
+
     /// The MsgType of every message in [`Side::written`], in order.
     pub fn sent(&self) -> Vec<String> {
         self.written
@@ -160,11 +166,11 @@ impl Side {
 
     /// Keeps an event, and the reason of a close of its own that it gives.
     pub(super) fn record_event(&mut self, event: Event) {
-        let detail = match &event {
-            Event::ConnectionLost { error_detail, .. }
-            | Event::ConnectionFailed { error_detail, .. }
-            | Event::ConnectionError { error_detail, .. } => Some(error_detail),
-            Event::Logout { reason, .. } => Some(reason),
+        let detail = match &event.kind {
+            EventKind::ConnectionLost { error_detail, .. }
+            | EventKind::ConnectionFailed { error_detail, .. }
+            | EventKind::ConnectionError { error_detail, .. } => Some(error_detail),
+            EventKind::Logout { reason, .. } => Some(reason),
             _ => None,
         };
         if let Some(detail) = detail
@@ -208,6 +214,8 @@ pub struct Pair {
     pub reconnect: bool,
     /// Events of the router: sockets it refused.
     pub router_events: Vec<Event>,
+    /// The wall-clock time of the virtual clock, which stamps the events.
+    pub(super) wall: WallClock,
     pub(super) router: Router<u64>,
     /// The acceptor's sockets held by the router, until their first Logon routes them.
     pub(super) pending: Vec<Socket>,
@@ -236,6 +244,7 @@ impl Pair {
             clock: Instant::ZERO,
             reconnect: false,
             router_events: Vec::new(),
+            wall: config.wall,
             router: Router::new(vec![port], size),
             pending: Vec::new(),
             scratch: vec![0; size],
@@ -244,6 +253,11 @@ impl Pair {
             acceptor_tls: config.server_tls.is_some(),
             links: 0,
         })
+    }
+
+    /// What each of [`Pair::router_events`] reported, in order, without the time.
+    pub fn router_kinds(&self) -> Vec<EventKind> {
+        self.router_events.iter().map(|e| e.kind.clone()).collect()
     }
 
     /// Starts the initiator, and connects at once for the attempt it asks for.

@@ -7,7 +7,7 @@ use fixring_core::config::{AcceptorConfig, HostConfig, InitiatorConfig, Role, Se
 use fixring_core::session::SessionState;
 use fixring_core::testing::Side;
 use fixring_core::testing::{Pair, PairConfig};
-use fixring_core::{Event, SessionId, UtcTimestamp};
+use fixring_core::{EventKind, SessionId, UtcTimestamp};
 
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(30);
 
@@ -70,8 +70,8 @@ pub(crate) fn header<'a>(
 
 /// How many Logons `side` reported.
 pub(crate) fn logons(side: &Side) -> usize {
-    side.events
+    side.kinds()
         .iter()
-        .filter(|e| matches!(e, Event::Logon { .. }))
+        .filter(|e| matches!(e, EventKind::Logon { .. }))
         .count()
 }

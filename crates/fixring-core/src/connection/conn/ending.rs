@@ -8,7 +8,7 @@ use crate::connection::io::{Lent, SocketBuffers};
 use crate::connection::link::Link;
 use crate::session::{CloseReason, SendError};
 use crate::tls::TlsError;
-use crate::{ErrorCode, Event, Instant};
+use crate::{ErrorCode, EventKind, Instant};
 
 impl<M: Outgoing> Connection<M> {
     /// The socket closed under the connection (`detail` says how). A logged-on or connected
@@ -126,11 +126,12 @@ impl<M: Outgoing> Connection<M> {
             self.detach(now);
         } else {
             self.attempt_failed(now, ErrorCode::SslHandshakeFailed);
-            self.output.push_back(Output::Event(Event::ConnectionError {
-                remote_host: link.as_ref().map(Link::remote_host).unwrap_or_default(),
-                code: ErrorCode::SslHandshakeFailed,
-                error_detail: error.to_string(),
-            }));
+            self.output
+                .push_back(Output::Event(EventKind::ConnectionError {
+                    remote_host: link.as_ref().map(Link::remote_host).unwrap_or_default(),
+                    code: ErrorCode::SslHandshakeFailed,
+                    error_detail: error.to_string(),
+                }));
         }
     }
 
@@ -213,7 +214,7 @@ impl<M: Outgoing> Connection<M> {
     fn report_lost(&mut self, link: Option<&Link>, detail: String) {
         let remote_host = link.map(Link::remote_host).unwrap_or_default();
         let event = if self.session.completed_logon() {
-            Event::ConnectionLost {
+            EventKind::ConnectionLost {
                 session_id: self.session.id().clone(),
                 remote_host,
                 code: ErrorCode::ConnectionLost,
@@ -225,7 +226,7 @@ impl<M: Outgoing> Connection<M> {
                     let host = self.current_host();
                     return self.report_failed(host, detail);
                 }
-                Side::Acceptor { .. } => Event::ConnectionError {
+                Side::Acceptor { .. } => EventKind::ConnectionError {
                     remote_host,
                     code: ErrorCode::ConnectionRefused,
                     error_detail: detail,
@@ -239,7 +240,7 @@ impl<M: Outgoing> Connection<M> {
     fn report_failed(&mut self, host: Option<HostConfig>, detail: String) {
         let (remote_host, remote_port) = host.map(|h| (h.host, h.port)).unwrap_or_default();
         self.output
-            .push_back(Output::Event(Event::ConnectionFailed {
+            .push_back(Output::Event(EventKind::ConnectionFailed {
                 session_id: self.session.id().clone(),
                 remote_host,
                 remote_port,

@@ -15,7 +15,7 @@ use crate::codec::Framer;
 use crate::config::{ConnectionType, HostConfig, Role, SessionConfig};
 use crate::session::{SendError, Session};
 use crate::tls::{ClientConfig, TlsSetupError};
-use crate::{Event, Instant, SessionId, WallClock};
+use crate::{EventKind, Instant, SessionId, WallClock};
 
 pub use input::Deliver;
 pub use transmit::{Reply, Sent};
@@ -37,7 +37,7 @@ pub trait Outgoing {
 #[non_exhaustive]
 pub enum Output<M> {
     /// Report this event to the application.
-    Event(Event),
+    Event(EventKind),
     /// This message handed over will never go: give it back to the application.
     NotSent(M, SendError),
     /// Close the socket (if it is still open) and forget it; an acceptor's session is free
@@ -279,11 +279,11 @@ impl<M: Outgoing> Connection<M> {
     /// Hands the session's events on, adding `fix.connection.established` before a Logon.
     fn collect_session_events(&mut self) {
         while let Some(event) = self.session.poll_event() {
-            if let Event::Logon { session_id } = &event {
+            if let EventKind::Logon { session_id } = &event {
                 let link = self.link.as_ref();
                 let peer = link.and_then(Link::peer);
                 self.output
-                    .push_back(Output::Event(Event::ConnectionEstablished {
+                    .push_back(Output::Event(EventKind::ConnectionEstablished {
                         session_id: session_id.clone(),
                         remote_host: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
                         remote_port: peer.map(|p| p.port()).unwrap_or_default(),
