@@ -82,13 +82,18 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 };
                 self.slots[index].conn = None;
                 let connection = &mut self.slots[index].connection;
-                connection.handle_connect_failed(now, error.to_string());
+                if error.kind() == std::io::ErrorKind::TimedOut {
+                    connection.handle_connect_timed_out(now);
+                } else {
+                    connection.handle_connect_failed(now, error.to_string());
+                }
                 self.drain_outputs(index, now);
             }
             Completion::Received { conn } => {
                 let seen = std::time::Instant::now();
                 match self.owners.get(conn) {
-                    Some(Owner::Router) => self.route(now, conn, seen, true),
+                    // Routed once the rest of the batch is handled: see `route_received`.
+                    Some(Owner::Router) => self.to_route.push((conn, seen)),
                     Some(Owner::Slot(index)) => self.deliver(now, index, seen),
                     None => {}
                 }
@@ -126,6 +131,20 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// An accepted socket received bytes before its Logon: the router maps its first
     /// message to a session, which then reads everything. A Logon for a session whose
     /// connection went silent replaces that connection when `may_replace`.
+    /// Routes the first messages of the sockets not logged on that received bytes in the
+    /// batch just handled. They wait for the rest of the batch so that a session's socket
+    /// closed by its peer is released first: a peer that closes and logs on again at once is
+    /// never refused as already logged on, whatever order the backend reported the two in.
+    pub(super) fn route_received(&mut self, now: Instant) {
+        let mut to_route = std::mem::take(&mut self.to_route);
+        for (conn, seen) in to_route.drain(..) {
+            if let Some(Owner::Router) = self.owners.get(conn) {
+                self.route(now, conn, seen, true);
+            }
+        }
+        self.to_route = to_route;
+    }
+
     fn route(&mut self, now: Instant, conn: ConnId, seen: std::time::Instant, may_replace: bool) {
         let Self {
             backend,

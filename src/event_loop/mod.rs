@@ -21,7 +21,7 @@ use fixring_core::connection::{Port, Router};
 use fixring_core::session::SendError;
 use fixring_core::tls::server_config;
 use fixring_core::{ErrorCode, Event, EventKind, Instant};
-use fixring_io::{Backend, Completion, ListenerId};
+use fixring_io::{Backend, Completion, ConnId, ListenerId};
 
 use crate::application::Application;
 use crate::clock::Clock;
@@ -62,6 +62,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     /// The kinds of session this loop runs, acceptors first.
     kinds: Vec<ConnectionType>,
     completions: Vec<Completion>,
+    /// Sockets not logged on that received bytes this batch, with when the completion came.
+    to_route: Vec<(ConnId, std::time::Instant)>,
     /// Slots that did something this turn and must write and report.
     touched: Vec<usize>,
     /// Slots holding messages that did not fit in their send buffer.
@@ -178,6 +180,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             shutdown,
             kinds,
             completions: Vec::with_capacity(64),
+            to_route: Vec::new(),
             touched: Vec::new(),
             backlogged: Vec::new(),
             stored,
@@ -228,6 +231,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.handle_completion(now, completion);
             }
             self.completions = completions;
+            self.route_received(now);
             self.drain_resolved(now);
             self.drain_queue(now);
             self.write_touched(now);

@@ -376,7 +376,13 @@ fn a_garbage_first_message_is_refused_by_the_router() {
             code: ErrorCode::ConnectionRefused,
             error_detail: "connection closed by peer".into(),
         };
-        assert_eq!(pair.initiator.kinds(), [failed]);
+        let attempt = EventKind::ConnectionAttempt {
+            session_id: pair.initiator.conn.id().clone(),
+            remote_host: "127.0.0.1".into(),
+            remote_port: 5001,
+            attempt: 1,
+        };
+        assert_eq!(pair.initiator.kinds(), [attempt, failed]);
     }
 }
 

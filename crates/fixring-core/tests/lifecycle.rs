@@ -607,20 +607,61 @@ fn priority_stays_on_the_failover_host_before_the_interval() {
 }
 
 #[test]
-fn priority_starts_over_when_a_failover_host_times_out_late() {
+fn priority_moves_on_when_a_failover_host_times_out_late() {
     let mut config = config(3, HostSelectionPolicy::Priority);
     config.connect_timeout = Duration::from_secs(100);
     let mut schedule = InitiatorSchedule::new(&config).unwrap();
     schedule.start(secs(0));
     assert_eq!(failing_attempts(&mut schedule, secs(0), 1), [0]);
     assert_eq!(expect_connect(&mut schedule, secs(30)).0, 1);
-    // Host 1 times out at t=130; the next attempt at t=160 would be host 2, but 160 s have
-    // passed since host 0 was abandoned.
+    // Host 1 times out at t=130: a failed host, so host 2 is next (t=160), though the
+    // start-over interval has passed; starting over waits for a lost connection.
     assert_eq!(
         schedule.poll_action(secs(130)),
         Some(Action::AbortConnect { host_index: 1 })
     );
-    assert_eq!(expect_connect(&mut schedule, secs(160)).0, 0);
+    assert_eq!(expect_connect(&mut schedule, secs(160)).0, 2);
+}
+
+#[test]
+fn priority_fails_over_from_a_host_that_stopped_answering() {
+    let mut schedule = InitiatorSchedule::new(&config(3, HostSelectionPolicy::Priority)).unwrap();
+    schedule.start(secs(0));
+    assert_eq!(expect_connect(&mut schedule, secs(0)).0, 0);
+    schedule.handle_connected(secs(0)).unwrap();
+    // Host 0's peer went silent: it is not tried first again.
+    schedule
+        .handle_unanswered(secs(50), ErrorCode::ConnectionLost)
+        .unwrap();
+    assert_eq!(expect_connect(&mut schedule, secs(80)).0, 1);
+    assert_eq!(schedule.counters().losses, 1);
+    schedule.handle_connected(secs(80)).unwrap();
+    // Host 1 closed by its peer: retried, as it was answering...
+    schedule
+        .handle_lost(secs(90), ErrorCode::ConnectionLost)
+        .unwrap();
+    assert_eq!(expect_connect(&mut schedule, secs(120)).0, 1);
+    schedule.handle_connected(secs(120)).unwrap();
+    // ...until the start-over interval since host 0 was abandoned (t=50) has passed.
+    schedule
+        .handle_lost(secs(150), ErrorCode::ConnectionLost)
+        .unwrap();
+    assert_eq!(expect_connect(&mut schedule, secs(180)).0, 0);
+}
+
+#[test]
+fn priority_fails_over_with_a_start_over_interval_below_the_reconnect_interval() {
+    for interval in [0, 10, 30] {
+        let mut config = config(3, HostSelectionPolicy::Priority);
+        config.priority_start_over_interval = Duration::from_secs(interval);
+        let mut schedule = InitiatorSchedule::new(&config).unwrap();
+        schedule.start(secs(0));
+        assert_eq!(
+            failing_attempts(&mut schedule, secs(0), 4),
+            [0, 1, 2, 0],
+            "start-over interval {interval} s, reconnect interval 30 s"
+        );
+    }
 }
 
 #[test]

@@ -163,7 +163,21 @@ fn silent_peer_gets_a_test_request_then_is_dropped() {
             interval: HEARTBEAT
         })
     );
-    assert_eq!(logouts(&pair.initiator), 1);
+    // No Logout was exchanged: the connection is lost, with the reason, and nothing else.
+    assert_eq!(logouts(&pair.initiator), 0);
+    let lost: Vec<_> = pair
+        .initiator
+        .kinds()
+        .into_iter()
+        .filter_map(|e| match e {
+            EventKind::ConnectionLost { error_detail, .. } => Some(error_detail),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lost,
+        ["peer silent, no reply to TestRequest (HeartBtInt 30s)"]
+    );
 }
 
 #[test]

@@ -14,18 +14,23 @@
 //!
 //! QuickFIX C++'s `PRIORITY` policy (`HostDetailsProvider`) goes back to host 0 when the last
 //! attempt is older than `HostSelectionPolicyPriorityStartOverInterval`, and otherwise moves to
-//! the next host; QuickFIX/J has no such policy. We keep its intent, stay on host 0 whenever
-//! possible and fail over only when a host fails, with these exact rules:
+//! the next host; QuickFIX/J has no such policy. That rule never leaves host 0 when the
+//! interval is no longer than `ReconnectInterval`. We keep its intent, stay on host 0
+//! whenever possible and fail over only when a host fails, with these exact rules, which work
+//! for every interval (0 included):
 //!
 //! 1. The first attempt goes to host 0.
-//! 2. After a failed attempt on host `i` (refused, timed out, TLS handshake failed), the next
-//!    attempt goes to host `i + 1`, wrapping to 0 after the last host. A failure on host 0
-//!    starts the failover clock: host 0 was abandoned at that instant.
-//! 3. After an established connection to host `i` is lost, the next attempt goes to host `i`
-//!    again: it was working a moment ago.
-//! 4. Start over: whenever rules 2 or 3 would pick a host other than 0 and the start-over
-//!    interval has passed since host 0 was last abandoned (the failover clock, compared with
-//!    the time of the new attempt), the attempt goes to host 0 instead.
+//! 2. After host `i` failed, the next attempt goes to host `i + 1`, wrapping to 0 after the
+//!    last host. A host fails when its attempt fails (refused, timed out, TLS handshake
+//!    failed), when its connection ends before the Logon exchange completed, and when its
+//!    logged-on connection is dropped because the peer went silent: a dead link or a hung
+//!    peer is not tried first again. A failure of host 0 starts the failover clock: host 0
+//!    was abandoned at that instant.
+//! 3. After a logged-on connection to host `i` is lost otherwise (the peer closed it or
+//!    logged out), the next attempt goes to host `i` again: it was answering a moment ago.
+//! 4. Start over: when rule 3 would pick a host other than 0 and the start-over interval has
+//!    passed since host 0 was abandoned (the failover clock, compared with the time of the
+//!    new attempt), the attempt goes to host 0 instead.
 //! 5. A successful connection to host 0 stops the failover clock.
 //!
 //! With a single host every attempt goes to host 0.
@@ -42,16 +47,17 @@ enum Outcome {
     None,
     /// The attempt on `current` is under way or its connection is up.
     InProgress,
-    /// The attempt on `current` failed.
+    /// The host `current` failed: its attempt failed, or its connection stopped answering.
     Failed,
-    /// The connection to `current` was established and then lost.
+    /// The connection to `current` was established and then lost, the host still answering.
     Lost,
 }
 
 /// Chooses the host of each connection attempt of one initiator session.
 ///
 /// Call [`HostSelector::next_host`] when an attempt begins, then report how it went with
-/// [`HostSelector::connected`], [`HostSelector::failed`] or [`HostSelector::lost`].
+/// [`HostSelector::connected`], [`HostSelector::failed`] or [`HostSelector::lost`]; see the
+/// module's rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostSelector {
     policy: HostSelectionPolicy,
@@ -102,17 +108,14 @@ impl HostSelector {
         let next = match (self.policy, self.outcome) {
             (_, Outcome::None) => 0,
             (HostSelectionPolicy::RoundRobin, _) => self.successor(),
-            (HostSelectionPolicy::Priority, outcome) => {
-                let candidate = match outcome {
-                    Outcome::Lost => self.current,
-                    _ => self.successor(),
-                };
-                if candidate != 0 && self.start_over_due(now) {
+            (HostSelectionPolicy::Priority, Outcome::Lost) => {
+                if self.current != 0 && self.start_over_due(now) {
                     0
                 } else {
-                    candidate
+                    self.current
                 }
             }
+            (HostSelectionPolicy::Priority, _) => self.successor(),
         };
         self.current = next;
         self.outcome = Outcome::InProgress;
@@ -127,7 +130,8 @@ impl HostSelector {
         self.outcome = Outcome::InProgress;
     }
 
-    /// The attempt on the current host failed at `now`.
+    /// The current host failed at `now`: its attempt failed, or its connection ended without
+    /// an answer (before the Logon exchange completed, or the peer silent).
     pub fn failed(&mut self, now: Instant) {
         if self.current == 0 && self.policy == HostSelectionPolicy::Priority {
             self.primary_abandoned_at = Some(now);
@@ -135,7 +139,8 @@ impl HostSelector {
         self.outcome = Outcome::Failed;
     }
 
-    /// The established connection to the current host was lost.
+    /// The logged-on connection to the current host was lost while the host still answered
+    /// (the peer closed it or logged out).
     pub fn lost(&mut self) {
         self.outcome = Outcome::Lost;
     }
@@ -190,6 +195,34 @@ mod tests {
         hosts.lost();
         assert_eq!(hosts.next_host(secs(530)), 0);
         assert_eq!(hosts.primary_abandoned_at(), None);
+    }
+
+    #[test]
+    fn priority_fails_over_whatever_the_start_over_interval() {
+        for interval in [0, 1, 30] {
+            let mut hosts = HostSelector::new(
+                HostSelectionPolicy::Priority,
+                3,
+                Duration::from_secs(interval),
+            );
+            let mut tried = Vec::new();
+            for t in 0..4 {
+                tried.push(hosts.next_host(secs(t * 30)));
+                hosts.failed(secs(t * 30));
+            }
+            assert_eq!(tried, [0, 1, 2, 0], "start-over interval {interval} s");
+        }
+    }
+
+    #[test]
+    fn priority_starts_over_when_a_failover_connection_is_lost() {
+        let mut hosts = HostSelector::new(HostSelectionPolicy::Priority, 3, Duration::ZERO);
+        assert_eq!(hosts.next_host(secs(0)), 0);
+        hosts.failed(secs(0));
+        assert_eq!(hosts.next_host(secs(1)), 1);
+        hosts.connected();
+        hosts.lost();
+        assert_eq!(hosts.next_host(secs(2)), 0);
     }
 
     #[test]

@@ -159,6 +159,11 @@ impl InitiatorSchedule {
         self.counters
     }
 
+    /// How long an attempt may take (`SocketConnectTimeout`).
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
     /// The host of the current or last attempt.
     pub fn current_host(&self) -> Option<usize> {
         self.selector.current()
@@ -196,7 +201,7 @@ impl InitiatorSchedule {
                 Timer::ConnectTimeout => {
                     let handed_out = self.handed_out_attempt();
                     if self
-                        .disconnect(deadline, ErrorCode::ConnectionRefused)
+                        .disconnect(deadline, ErrorCode::ConnectionRefused, true)
                         .is_ok()
                     {
                         self.counters.timeouts += 1;
@@ -258,15 +263,15 @@ impl InitiatorSchedule {
     /// The attempt under way failed at `now` with `code` (usually
     /// [`ErrorCode::ConnectionRefused`] or [`ErrorCode::SslHandshakeFailed`]).
     ///
-    /// Reports are read by the state they arrive in: in `connected` this is a loss, as
-    /// [`InitiatorSchedule::handle_lost`]. In `stopped` or `disconnected` there is nothing to
+    /// Reports are read by the state they arrive in: in `connected` this is a loss without an
+    /// answer, as [`InitiatorSchedule::handle_unanswered`]. In `stopped` or `disconnected` there is nothing to
     /// fail and the report is refused.
     pub fn handle_connect_failed(
         &mut self,
         now: Instant,
         code: ErrorCode,
     ) -> Result<(), TransitionError> {
-        self.disconnect(now, code)
+        self.disconnect(now, code, true)
     }
 
     /// The established connection was lost at `now` with `code` (usually
@@ -276,7 +281,20 @@ impl InitiatorSchedule {
     /// attempt, as [`InitiatorSchedule::handle_connect_failed`]. In `stopped` or
     /// `disconnected` the report is refused.
     pub fn handle_lost(&mut self, now: Instant, code: ErrorCode) -> Result<(), TransitionError> {
-        self.disconnect(now, code)
+        self.disconnect(now, code, false)
+    }
+
+    /// The connection was lost at `now` with `code` without its host answering: the Logon
+    /// exchange never completed, or the logged-on peer went silent. The lifecycle records a
+    /// loss, as [`InitiatorSchedule::handle_lost`]; for the choice of the next host it is a
+    /// failure of this one, as after [`InitiatorSchedule::handle_connect_failed`], so a dead
+    /// link is not tried first again.
+    pub fn handle_unanswered(
+        &mut self,
+        now: Instant,
+        code: ErrorCode,
+    ) -> Result<(), TransitionError> {
+        self.disconnect(now, code, true)
     }
 
     /// Stops the initiator: timers and queued connects are dropped, and an attempt under way
@@ -318,17 +336,27 @@ impl InitiatorSchedule {
     }
 
     /// Moves to `disconnected`: a failed attempt from `pending`, a loss from `connected`.
-    fn disconnect(&mut self, now: Instant, code: ErrorCode) -> Result<(), TransitionError> {
+    /// The host failed (for its selection) when `failed` or when the attempt never
+    /// connected.
+    fn disconnect(
+        &mut self,
+        now: Instant,
+        code: ErrorCode,
+        failed: bool,
+    ) -> Result<(), TransitionError> {
         let was_pending = self.lifecycle.state().is_pending();
         self.lifecycle.disconnected(now, code)?;
         if was_pending {
             self.timers.stop(Timer::ConnectTimeout);
             self.connect_ready = false;
-            self.selector.failed(now);
             self.counters.failures += 1;
         } else {
-            self.selector.lost();
             self.counters.losses += 1;
+        }
+        if was_pending || failed {
+            self.selector.failed(now);
+        } else {
+            self.selector.lost();
         }
         self.schedule_reconnect(now, code);
         Ok(())

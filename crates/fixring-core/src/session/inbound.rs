@@ -265,6 +265,7 @@ impl Session {
     }
 
     fn on_logout(&mut self, _now: Instant, msg: &Message<'_>) {
+        self.logout_exchanged = true;
         if self.state() == SessionState::LoggingOut {
             self.close_now(CloseReason::LogoutComplete);
             return;

@@ -142,6 +142,8 @@ pub struct Session {
     /// The application messages sent, for the peer's ResendRequests.
     store: SentStore,
     events: VecDeque<EventKind>,
+    /// Whether a Logout went out or came in on the current connection.
+    logout_exchanged: bool,
 }
 
 impl Session {
@@ -170,6 +172,7 @@ impl Session {
             admin: VecDeque::new(),
             store: SentStore::new(config.message_store_size),
             events: VecDeque::new(),
+            logout_exchanged: false,
         }
     }
 
@@ -281,6 +284,7 @@ impl Session {
         self.resend_requested_to = 0;
         self.resend_requested_at = None;
         self.beyond_gap.clear();
+        self.logout_exchanged = false;
         self.last_received = now;
         self.last_sent = now;
         self.heartbeat = self.configured_heartbeat;
@@ -298,10 +302,11 @@ impl Session {
             .set(Timer::LogonTimeout, now + self.logon_timeout);
     }
 
-    /// The connection is gone. Reports a Logout if the session was logged on.
+    /// The connection is gone. Reports a Logout if the session was logged on and a Logout
+    /// went out or came in; a connection that ended otherwise is the caller's to report.
     pub fn disconnected(&mut self, _now: Instant) {
         let state = std::mem::replace(&mut self.state, State::Disconnected);
-        if state.is_logon_completed() {
+        if state.is_logon_completed() && std::mem::take(&mut self.logout_exchanged) {
             let reason = match state.close_reason() {
                 Some(reason) => reason.to_string(),
                 None => "connection closed".to_owned(),
@@ -386,12 +391,14 @@ impl Session {
         let mut writer = FieldWriter::new(&mut body);
         admin.write_body(&mut writer, self.heartbeat)?;
         let msg_type = admin.msg_type();
+        let logout = matches!(admin, Admin::Logout { .. });
         let body_len = writer.len();
         let sending_time = self.clock.utc_at(now);
         let seq = self.next_sender_seq;
         let len = self.encode(sending_time, msg_type, seq, None, &body[..body_len], out)?;
         self.note_sent(now);
         self.next_sender_seq += 1;
+        self.logout_exchanged |= logout;
         self.admin.pop_front();
         Ok(Some(len))
     }

@@ -11,18 +11,15 @@ use crate::tls::TlsError;
 use crate::{ErrorCode, EventKind, Instant};
 
 impl<M: Outgoing> Connection<M> {
-    /// The socket closed under the connection (`detail` says how). A logged-on or connected
-    /// session has lost its connection; before that, an initiator's attempt failed.
+    /// The socket closed under the connection (`detail` says how). A connected session's
+    /// connection has ended; before that, an initiator's attempt failed.
     pub fn handle_closed(&mut self, now: Instant, detail: String) {
         let link = self.link.take();
         self.output.push_back(Output::Close);
         if self.session.state().is_logged_on() || self.is_connected() {
-            self.report_lost(link.as_ref(), detail);
-            self.detach(now);
+            self.end(now, link.as_ref(), detail, Answered::Yes);
         } else {
-            let host = self.current_host();
-            self.attempt_failed(now, ErrorCode::ConnectionRefused);
-            self.report_failed(host, detail);
+            self.attempt_failed(now, ErrorCode::ConnectionRefused, detail);
         }
     }
 
@@ -30,9 +27,16 @@ impl<M: Outgoing> Connection<M> {
     /// there is no socket left to close.
     pub fn handle_connect_failed(&mut self, now: Instant, detail: String) {
         self.link = None;
-        let host = self.current_host();
-        self.attempt_failed(now, ErrorCode::ConnectionRefused);
-        self.report_failed(host, detail);
+        self.attempt_failed(now, ErrorCode::ConnectionRefused, detail);
+    }
+
+    /// An initiator's socket did not connect within `SocketConnectTimeout`; there is no
+    /// socket left to close. The same failure, with the same detail, as when the schedule's
+    /// own timer gives the attempt up first.
+    pub fn handle_connect_timed_out(&mut self, now: Instant) {
+        self.link = None;
+        let detail = self.connect_timed_out();
+        self.attempt_failed(now, ErrorCode::ConnectionRefused, detail);
     }
 
     /// An acceptor's peer logged on again on a new socket while this one was silent (a
@@ -47,13 +51,14 @@ impl<M: Outgoing> Connection<M> {
             "replaced by a new connection of the same session after {:.1} s of silence",
             silent.as_secs_f64()
         );
-        self.report_lost(Some(&link), detail);
-        self.detach(now);
+        self.end(now, Some(&link), detail, Answered::No);
     }
 
     /// Begins a stop: an initiator's schedule stops (an attempt under way is closed at
-    /// once), and a logged-on session logs out.
+    /// once), and a logged-on session logs out. The connection's end that follows is the
+    /// stop's: it reports no `fix.connection.lost`.
     pub fn stop(&mut self, now: Instant) {
+        self.stopping = true;
         if let Side::Initiator { schedule, .. } = &mut self.side {
             let result = schedule.stop();
             // Stopping aborts an attempt under way: its socket closes without a report.
@@ -105,27 +110,32 @@ impl<M: Outgoing> Connection<M> {
             writer.close_notify()
         });
         self.output.push_back(Output::Close);
-        let graceful = matches!(
-            reason,
-            CloseReason::LogoutComplete | CloseReason::PeerLogout { .. } | CloseReason::LocalStop
-        );
-        if !graceful {
-            self.report_lost(Some(&link), reason.to_string());
-        }
-        self.detach(now);
+        // A peer that went silent, or never answered the Logon or our Logout, is a host to
+        // fail over from.
+        let answered = match reason {
+            CloseReason::PeerSilent { .. }
+            | CloseReason::LogonTimeout
+            | CloseReason::LogoutTimeout => Answered::No,
+            _ => Answered::Yes,
+        };
+        self.end(now, Some(&link), reason.to_string(), answered);
     }
 
     /// A TLS failure: the alert is in the send buffer and the socket closes. During the
     /// handshake it is `SSL_HANDSHAKE_FAILED`, and an initiator tries again later; after it,
-    /// the session's connection is lost.
+    /// the session's connection has ended.
     pub(super) fn tls_failed(&mut self, now: Instant, error: TlsError) {
         let link = self.link.take();
         self.output.push_back(Output::Close);
         if self.session.state().is_logged_on() || self.is_connected() {
-            self.report_lost(link.as_ref(), format!("TLS: {error}"));
-            self.detach(now);
+            self.end(now, link.as_ref(), format!("TLS: {error}"), Answered::Yes);
         } else {
-            self.attempt_failed(now, ErrorCode::SslHandshakeFailed);
+            if let Side::Initiator { schedule, .. } = &mut self.side
+                && !schedule.state().is_stopped()
+            {
+                let result = schedule.handle_connect_failed(now, ErrorCode::SslHandshakeFailed);
+                self.refused(result);
+            }
             self.output
                 .push_back(Output::Event(EventKind::ConnectionError {
                     remote_host: link.as_ref().map(Link::remote_host).unwrap_or_default(),
@@ -135,13 +145,10 @@ impl<M: Outgoing> Connection<M> {
         }
     }
 
-    /// What an initiator's schedule asks for at `now`: a connect, or giving up an attempt
-    /// that ran out of time.
+    /// What an initiator's schedule asks for at `now`: a connect (reported as an attempt),
+    /// or giving up an attempt that ran out of time.
     pub(super) fn poll_schedule(&mut self, now: Instant) {
-        let Side::Initiator {
-            schedule, hosts, ..
-        } = &mut self.side
-        else {
+        let Side::Initiator { schedule, .. } = &mut self.side else {
             return;
         };
         if !schedule.is_due(now) {
@@ -150,34 +157,79 @@ impl<M: Outgoing> Connection<M> {
         match schedule.poll_action(now) {
             Some(Action::Connect {
                 host, timeout_at, ..
-            }) => self.output.push_back(Output::Connect {
-                host: host.clone(),
-                timeout: timeout_at.saturating_duration_since(now),
-            }),
+            }) => {
+                let host = host.clone();
+                let timeout = timeout_at.saturating_duration_since(now);
+                let attempt = schedule.counters().attempts;
+                self.output
+                    .push_back(Output::Event(EventKind::ConnectionAttempt {
+                        session_id: self.session.id().clone(),
+                        remote_host: host.host.clone(),
+                        remote_port: host.port,
+                        attempt,
+                    }));
+                self.output.push_back(Output::Connect { host, timeout });
+            }
             Some(Action::AbortConnect { host_index }) => {
-                let host = hosts.get(host_index).cloned();
+                let host = self.host(host_index);
                 self.abandon();
-                self.report_failed(host, "timed out".to_owned());
+                let detail = self.connect_timed_out();
+                self.report_failed(host, detail);
             }
             None => {}
         }
     }
 
-    /// The socket is gone: what waits is given back, the session ends its connection and
-    /// the lifecycle moves to `disconnected`.
-    fn detach(&mut self, now: Instant) {
+    /// The connected socket of `link` is gone (`detail` says why): what waits is given back,
+    /// the session ends its connection (reporting its Logout if one was exchanged), the end
+    /// is reported, and the lifecycle moves to `disconnected`.
+    ///
+    /// A logged-on connection that the engine's stop did not end reports
+    /// `fix.connection.lost`. One that never completed the Logon exchange is an initiator's
+    /// failed attempt (`fix.connection.failed`) or an acceptor's refused peer
+    /// (`fix.connection.error`). `answered` says whether the host was still answering: an
+    /// initiator fails over from one that was not, and from one that never logged on.
+    fn end(&mut self, now: Instant, link: Option<&Link>, detail: String, answered: Answered) {
+        let logged_on = self.session.completed_logon();
         self.return_backlog();
         self.session.disconnected(now);
+        self.collect_session_events();
+        if !self.stopping {
+            let remote_host = link.map(Link::remote_host).unwrap_or_default();
+            let event = match &self.side {
+                _ if logged_on => Some(EventKind::ConnectionLost {
+                    session_id: self.session.id().clone(),
+                    remote_host,
+                    code: ErrorCode::ConnectionLost,
+                    error_detail: detail,
+                }),
+                Side::Initiator { .. } => {
+                    let host = self.current_host();
+                    self.report_failed(host, detail);
+                    None
+                }
+                Side::Acceptor { .. } => Some(EventKind::ConnectionError {
+                    remote_host,
+                    code: ErrorCode::ConnectionRefused,
+                    error_detail: detail,
+                }),
+            };
+            if let Some(event) = event {
+                self.output.push_back(Output::Event(event));
+            }
+        }
         let result = match &mut self.side {
             // A socket that closes during the engine's stop leaves the schedule `stopped`.
             Side::Initiator { schedule, .. } if schedule.state().is_stopped() => Ok(()),
-            Side::Initiator { schedule, .. } => {
+            Side::Initiator { schedule, .. } if logged_on && answered == Answered::Yes => {
                 schedule.handle_lost(now, ErrorCode::ConnectionLost)
+            }
+            Side::Initiator { schedule, .. } => {
+                schedule.handle_unanswered(now, ErrorCode::ConnectionLost)
             }
             Side::Acceptor { lifecycle } => lifecycle.disconnected(now, ErrorCode::ConnectionLost),
         };
         self.refused(result);
-        self.collect_session_events();
     }
 
     /// Gives every waiting message back: its connection is gone.
@@ -188,56 +240,52 @@ impl<M: Outgoing> Connection<M> {
         }
     }
 
-    /// An initiator's attempt failed with `code`.
-    fn attempt_failed(&mut self, now: Instant, code: ErrorCode) {
+    /// An initiator's attempt failed with `code` before it connected (`detail` says how).
+    fn attempt_failed(&mut self, now: Instant, code: ErrorCode, detail: String) {
+        let host = self.current_host();
         if let Side::Initiator { schedule, .. } = &mut self.side
             && !schedule.state().is_stopped()
         {
             let result = schedule.handle_connect_failed(now, code);
             self.refused(result);
         }
+        self.report_failed(host, detail);
+    }
+
+    /// The one detail of an attempt that ran out of `SocketConnectTimeout`, whichever timer
+    /// noticed first: the schedule's, or the socket's own.
+    fn connect_timed_out(&self) -> String {
+        match &self.side {
+            Side::Initiator { schedule, .. } => format!(
+                "connect timed out (SocketConnectTimeout {} s)",
+                schedule.connect_timeout().as_secs_f64()
+            ),
+            Side::Acceptor { .. } => "connect timed out".to_owned(),
+        }
+    }
+
+    /// An initiator's host `index`.
+    fn host(&self, index: usize) -> Option<HostConfig> {
+        match &self.side {
+            Side::Initiator { hosts, .. } => hosts.get(index).cloned(),
+            Side::Acceptor { .. } => None,
+        }
     }
 
     /// The host of an initiator's current or last attempt.
     fn current_host(&self) -> Option<HostConfig> {
         match &self.side {
-            Side::Initiator {
-                schedule, hosts, ..
-            } => schedule.current_host().and_then(|i| hosts.get(i)).cloned(),
+            Side::Initiator { schedule, .. } => schedule.current_host().and_then(|i| self.host(i)),
             Side::Acceptor { .. } => None,
         }
     }
 
-    /// Reports the end of the socket of `link`: `fix.connection.lost` once the session
-    /// logged on; before that the attempt failed (an initiator's `fix.connection.failed`, an
-    /// acceptor's `fix.connection.error`).
-    fn report_lost(&mut self, link: Option<&Link>, detail: String) {
-        let remote_host = link.map(Link::remote_host).unwrap_or_default();
-        let event = if self.session.completed_logon() {
-            EventKind::ConnectionLost {
-                session_id: self.session.id().clone(),
-                remote_host,
-                code: ErrorCode::ConnectionLost,
-                error_detail: detail,
-            }
-        } else {
-            match &self.side {
-                Side::Initiator { .. } => {
-                    let host = self.current_host();
-                    return self.report_failed(host, detail);
-                }
-                Side::Acceptor { .. } => EventKind::ConnectionError {
-                    remote_host,
-                    code: ErrorCode::ConnectionRefused,
-                    error_detail: detail,
-                },
-            }
-        };
-        self.output.push_back(Output::Event(event));
-    }
-
-    /// Reports `fix.connection.failed` for an attempt to `host`.
+    /// Reports `fix.connection.failed` for an attempt to `host`, unless the engine is
+    /// stopping.
     fn report_failed(&mut self, host: Option<HostConfig>, detail: String) {
+        if self.stopping {
+            return;
+        }
         let (remote_host, remote_port) = host.map(|h| (h.host, h.port)).unwrap_or_default();
         self.output
             .push_back(Output::Event(EventKind::ConnectionFailed {
@@ -248,4 +296,13 @@ impl<M: Outgoing> Connection<M> {
                 error_detail: detail,
             }));
     }
+}
+
+/// Whether the host of a connection that ended was still answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answered {
+    /// It was: the peer closed the connection, logged out, or broke the protocol.
+    Yes,
+    /// It was not: the peer went silent, or did not answer a Logon or a Logout in time.
+    No,
 }

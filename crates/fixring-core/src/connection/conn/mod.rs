@@ -133,6 +133,8 @@ pub struct Connection<M> {
     logout_timeout: Duration,
     /// Garbled messages the peer sent, skipped without being counted.
     garbled: u64,
+    /// The engine's stop began: the connection's end is the stop's, not a loss.
+    stopping: bool,
 }
 
 impl<M: Outgoing> Connection<M> {
@@ -173,6 +175,7 @@ impl<M: Outgoing> Connection<M> {
             output: VecDeque::new(),
             logout_timeout: config.logout_timeout,
             garbled: 0,
+            stopping: false,
         })
     }
 
@@ -235,6 +238,7 @@ impl<M: Outgoing> Connection<M> {
     /// Starts an initiator's schedule: its first attempt is due at once. An acceptor waits
     /// for its peer.
     pub fn start(&mut self, now: Instant) {
+        self.stopping = false;
         if let Side::Initiator { schedule, .. } = &mut self.side {
             schedule.start(now);
         }
