@@ -10,6 +10,7 @@
 )]
 
 pub(crate) mod certs;
+pub(crate) mod netns;
 pub(crate) mod proxy;
 pub(crate) mod quickfix;
 pub(crate) mod recorder;
