@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::netns::Netns;
 use common::recorder::{Recorder, Seen};
 use common::rig::start;
-use fixring::core::Event;
+use fixring::core::EventKind;
 
 /// The initiator's HeartBtInt, in seconds.
 const HEART_BT_INT: u64 = 1;
@@ -111,7 +111,7 @@ fn failover(policy: &str, transport: Option<&'static str>) {
     );
     let retried = app.with(|s| {
         s.events[lost..].iter().any(
-            |e| matches!(e, Event::ConnectionFailed { remote_host, .. } if *remote_host == first),
+            |e| matches!(&e.kind, EventKind::ConnectionFailed { remote_host, .. } if *remote_host == first),
         )
     });
     assert!(
@@ -162,20 +162,23 @@ fn transport_line(transport: Option<&str>) -> String {
 /// The position among the events of the first logon on `host`.
 fn logon_on(seen: &Seen, host: &str) -> Option<usize> {
     seen.events.iter().position(
-        |e| matches!(e, Event::ConnectionEstablished { remote_host, .. } if remote_host == host),
+        |e| matches!(&e.kind, EventKind::ConnectionEstablished { remote_host, .. } if remote_host == host),
     )
 }
 
 /// The position and detail of the first loss of a connection to `host`.
 fn loss_of(seen: &Seen, host: &str) -> Option<(usize, String)> {
-    seen.events.iter().enumerate().find_map(|(at, e)| match e {
-        Event::ConnectionLost {
-            remote_host,
-            error_detail,
-            ..
-        } if remote_host == host => Some((at, error_detail.clone())),
-        _ => None,
-    })
+    seen.events
+        .iter()
+        .enumerate()
+        .find_map(|(at, e)| match &e.kind {
+            EventKind::ConnectionLost {
+                remote_host,
+                error_detail,
+                ..
+            } if remote_host == host => Some((at, error_detail.clone())),
+            _ => None,
+        })
 }
 
 /// What the initiator saw, one line an event, with the host and detail of connection events.
@@ -183,16 +186,16 @@ fn trail(app: &Recorder) -> Vec<String> {
     app.with(|s| {
         s.events
             .iter()
-            .map(|e| match e {
-                Event::ConnectionEstablished { remote_host, .. } => {
+            .map(|e| match &e.kind {
+                EventKind::ConnectionEstablished { remote_host, .. } => {
                     format!("{} {remote_host}", e.name())
                 }
-                Event::ConnectionLost {
+                EventKind::ConnectionLost {
                     remote_host,
                     error_detail,
                     ..
                 }
-                | Event::ConnectionFailed {
+                | EventKind::ConnectionFailed {
                     remote_host,
                     error_detail,
                     ..
