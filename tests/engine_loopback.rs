@@ -122,15 +122,26 @@ fn logon_orders_and_graceful_stop() {
             }
         });
 
-        // A graceful stop is a Logout the acceptor sees, then a stop event.
+        // A graceful stop is a Logout the acceptor sees, then the loss of its connection;
+        // the side that stopped reports its Logout and the stop, no loss.
         initiator.stop();
         initiator.wait().expect("clean stop");
-        acceptor_app.expect_events("fix.session.logout", 1, WAIT);
+        acceptor_app.expect_events("fix.connection.lost", 1, WAIT);
+        let names = acceptor_app.names();
+        let tail: Vec<&str> = names
+            .iter()
+            .rev()
+            .take(2)
+            .rev()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(tail, ["fix.session.logout", "fix.connection.lost"]);
         assert_eq!(initiator_app.count("fix.connection.stopped"), 1);
+        assert_eq!(initiator_app.count("fix.session.logout"), 1);
         assert_eq!(
-            acceptor_app.count("fix.connection.lost"),
+            initiator_app.count("fix.connection.lost"),
             0,
-            "a logout is not a loss"
+            "a stop is not a loss"
         );
         acceptor.stop();
         acceptor.wait().expect("clean stop");
@@ -342,4 +353,83 @@ fn loops_are_pinned_to_the_configured_cores() {
     let mut engine = Engine::new(settings(&text), Recorder::new());
     let error = engine.start().expect_err("core 4096 does not exist");
     assert!(error.to_string().contains("core 4096"), "{error}");
+}
+
+/// Reads from `stream` until a whole message of type `msg_type` has arrived, for at most
+/// `WAIT`; returns whether one did.
+fn read_until(stream: &mut TcpStream, msg_type: &str) -> bool {
+    let needle = format!("\x0135={msg_type}\x01");
+    let end = Instant::now() + WAIT;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < end {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+        let text = String::from_utf8_lossy(&got);
+        if let Some(at) = text.find(&needle)
+            && text[at..].contains("\x0110=")
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// A peer that closes its socket and logs on again at once is never refused as "already
+/// logged on": the close of the old socket is handled before the new socket's Logon is
+/// routed, whatever order the backend reports them in.
+#[test]
+fn a_peer_that_closes_and_logs_on_again_at_once_is_never_refused() {
+    const CYCLES: usize = 150;
+    for transport in TRANSPORTS {
+        let port = free_port();
+        let app = Recorder::new();
+        let _acceptor = start(&acceptor_text(transport, port, &["INIT"]), app.clone());
+        let mut previous: Option<TcpStream> = None;
+        for cycle in 0..CYCLES {
+            // The new socket is accepted first; then the old one closes, without a Logout,
+            // and only then does the Logon go out on the new one.
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream.set_read_timeout(Some(WAIT)).unwrap();
+            if cycle % 2 == 1 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            drop(previous.take());
+            let logon = common::rig::fix_message(&[
+                "35=A",
+                "49=INIT",
+                "56=ACC",
+                "34=1",
+                &common::sending_time_now(),
+                "98=0",
+                "108=30",
+                "141=Y",
+            ]);
+            stream.write_all(&logon).unwrap();
+            assert!(
+                read_until(&mut stream, "A"),
+                "{transport}: cycle {cycle}: no Logon answer; {:?}",
+                app.names()
+            );
+            previous = Some(stream);
+        }
+        drop(previous);
+        assert!(
+            app.wait_for(WAIT, |s| s
+                .events
+                .iter()
+                .any(|e| e.name() == "fix.connection.lost")
+                && s.events
+                    .iter()
+                    .filter(|e| e.name() == "fix.connection.established")
+                    .count()
+                    == CYCLES),
+            "{transport}: {:?}",
+            app.names()
+        );
+        let refused = app.count("fix.connection.error");
+        assert_eq!(refused, 0, "{transport}: {:?}", app.names());
+    }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::free_port;
 use common::proxy::FaultProxy;
@@ -13,7 +13,7 @@ use common::quickfix::{PeerSettings, QuickFixPeer};
 use common::recorder::Recorder;
 use fixring::Engine;
 use fixring::core::config::Settings;
-use fixring::core::{ErrorCode, SessionId};
+use fixring::core::{ErrorCode, EventKind, SessionId};
 
 const TRANSPORTS: [&str; 2] = ["uring", "epoll"];
 const STEP: Duration = Duration::from_secs(15);
@@ -241,6 +241,7 @@ fn a_restarted_fixring_carries_on_with_quickfix() {
 #[test]
 fn fixring_fails_over_and_reconnects_to_quickfix() {
     for transport in TRANSPORTS {
+        let started = SystemTime::now();
         let refusing = free_port();
         let port = free_port();
         let settings = PeerSettings::acceptor(port, "QF", "FIXRING");
@@ -251,9 +252,11 @@ fn fixring_fails_over_and_reconnects_to_quickfix() {
         app.expect_events("fix.connection.established", 1, STEP);
         expect_line(&mut qf, "LOGON");
 
-        // The peer goes away: the session is lost, attempts fail, and it comes back.
+        // The peer goes away: it logs out, the connection is lost, attempts fail, and it
+        // comes back.
         qf.stop().expect("peer stops");
         app.expect_events("fix.session.logout", 1, STEP);
+        app.expect_events("fix.connection.lost", 1, STEP);
         let failed_before = app.count("fix.connection.failed");
         app.expect_events("fix.connection.failed", failed_before + 1, STEP);
         let back = Instant::now();
@@ -268,7 +271,57 @@ fn fixring_fails_over_and_reconnects_to_quickfix() {
         );
         expect_line(&mut qf, "LOGON");
         let _ = qf.stop();
+        assert_the_story_is_told(&app, started, &[refusing, port], transport);
     }
+}
+
+/// What an initiator's events must tell: each carries the time it was taken, in order,
+/// within the test's run; every attempt names its host and port, numbered one after the
+/// other, and comes before its failure or logon; the peer's Logout is followed by the loss
+/// of the connection.
+fn assert_the_story_is_told(app: &Recorder, started: SystemTime, ports: &[u16], label: &str) {
+    let since_epoch = |t: SystemTime| {
+        let micros = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_micros();
+        u64::try_from(micros).unwrap_or(u64::MAX)
+    };
+    let (from, to) = (since_epoch(started), since_epoch(SystemTime::now()));
+    app.with(|seen| {
+        let events = &seen.events;
+        let times: Vec<u64> = events.iter().map(|e| e.at.unix_micros()).collect();
+        assert!(times.is_sorted(), "{label}: event times out of order");
+        // The engine maps its clock to UTC once at start-up; allow a millisecond of rounding.
+        assert!(
+            times.iter().all(|&t| t + 1_000 >= from && t <= to + 1_000),
+            "{label}: event times {times:?} outside the run {from}..{to}"
+        );
+        let mut attempts = 0;
+        let mut open_attempt = false;
+        for event in events {
+            match &event.kind {
+                EventKind::ConnectionAttempt {
+                    remote_host,
+                    remote_port,
+                    attempt,
+                    ..
+                } => {
+                    attempts += 1;
+                    assert_eq!(*attempt, attempts, "{label}: attempts numbered in order");
+                    assert_eq!(remote_host, "127.0.0.1", "{label}");
+                    assert!(ports.contains(remote_port), "{label}: {remote_port}");
+                    open_attempt = true;
+                }
+                EventKind::ConnectionFailed { .. } | EventKind::ConnectionEstablished { .. } => {
+                    assert!(open_attempt, "{label}: {} without an attempt", event.name());
+                    open_attempt = false;
+                }
+                _ => {}
+            }
+        }
+        let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
+        let logout = names.iter().position(|&n| n == "fix.session.logout");
+        let lost = logout.and_then(|at| names.get(at + 1));
+        assert_eq!(lost, Some(&"fix.connection.lost"), "{label}: {names:?}");
+    });
 }
 
 #[test]

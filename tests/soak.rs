@@ -116,24 +116,12 @@ impl Application for Counting {
                     s.recoveries += 1;
                 }
             }
+            // A Logout the peer forced is followed by the loss of the connection: one error.
             EventKind::ConnectionLost { session_id, .. }
             | EventKind::ConnectionFailed { session_id, .. } => self.error(session_id),
             EventKind::MessagesNotResent { begin, end, .. } => {
                 self.not_resent
                     .fetch_add(end - begin + 1, Ordering::Relaxed);
-            }
-            EventKind::Logout { session_id, .. } => {
-                // A Logout the peer sent ends the session
-                // without a loss event: an error too.
-                let up = self
-                    .stats
-                    .lock()
-                    .unwrap()
-                    .get(&session_id.sender_comp_id)
-                    .is_some_and(|s| s.up);
-                if up {
-                    self.error(session_id);
-                }
             }
             _ => {}
         }

@@ -156,23 +156,33 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         let Some(mut lent) = lend(backend, Some(conn), scratch) else {
             return;
         };
-        let is_silent = |index: usize| {
-            slots
-                .get(index)
-                .is_some_and(|s| s.connection.session().is_silent(now))
+        // A logged-on session gives way to a new Logon when its connection is silent, or
+        // when its peer has already closed it and the close is not reported yet.
+        let gives_way = |index: usize| {
+            slots.get(index).is_some_and(|s| {
+                s.connection.session().is_silent(now)
+                    || (s.conn.is_some() && s.fd.is_some_and(fixring_io::socket::peer_closed))
+            })
         };
-        let routed = router.handle_received(conn, &mut lent, may_replace, is_silent);
+        let routed = router.handle_received(conn, &mut lent, may_replace, gives_way);
         self.report_router_events(now);
         match routed {
             Routed::Session { session, link } => {
                 self.owners.insert(conn, Owner::Slot(session));
                 let slot = &mut self.slots[session];
                 slot.conn = Some(conn);
+                slot.fd = self.backend.socket_fd(conn);
                 slot.connection.handle_accepted(now, link);
                 self.deliver(now, session, seen);
             }
             Routed::Replace { session } => {
-                self.slots[session].connection.replace(now);
+                let slot = &mut self.slots[session];
+                match slot.conn {
+                    Some(old) if self.backend.peer_closed(old) => slot
+                        .connection
+                        .handle_closed(now, "peer closed the connection".to_owned()),
+                    _ => slot.connection.replace(now),
+                }
                 self.drain_outputs(session, now);
                 self.route(now, conn, seen, false);
             }

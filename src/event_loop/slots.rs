@@ -6,6 +6,7 @@ use fixring_core::connection::{Connection, Output};
 use fixring_core::{Event, EventKind, Instant, WallClock};
 use fixring_io::{Backend, ConnId};
 use std::io;
+use std::os::fd::RawFd;
 use std::time::Duration;
 
 use super::EventLoop;
@@ -22,6 +23,9 @@ pub(super) struct Slot {
     pub(super) connection: Connection<Handed>,
     /// The backend's socket, while the connection has one.
     pub(super) conn: Option<ConnId>,
+    /// The descriptor of an acceptor's socket while `conn` is set, to see while routing a
+    /// new Logon whether its peer has closed it already.
+    pub(super) fd: Option<RawFd>,
     socket: SocketOptions,
     /// The session's file store, with `FileStorePath`.
     pub(super) file: Option<FileStore>,
@@ -61,6 +65,7 @@ impl Slot {
             conn: None,
             socket: config.socket,
             file,
+            fd: None,
             attempts: 0,
             logged_on: false,
             lookup: None,

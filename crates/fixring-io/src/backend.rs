@@ -135,6 +135,12 @@ pub trait Backend {
     /// The socket's descriptor, for reading options back in tests and diagnostics.
     fn socket_fd(&self, conn: ConnId) -> Option<RawFd>;
 
+    /// Whether the peer of a live connection has closed it (or it failed) though no
+    /// [`Completion::Closed`] has said so yet; an unknown connection counts as closed.
+    fn peer_closed(&self, conn: ConnId) -> bool {
+        self.socket_fd(conn).is_none_or(crate::socket::peer_closed)
+    }
+
     /// Cancels everything in flight, waits for the cancellations, and closes every socket.
     fn shutdown(&mut self) -> io::Result<()>;
 }

@@ -62,3 +62,18 @@ pub fn outbound(
     }
     Ok(sock)
 }
+
+/// Whether the peer of the connected socket `fd` has closed its side (or the connection
+/// failed), whether or not bytes it sent before are still unread: one `poll` that does not
+/// wait. For the rare moment a peer logs on again on a new socket while the close of its old
+/// one has not been reported yet.
+pub fn peer_closed(fd: std::os::fd::RawFd) -> bool {
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // Safety: one valid `pollfd` for the duration of the call, which does not wait.
+    let ready = unsafe { libc::poll(&raw mut pollfd, 1, 0) };
+    ready > 0 && pollfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+}
