@@ -301,6 +301,29 @@ fn delivered_orders(side: &Side) -> Vec<(String, u64, bool, Option<Vec<u8>>)> {
 }
 
 #[test]
+fn a_gap_is_reported_once_however_many_messages_arrive_beyond_it() {
+    let mut pair = logged_on(false);
+    // The acceptor expects 2; 3 to 6 arrive, one at a time. The gap stays open: the
+    // initiator never sent 2 to 6, so it has nothing to answer the ResendRequest with.
+    for seq in 3..=6 {
+        inject_to_acceptor(&mut pair, b"D", seq, false, &order_body());
+    }
+    let gaps: Vec<EventKind> = pair
+        .acceptor
+        .kinds()
+        .into_iter()
+        .filter(|e| matches!(e, EventKind::SequenceGap { .. }))
+        .collect();
+    let first = EventKind::SequenceGap {
+        session_id: pair.acceptor.conn.id().clone(),
+        expected: 2,
+        received: 3,
+    };
+    assert_eq!(gaps, [first]);
+    assert_eq!(pair.acceptor.sent_count("2"), 1, "one ResendRequest");
+}
+
+#[test]
 fn a_gap_is_reported_and_resent_from_the_store() {
     let mut pair = logged_on(false);
     // Three orders go out, but only the last reaches the acceptor.
