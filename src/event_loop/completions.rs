@@ -128,9 +128,6 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
     }
 
-    /// An accepted socket received bytes before its Logon: the router maps its first
-    /// message to a session, which then reads everything. A Logon for a session whose
-    /// connection went silent replaces that connection when `may_replace`.
     /// Routes the first messages of the sockets not logged on that received bytes in the
     /// batch just handled. They wait for the rest of the batch so that a session's socket
     /// closed by its peer is released first: a peer that closes and logs on again at once is
@@ -145,6 +142,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.to_route = to_route;
     }
 
+    /// An accepted socket received bytes before its Logon: the router maps its first
+    /// message to a session, which then reads everything. A Logon for a session whose
+    /// connection went silent, or whose peer closed it, replaces that connection when
+    /// `may_replace`.
     fn route(&mut self, now: Instant, conn: ConnId, seen: std::time::Instant, may_replace: bool) {
         let Self {
             backend,

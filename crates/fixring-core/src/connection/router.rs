@@ -41,9 +41,11 @@ pub enum Routed {
         /// The socket's link, handshake done on a TLS port.
         link: Link,
     },
-    /// The Logon is for session `session`, whose connection has been silent for longer than
-    /// its TestRequest point: replace that connection ([`super::Connection::replace`]), and
-    /// once its socket is closed and the session released, route this socket again.
+    /// The Logon is for session `session`, whose connection gives way: silent for longer
+    /// than its TestRequest point, or (the caller knows) closed by its peer without the
+    /// close reported yet. End that connection ([`super::Connection::replace`], or
+    /// [`super::Connection::handle_closed`]), and once its socket is closed and the session
+    /// released, route this socket again.
     Replace {
         /// The caller's number for the session's connection.
         session: usize,
@@ -72,8 +74,8 @@ struct PortState {
 /// An acceptor's router, like quinn's `Endpoint`: it holds the sockets accepted on its ports
 /// until their first message, maps that Logon to a configured session, and refuses a first
 /// message that is not a Logon, unknown identities and a second Logon of a session already
-/// logged on, unless that session's connection has gone silent: then the new socket
-/// replaces it.
+/// logged on, unless that session's connection gives way (it has gone silent, or its peer
+/// has closed it): then the new socket replaces it.
 ///
 /// Sockets are known by the caller's key `K`; sessions by the caller's connection numbers.
 #[derive(Debug)]
@@ -138,14 +140,14 @@ impl<K: Copy + Eq + Hash> Router<K> {
     }
 
     /// Socket `key` received bytes: runs its TLS handshake, and routes its first message.
-    /// `is_silent` tells whether a session's connection has gone silent; a silent one is
-    /// replaced only when `may_replace`.
+    /// `gives_way` tells whether a logged-on session's connection gives way to a new Logon
+    /// (silent, or closed by its peer); one that does is replaced only when `may_replace`.
     pub fn handle_received<B: SocketBuffers>(
         &mut self,
         key: K,
         lent: &mut Lent<'_, B>,
         may_replace: bool,
-        is_silent: impl Fn(usize) -> bool,
+        gives_way: impl Fn(usize) -> bool,
     ) -> Routed {
         let Some(pending) = self.pending.get_mut(&key) else {
             return Routed::Waiting;
@@ -185,13 +187,13 @@ impl<K: Copy + Eq + Hash> Router<K> {
                                 None => Outcome::Waiting,
                             },
                             Err(refusal) => {
-                                let silent = port
+                                let giving_way = port
                                     .logons
                                     .logged_on_matches(begin, sender, target)
                                     .filter_map(|SessionIndex(entry)| port.sessions.get(entry))
                                     .copied()
-                                    .find(|&session| is_silent(session));
-                                match silent {
+                                    .find(|&session| gives_way(session));
+                                match giving_way {
                                     Some(session) if may_replace => Outcome::Replace(session),
                                     _ => Outcome::Refuse(refusal.to_string()),
                                 }

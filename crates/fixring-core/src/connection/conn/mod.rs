@@ -36,7 +36,8 @@ pub trait Outgoing {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Output<M> {
-    /// Report this event to the application.
+    /// Report this event to the application, as an [`crate::Event`] stamped with the
+    /// caller's wall-clock time at the `now` it polled with.
     Event(EventKind),
     /// This message handed over will never go: give it back to the application.
     NotSent(M, SendError),
