@@ -1,4 +1,8 @@
 //! The sessions the pair tests join: an initiator `INIT` and an acceptor `ACC`.
+#![allow(
+    dead_code,
+    reason = "each test crate compiles this module and uses only part of it"
+)]
 
 use std::time::Duration;
 
