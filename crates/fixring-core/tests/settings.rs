@@ -46,6 +46,10 @@ fn initiator(session: &SessionConfig) -> &InitiatorConfig {
 const ACCEPTOR: &str = "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\n\
                         SenderCompID=S\nSocketAcceptPort=9000\n";
 
+/// A whole acceptor session, for files whose error lies elsewhere.
+const ONE_SESSION: &str = "[SESSION]\nConnectionType=acceptor\nBeginString=FIX.4.4\n\
+                           SenderCompID=S\nTargetCompID=T\nSocketAcceptPort=9000\n";
+
 const INITIATOR: &str = "[DEFAULT]\nConnectionType=initiator\nBeginString=FIX.4.4\n\
                          SenderCompID=S\n";
 
@@ -298,11 +302,14 @@ fn all_errors_of_a_file_are_reported() {
 fn each_error_kind_has_its_line_and_key() {
     type Check = fn(&ConfigErrorKind) -> bool;
     let cases: Vec<(String, usize, &str, Check)> = vec![
-        ("[DEFAULT]\nno equals sign\n".into(), 2, "no equals sign", |k| {
+        (format!("[DEFAULT]\nno equals sign\n{ONE_SESSION}"), 2, "no equals sign", |k| {
             matches!(k, ConfigErrorKind::Syntax { .. })
         }),
-        ("[SESSIONS]\n".into(), 1, "[SESSIONS]", |k| {
+        (format!("[SESSIONS]\n{ONE_SESSION}"), 1, "[SESSIONS]", |k| {
             matches!(k, ConfigErrorKind::Syntax { .. })
+        }),
+        ("[DEFAULT]\nConnectionType=acceptor\n".into(), 2, "", |k| {
+            *k == ConfigErrorKind::NoSessions
         }),
         (format!("{ACCEPTOR}\n[SESSION]\n"), 7, "TargetCompID", |k| {
             *k == ConfigErrorKind::MissingKey
@@ -358,13 +365,13 @@ fn each_error_kind_has_its_line_and_key() {
         (format!("{INITIATOR}[SESSION]\nTargetCompID=T\nSocketConnectHost=h\nSocketConnectPort=1\nSocketUseSSL=Y\nSocketCAFile=ca.pem\nTlsMinVersion=1.1\n"), 11, "TlsMinVersion", |k| {
             matches!(k, ConfigErrorKind::InvalidValue { .. })
         }),
-        ("[DEFAULT]\nBusyPoll=sometimes\n".into(), 2, "BusyPoll", |k| {
+        (format!("[DEFAULT]\nBusyPoll=sometimes\n{ONE_SESSION}"), 2, "BusyPoll", |k| {
             matches!(k, ConfigErrorKind::InvalidValue { .. })
         }),
-        ("[DEFAULT]\nEventLoopCores=0,x\n".into(), 2, "EventLoopCores", |k| {
+        (format!("[DEFAULT]\nEventLoopCores=0,x\n{ONE_SESSION}"), 2, "EventLoopCores", |k| {
             matches!(k, ConfigErrorKind::InvalidValue { .. })
         }),
-        ("[DEFAULT]\nTransport=dpdk\n".into(), 2, "Transport", |k| {
+        (format!("[DEFAULT]\nTransport=dpdk\n{ONE_SESSION}"), 2, "Transport", |k| {
             matches!(k, ConfigErrorKind::InvalidValue { .. })
         }),
         (format!("{ACCEPTOR}[SESSION]\nTargetCompID=T\nTransport=uring\n"), 8, "Transport", |k| {

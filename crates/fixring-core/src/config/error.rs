@@ -35,6 +35,8 @@ impl fmt::Display for ConfigError {
         let file = FileName(self.file.as_deref());
         if self.line == 0 {
             write!(f, "{file}: {}", self.kind)
+        } else if self.key.is_empty() {
+            write!(f, "{file}:{}: {}", self.line, self.kind)
         } else {
             write!(f, "{file}:{}: {}: {}", self.line, self.key, self.kind)
         }
@@ -101,6 +103,8 @@ pub enum ConfigErrorKind {
     },
     /// A TLS session without the certificate or private key its role needs.
     MissingTlsFile,
+    /// The file has no `[SESSION]`: there is nothing to run.
+    NoSessions,
     /// Any other value that cannot be used.
     InvalidValue {
         /// The value as written.
@@ -143,6 +147,7 @@ impl fmt::Display for ConfigErrorKind {
                     "TLS session needs a certificate file and a private key file"
                 )
             }
+            Self::NoSessions => write!(f, "No sessions defined: the file has no [SESSION]"),
             Self::InvalidValue { value, reason } => write!(f, "invalid value {value:?}: {reason}"),
         }
     }

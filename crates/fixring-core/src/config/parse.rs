@@ -34,6 +34,11 @@ impl Settings {
             }
         }
         check_across_sessions(&sessions, &mut report);
+        if file.sessions.is_empty() {
+            // As QuickFIX: an engine with nothing to run is a mistake, not a quiet success.
+            // Reported at the end of the file, after what else is wrong with it.
+            report.error(text.lines().count().max(1), "", ConfigErrorKind::NoSessions);
+        }
         if !report.errors.is_empty() {
             return Err(ConfigErrors::new(report.errors));
         }
