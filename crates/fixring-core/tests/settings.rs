@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fixring_core::ErrorCode;
 use fixring_core::config::{
-    BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, EngineConfig, HostConfig,
+    BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, ConnectionType, EngineConfig, HostConfig,
     HostSelectionPolicy, InitiatorConfig, Role, SessionConfig, Settings, SocketOptions,
     TlsMinVersion, Transport,
 };
@@ -454,4 +454,27 @@ fn the_message_store_is_sized_or_turned_off() {
     ));
     assert_eq!((bad.line, bad.key.as_str()), (6, "MessageStoreSize"));
     assert!(matches!(bad.kind, ConfigErrorKind::InvalidNumber { .. }));
+}
+
+#[test]
+fn without_connection_type_the_role_follows_the_keys_as_quickfixgo() {
+    let text = "[DEFAULT]\nBeginString=FIX.4.4\nSenderCompID=S\n\
+                [SESSION]\nTargetCompID=A\nSocketAcceptPort=9000\n\
+                [SESSION]\nTargetCompID=B\nSocketConnectHost=127.0.0.1\nSocketConnectPort=9001\n";
+    let settings = parse(text);
+    let types: Vec<ConnectionType> = settings
+        .sessions
+        .iter()
+        .map(SessionConfig::connection_type)
+        .collect();
+    assert_eq!(types, [ConnectionType::Acceptor, ConnectionType::Initiator]);
+    let both = error(
+        "[SESSION]\nBeginString=FIX.4.4\nSenderCompID=S\nTargetCompID=T\n\
+         SocketAcceptPort=9000\nSocketConnectHost=h\nSocketConnectPort=1\n",
+    );
+    assert_eq!((both.line, both.key.as_str()), (1, "ConnectionType"));
+    assert!(
+        both.to_string()
+            .contains("both SocketAcceptPort and SocketConnectHost/Port")
+    );
 }

@@ -96,10 +96,36 @@ fn required(view: &View<'_, '_>, name: &str, spelling: &str, report: &mut Report
     }
 }
 
+/// ConnectionType; without it, as a quickfixgo program decides by the keys it is given: a
+/// session with SocketAcceptPort and no SocketConnectHost/Port is an acceptor, one with
+/// SocketConnectHost or SocketConnectPort and no SocketAcceptPort an initiator.
 fn connection_type(view: &View<'_, '_>, report: &mut Report) -> Option<ConnectionType> {
     let Some(entry) = view.get(keys::CONNECTION_TYPE) else {
-        report.error(view.line, "ConnectionType", ConfigErrorKind::MissingKey);
-        return None;
+        let accepts = view.get(keys::ACCEPT_PORT).is_some();
+        let connects =
+            view.get(keys::CONNECT_HOST).is_some() || view.get(keys::CONNECT_PORT).is_some();
+        return match (accepts, connects) {
+            (true, false) => Some(ConnectionType::Acceptor),
+            (false, true) => Some(ConnectionType::Initiator),
+            (true, true) => {
+                let reason = "without ConnectionType the role follows the keys, and this session \
+                              has both SocketAcceptPort and SocketConnectHost/Port: set \
+                              ConnectionType=acceptor or initiator";
+                report.error(
+                    view.line,
+                    "ConnectionType",
+                    ConfigErrorKind::InvalidValue {
+                        value: String::new(),
+                        reason: reason.to_owned(),
+                    },
+                );
+                None
+            }
+            (false, false) => {
+                report.error(view.line, "ConnectionType", ConfigErrorKind::MissingKey);
+                None
+            }
+        };
     };
     if entry.value.eq_ignore_ascii_case("acceptor") {
         Some(ConnectionType::Acceptor)
