@@ -81,3 +81,37 @@ fn a_broken_file_exits_2_with_every_error() {
         "{stderr}"
     );
 }
+
+/// `run` and `check-config` say the same about a file: its warnings, and its errors after
+/// them, even when there are errors.
+#[test]
+fn run_and_check_config_print_the_same_warnings_and_errors() {
+    let path = write_settings(
+        "warned.cfg",
+        "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=A\n\
+         FavouriteColour=blue\n[SESSION]\nTargetCompID=B\nSocketAcceptPort=99999\n",
+    );
+    let checked = check_config(&path);
+    let run = Command::new(env!("CARGO_BIN_EXE_fixring"))
+        .arg("run")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("running fixring: {e}"));
+    remove_settings(&path);
+    let file = path.display().to_string();
+    for (command, output) in [("check-config", &checked), ("run", &run)] {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        let warning = stderr.find(&format!("{file}:5: FavouriteColour: unknown key, ignored"));
+        let error = stderr.find(&format!("{file}:8: SocketAcceptPort:"));
+        assert!(
+            warning.is_some() && error.is_some() && warning < error,
+            "{command}: {stderr}"
+        );
+    }
+    assert_eq!(
+        checked.stderr, run.stderr,
+        "the same words from both commands"
+    );
+}

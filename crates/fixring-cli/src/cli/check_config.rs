@@ -25,21 +25,43 @@ const INVALID: u8 = 2;
 
 /// Runs the subcommand.
 pub(crate) fn run(args: &Args) -> ExitCode {
-    match Settings::load(&args.file) {
-        Ok(settings) => {
-            let mut err = std::io::stderr().lock();
-            for warning in &settings.warnings {
-                // Nothing useful can be done if stderr is gone.
-                let _ = writeln!(err, "{warning}");
-            }
+    match load(&args.file) {
+        Some(settings) => {
             let _ = std::io::stdout()
                 .lock()
                 .write_all(describe(&settings).as_bytes());
             ExitCode::SUCCESS
         }
+        None => ExitCode::from(INVALID),
+    }
+}
+
+/// Loads the settings file at `path`, printing its warnings to stderr, and its errors after
+/// them when it has any (then `None`). `run` and `check-config` say the same about a file.
+pub(crate) fn load(path: &std::path::Path) -> Option<Settings> {
+    let mut err = std::io::stderr().lock();
+    // Nothing useful can be done if stderr is gone.
+    match Settings::load(path) {
+        Ok(settings) => {
+            for warning in &settings.warnings {
+                let _ = writeln!(err, "{warning}");
+            }
+            Some(settings)
+        }
         Err(errors) => {
-            let _ = writeln!(std::io::stderr().lock(), "{errors}");
-            ExitCode::from(INVALID)
+            for warning in errors.warnings() {
+                let _ = writeln!(err, "{warning}");
+            }
+            let _ = writeln!(err, "{errors}");
+            let count = errors.len();
+            let _ = writeln!(
+                err,
+                "fixring: {}: {} has {count} error{}",
+                fixring_core::ErrorCode::ConfigError.code(),
+                path.display(),
+                if count == 1 { "" } else { "s" }
+            );
+            None
         }
     }
 }

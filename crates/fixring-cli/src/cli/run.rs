@@ -113,13 +113,10 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         events: args.events,
         answer,
     };
-    let mut engine = match Engine::from_file(&args.config, app) {
-        Ok(engine) => engine,
-        Err(error) => {
-            eprintln!("fixring: {error}");
-            return ExitCode::from(2);
-        }
+    let Some(settings) = crate::cli::check_config::load(&args.config) else {
+        return ExitCode::from(2);
     };
+    let mut engine = Engine::new(settings, app);
     if let Err(error) = engine.start() {
         eprintln!("fixring: {error}");
         return ExitCode::FAILURE;

@@ -153,21 +153,28 @@ impl fmt::Display for ConfigErrorKind {
     }
 }
 
-/// Every error found in one settings file, in file order.
+/// Every error found in one settings file, in file order, with the warnings found beside
+/// them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigErrors {
     errors: Vec<ConfigError>,
+    warnings: Vec<ConfigWarning>,
 }
 
 impl ConfigErrors {
-    pub(super) fn new(mut errors: Vec<ConfigError>) -> Self {
+    pub(super) fn new(mut errors: Vec<ConfigError>, warnings: Vec<ConfigWarning>) -> Self {
         errors.sort_by_key(|e| e.line);
-        Self { errors }
+        Self { errors, warnings }
     }
 
     /// The errors, in file order.
     pub fn iter(&self) -> core::slice::Iter<'_, ConfigError> {
         self.errors.iter()
+    }
+
+    /// The warnings of the same file (unknown keys): worth saying even when it is refused.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
     }
 
     /// How many errors there are (at least one).

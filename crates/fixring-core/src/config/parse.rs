@@ -40,7 +40,7 @@ impl Settings {
             report.error(text.lines().count().max(1), "", ConfigErrorKind::NoSessions);
         }
         if !report.errors.is_empty() {
-            return Err(ConfigErrors::new(report.errors));
+            return Err(ConfigErrors::new(report.errors, report.warnings));
         }
         Ok(Self {
             path: path.map(Path::to_path_buf),
@@ -55,14 +55,17 @@ impl Settings {
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&text, Some(path)),
-            Err(e) => Err(ConfigErrors::new(vec![ConfigError {
-                file: Some(PathBuf::from(path)),
-                line: 0,
-                key: String::new(),
-                kind: ConfigErrorKind::Read {
-                    reason: e.to_string(),
-                },
-            }])),
+            Err(e) => {
+                let unreadable = ConfigError {
+                    file: Some(PathBuf::from(path)),
+                    line: 0,
+                    key: String::new(),
+                    kind: ConfigErrorKind::Read {
+                        reason: e.to_string(),
+                    },
+                };
+                Err(ConfigErrors::new(vec![unreadable], Vec::new()))
+            }
         }
     }
 }
