@@ -433,3 +433,78 @@ fn a_peer_that_closes_and_logs_on_again_at_once_is_never_refused() {
         assert_eq!(refused, 0, "{transport}: {:?}", app.names());
     }
 }
+
+/// A TCP connection to 127.0.0.1:`port` from the loopback address `source`.
+fn connect_from(source: [u8; 4], port: u16) -> TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let from = std::net::SocketAddr::from((source, 0));
+    socket.bind(&from.into()).unwrap();
+    let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    socket.connect(&to.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+/// AllowedRemoteAddresses: a session takes Logons only from its addresses; a Logon from
+/// another address is closed with an event naming the key, and the session stays free for
+/// the right peer. A port whose every session has a list refuses other addresses at once.
+#[test]
+fn allowed_remote_addresses_keep_other_peers_out() {
+    for transport in TRANSPORTS {
+        let port = free_port();
+        let app = Recorder::new();
+        let text = acceptor_text(transport, port, &["INIT", "OTHER"]).replace(
+            "[SESSION]\nTargetCompID=INIT\n",
+            "[SESSION]\nTargetCompID=INIT\nAllowedRemoteAddresses=127.0.0.2, 127.0.0.3\n",
+        );
+        let _acceptor = start(&text, app.clone());
+        let logon = |sender: &str| {
+            common::rig::fix_message(&[
+                "35=A",
+                &format!("49={sender}"),
+                "56=ACC",
+                "34=1",
+                &common::sending_time_now(),
+                "98=0",
+                "108=30",
+            ])
+        };
+        // From 127.0.0.1: refused, with the reason.
+        let mut stranger = connect_from([127, 0, 0, 1], port);
+        stranger.write_all(&logon("INIT")).unwrap();
+        let mut buf = [0u8; 256];
+        assert!(
+            matches!(stranger.read(&mut buf), Ok(0) | Err(_)),
+            "{transport}: closed"
+        );
+        app.expect_events("fix.connection.error", 1, WAIT);
+        let detail = app.with(|s| {
+            s.events.iter().find_map(|e| match &e.kind {
+                EventKind::ConnectionError { error_detail, .. } => Some(error_detail.clone()),
+                _ => None,
+            })
+        });
+        assert_eq!(
+            detail.as_deref(),
+            Some("127.0.0.1 is not among the AllowedRemoteAddresses of FIX.4.4:ACC->INIT"),
+            "{transport}"
+        );
+        // From an address on the list: logged on. The session without a list takes anyone.
+        let mut allowed = connect_from([127, 0, 0, 3], port);
+        allowed.write_all(&logon("INIT")).unwrap();
+        assert!(
+            read_until(&mut allowed, "A"),
+            "{transport}: {:?}",
+            app.names()
+        );
+        let mut other = connect_from([127, 0, 0, 1], port);
+        other.write_all(&logon("OTHER")).unwrap();
+        assert!(
+            read_until(&mut other, "A"),
+            "{transport}: {:?}",
+            app.names()
+        );
+    }
+}

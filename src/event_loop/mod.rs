@@ -140,10 +140,19 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 None => None,
             };
             listeners.push(Listener { id, addr });
+            let allowed = listener
+                .slots
+                .iter()
+                .filter_map(|&i| {
+                    let addresses = plan.sessions[i].allowed_remote_addresses.clone()?;
+                    Some((i, addresses))
+                })
+                .collect();
             ports.push(Port {
                 sessions,
                 logon_timeout,
                 tls,
+                allowed,
             });
         }
         let wall = clock.wall();

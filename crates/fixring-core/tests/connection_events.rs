@@ -230,3 +230,24 @@ fn failover_does_not_wait_on_a_silent_host_under_either_policy() {
         assert_eq!(last, Some(("127.0.0.2".to_owned(), 5002, 2)), "{policy:?}");
     }
 }
+
+#[test]
+fn a_port_whose_sessions_all_have_an_allow_list_refuses_other_addresses_at_once() {
+    let (initiator, mut acceptor) = configs(false);
+    acceptor.allowed_remote_addresses = Some(vec!["127.0.0.9".parse().unwrap()]);
+    let mut pair = Pair::new(PairConfig::new(initiator, acceptor)).unwrap();
+    pair.connect();
+    pair.drive();
+    assert_eq!(
+        pair.router_kinds(),
+        [EventKind::ConnectionError {
+            remote_host: "127.0.0.1".into(),
+            code: ErrorCode::ConnectionRefused,
+            error_detail: "127.0.0.1 is not among the AllowedRemoteAddresses of any session on \
+                           this port"
+                .into(),
+        }]
+    );
+    assert_eq!(pair.pending_sockets(), 0);
+    assert!(!pair.acceptor.has_socket());
+}

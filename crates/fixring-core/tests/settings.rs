@@ -478,3 +478,35 @@ fn without_connection_type_the_role_follows_the_keys_as_quickfixgo() {
             .contains("both SocketAcceptPort and SocketConnectHost/Port")
     );
 }
+
+#[test]
+fn allowed_remote_addresses_are_ip_addresses_of_an_acceptor() {
+    let settings = parse(&format!(
+        "{ACCEPTOR}[SESSION]\nTargetCompID=T\nAllowedRemoteAddresses=127.0.0.1, ::1,10.1.2.3\n"
+    ));
+    let expected: Vec<std::net::IpAddr> = ["127.0.0.1", "::1", "10.1.2.3"]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+    assert_eq!(
+        settings.sessions[0].allowed_remote_addresses,
+        Some(expected)
+    );
+    let name = error(&format!(
+        "{ACCEPTOR}[SESSION]\nTargetCompID=T\nAllowedRemoteAddresses=127.0.0.1,gateway\n"
+    ));
+    assert_eq!(name.line, 8);
+    assert!(
+        name.to_string()
+            .contains("\"gateway\" is not an IP address"),
+        "{name}"
+    );
+    let initiator = error(&format!(
+        "{INITIATOR}[SESSION]\nTargetCompID=T\nSocketConnectHost=h\nSocketConnectPort=1\n\
+         AllowedRemoteAddresses=127.0.0.1\n"
+    ));
+    assert!(
+        initiator.to_string().contains("an acceptor's key"),
+        "{initiator}"
+    );
+}

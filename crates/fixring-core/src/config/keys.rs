@@ -45,6 +45,7 @@ pub(super) const CLIENT_KEY_FILE: &str = "clientcertificatekeyfile";
 pub(super) const AUTHORITIES_FILE: &str = "certificationauthoritiesfile";
 pub(super) const TLS_MIN_VERSION: &str = "tlsminversion";
 pub(super) const TLS_SYSTEM_ROOTS: &str = "tlssystemroots";
+pub(super) const ALLOWED_REMOTE_ADDRESSES: &str = "allowedremoteaddresses";
 
 /// Engine keys, read from `[DEFAULT]` only.
 pub(super) const EVENT_LOOP_CORES: &str = "eventloopcores";
@@ -55,7 +56,7 @@ pub(super) const TRANSPORT: &str = "transport";
 pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
 
 /// Every session key fixring reads.
-const SESSION: [&str; 40] = [
+const SESSION: [&str; 41] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -96,6 +97,7 @@ const SESSION: [&str; 40] = [
     AUTHORITIES_FILE,
     TLS_MIN_VERSION,
     TLS_SYSTEM_ROOTS,
+    ALLOWED_REMOTE_ADDRESSES,
 ];
 
 /// Names other engines give to a key fixring reads: (synonym, canonical name).

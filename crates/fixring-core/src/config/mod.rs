@@ -11,6 +11,7 @@ mod parse;
 mod session;
 mod settings_file;
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -85,6 +86,9 @@ pub struct SessionConfig {
     pub socket: SocketOptions,
     /// TLS settings; `None` for a plain-text session.
     pub tls: Option<TlsConfig>,
+    /// AllowedRemoteAddresses: an acceptor's session takes Logons only from these addresses;
+    /// a connection from another is closed with an event (default: any address).
+    pub allowed_remote_addresses: Option<Vec<IpAddr>>,
     /// The line of the `[SESSION]` header in the settings file, for messages.
     pub line: usize,
 }
@@ -108,6 +112,7 @@ impl SessionConfig {
             file_store_path: None,
             socket: SocketOptions::default(),
             tls: None,
+            allowed_remote_addresses: None,
             line: 0,
         }
     }

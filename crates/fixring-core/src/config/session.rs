@@ -1,6 +1,7 @@
 //! One `[SESSION]`: its identity, role, addresses, timers, socket options and TLS.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,6 +47,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
         .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX));
     let file_store_path = text(view, keys::FILE_STORE_PATH).map(PathBuf::from);
     let socket = read_socket(view, report);
+    let allowed_remote_addresses = allowed_remote_addresses(view, connection_type, report);
     if report.errors.len() != errors_before {
         return None;
     }
@@ -78,7 +80,40 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     }
     session.file_store_path = file_store_path;
     session.socket = socket;
+    session.allowed_remote_addresses = allowed_remote_addresses;
     Some(session)
+}
+
+/// AllowedRemoteAddresses: IP addresses separated by commas (spaces allowed), as QuickFIX C++
+/// and QuickFIX/J read them; an acceptor's key.
+fn allowed_remote_addresses(
+    view: &View<'_, '_>,
+    connection_type: Option<ConnectionType>,
+    report: &mut Report,
+) -> Option<Vec<IpAddr>> {
+    let entry = view.get(keys::ALLOWED_REMOTE_ADDRESSES)?;
+    if connection_type == Some(ConnectionType::Initiator) {
+        invalid(
+            report,
+            entry,
+            "an acceptor's key: an initiator chooses whom it connects to".to_owned(),
+        );
+        return None;
+    }
+    let mut addresses = Vec::new();
+    for item in entry.value.split(',').map(str::trim) {
+        match item.parse::<IpAddr>() {
+            Ok(address) => addresses.push(address),
+            Err(_) => {
+                let reason = format!(
+                    "{item:?} is not an IP address (the list is IP addresses separated by commas)"
+                );
+                invalid(report, entry, reason);
+                return None;
+            }
+        }
+    }
+    Some(addresses)
 }
 
 /// A key every session needs; an empty string (and an error) when absent or empty.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::hash::Hash;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +25,9 @@ pub struct Port {
     pub logon_timeout: Duration,
     /// The TLS server set-up, on a TLS port.
     pub tls: Option<Arc<ServerConfig>>,
+    /// The sessions that take Logons only from some addresses (AllowedRemoteAddresses): the
+    /// caller's number for the connection, and the addresses.
+    pub allowed: Vec<(usize, Vec<IpAddr>)>,
 }
 
 /// What [`Router::handle_received`] found.
@@ -69,6 +72,25 @@ struct PortState {
     sessions: Vec<usize>,
     logon_timeout: Duration,
     tls: Option<Arc<ServerConfig>>,
+    allowed: Vec<(usize, Vec<IpAddr>)>,
+}
+
+impl PortState {
+    /// Whether session `session` takes a Logon from `peer`.
+    fn admits(&self, session: usize, peer: IpAddr) -> bool {
+        self.allowed
+            .iter()
+            .find(|(s, _)| *s == session)
+            .is_none_or(|(_, addresses)| addresses.contains(&peer))
+    }
+
+    /// Whether no session of the port would take a Logon from `peer`: every one of them has
+    /// an allow-list, and none lists it.
+    fn refuses_outright(&self, peer: IpAddr) -> bool {
+        self.sessions
+            .iter()
+            .all(|&session| !self.admits(session, peer))
+    }
 }
 
 /// An acceptor's router, like quinn's `Endpoint`: it holds the sockets accepted on its ports
@@ -96,6 +118,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
                 sessions: port.sessions.iter().map(|&(index, _)| index).collect(),
                 logon_timeout: port.logon_timeout,
                 tls: port.tls,
+                allowed: port.allowed,
             })
             .collect();
         Self {
@@ -113,6 +136,18 @@ impl<K: Copy + Eq + Hash> Router<K> {
         let Some(state) = self.ports.get(port) else {
             return false;
         };
+        if state.refuses_outright(peer.ip()) {
+            let detail = format!(
+                "{} is not among the AllowedRemoteAddresses of any session on this port",
+                peer.ip()
+            );
+            self.refuse(
+                &Link::plain(Some(peer)),
+                ErrorCode::ConnectionRefused,
+                detail,
+            );
+            return false;
+        }
         let link = match &state.tls {
             None => Link::plain(Some(peer)),
             Some(config) => match TlsConnection::server(Arc::clone(config)) {
@@ -209,13 +244,29 @@ impl<K: Copy + Eq + Hash> Router<K> {
             Outcome::Refuse(detail) => {
                 self.refuse_pending(key, ErrorCode::ConnectionRefused, detail)
             }
-            Outcome::Routed(session) => match self.pending.remove(&key) {
-                Some(pending) => Routed::Session {
-                    session,
-                    link: pending.link,
-                },
-                None => Routed::Waiting,
-            },
+            Outcome::Routed(session) => {
+                let peer = pending.link.peer().map(|p| p.ip());
+                if let Some(peer) = peer.filter(|&ip| !port.admits(session, ip)) {
+                    // Not this peer's session after all: it stays free for the right one.
+                    let entry = port.sessions.iter().position(|&s| s == session);
+                    let id = entry.and_then(|entry| {
+                        port.logons.release(SessionIndex(entry));
+                        port.logons.session(SessionIndex(entry)).cloned()
+                    });
+                    let detail = format!(
+                        "{peer} is not among the AllowedRemoteAddresses of {}",
+                        id.map_or_else(String::new, |id| id.to_string())
+                    );
+                    return self.refuse_pending(key, ErrorCode::ConnectionRefused, detail);
+                }
+                match self.pending.remove(&key) {
+                    Some(pending) => Routed::Session {
+                        session,
+                        link: pending.link,
+                    },
+                    None => Routed::Waiting,
+                }
+            }
         }
     }
 

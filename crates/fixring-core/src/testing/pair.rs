@@ -237,6 +237,12 @@ impl Pair {
             sessions: vec![(ACCEPTOR, acceptor.id().clone())],
             logon_timeout: config.acceptor.logon_timeout,
             tls: config.server_tls.clone(),
+            allowed: config
+                .acceptor
+                .allowed_remote_addresses
+                .clone()
+                .map(|addresses| vec![(ACCEPTOR, addresses)])
+                .unwrap_or_default(),
         };
         Ok(Self {
             initiator: Side::new(initiator),
