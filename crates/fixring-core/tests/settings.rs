@@ -168,6 +168,7 @@ fn every_connection_key_is_read() {
             send_buffer_size: Some(65536),
             receive_buffer_size: Some(131_072),
             reuse_address: false,
+            keep_alive: false,
         }
     );
     assert_eq!(s.heartbeat_interval, Duration::from_secs(15));
@@ -509,4 +510,38 @@ fn allowed_remote_addresses_are_ip_addresses_of_an_acceptor() {
         initiator.to_string().contains("an acceptor's key"),
         "{initiator}"
     );
+}
+
+#[test]
+fn quickfix_j_socket_keys_mean_what_they_mean_there() {
+    let settings = parse(
+        "[DEFAULT]\nBeginString=FIX.4.4\nSenderCompID=S\nSocketKeepAlive=Y\n\
+         [SESSION]\nConnectionType=acceptor\nTargetCompID=A\nSocketAcceptPort=9000\n\
+         SocketAcceptAddress=127.0.0.5\n\
+         [SESSION]\nConnectionType=initiator\nTargetCompID=B\nSocketConnectHost=10.0.0.1\n\
+         SocketConnectPort=9001\nSocketLocalHost=10.0.0.2\nSocketLocalPort=4000\n\
+         SocketConnectHost1=10.0.0.9\nSocketConnectPort1=9001\n\
+         SocketConnectHost2=10.0.0.8\nSocketConnectPort2=9001\nSocketConnectSourceHost2=10.0.0.3\n",
+    );
+    let acceptor = &settings.sessions[0];
+    assert!(acceptor.socket.keep_alive);
+    match &acceptor.role {
+        Role::Acceptor(a) => assert_eq!(a.accept_host.as_deref(), Some("127.0.0.5")),
+        Role::Initiator(_) => panic!("not an acceptor"),
+    }
+    // Every host binds SocketLocalHost/Port, but for one with its own source address.
+    let sources: Vec<(Option<&str>, Option<u16>)> = initiator(&settings.sessions[1])
+        .hosts
+        .iter()
+        .map(|h| (h.source_host.as_deref(), h.source_port))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            (Some("10.0.0.2"), Some(4000)),
+            (Some("10.0.0.2"), Some(4000)),
+            (Some("10.0.0.3"), None)
+        ]
+    );
+    assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
 }

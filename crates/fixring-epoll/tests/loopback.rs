@@ -214,6 +214,7 @@ fn socket_options_apply_to_both_ends() {
         send_buffer_size: Some(64 * 1024),
         receive_buffer_size: Some(48 * 1024),
         reuse_address: true,
+        keep_alive: true,
     };
     let mut b = backend(BackendOptions::default());
     let (_, client, server) = pair(&mut b, &options);
@@ -221,6 +222,7 @@ fn socket_options_apply_to_both_ends() {
         let fd = sock(&b, conn);
         let s = SockRef::from(&fd);
         assert!(s.tcp_nodelay().expect("nodelay"));
+        assert!(s.keepalive().expect("keepalive"));
         // Linux doubles the requested sizes for its bookkeeping.
         assert_eq!(s.send_buffer_size().expect("sndbuf"), 2 * 64 * 1024);
         assert_eq!(s.recv_buffer_size().expect("rcvbuf"), 2 * 48 * 1024);
@@ -233,6 +235,7 @@ fn socket_options_apply_to_both_ends() {
     for conn in [client, server] {
         let fd = sock(&b, conn);
         assert!(!SockRef::from(&fd).tcp_nodelay().expect("nodelay"));
+        assert!(!SockRef::from(&fd).keepalive().expect("keepalive"));
     }
 }
 

@@ -21,9 +21,13 @@ fn tcp(addr: SocketAddr, mode: Mode) -> io::Result<Socket> {
     Socket::new(Domain::for_address(addr), ty.cloexec(), Some(Protocol::TCP))
 }
 
-/// Applies TCP_NODELAY, SO_SNDBUF and SO_RCVBUF to `sock` (the buffer sizes only when set).
+/// Applies TCP_NODELAY, SO_KEEPALIVE (when set), SO_SNDBUF and SO_RCVBUF (the buffer sizes
+/// only when set) to `sock`.
 pub fn apply(sock: SockRef<'_>, options: &SocketOptions) -> io::Result<()> {
     sock.set_tcp_nodelay(options.nodelay)?;
+    if options.keep_alive {
+        sock.set_keepalive(true)?;
+    }
     if let Some(size) = options.send_buffer_size {
         sock.set_send_buffer_size(size)?;
     }

@@ -296,7 +296,7 @@ fn connect_times_out_on_a_full_accept_queue() {
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
 
-fn sockopts(fd: std::os::fd::RawFd) -> (bool, usize, usize) {
+fn sockopts(fd: std::os::fd::RawFd) -> (bool, usize, usize, bool) {
     // Safety: the backend keeps this descriptor open while its connection is live, and the
     // borrow ends within this function.
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
@@ -305,6 +305,7 @@ fn sockopts(fd: std::os::fd::RawFd) -> (bool, usize, usize) {
         s.tcp_nodelay().expect("nodelay"),
         s.send_buffer_size().expect("sndbuf"),
         s.recv_buffer_size().expect("rcvbuf"),
+        s.keepalive().expect("keepalive"),
     )
 }
 
@@ -324,6 +325,7 @@ fn socket_options_apply_to_accepted_and_connected_sockets() {
         send_buffer_size: Some(SIZE),
         receive_buffer_size: Some(SIZE),
         reuse_address: true,
+        keep_alive: true,
     };
     // Linux doubles the value, after capping it at the sysctl maximum.
     let snd = 2 * SIZE.min(sysctl("wmem_max"));
@@ -333,7 +335,7 @@ fn socket_options_apply_to_accepted_and_connected_sockets() {
     let (out_conn, in_conn) = self_pair(&mut b, addr, &opts);
     for conn in [in_conn, out_conn] {
         let fd = b.socket_fd(conn).expect("fd");
-        assert_eq!(sockopts(fd), (true, snd, rcv), "{conn:?}");
+        assert_eq!(sockopts(fd), (true, snd, rcv, true), "{conn:?}");
     }
 }
 

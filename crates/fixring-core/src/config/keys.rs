@@ -16,6 +16,8 @@ pub(super) const CONNECT_HOST: &str = "socketconnecthost";
 pub(super) const CONNECT_PORT: &str = "socketconnectport";
 pub(super) const SOURCE_HOST: &str = "socketconnectsourcehost";
 pub(super) const SOURCE_PORT: &str = "socketconnectsourceport";
+pub(super) const LOCAL_HOST: &str = "socketlocalhost";
+pub(super) const LOCAL_PORT: &str = "socketlocalport";
 pub(super) const RECONNECT_INTERVAL: &str = "reconnectinterval";
 pub(super) const HOST_SELECTION_POLICY: &str = "hostselectionpolicy";
 pub(super) const START_OVER_INTERVAL: &str = "hostselectionpolicyprioritystartoverinterval";
@@ -24,6 +26,7 @@ pub(super) const NODELAY: &str = "socketnodelay";
 pub(super) const SEND_BUFFER_SIZE: &str = "socketsendbuffersize";
 pub(super) const RECEIVE_BUFFER_SIZE: &str = "socketreceivebuffersize";
 pub(super) const REUSE_ADDRESS: &str = "socketreuseaddress";
+pub(super) const KEEP_ALIVE: &str = "socketkeepalive";
 pub(super) const HEARTBEAT_INTERVAL: &str = "heartbtint";
 pub(super) const LOGON_TIMEOUT: &str = "logontimeout";
 pub(super) const LOGOUT_TIMEOUT: &str = "logouttimeout";
@@ -56,7 +59,7 @@ pub(super) const TRANSPORT: &str = "transport";
 pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
 
 /// Every session key fixring reads.
-const SESSION: [&str; 41] = [
+const SESSION: [&str; 44] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -68,6 +71,8 @@ const SESSION: [&str; 41] = [
     CONNECT_PORT,
     SOURCE_HOST,
     SOURCE_PORT,
+    LOCAL_HOST,
+    LOCAL_PORT,
     RECONNECT_INTERVAL,
     HOST_SELECTION_POLICY,
     START_OVER_INTERVAL,
@@ -76,6 +81,7 @@ const SESSION: [&str; 41] = [
     SEND_BUFFER_SIZE,
     RECEIVE_BUFFER_SIZE,
     REUSE_ADDRESS,
+    KEEP_ALIVE,
     HEARTBEAT_INTERVAL,
     LOGON_TIMEOUT,
     LOGOUT_TIMEOUT,
@@ -101,9 +107,10 @@ const SESSION: [&str; 41] = [
 ];
 
 /// Names other engines give to a key fixring reads: (synonym, canonical name).
-const SYNONYMS: [(&str, &str); 3] = [
+const SYNONYMS: [(&str, &str); 4] = [
     // QuickFIX/J.
     ("sockettcpnodelay", NODELAY),
+    ("socketacceptaddress", ACCEPT_HOST),
     // QuickFIX C++ up to 1.14 (1.15 renamed them to the Socket… names).
     ("sendbuffersize", SEND_BUFFER_SIZE),
     ("receivebuffersize", RECEIVE_BUFFER_SIZE),

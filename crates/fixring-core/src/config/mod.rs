@@ -220,6 +220,9 @@ pub struct SocketOptions {
     pub receive_buffer_size: Option<usize>,
     /// SocketReuseAddress: SO_REUSEADDR, so an acceptor can restart at once (default on).
     pub reuse_address: bool,
+    /// SocketKeepAlive (QuickFIX/J): SO_KEEPALIVE, the kernel's TCP keep-alive probes
+    /// (default off, as QuickFIX/J).
+    pub keep_alive: bool,
 }
 
 impl Default for SocketOptions {
@@ -229,6 +232,7 @@ impl Default for SocketOptions {
             send_buffer_size: None,
             receive_buffer_size: None,
             reuse_address: true,
+            keep_alive: false,
         }
     }
 }

@@ -269,12 +269,25 @@ fn read_hosts(view: &View<'_, '_>, report: &mut Report) -> Option<Vec<HostConfig
             hosts.push(host);
         }
     }
+    // QuickFIX/J's SocketLocalHost/SocketLocalPort bind every attempt of the session; a
+    // host's own SocketConnectSourceHost<n>/Port<n> takes precedence.
+    let local_host = text(view, keys::LOCAL_HOST);
+    let local_port = match view.get(keys::LOCAL_PORT) {
+        Some(entry) => port(entry, report),
+        None => None,
+    };
     if report.errors.len() != errors_before {
         return None;
     }
     if hosts.is_empty() {
         report.error(view.line, "SocketConnectHost", ConfigErrorKind::NoHost);
         return None;
+    }
+    for host in &mut hosts {
+        if host.source_host.is_none() && host.source_port.is_none() {
+            host.source_host.clone_from(&local_host);
+            host.source_port = local_port;
+        }
     }
     Some(hosts)
 }
@@ -338,6 +351,9 @@ fn read_socket(view: &View<'_, '_>, report: &mut Report) -> SocketOptions {
     }
     if let Some(b) = flag(view, keys::REUSE_ADDRESS, report) {
         socket.reuse_address = b;
+    }
+    if let Some(b) = flag(view, keys::KEEP_ALIVE, report) {
+        socket.keep_alive = b;
     }
     socket.send_buffer_size = buffer_size(view, keys::SEND_BUFFER_SIZE, report);
     socket.receive_buffer_size = buffer_size(view, keys::RECEIVE_BUFFER_SIZE, report);
