@@ -8,6 +8,7 @@
 mod error;
 mod keys;
 mod parse;
+mod schedule;
 mod session;
 mod settings_file;
 
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::SessionId;
+use crate::schedule::Schedule;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning};
 
@@ -83,6 +85,9 @@ pub struct SessionConfig {
     pub file_store_path: Option<PathBuf>,
     /// Socket options applied to every socket of the session.
     pub socket: SocketOptions,
+    /// StartTime, EndTime and the other schedule keys: when the session may be logged on and
+    /// when its sequence numbers start again (default non-stop).
+    pub schedule: Schedule,
     /// TLS settings; `None` for a plain-text session.
     pub tls: Option<TlsConfig>,
     /// The line of the `[SESSION]` header in the settings file, for messages.
@@ -107,6 +112,7 @@ impl SessionConfig {
             message_store_size: DEFAULT_MESSAGE_STORE_SIZE,
             file_store_path: None,
             socket: SocketOptions::default(),
+            schedule: Schedule::non_stop(),
             tls: None,
             line: 0,
         }

@@ -46,6 +46,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
         .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX));
     let file_store_path = text(view, keys::FILE_STORE_PATH).map(PathBuf::from);
     let socket = read_socket(view, report);
+    let schedule = super::schedule::read_schedule(view, report);
     if report.errors.len() != errors_before {
         return None;
     }
@@ -78,6 +79,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     }
     session.file_store_path = file_store_path;
     session.socket = socket;
+    session.schedule = schedule?;
     Some(session)
 }
 
