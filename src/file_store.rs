@@ -10,7 +10,11 @@
 //! - `M`, a message sent: MsgSeqNum (u64), SendingTime in milliseconds since 1970 (u64), MsgType
 //!   length (u32), body length (u32), then MsgType and body;
 //! - `S`, the sequence numbers: the next MsgSeqNum to send and the next one expected (u64
-//!   each).
+//!   each);
+//! - `C`, the creation time: when the sequence numbers last started again, in nanoseconds
+//!   since 1970 (u64), QuickFIX's store creation time. A session schedule starts them again
+//!   at start-up when it lies in an earlier session period. A journal without one (written
+//!   before it was kept) counts as created when it is opened.
 //!
 //! Reading it back, the last `S` gives the numbers (the next to send is moved past the last
 //! message, should a crash have come between the two), and the messages are kept for
@@ -42,6 +46,12 @@ const MESSAGE_HEADER: usize = 25;
 /// Bytes of a sequence-numbers record.
 const SEQNUMS_LEN: usize = 17;
 
+/// The kind byte of a creation-time record.
+const CREATED: u8 = b'C';
+
+/// Bytes of a creation-time record.
+const CREATED_LEN: usize = 9;
+
 /// The journal is rewritten once it is this much larger than the in-memory store (at least).
 const REWRITE_SLACK: u64 = 1 << 20;
 
@@ -52,6 +62,8 @@ pub(crate) struct FileStore {
     path: PathBuf,
     /// The sequence numbers as last written.
     written_seqs: (u64, u64),
+    /// The creation time as last written; `None` when the journal has none.
+    written_created: Option<UtcTimestamp>,
     /// Messages from this MsgSeqNum on are not written yet.
     next_to_write: u64,
     /// The session's store epoch the journal belongs to.
@@ -96,10 +108,14 @@ impl FileStore {
             .last()
             .map_or(next_sender, |last| next_sender.max(last.seq + 1));
         session.restore(next_sender, next_target, journal.sent);
+        if let Some(created) = journal.created {
+            session.set_creation_time(created);
+        }
         Ok(Self {
             file,
             path,
             written_seqs: (next_sender, next_target),
+            written_created: journal.created,
             next_to_write: session.next_sender_seq(),
             epoch: session.store_epoch(),
             len: journal.len as u64,
@@ -134,9 +150,14 @@ impl FileStore {
             self.len = 0;
             self.next_to_write = 1;
             self.written_seqs = (0, 0);
+            self.written_created = None;
             self.epoch = session.store_epoch();
         }
         self.records.clear();
+        let created = session.creation_time();
+        if self.written_created != Some(created) {
+            push_created(&mut self.records, created);
+        }
         let mut next_to_write = self.next_to_write;
         for message in session.sent_messages(next_to_write) {
             push_message(&mut self.records, &message);
@@ -157,6 +178,7 @@ impl FileStore {
         self.len += self.records.len() as u64;
         self.next_to_write = next_to_write;
         self.written_seqs = seqs;
+        self.written_created = Some(created);
         if self.len > self.rewrite_above {
             self.rewrite(session)?;
         }
@@ -166,6 +188,7 @@ impl FileStore {
     /// Replaces the journal with what the session still keeps and its sequence numbers.
     fn rewrite(&mut self, session: &Session) -> io::Result<()> {
         self.records.clear();
+        push_created(&mut self.records, session.creation_time());
         for message in session.sent_messages(0) {
             push_message(&mut self.records, &message);
         }
@@ -212,6 +235,11 @@ fn push_message(out: &mut Vec<u8>, message: &SentMessage<'_>) {
     out.extend_from_slice(message.body);
 }
 
+fn push_created(out: &mut Vec<u8>, created: UtcTimestamp) {
+    out.push(CREATED);
+    out.extend_from_slice(&created.unix_nanos().to_le_bytes());
+}
+
 fn push_seqnums(out: &mut Vec<u8>, (next_sender, next_target): (u64, u64)) {
     out.push(SEQNUMS);
     out.extend_from_slice(&next_sender.to_le_bytes());
@@ -225,6 +253,8 @@ struct Journal<'a> {
     seqnums: (u64, u64),
     /// The messages, in order.
     sent: Vec<SentMessage<'a>>,
+    /// The last creation time recorded.
+    created: Option<UtcTimestamp>,
     /// Bytes taken by whole records.
     len: usize,
 }
@@ -235,6 +265,7 @@ impl<'a> Journal<'a> {
         let mut journal = Self {
             seqnums: (1, 1),
             sent: Vec::new(),
+            created: None,
             len: 0,
         };
         while let Some(rest) = bytes.get(journal.len..) {
@@ -246,6 +277,10 @@ impl<'a> Journal<'a> {
                 Some(&SEQNUMS) => read_seqnums(rest).map(|(seqnums, len)| {
                     journal.seqnums = seqnums;
                     len
+                }),
+                Some(&CREATED) => u64_at(rest, 1).map(|nanos| {
+                    journal.created = Some(UtcTimestamp::from_unix_nanos(nanos));
+                    CREATED_LEN
                 }),
                 _ => None,
             };
@@ -343,6 +378,7 @@ mod tests {
             Journal {
                 seqnums: (3, 7),
                 sent: vec![message(2, b"11=A\x01"), message(3, b"11=B\x01")],
+                created: None,
                 len: whole,
             }
         );
@@ -369,6 +405,42 @@ mod tests {
         assert_eq!(restored.next_target_seq(), 9);
         let sent: Vec<_> = restored.sent_messages(0).collect();
         assert_eq!(sent, [message(2, b"11=A\x01"), message(4, b"11=B\x01")]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_creation_time_survives_a_restart_and_moves_with_a_reset() {
+        let dir = temp_dir("created");
+        let mut first = session("");
+        let made = first.creation_time();
+        let mut store = FileStore::open(&dir, &mut first, 1 << 20).expect("open");
+        first.restore(4, 2, [message(2, b"11=A\x01")]);
+        assert!(store.persist(&first).is_none());
+        drop(store);
+        // A later run is made at another time, and gets the first one's back.
+        let clock = WallClock::new(Instant::ZERO, UtcTimestamp::from_unix_millis(90_000_000));
+        let config = SessionConfig::new(
+            first.id().clone(),
+            Role::Acceptor(AcceptorConfig {
+                accept_host: None,
+                accept_port: 9000,
+            }),
+        );
+        let mut second = Session::new(&config, clock);
+        assert_ne!(second.creation_time(), made);
+        let mut store = FileStore::open(&dir, &mut second, 1 << 20).expect("open again");
+        assert_eq!(second.creation_time(), made);
+        assert_eq!(second.next_sender_seq(), 4);
+        // A new session period: new numbers, a new creation time, kept across the next run.
+        second.reset(Instant::from_secs(60));
+        let reset_at = UtcTimestamp::from_unix_millis(90_060_000);
+        assert_eq!(second.creation_time(), reset_at);
+        assert!(store.persist(&second).is_none());
+        drop(store);
+        let mut third = session("");
+        let _store = FileStore::open(&dir, &mut third, 1 << 20).expect("open a third time");
+        assert_eq!(third.creation_time(), reset_at);
+        assert_eq!((third.next_sender_seq(), third.stored_messages()), (1, 0));
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -86,7 +86,8 @@ pub(crate) struct PeerSettings {
     pub(crate) reset_on_logon: bool,
     /// TLS, or plain TCP when `None`.
     pub(crate) tls: Option<PeerTls>,
-    /// More `[DEFAULT]` keys, written last (e.g. `("LogonTimeout", "2")`).
+    /// More `[DEFAULT]` keys, written last (e.g. `("LogonTimeout", "2")`); with `StartTime`
+    /// (and `EndTime`) they replace the always-open schedule.
     pub(crate) extra: Vec<(String, String)>,
 }
 
@@ -133,8 +134,11 @@ impl PeerSettings {
                 key("ReconnectInterval", &self.reconnect_interval);
             }
         }
-        key("StartTime", &"00:00:00");
-        key("EndTime", &"00:00:00");
+        // Always open, unless `extra` gives a schedule of its own.
+        if !self.extra.iter().any(|(k, _)| k == "StartTime") {
+            key("StartTime", &"00:00:00");
+            key("EndTime", &"00:00:00");
+        }
         key("UseDataDictionary", &"N");
         key("SocketNodelay", &"Y");
         key("HeartBtInt", &self.heart_bt_int);

@@ -38,7 +38,8 @@ fn a_valid_file_prints_its_sessions() {
          BusyPoll=spin\nFavouriteColour=blue\n\
          [SESSION]\nTargetCompID=B\nSocketConnectHost=primary\nSocketConnectPort=9001\n\
          SocketConnectHost1=backup\nSocketConnectPort1=9002\nHostSelectionPolicy=PRIORITY\n\
-         FileStorePath=store\n",
+         FileStorePath=store\nStartTime=17:00:00 America/New_York\nEndTime=16:58:00\n\
+         TimeZone=America/New_York\nStartDay=Sun\nEndDay=fri\n",
     );
     let output = check_config(&path);
     remove_settings(&path);
@@ -50,6 +51,13 @@ fn a_valid_file_prints_its_sessions() {
     assert!(stdout.contains("backup:9002"), "{stdout}");
     assert!(stdout.contains("PRIORITY"), "{stdout}");
     assert!(stdout.contains("spin"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "schedule:    weekly Sunday 17:00:00 America/New_York - Friday 16:58:00 \
+             America/New_York, new sequence numbers at each start"
+        ),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("store:       up to 16777216 bytes kept for resending, files in store"),
         "{stdout}"

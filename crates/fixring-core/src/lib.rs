@@ -18,6 +18,8 @@
 //! - [`event`] and [`error`]: the events and error codes of the engine's interface.
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
 //! - [`timer`]: the table of named deadlines behind every `poll_timeout()`.
+//! - [`schedule`]: session schedules (StartTime, EndTime, days, time zones, the logon window)
+//!   as QuickFIX means them, asked about a UTC time.
 //!
 //! With the `testing` feature (off by default), `testing` holds the deterministic harness of
 //! the connections: an initiator and an acceptor joined in memory on a virtual clock. With
@@ -34,6 +36,7 @@ pub mod error;
 pub mod event;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod schedule;
 pub mod session;
 mod session_id;
 #[cfg(feature = "testing")]

@@ -200,7 +200,7 @@ fn failover_hosts_follow_their_numbers() {
 #[test]
 fn unknown_keys_are_warnings() {
     let text = format!(
-        "{ACCEPTOR}MyOwnKey=1\nStartTime=00:00:00\nSSLProtocol=all\n[SESSION]\nTargetCompID=T\n\
+        "{ACCEPTOR}MyOwnKey=1\nUseDataDictionary=N\nSSLProtocol=all\n[SESSION]\nTargetCompID=T\n\
          Colour=blue\nSocketKeyStore=ks.jks\n"
     );
     let settings =

@@ -141,6 +141,7 @@ fn describe_session(out: &mut String, session: &SessionConfig) {
         }
     }
     describe_tls(out, session.tls.as_ref());
+    let _ = writeln!(out, "  schedule:    {}", session.schedule);
     let _ = writeln!(
         out,
         "  session:     HeartBtInt {} s, LogonTimeout {} s, LogoutTimeout {} s, ResetOnLogon {}",

@@ -49,6 +49,18 @@ pub(super) const AUTHORITIES_FILE: &str = "certificationauthoritiesfile";
 pub(super) const TLS_MIN_VERSION: &str = "tlsminversion";
 pub(super) const TLS_SYSTEM_ROOTS: &str = "tlssystemroots";
 pub(super) const ALLOWED_REMOTE_ADDRESSES: &str = "allowedremoteaddresses";
+pub(super) const START_TIME: &str = "starttime";
+pub(super) const END_TIME: &str = "endtime";
+pub(super) const START_DAY: &str = "startday";
+pub(super) const END_DAY: &str = "endday";
+pub(super) const WEEKDAYS: &str = "weekdays";
+pub(super) const TIME_ZONE: &str = "timezone";
+pub(super) const USE_LOCAL_TIME: &str = "uselocaltime";
+pub(super) const NON_STOP_SESSION: &str = "nonstopsession";
+pub(super) const LOGON_TIME: &str = "logontime";
+pub(super) const LOGOUT_TIME: &str = "logouttime";
+pub(super) const LOGON_DAY: &str = "logonday";
+pub(super) const LOGOUT_DAY: &str = "logoutday";
 
 /// Engine keys, read from `[DEFAULT]` only.
 pub(super) const EVENT_LOOP_CORES: &str = "eventloopcores";
@@ -59,7 +71,7 @@ pub(super) const TRANSPORT: &str = "transport";
 pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
 
 /// Every session key fixring reads.
-const SESSION: [&str; 44] = [
+const SESSION: [&str; 56] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -104,6 +116,18 @@ const SESSION: [&str; 44] = [
     TLS_MIN_VERSION,
     TLS_SYSTEM_ROOTS,
     ALLOWED_REMOTE_ADDRESSES,
+    START_TIME,
+    END_TIME,
+    START_DAY,
+    END_DAY,
+    WEEKDAYS,
+    TIME_ZONE,
+    USE_LOCAL_TIME,
+    NON_STOP_SESSION,
+    LOGON_TIME,
+    LOGOUT_TIME,
+    LOGON_DAY,
+    LOGOUT_DAY,
 ];
 
 /// Names other engines give to a key fixring reads: (synonym, canonical name).
@@ -117,19 +141,11 @@ const SYNONYMS: [(&str, &str); 4] = [
 ];
 
 /// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
-const IGNORED: [&str; 34] = [
+const IGNORED: [&str; 27] = [
     // TLS details fixring leaves to rustls.
     "sslprotocol",
     "sslciphersuite",
     "certificateverifylevel",
-    // Schedule.
-    "starttime",
-    "endtime",
-    "startday",
-    "endday",
-    "timezone",
-    "uselocaltime",
-    "nonstopsession",
     // Validation and dictionaries.
     "usedatadictionary",
     "datadictionary",

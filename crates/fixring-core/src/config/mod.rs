@@ -8,6 +8,7 @@
 mod error;
 mod keys;
 mod parse;
+mod schedule;
 mod session;
 mod settings_file;
 
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::SessionId;
+use crate::schedule::Schedule;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning};
 
@@ -84,6 +86,9 @@ pub struct SessionConfig {
     pub file_store_path: Option<PathBuf>,
     /// Socket options applied to every socket of the session.
     pub socket: SocketOptions,
+    /// StartTime, EndTime and the other schedule keys: when the session may be logged on and
+    /// when its sequence numbers start again (default non-stop).
+    pub schedule: Schedule,
     /// TLS settings; `None` for a plain-text session.
     pub tls: Option<TlsConfig>,
     /// AllowedRemoteAddresses: an acceptor's session takes Logons only from these addresses;
@@ -111,6 +116,7 @@ impl SessionConfig {
             message_store_size: DEFAULT_MESSAGE_STORE_SIZE,
             file_store_path: None,
             socket: SocketOptions::default(),
+            schedule: Schedule::non_stop(),
             tls: None,
             allowed_remote_addresses: None,
             line: 0,

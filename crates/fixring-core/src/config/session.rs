@@ -48,6 +48,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     let file_store_path = text(view, keys::FILE_STORE_PATH).map(PathBuf::from);
     let socket = read_socket(view, report);
     let allowed_remote_addresses = allowed_remote_addresses(view, connection_type, report);
+    let schedule = super::schedule::read_schedule(view, report);
     if report.errors.len() != errors_before {
         return None;
     }
@@ -81,6 +82,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     session.file_store_path = file_store_path;
     session.socket = socket;
     session.allowed_remote_addresses = allowed_remote_addresses;
+    session.schedule = schedule?;
     Some(session)
 }
 

@@ -311,6 +311,22 @@ impl InitiatorSchedule {
         Ok(())
     }
 
+    /// Holds a disconnected initiator outside its session's schedule: the reconnect due is
+    /// dropped, and no attempt is made until [`InitiatorSchedule::resume`]. Returns whether
+    /// a reconnect was due.
+    pub fn pause(&mut self) -> bool {
+        let due = self.timers.is_armed(Timer::Reconnect);
+        self.timers.stop(Timer::Reconnect);
+        due
+    }
+
+    /// The schedule's window opened: a disconnected initiator attempts again at once.
+    pub fn resume(&mut self, now: Instant) {
+        if self.lifecycle.state().is_disconnected() {
+            self.begin_attempt(now);
+        }
+    }
+
     /// The host of the pending attempt if its [`Action::Connect`] has been handed to the
     /// engine: only then is there a socket to abort. The abort slot is always empty at that
     /// point, as `poll_action` hands out an abort before the next connect.

@@ -81,7 +81,7 @@ impl Session {
             // As QuickFIX: a Logon with ResetSeqNumFlag on a logged-on session starts both
             // sequences again at 1, and is answered with a Logon that says so.
             if msg.get(tags::RESET_SEQ_NUM_FLAG) == Some(b"Y") && seq == 1 {
-                self.reset_sequence_numbers();
+                self.reset_sequence_numbers(now);
                 self.next_target_seq = 2;
                 self.resend_requested_to = 0;
                 self.admin.push_back(Admin::Logon { reset: true });
@@ -227,7 +227,7 @@ impl Session {
         if self.connection_type == ConnectionType::Acceptor {
             self.heartbeat = heartbeat;
             if peer_reset || self.reset_on_logon {
-                self.reset_sequence_numbers();
+                self.reset_sequence_numbers(now);
             }
             // As QuickFIX: ResetOnLogon starts again at 1 without saying so; the reply
             // carries ResetSeqNumFlag only to answer the peer's.

@@ -144,6 +144,9 @@ pub struct Session {
     events: VecDeque<EventKind>,
     /// Whether a Logout went out or came in on the current connection.
     logout_exchanged: bool,
+    /// When the sequence numbers last started again (QuickFIX's store creation time): a
+    /// schedule resets them when this lies in an earlier session period.
+    creation_time: UtcTimestamp,
 }
 
 impl Session {
@@ -173,6 +176,7 @@ impl Session {
             store: SentStore::new(config.message_store_size),
             events: VecDeque::new(),
             logout_exchanged: false,
+            creation_time: clock.utc_at(Instant::ZERO),
         }
     }
 
@@ -202,6 +206,26 @@ impl Session {
         self.next_sender_seq = next_sender.max(1);
         self.next_target_seq = next_target.max(1);
         self.store.clear();
+    }
+
+    /// When the sequence numbers last started again, or the session was made: QuickFIX's
+    /// store creation time.
+    pub fn creation_time(&self) -> UtcTimestamp {
+        self.creation_time
+    }
+
+    /// Restores the creation time an earlier run of the session left in its store.
+    pub fn set_creation_time(&mut self, creation_time: UtcTimestamp) {
+        self.creation_time = creation_time;
+    }
+
+    /// Starts both sequence numbers again at 1 and empties the message store, as at the
+    /// start of a new session period; the creation time becomes `now`. Only while
+    /// disconnected: a connection's numbers are the peer's business too.
+    pub fn reset(&mut self, now: Instant) {
+        if self.state() == SessionState::Disconnected {
+            self.reset_sequence_numbers(now);
+        }
     }
 
     /// Whether an answer to the peer's ResendRequest is still going out through
@@ -291,7 +315,7 @@ impl Session {
         let initiator = self.connection_type == ConnectionType::Initiator;
         if initiator {
             if self.reset_on_logon {
-                self.reset_sequence_numbers();
+                self.reset_sequence_numbers(now);
             }
             self.admin.push_back(Admin::Logon {
                 reset: self.reset_on_logon,
@@ -540,7 +564,8 @@ impl Session {
         self.heartbeat + self.heartbeat * SILENCE_MARGIN_PERCENT / 100
     }
 
-    fn reset_sequence_numbers(&mut self) {
+    fn reset_sequence_numbers(&mut self, now: Instant) {
+        self.creation_time = self.clock.utc_at(now);
         self.next_sender_seq = 1;
         self.next_target_seq = 1;
         self.store.clear();

@@ -59,7 +59,9 @@ impl<M: Outgoing> Connection<M> {
     /// stop's: it reports no `fix.connection.lost`.
     pub fn stop(&mut self, now: Instant) {
         self.stopping = true;
-        if let Side::Initiator { schedule, .. } = &mut self.side {
+        if let Side::Initiator { schedule, .. } = &mut self.side
+            && !schedule.state().is_stopped()
+        {
             let result = schedule.stop();
             // Stopping aborts an attempt under way: its socket closes without a report.
             let mut aborted = false;
@@ -75,6 +77,14 @@ impl<M: Outgoing> Connection<M> {
             self.session.logout(now, "");
         }
         self.collect_session_events();
+    }
+
+    /// An acceptor's socket is refused after its Logon was routed here (`detail` says why):
+    /// it closes unanswered, reported as `fix.connection.error`.
+    pub(super) fn refuse(&mut self, now: Instant, detail: String) {
+        let link = self.link.take();
+        self.output.push_back(Output::Close);
+        self.end(now, link.as_ref(), detail, Answered::Yes);
     }
 
     /// The engine ends: a socket still open is closed as it is, and what waits for it given

@@ -55,12 +55,18 @@ impl<M: Outgoing> Connection<M> {
     /// An acceptor's router mapped a socket's first Logon to this session: the session
     /// takes the socket (its link, handshake done on a TLS port) and reads the Logon with
     /// [`Connection::handle_received`].
+    /// Outside the session's schedule the socket is refused at once (closed, with a
+    /// `fix.connection.error` saying so).
     pub fn handle_accepted(&mut self, now: Instant, link: Link) {
+        self.check_window(now);
         self.link = Some(link);
         self.session.connected(now);
         if let Side::Acceptor { lifecycle } = &mut self.side {
             let result = lifecycle.connected(now);
             self.refused(result);
+        }
+        if let Some(detail) = self.window.closed_because() {
+            self.refuse(now, format!("Logon refused: {detail}"));
         }
     }
 
@@ -177,7 +183,11 @@ impl<M: Outgoing> Connection<M> {
             return;
         };
         match schedule.handle_connected(now) {
-            Ok(()) => self.session.connected(now),
+            Ok(()) => {
+                self.session.connected(now);
+                // A window that closed while the socket was being opened: no Logon.
+                self.check_window(now);
+            }
             Err(_) => self.abandon(),
         }
     }

@@ -3,6 +3,7 @@
 mod ending;
 mod input;
 mod transmit;
+mod window;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use crate::config::{ConnectionType, HostConfig, Role, SessionConfig};
 use crate::session::{SendError, Session};
 use crate::tls::{ClientConfig, TlsSetupError};
 use crate::{EventKind, Instant, SessionId, WallClock};
+use window::SessionWindow;
 
 pub use input::Deliver;
 pub use transmit::{Reply, Sent};
@@ -136,6 +138,8 @@ pub struct Connection<M> {
     garbled: u64,
     /// The engine's stop began: the connection's end is the stop's, not a loss.
     stopping: bool,
+    /// The session's schedule (StartTime, EndTime, …) and what it says now.
+    window: SessionWindow,
 }
 
 impl<M: Outgoing> Connection<M> {
@@ -177,6 +181,7 @@ impl<M: Outgoing> Connection<M> {
             logout_timeout: config.logout_timeout,
             garbled: 0,
             stopping: false,
+            window: SessionWindow::new(config.schedule.clone(), wall),
         })
     }
 
@@ -236,17 +241,32 @@ impl<M: Outgoing> Connection<M> {
         self.backlog.len()
     }
 
-    /// Starts an initiator's schedule: its first attempt is due at once. An acceptor waits
-    /// for its peer.
+    /// Starts an initiator's schedule: its first attempt is due at once, or when the
+    /// session's window opens. An acceptor waits for its peer. Sequence numbers kept from a
+    /// session period that is over start again.
     pub fn start(&mut self, now: Instant) {
         self.stopping = false;
-        if let Side::Initiator { schedule, .. } = &mut self.side {
+        let open = self.start_window(now);
+        if let Side::Initiator { schedule, .. } = &mut self.side
+            && open
+            && schedule.state().is_stopped()
+        {
             schedule.start(now);
         }
     }
 
-    /// The earliest deadline of the session's and the schedule's timers.
+    /// The earliest deadline of the session's timers, the initiator's schedule and the
+    /// session's window (its next boundary).
     pub fn poll_timeout(&self) -> Option<Instant> {
+        let timers = self.timers_timeout();
+        match (timers, self.window_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The earliest deadline of the session's and the initiator schedule's timers.
+    fn timers_timeout(&self) -> Option<Instant> {
         let session = self.session.poll_timeout();
         match (&self.side, session) {
             (Side::Acceptor { .. }, _) => session,
@@ -260,10 +280,14 @@ impl<M: Outgoing> Connection<M> {
     }
 
     /// Runs the session's timers that have expired by `now` (Heartbeat, TestRequest,
-    /// LogonTimeout, LogoutTimeout); the schedule's are run by [`Connection::poll_output`].
-    /// What they queue (a Heartbeat, a TestRequest, the close of a session that gave up)
+    /// LogonTimeout, LogoutTimeout) and the session window's boundary (a Logout when it
+    /// closes); the initiator schedule's are run by [`Connection::poll_output`]. What they
+    /// queue (a Heartbeat, a TestRequest, a Logout, the close of a session that gave up)
     /// happens at the next [`Connection::poll_transmit`].
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.window_deadline().is_some_and(|d| d <= now) {
+            self.check_window(now);
+        }
         if self.session.poll_timeout().is_some_and(|d| d <= now) {
             self.session.handle_timeout(now);
             self.collect_session_events();
@@ -277,6 +301,7 @@ impl<M: Outgoing> Connection<M> {
         if let Some(output) = self.output.pop_front() {
             return Some(output);
         }
+        self.follow_window(now);
         self.poll_schedule(now);
         self.output.pop_front()
     }
