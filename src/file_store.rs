@@ -3,7 +3,8 @@
 //! with the same MsgSeqNums and the same messages to resend.
 //!
 //! Each session has one append-only journal in the directory, `NAME.store`, named after the
-//! session (`FIX.4.4-US-THEM`, plus `-QUALIFIER` when it has one; characters other than
+//! session (`FIX.4.4-US-THEM`, plus `-57_DESK` and the like for each Sub or Location ID it
+//! has, by tag, and `-QUALIFIER` when it has one; characters other than
 //! letters, digits, `.`, `_` and `-` replaced by `_`). It holds two kinds of record, all
 //! numbers little-endian:
 //!
@@ -187,6 +188,17 @@ fn file_name(id: &SessionId) -> String {
         "{}-{}-{}",
         id.begin_string, id.sender_comp_id, id.target_comp_id
     );
+    // Sub and Location IDs, when set, by tag: sessions differing only by them are two.
+    for (tag, part) in [
+        ("50", &id.sender_sub_id),
+        ("142", &id.sender_location_id),
+        ("57", &id.target_sub_id),
+        ("143", &id.target_location_id),
+    ] {
+        if !part.is_empty() {
+            name.push_str(&format!("-{tag}_{part}"));
+        }
+    }
     if !id.qualifier.is_empty() {
         name.push('-');
         name.push_str(&id.qualifier);
@@ -326,6 +338,11 @@ mod tests {
     fn names_are_safe_file_names() {
         assert_eq!(file_name(session("").id()), "FIX.4.4-US-THEM_X");
         assert_eq!(file_name(session("b 2").id()), "FIX.4.4-US-THEM_X-b_2");
+        let mut id = SessionId::new("FIX.4.4", "US", "THEM");
+        id.target_sub_id = "DESK 1".into();
+        id.sender_location_id = "NY".into();
+        id.qualifier = "Q".into();
+        assert_eq!(file_name(&id), "FIX.4.4-US-THEM-142_NY-57_DESK_1-Q");
     }
 
     #[test]

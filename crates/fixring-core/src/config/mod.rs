@@ -9,6 +9,7 @@ mod error;
 mod keys;
 mod parse;
 mod session;
+mod session_keys;
 mod settings_file;
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use crate::SessionId;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning};
+pub use session_keys::SessionRules;
 
 /// Everything a settings file describes: the engine's own settings and its sessions.
 #[derive(Clone, Debug, Default)]
@@ -53,7 +55,8 @@ impl ConnectionType {
 /// One configured session.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionConfig {
-    /// BeginString, SenderCompID, TargetCompID and SessionQualifier.
+    /// BeginString, SenderCompID, TargetCompID (with their Sub and Location IDs) and
+    /// SessionQualifier.
     pub id: SessionId,
     /// Acceptor or initiator, with the addresses of each.
     pub role: Role,
@@ -85,6 +88,8 @@ pub struct SessionConfig {
     pub socket: SocketOptions,
     /// TLS settings; `None` for a plain-text session.
     pub tls: Option<TlsConfig>,
+    /// Resets, resend requests, optional header fields, SendingTime precision, input checks.
+    pub rules: SessionRules,
     /// The line of the `[SESSION]` header in the settings file, for messages.
     pub line: usize,
 }
@@ -108,6 +113,7 @@ impl SessionConfig {
             file_store_path: None,
             socket: SocketOptions::default(),
             tls: None,
+            rules: SessionRules::default(),
             line: 0,
         }
     }
