@@ -204,6 +204,10 @@ impl LogonRouter {
     /// Maps a Logon with BeginString `begin_string`, SenderCompID (49) `sender_comp_id` and
     /// TargetCompID (56) `target_comp_id`, and no Sub or Location IDs, to a free session, and
     /// marks it logged on; see [`LogonRouter::route_logon`].
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal names the session; it is rare and on the Logon path only"
+    )]
     pub fn route(
         &mut self,
         begin_string: &[u8],
@@ -218,6 +222,10 @@ impl LogonRouter {
     }
 
     /// Maps a Logon to a free session it is addressed to, and marks it logged on.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal names the session; it is rare and on the Logon path only"
+    )]
     pub fn route_logon(&mut self, logon: &LogonIdentity<'_>) -> Result<SessionIndex, RouteRefusal> {
         let Some(best) = self.best_match(logon) else {
             return Err(self.refusal(logon));
