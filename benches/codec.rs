@@ -26,6 +26,7 @@ fn header(msg_seq_num: u64) -> Header<'static> {
         sending_time: NOW,
         poss_dup: false,
         orig_sending_time: None,
+        ..Default::default()
     }
 }
 

@@ -3,7 +3,8 @@
 //! with the same MsgSeqNums and the same messages to resend.
 //!
 //! Each session has one append-only journal in the directory, `NAME.store`, named after the
-//! session (`FIX.4.4-US-THEM`, plus `-QUALIFIER` when it has one; characters other than
+//! session (`FIX.4.4-US-THEM`, plus `-57_DESK` and the like for each Sub or Location ID it
+//! has, by tag, and `-QUALIFIER` when it has one; characters other than
 //! letters, digits, `.`, `_` and `-` replaced by `_`). It holds two kinds of record, all
 //! numbers little-endian:
 //!
@@ -125,6 +126,28 @@ impl FileStore {
         })
     }
 
+    /// Reads the journal again and restores `session` from it, as [`FileStore::open`] did
+    /// (`RefreshOnLogon`): what another writer of the file changed since is taken up.
+    pub(crate) fn refresh(&mut self, session: &mut Session) -> io::Result<()> {
+        let mut bytes = Vec::new();
+        self.file.seek(SeekFrom::Start(0))?;
+        let read = self.file.read_to_end(&mut bytes);
+        self.file.seek(SeekFrom::End(0))?;
+        read?;
+        let journal = Journal::read(&bytes);
+        let (next_sender, next_target) = journal.seqnums;
+        let next_sender = journal
+            .sent
+            .last()
+            .map_or(next_sender, |last| next_sender.max(last.seq + 1));
+        session.restore(next_sender, next_target, journal.sent);
+        self.written_seqs = (next_sender, next_target);
+        self.next_to_write = session.next_sender_seq();
+        self.epoch = session.store_epoch();
+        self.len = bytes.len() as u64;
+        Ok(())
+    }
+
     /// Appends what changed in `session` since the last call: the messages sent, then the
     /// sequence numbers. Returns an error only on the first failure of a run of them, so
     /// that the caller reports it once.
@@ -195,7 +218,11 @@ impl FileStore {
         push_seqnums(&mut self.records, self.written_seqs);
         let temporary = self.path.with_extension("store.new");
         fs::write(&temporary, &self.records)?;
-        let file = OpenOptions::new().append(true).open(&temporary)?;
+        // Readable too: RefreshOnLogon reads the journal again.
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&temporary)?;
         file.try_lock().map_err(io::Error::other)?;
         fs::rename(&temporary, &self.path)?;
         self.file = file;
@@ -210,6 +237,17 @@ fn file_name(id: &SessionId) -> String {
         "{}-{}-{}",
         id.begin_string, id.sender_comp_id, id.target_comp_id
     );
+    // Sub and Location IDs, when set, by tag: sessions differing only by them are two.
+    for (tag, part) in [
+        ("50", &id.sender_sub_id),
+        ("142", &id.sender_location_id),
+        ("57", &id.target_sub_id),
+        ("143", &id.target_location_id),
+    ] {
+        if !part.is_empty() {
+            name.push_str(&format!("-{tag}_{part}"));
+        }
+    }
     if !id.qualifier.is_empty() {
         name.push('-');
         name.push_str(&id.qualifier);
@@ -361,6 +399,41 @@ mod tests {
     fn names_are_safe_file_names() {
         assert_eq!(file_name(session("").id()), "FIX.4.4-US-THEM_X");
         assert_eq!(file_name(session("b 2").id()), "FIX.4.4-US-THEM_X-b_2");
+        let mut id = SessionId::new("FIX.4.4", "US", "THEM");
+        id.target_sub_id = "DESK 1".into();
+        id.sender_location_id = "NY".into();
+        id.qualifier = "Q".into();
+        assert_eq!(file_name(&id), "FIX.4.4-US-THEM-142_NY-57_DESK_1-Q");
+    }
+
+    #[test]
+    fn refresh_takes_up_what_another_writer_changed() {
+        let dir = temp_dir("refresh");
+        let mut live = session("");
+        let mut store = FileStore::open(&dir, &mut live, 1 << 20).expect("open");
+        live.restore(5, 9, [message(2, b"11=A\x01")]);
+        assert!(store.persist(&live).is_none());
+        // Another writer (a standby's tooling) moves the numbers on behind our back.
+        let mut records = Vec::new();
+        push_message(&mut records, &message(5, b"11=B\x01"));
+        push_seqnums(&mut records, (6, 12));
+        let path = dir.join(format!("{}.store", file_name(live.id())));
+        let mut other = OpenOptions::new().append(true).open(&path).expect("append");
+        other.write_all(&records).expect("write");
+        store.refresh(&mut live).expect("refresh");
+        assert_eq!((live.next_sender_seq(), live.next_target_seq()), (6, 12));
+        assert_eq!(live.stored_messages(), 2);
+        // Nothing is written twice, and the journal is not started again.
+        assert!(store.persist(&live).is_none());
+        let mut reopened = session("");
+        drop(store);
+        let _store = FileStore::open(&dir, &mut reopened, 1 << 20).expect("reopen");
+        assert_eq!(
+            (reopened.next_sender_seq(), reopened.next_target_seq()),
+            (6, 12)
+        );
+        assert_eq!(reopened.stored_messages(), 2);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -259,6 +259,7 @@ fn openssl_s_client_logs_on_to_our_tls_acceptor() {
             ),
             poss_dup: false,
             orig_sending_time: None,
+            ..Default::default()
         };
         let mut logon = [0u8; 256];
         let len = encode(&header, b"98=0\x01108=30\x01", &mut logon).unwrap();

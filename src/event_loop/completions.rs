@@ -69,6 +69,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     ..
                 } = self;
                 if let Some(mut lent) = lend(backend, Some(conn), scratch) {
+                    slots[index].refresh_before_logon();
                     slots[index]
                         .connection
                         .handle_connected(now, peer, &mut lent);
@@ -173,6 +174,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 let slot = &mut self.slots[session];
                 slot.conn = Some(conn);
                 slot.fd = self.backend.socket_fd(conn);
+                slot.refresh_before_logon();
                 slot.connection.handle_accepted(now, link);
                 self.deliver(now, session, seen);
             }

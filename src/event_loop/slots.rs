@@ -29,6 +29,8 @@ pub(super) struct Slot {
     socket: SocketOptions,
     /// The session's file store, with `FileStorePath`.
     pub(super) file: Option<FileStore>,
+    /// RefreshOnLogon: the session is read again from its file store before each Logon.
+    refresh_on_logon: bool,
     /// Connection attempts asked for so far; numbers a lookup's answer.
     attempts: u64,
     /// Whether `on_logon` was called and `on_logout` not yet.
@@ -65,11 +67,27 @@ impl Slot {
             conn: None,
             socket: config.socket,
             file,
+            refresh_on_logon: config.rules.refresh_on_logon,
             fd: None,
             attempts: 0,
             logged_on: false,
             lookup: None,
         })
+    }
+}
+
+impl Slot {
+    /// With `RefreshOnLogon` and a file store, reads the session again from the store: a
+    /// connection is up and its Logon comes next. A store that cannot be read leaves the
+    /// session as it is.
+    pub(super) fn refresh_before_logon(&mut self) {
+        let (true, Some(file)) = (self.refresh_on_logon, self.file.as_mut()) else {
+            return;
+        };
+        if let Err(error) = file.refresh(self.connection.session_mut()) {
+            let id = self.connection.id();
+            tracing::warn!(session = %id, %error, "RefreshOnLogon: the file store could not be read");
+        }
     }
 }
 

@@ -69,6 +69,42 @@ fn a_valid_file_prints_its_sessions() {
 }
 
 #[test]
+fn session_keys_and_identity_parts_are_described() {
+    let path = write_settings(
+        "rules.cfg",
+        "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.2\nSenderCompID=A\n\
+         SocketAcceptPort=9001\nResetOnLogout=Y\nTimestampPrecision=6\n\
+         [SESSION]\nTargetCompID=B\nTargetSubID=DESK1\nResendRequestChunkSize=50\n\
+         [SESSION]\nTargetCompID=B\nTargetSubID=DESK2\nCheckCompID=N\n",
+    );
+    let output = check_config(&path);
+    remove_settings(&path);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("FIX.4.2:A->B/DESK1"), "{stdout}");
+    assert!(stdout.contains("FIX.4.2:A->B/DESK2"), "{stdout}");
+    assert!(
+        stdout.contains("identity:    TargetSubID DESK1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ResetOnLogout Y, ResetOnDisconnect N"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("TimestampPrecision 6 (microseconds)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ResendRequestChunkSize 50 messages"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("CheckCompID N"), "{stdout}");
+    assert!(stderr.is_empty(), "no key is unknown or ignored: {stderr}");
+}
+
+#[test]
 fn a_broken_file_exits_2_with_every_error() {
     let path = write_settings(
         "broken.cfg",

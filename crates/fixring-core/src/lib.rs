@@ -48,4 +48,4 @@ pub mod tls;
 pub use error::ErrorCode;
 pub use event::{Event, EventKind};
 pub use session_id::SessionId;
-pub use time::{Instant, Rfc3339, UtcTimestamp, WallClock};
+pub use time::{Instant, Rfc3339, TimestampPrecision, UtcTimestamp, WallClock};

@@ -98,6 +98,9 @@ impl UtcTimestamp {
     /// Length of [`UtcTimestamp::write_fix`]'s output: `YYYYMMDD-HH:MM:SS.sss`.
     pub const FIX_LEN: usize = 21;
 
+    /// The longest output of [`UtcTimestamp::write_fix_precise`]: `YYYYMMDD-HH:MM:SS.sssssssss`.
+    pub const FIX_MAX_LEN: usize = 27;
+
     /// A timestamp `millis` milliseconds after 1970-01-01T00:00:00Z.
     pub const fn from_unix_millis(millis: u64) -> Self {
         Self::from_unix_nanos(millis.saturating_mul(1_000_000))
@@ -149,6 +152,30 @@ impl UtcTimestamp {
         write_digits(&mut out[18..21], civil.nanos / 1_000_000);
     }
 
+    /// Writes the FIX `UTCTimestamp` form with `precision`'s digits of a second
+    /// (`YYYYMMDD-HH:MM:SS`, then `.sss`, `.ssssss` or `.sssssssss`), finer digits cut off;
+    /// returns how many bytes it wrote, at most [`UtcTimestamp::FIX_MAX_LEN`].
+    pub fn write_fix_precise(
+        self,
+        precision: TimestampPrecision,
+        out: &mut [u8; Self::FIX_MAX_LEN],
+    ) -> usize {
+        let civil = Civil::of(self);
+        write_digits(&mut out[0..4], civil.year);
+        write_digits(&mut out[4..6], civil.month);
+        write_digits(&mut out[6..8], civil.day);
+        out[8] = b'-';
+        civil.write_time(&mut out[9..17]);
+        let digits = precision.digits();
+        if digits == 0 {
+            return 17;
+        }
+        out[17] = b'.';
+        let fraction = civil.nanos / 10u32.pow(9 - digits as u32);
+        write_digits(&mut out[18..18 + digits], fraction);
+        18 + digits
+    }
+
     /// The RFC 3339 form with microseconds, `YYYY-MM-DDTHH:MM:SS.ssssssZ`, as events and
     /// logs carry it.
     pub fn rfc3339(self) -> Rfc3339 {
@@ -162,6 +189,40 @@ impl fmt::Display for UtcTimestamp {
         self.write_fix(&mut buf);
         // The buffer holds ASCII digits and separators only.
         f.write_str(core::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// How many digits of a second SendingTime and OrigSendingTime carry (`TimestampPrecision`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TimestampPrecision {
+    /// Whole seconds, `YYYYMMDD-HH:MM:SS`.
+    Seconds,
+    /// Milliseconds, `.sss` (QuickFIX's default).
+    #[default]
+    Millis,
+    /// Microseconds, `.ssssss`.
+    Micros,
+    /// Nanoseconds, `.sssssssss`.
+    Nanos,
+}
+
+impl TimestampPrecision {
+    /// The digits after the seconds: 0, 3, 6 or 9.
+    pub const fn digits(self) -> usize {
+        match self {
+            Self::Seconds => 0,
+            Self::Millis => 3,
+            Self::Micros => 6,
+            Self::Nanos => 9,
+        }
+    }
+
+    /// The length of a `UTCTimestamp` written with this precision.
+    pub const fn fix_len(self) -> usize {
+        match self {
+            Self::Seconds => 17,
+            precision => 18 + precision.digits(),
+        }
     }
 }
 
@@ -303,6 +364,26 @@ mod tests {
             UtcTimestamp::from_unix_micros(0).rfc3339().to_string(),
             "1970-01-01T00:00:00.000000Z"
         );
+    }
+
+    #[test]
+    fn formats_every_precision() {
+        let t = UtcTimestamp::from_unix_nanos(1_795_651_198_123_456_789);
+        let mut buf = [0u8; UtcTimestamp::FIX_MAX_LEN];
+        let cases = [
+            (TimestampPrecision::Seconds, "20261125-23:59:58"),
+            (TimestampPrecision::Millis, "20261125-23:59:58.123"),
+            (TimestampPrecision::Micros, "20261125-23:59:58.123456"),
+            (TimestampPrecision::Nanos, "20261125-23:59:58.123456789"),
+        ];
+        for (precision, expected) in cases {
+            let len = t.write_fix_precise(precision, &mut buf);
+            assert_eq!(&buf[..len], expected.as_bytes());
+            assert_eq!(len, precision.fix_len());
+        }
+        let mut millis = [0u8; UtcTimestamp::FIX_LEN];
+        t.write_fix(&mut millis);
+        assert_eq!(&millis[..], &buf[..21], "the millisecond forms agree");
     }
 
     #[test]

@@ -47,6 +47,7 @@ fn encode_spec(spec: &Spec) -> Vec<u8> {
         sending_time: UtcTimestamp::from_unix_millis(spec.seq % 4_000_000_000_000),
         poss_dup: spec.poss_dup,
         orig_sending_time: spec.poss_dup.then(|| UtcTimestamp::from_unix_millis(0)),
+        ..Default::default()
     };
     let mut out = vec![0u8; 8192];
     let len = encode(&header, body.as_bytes(), &mut out).unwrap();

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use fixring_core::config::{ConnectionType, HostConfig, HostSelectionPolicy, InitiatorConfig};
 use fixring_core::connection::{
-    Action, ConnectionState, InitiatorSchedule, Lifecycle, LogonRouter, RouteRefusal,
-    ScheduleError, SessionIndex, StateKind, Timer, TransitionError, is_legal_transition,
+    Action, ConnectionState, InitiatorSchedule, Lifecycle, LogonIdentity, LogonRouter,
+    RouteRefusal, ScheduleError, SessionIndex, StateKind, Timer, TransitionError,
+    is_legal_transition,
 };
 use fixring_core::timer::TimerName;
 use fixring_core::{ErrorCode, Instant, SessionId};
@@ -797,11 +798,13 @@ fn sessions_sharing_comp_ids_fill_in_order() {
     assert_eq!(id.qualifier, "A");
     // The sessions that refused it, which a silent connection may free.
     let taken: Vec<_> = router
-        .logged_on_matches(b"FIX.4.4", b"BROKER", b"US")
+        .logged_on_matches(&LogonIdentity::comp_ids(b"FIX.4.4", b"BROKER", b"US"))
         .collect();
     assert_eq!(taken, [SessionIndex(2), SessionIndex(3)]);
     assert_eq!(
-        router.logged_on_matches(b"FIX.4.4", b"THEM", b"US").count(),
+        router
+            .logged_on_matches(&LogonIdentity::comp_ids(b"FIX.4.4", b"THEM", b"US"))
+            .count(),
         0
     );
     router.release(SessionIndex(3));
@@ -809,6 +812,64 @@ fn sessions_sharing_comp_ids_fill_in_order() {
         router.route(b"FIX.4.4", b"BROKER", b"US"),
         Ok(SessionIndex(3))
     );
+}
+
+/// Sessions differing only by TargetSubID, as FINRA's: a Logon goes to the one its
+/// SenderSubID names, a session that names none takes what no other does, and a Logon that
+/// names another desk is refused naming the field.
+#[test]
+fn sub_and_location_ids_tell_sessions_apart() {
+    let desk = |sub: &str, location: &str| {
+        let mut id = SessionId::new("FIX.4.2", "FINRA", "FIRM");
+        id.target_sub_id = sub.into();
+        id.target_location_id = location.into();
+        id
+    };
+    let mut router = LogonRouter::new([desk("DESK1", ""), desk("DESK2", "NY"), desk("", "")]);
+    let logon = |sub: &'static [u8], location: &'static [u8]| LogonIdentity {
+        sender_sub_id: sub,
+        sender_location_id: location,
+        ..LogonIdentity::comp_ids(b"FIX.4.2", b"FIRM", b"FINRA")
+    };
+    assert_eq!(
+        router.route_logon(&logon(b"DESK2", b"NY")),
+        Ok(SessionIndex(1))
+    );
+    assert_eq!(
+        router.route_logon(&logon(b"DESK1", b"")),
+        Ok(SessionIndex(0))
+    );
+    // DESK1 is taken: its second Logon does not fall back on the session naming no desk.
+    assert_eq!(
+        router.route_logon(&logon(b"DESK1", b"")),
+        Err(RouteRefusal::AlreadyLoggedOn(desk("DESK1", "")))
+    );
+    let taken: Vec<_> = router.logged_on_matches(&logon(b"DESK1", b"")).collect();
+    assert_eq!(taken, [SessionIndex(0)]);
+    // No SubID at all, or one no session names: the session naming none.
+    assert_eq!(router.route_logon(&logon(b"", b"")), Ok(SessionIndex(2)));
+    router.release(SessionIndex(2));
+    assert_eq!(
+        router.route_logon(&logon(b"DESK9", b"")),
+        Ok(SessionIndex(2))
+    );
+
+    // Without a catch-all session, a wrong desk is refused, naming the field.
+    let mut strict = LogonRouter::new([desk("DESK1", ""), desk("DESK2", "NY")]);
+    let refusal = strict.route_logon(&logon(b"DESK2", b"LDN")).unwrap_err();
+    assert_eq!(
+        refusal,
+        RouteRefusal::IdentityMismatch {
+            session: desk("DESK1", ""),
+            tag: 50,
+            received: "DESK2".into(),
+        }
+    );
+    assert!(
+        refusal.to_string().contains("FIX.4.2:FINRA->FIRM/DESK1"),
+        "{refusal}"
+    );
+    assert_eq!(strict.logged_on_count(), 0);
 }
 
 #[test]

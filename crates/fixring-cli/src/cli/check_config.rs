@@ -142,6 +142,7 @@ fn describe_session(out: &mut String, session: &SessionConfig) {
     }
     describe_tls(out, session.tls.as_ref());
     let _ = writeln!(out, "  schedule:    {}", session.schedule);
+    super::session_rules::describe(out, session);
     let _ = writeln!(
         out,
         "  session:     HeartBtInt {} s, LogonTimeout {} s, LogoutTimeout {} s, ResetOnLogon {}",
@@ -190,6 +191,6 @@ fn describe_tls(out: &mut String, tls: Option<&TlsConfig>) {
     );
 }
 
-const fn yes_no(value: bool) -> &'static str {
+pub(super) const fn yes_no(value: bool) -> &'static str {
     if value { "Y" } else { "N" }
 }

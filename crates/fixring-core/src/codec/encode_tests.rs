@@ -15,6 +15,7 @@ fn header(msg_seq_num: u64) -> Header<'static> {
         sending_time: NOW,
         poss_dup: false,
         orig_sending_time: None,
+        ..Default::default()
     }
 }
 
@@ -104,4 +105,30 @@ fn body_length_digit_count_grows_correctly() {
             "filler {filler}"
         );
     }
+}
+
+#[test]
+fn optional_header_fields_and_precision_frame_and_parse_back() {
+    let header = Header {
+        sender_sub_id: "DESK",
+        target_location_id: "NY",
+        poss_dup: true,
+        orig_sending_time: Some(UtcTimestamp::from_unix_nanos(1_795_651_198_000_000_007)),
+        last_msg_seq_num_processed: Some(41),
+        precision: crate::TimestampPrecision::Nanos,
+        sending_time: UtcTimestamp::from_unix_nanos(1_795_651_198_123_456_789),
+        ..header(7)
+    };
+    let mut out = [0u8; 256];
+    let len = encode(&header, &wire("11=A|"), &mut out).unwrap();
+    let expected = message(
+        "FIX.4.4",
+        "35=D|34=7|43=Y|49=CLIENT12|50=DESK|52=20261125-23:59:58.123456789|56=EXCHANGE|\
+         122=20261125-23:59:58.000000007|143=NY|369=41|11=A|",
+    );
+    assert_eq!(&out[..len], &expected[..]);
+    assert_eq!(
+        Framer::default().decode(&out[..len]),
+        Decoded::Message { len }
+    );
 }

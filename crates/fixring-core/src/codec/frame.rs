@@ -24,6 +24,9 @@ const MESSAGE_START: &[u8] = b"8=FIX";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Framer {
     max_message_size: usize,
+    /// Whether a wrong BodyLength or CheckSum makes a message garbled
+    /// (`ValidateLengthAndChecksum`, on by default).
+    validate: bool,
 }
 
 impl Default for Framer {
@@ -38,7 +41,20 @@ impl Framer {
     ///
     /// A receive buffer of at least this size always holds a whole acceptable message.
     pub const fn new(max_message_size: usize) -> Self {
-        Self { max_message_size }
+        Self {
+            max_message_size,
+            validate: true,
+        }
+    }
+
+    /// The same framer, checking BodyLength and CheckSum or not (`ValidateLengthAndChecksum`).
+    ///
+    /// Without the check, a message whose CheckSum is wrong is framed all the same, and one
+    /// whose BodyLength is wrong runs to the first CheckSum field from where BodyLength says
+    /// it ends, as QuickFIX reads it; a CheckSum field that is not three digits is still
+    /// garbled.
+    pub const fn validating(self, validate: bool) -> Self {
+        Self { validate, ..self }
     }
 
     /// The largest total message length, header and trailer included, this framer accepts.
@@ -111,6 +127,7 @@ impl Framer {
         // CheckSum field from where BodyLength says it ends (a length too long swallows the
         // message after it); without one, to the next possible message start.
         let wrong_length = || match checksum_field_end(buf, body_end) {
+            Some(end) if !self.validate => Ok(Some(end)),
             Some(end) => Err((end, DecodeError::BadBodyLength)),
             None => Err(resync(DecodeError::BadBodyLength)),
         };
@@ -127,7 +144,7 @@ impl Framer {
             _ => return Err(resync(DecodeError::MalformedChecksum)),
         };
         let computed = checksum(covered);
-        if declared != u16::from(computed) {
+        if declared != u16::from(computed) && self.validate {
             return Err((total, DecodeError::BadChecksum { declared, computed }));
         }
         Ok(Some(total))

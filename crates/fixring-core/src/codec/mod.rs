@@ -35,6 +35,7 @@
 //!     sending_time: UtcTimestamp::from_unix_millis(0),
 //!     poss_dup: false,
 //!     orig_sending_time: None,
+//!     ..Header::default()
 //! };
 //! let mut wire = [0u8; 256];
 //! let written = encode(&header, body.as_bytes(), &mut wire)?;

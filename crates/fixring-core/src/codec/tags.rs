@@ -25,10 +25,14 @@ pub const POSS_DUP_FLAG: Tag = 43;
 pub const REF_SEQ_NUM: Tag = 45;
 /// SenderCompID: the sending firm's identifier.
 pub const SENDER_COMP_ID: Tag = 49;
+/// SenderSubID: a desk or trader within the sending firm.
+pub const SENDER_SUB_ID: Tag = 50;
 /// SendingTime: when the message was sent, UTC.
 pub const SENDING_TIME: Tag = 52;
 /// TargetCompID: the receiving firm's identifier.
 pub const TARGET_COMP_ID: Tag = 56;
+/// TargetSubID: a desk or trader within the receiving firm.
+pub const TARGET_SUB_ID: Tag = 57;
 /// Text: free-form text, e.g. a Logout or Reject reason.
 pub const TEXT: Tag = 58;
 /// EncryptMethod: 0 (none) on a Logon.
@@ -43,6 +47,12 @@ pub const ORIG_SENDING_TIME: Tag = 122;
 pub const GAP_FILL_FLAG: Tag = 123;
 /// ResetSeqNumFlag: `Y` on a Logon that resets both sequence numbers to 1.
 pub const RESET_SEQ_NUM_FLAG: Tag = 141;
+/// SenderLocationID: the sending firm's location.
+pub const SENDER_LOCATION_ID: Tag = 142;
+/// TargetLocationID: the receiving firm's location.
+pub const TARGET_LOCATION_ID: Tag = 143;
+/// LastMsgSeqNumProcessed: the last MsgSeqNum of the peer's the sender processed.
+pub const LAST_MSG_SEQ_NUM_PROCESSED: Tag = 369;
 /// RefTagID: the tag a session-level Reject refers to.
 pub const REF_TAG_ID: Tag = 371;
 /// RefMsgType: the MsgType a session-level Reject refers to.

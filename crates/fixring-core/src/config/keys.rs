@@ -141,7 +141,7 @@ const SYNONYMS: [(&str, &str); 4] = [
 ];
 
 /// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
-const IGNORED: [&str; 27] = [
+const IGNORED: [&str; 19] = [
     // TLS details fixring leaves to rustls.
     "sslprotocol",
     "sslciphersuite",
@@ -155,10 +155,8 @@ const IGNORED: [&str; 27] = [
     "validatefieldsoutoforder",
     "validatefieldshavevalues",
     "validateuserdefinedfields",
-    "validatelengthandchecksum",
     "allowunknownmsgfields",
     "rejectinvalidmessage",
-    "checkcompid",
     // Store and log.
     "filelogpath",
     "filelogbackuppath",
@@ -166,13 +164,7 @@ const IGNORED: [&str; 27] = [
     "screenlogshowoutgoing",
     "screenlogshowevents",
     // Session-layer behaviour beyond the connection.
-    "resetonlogout",
-    "resetondisconnect",
-    "refreshonlogon",
     "sendresetseqnumflag",
-    "sendredundantresendrequests",
-    "millisecondsintimestamp",
-    "timestampprecision",
 ];
 
 /// The lower-cased name of `key`, with a synonym mapped onto fixring's name.
@@ -230,7 +222,7 @@ pub(super) fn numbered(name: &str) -> Option<(HostKey, usize)> {
 
 /// Whether a canonical name is a session key fixring reads (numbered host keys included).
 pub(super) fn is_session_key(name: &str) -> bool {
-    SESSION.contains(&name) || numbered(name).is_some()
+    SESSION.contains(&name) || numbered(name).is_some() || super::session_keys::is_key(name)
 }
 
 /// Whether a canonical name is a known QuickFIX key that fixring does not use.

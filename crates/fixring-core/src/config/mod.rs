@@ -10,6 +10,7 @@ mod keys;
 mod parse;
 mod schedule;
 mod session;
+mod session_keys;
 mod settings_file;
 
 use std::net::IpAddr;
@@ -20,6 +21,7 @@ use crate::SessionId;
 use crate::schedule::Schedule;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning};
+pub use session_keys::SessionRules;
 
 /// Everything a settings file describes: the engine's own settings and its sessions.
 #[derive(Clone, Debug, Default)]
@@ -56,7 +58,8 @@ impl ConnectionType {
 /// One configured session.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionConfig {
-    /// BeginString, SenderCompID, TargetCompID and SessionQualifier.
+    /// BeginString, SenderCompID, TargetCompID (with their Sub and Location IDs) and
+    /// SessionQualifier.
     pub id: SessionId,
     /// Acceptor or initiator, with the addresses of each.
     pub role: Role,
@@ -94,6 +97,8 @@ pub struct SessionConfig {
     /// AllowedRemoteAddresses: an acceptor's session takes Logons only from these addresses;
     /// a connection from another is closed with an event (default: any address).
     pub allowed_remote_addresses: Option<Vec<IpAddr>>,
+    /// Resets, resend requests, optional header fields, SendingTime precision, input checks.
+    pub rules: SessionRules,
     /// The line of the `[SESSION]` header in the settings file, for messages.
     pub line: usize,
 }
@@ -119,6 +124,7 @@ impl SessionConfig {
             schedule: Schedule::non_stop(),
             tls: None,
             allowed_remote_addresses: None,
+            rules: SessionRules::default(),
             line: 0,
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::error::{ConfigErrorKind, Report};
 use super::keys::{self, HostKey};
 use super::parse::{View, invalid};
+use super::session_keys;
 use super::settings_file::Entry;
 use super::{
     AcceptorConfig, ConnectionType, HostConfig, HostSelectionPolicy, InitiatorConfig, Role,
@@ -18,14 +19,17 @@ use crate::SessionId;
 /// Reads one session; `None` when it has errors (they are in `report`).
 pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<SessionConfig> {
     let errors_before = report.errors.len();
-    let id = SessionId {
+    let mut id = SessionId {
         begin_string: required(view, keys::BEGIN_STRING, "BeginString", report),
         sender_comp_id: required(view, keys::SENDER_COMP_ID, "SenderCompID", report),
         target_comp_id: required(view, keys::TARGET_COMP_ID, "TargetCompID", report),
         qualifier: view
             .get(keys::SESSION_QUALIFIER)
             .map_or_else(String::new, |e| e.value.to_owned()),
+        ..SessionId::default()
     };
+    session_keys::read_identity(view, &mut id);
+    let rules = session_keys::read_rules(view, report);
     let connection_type = connection_type(view, report);
     let role = match connection_type {
         Some(ConnectionType::Acceptor) => read_acceptor(view, report).map(Role::Acceptor),
@@ -83,6 +87,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     session.socket = socket;
     session.allowed_remote_addresses = allowed_remote_addresses;
     session.schedule = schedule?;
+    session.rules = rules;
     Some(session)
 }
 
@@ -443,7 +448,7 @@ fn text(view: &View<'_, '_>, name: &str) -> Option<String> {
         .map(|e| e.value.to_owned())
 }
 
-fn flag(view: &View<'_, '_>, name: &str, report: &mut Report) -> Option<bool> {
+pub(super) fn flag(view: &View<'_, '_>, name: &str, report: &mut Report) -> Option<bool> {
     bool_value(view.get(name)?, report)
 }
 
@@ -466,7 +471,7 @@ fn bool_value(entry: &Entry<'_>, report: &mut Report) -> Option<bool> {
 }
 
 /// A whole number, reported as [`ConfigErrorKind::InvalidNumber`] when it is not one.
-fn number(entry: &Entry<'_>, report: &mut Report) -> Option<u64> {
+pub(super) fn number(entry: &Entry<'_>, report: &mut Report) -> Option<u64> {
     let parsed = entry.value.parse().ok();
     if parsed.is_none() {
         report.error(

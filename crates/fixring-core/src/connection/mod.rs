@@ -43,7 +43,7 @@ mod link;
 mod router;
 mod state;
 
-pub use acceptor::{LogonRouter, RouteRefusal, SessionIndex};
+pub use acceptor::{LogonIdentity, LogonRouter, RouteRefusal, SessionIndex};
 pub use conn::{BACKLOG_LIMIT, Connection, Deliver, Outgoing, Output, Reply, Sent, SetupError};
 pub use hosts::HostSelector;
 pub use initiator::{Action, Counters, InitiatorSchedule, ScheduleError, Timer};

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::acceptor::{LogonRouter, SessionIndex};
+use super::acceptor::{LogonIdentity, LogonRouter, SessionIndex};
 use super::framing::first_message;
 use super::io::{Lent, SocketBuffers};
 use super::link::{Link, looks_like_tls};
@@ -213,10 +213,8 @@ impl<K: Copy + Eq + Hash> Router<K> {
                         Outcome::Refuse(ProtocolViolation::FirstMessageNotLogon.to_string())
                     }
                     Ok(Some(msg)) => {
-                        let begin = msg.begin_string();
-                        let sender = msg.sender_comp_id().unwrap_or_default();
-                        let target = msg.target_comp_id().unwrap_or_default();
-                        match port.logons.route(begin, sender, target) {
+                        let logon = LogonIdentity::of(&msg);
+                        match port.logons.route_logon(&logon) {
                             Ok(SessionIndex(entry)) => match port.sessions.get(entry) {
                                 Some(&session) => Outcome::Routed(session),
                                 None => Outcome::Waiting,
@@ -224,7 +222,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
                             Err(refusal) => {
                                 let giving_way = port
                                     .logons
-                                    .logged_on_matches(begin, sender, target)
+                                    .logged_on_matches(&logon)
                                     .filter_map(|SessionIndex(entry)| port.sessions.get(entry))
                                     .copied()
                                     .find(|&session| gives_way(session));

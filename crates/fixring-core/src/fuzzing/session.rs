@@ -180,6 +180,7 @@ impl Driver {
             sending_time: self.wall,
             poss_dup,
             orig_sending_time: poss_dup.then_some(self.wall),
+            ..Default::default()
         };
         let mut out = vec![0u8; body.len() + 256];
         match encode(&header, body, &mut out) {

@@ -39,7 +39,7 @@ impl Session {
 
     /// Checks a possible duplicate whose MsgSeqNum is below the one expected, as QuickFIX
     /// does (only then, and never a SequenceReset); returns whether it passes. Without
-    /// OrigSendingTime it is rejected (SessionRejectReason 1, RefTagID 122); with one later
+    /// OrigSendingTime it is rejected, unless `RequiresOrigSendingTime=N` (SessionRejectReason 1, RefTagID 122); with one later
     /// than its SendingTime, or either unreadable, rejected (10) and the session logged out.
     pub(super) fn check_poss_dup(&mut self, msg: &Message<'_>) -> bool {
         if msg.get(tags::POSS_DUP_FLAG) != Some(b"Y") || msg.msg_type() == msg_type::SEQUENCE_RESET
@@ -47,6 +47,10 @@ impl Session {
             return true;
         }
         let Some(orig) = msg.get(tags::ORIG_SENDING_TIME) else {
+            // RequiresOrigSendingTime=N (QuickFIX/J, QuickFIX/n) lets it through.
+            if !self.rules.requires_orig_sending_time {
+                return true;
+            }
             let tag = tags::ORIG_SENDING_TIME;
             self.reject(msg, RejectReason::RequiredTagMissing { tag });
             return false;

@@ -27,8 +27,8 @@ pub(super) enum Admin {
         ref_msg_type: Vec<u8>,
         reason: RejectReason,
     },
-    /// ResendRequest from `begin` to infinity.
-    ResendRequest { begin: u64 },
+    /// ResendRequest from `begin` to `end`; 0 is infinity.
+    ResendRequest { begin: u64, end: u64 },
     /// The peer's ResendRequest for `from` up to `to`, inclusive, not yet answered in full:
     /// stored messages go again, everything else is skipped with gap fills.
     Resend { from: u64, to: u64 },
@@ -91,9 +91,9 @@ impl Admin {
                 }
                 out.field_u64(tags::SESSION_REJECT_REASON, reason.code())?;
             }
-            Self::ResendRequest { begin } => {
+            Self::ResendRequest { begin, end } => {
                 out.field_u64(tags::BEGIN_SEQ_NO, *begin)?;
-                out.field_u64(tags::END_SEQ_NO, 0)?;
+                out.field_u64(tags::END_SEQ_NO, *end)?;
             }
             // Answered piece by piece by the session, which writes its gap fills itself.
             Self::Resend { .. } => {}

@@ -17,6 +17,7 @@ fn peer_message(kind: &[u8], seq: u64, body: &[u8]) -> Vec<u8> {
         sending_time: UtcTimestamp::from_unix_millis(0),
         poss_dup: false,
         orig_sending_time: None,
+        ..Default::default()
     };
     let mut out = vec![0u8; body.len() + 256];
     let len = encode(&header, body, &mut out).expect("room for the message");

@@ -29,6 +29,12 @@ pub enum Inbound {
 impl Session {
     /// Handles one framed, parsed message from the peer.
     pub fn handle_message(&mut self, now: Instant, msg: &Message<'_>) -> Inbound {
+        let inbound = self.handle_inbound(now, msg);
+        self.continue_chunked_resend();
+        inbound
+    }
+
+    fn handle_inbound(&mut self, now: Instant, msg: &Message<'_>) -> Inbound {
         if !self.state.is_open() {
             return Inbound::Ignored;
         }
@@ -72,6 +78,10 @@ impl Session {
                 self.close_now(CloseReason::Protocol(
                     ProtocolViolation::FirstMessageNotLogon,
                 ));
+                return Inbound::Ignored;
+            }
+            if let Err(violation) = self.check_logon_identity(msg) {
+                self.close_now(CloseReason::Protocol(violation));
                 return Inbound::Ignored;
             }
             self.on_logon(now, msg, seq);
@@ -161,6 +171,9 @@ impl Session {
             let received = String::from_utf8_lossy(msg.begin_string()).into_owned();
             return Err(ProtocolViolation::BeginStringMismatch { received });
         }
+        if !self.rules.check_comp_id {
+            return Ok(());
+        }
         let sender = msg.get(tags::SENDER_COMP_ID).unwrap_or_default();
         let target = msg.get(tags::TARGET_COMP_ID).unwrap_or_default();
         if sender != self.id.target_comp_id.as_bytes()
@@ -202,15 +215,15 @@ impl Session {
         let unanswered = self.resend_requested_at.is_some_and(|at| {
             now.saturating_duration_since(at) > self.silence_limit().max(RESEND_PATIENCE)
         });
-        if expected > self.resend_requested_to || unanswered {
+        let redundant = self.rules.send_redundant_resend_requests;
+        if expected > self.resend_requested_to || unanswered || redundant {
             self.resend_requested_at = Some(now);
             self.events.push_back(EventKind::SequenceGap {
                 session_id: self.id.clone(),
                 expected,
                 received,
             });
-            self.admin
-                .push_back(Admin::ResendRequest { begin: expected });
+            self.request_resend(expected, received - 1);
             self.resend_requested_to = received;
         }
     }
@@ -266,6 +279,8 @@ impl Session {
 
     fn on_logout(&mut self, _now: Instant, msg: &Message<'_>) {
         self.logout_exchanged = true;
+        // As QuickFIX: ResetOnLogout resets once a Logout came in, the peer's or its answer.
+        self.reset_when_disconnected |= self.rules.reset_on_logout;
         if self.state() == SessionState::LoggingOut {
             self.close_now(CloseReason::LogoutComplete);
             return;

@@ -20,6 +20,7 @@ mod admin;
 mod inbound;
 mod queue;
 mod reject;
+mod rules;
 mod state;
 mod store;
 mod violation;
@@ -28,9 +29,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::codec::{self, FieldWriter, Header, InsufficientSize, TimestampReader, msg_type};
-use crate::config::{ConnectionType, SessionConfig};
+use crate::config::{ConnectionType, SessionConfig, SessionRules};
 use crate::timer::{TimerName, TimerTable};
-use crate::{EventKind, Instant, SessionId, UtcTimestamp, WallClock};
+use crate::{EventKind, Instant, SessionId, TimestampPrecision, UtcTimestamp, WallClock};
 
 use admin::Admin;
 pub use inbound::Inbound;
@@ -124,6 +125,10 @@ pub struct Session {
     /// Reads the peer's SendingTimes, remembering the day.
     sending_times: TimestampReader,
     clock: WallClock,
+    /// The session keys beyond the connection.
+    rules: SessionRules,
+    /// SendingTime's precision: the configured one, whole seconds before FIX.4.2.
+    precision: TimestampPrecision,
 
     state: State,
     heartbeat: Duration,
@@ -133,6 +138,11 @@ pub struct Session {
     resend_requested_to: u64,
     /// When our last ResendRequest went out, while its gap is open.
     resend_requested_at: Option<Instant>,
+    /// The chunk of a gap asked for last, with `ResendRequestChunkSize`.
+    resend_chunk: Option<rules::ResendChunk>,
+    /// The sequence numbers start again once the connection ends (ResetOnLogout after a
+    /// Logout exchange, ResetOnError after a garbled message).
+    reset_when_disconnected: bool,
     /// Messages the peer sent beyond a gap, until it is filled.
     beyond_gap: queue::BeyondGap,
     last_received: Instant,
@@ -162,12 +172,20 @@ impl Session {
             max_latency: config.check_latency.then_some(config.max_latency),
             sending_times: TimestampReader::default(),
             clock,
+            rules: config.rules,
+            precision: match config.id.begin_string.as_str() {
+                // As QuickFIX: sub-second SendingTimes came with FIX.4.2.
+                "FIX.4.0" | "FIX.4.1" => TimestampPrecision::Seconds,
+                _ => config.rules.timestamp_precision,
+            },
             state: State::Disconnected,
             heartbeat: config.heartbeat_interval,
             next_sender_seq: 1,
             next_target_seq: 1,
             resend_requested_to: 0,
             resend_requested_at: None,
+            resend_chunk: None,
+            reset_when_disconnected: false,
             beyond_gap: queue::BeyondGap::default(),
             last_received: Instant::ZERO,
             last_sent: Instant::ZERO,
@@ -307,6 +325,7 @@ impl Session {
         self.admin.clear();
         self.resend_requested_to = 0;
         self.resend_requested_at = None;
+        self.resend_chunk = None;
         self.beyond_gap.clear();
         self.logout_exchanged = false;
         self.last_received = now;
@@ -328,7 +347,7 @@ impl Session {
 
     /// The connection is gone. Reports a Logout if the session was logged on and a Logout
     /// went out or came in; a connection that ended otherwise is the caller's to report.
-    pub fn disconnected(&mut self, _now: Instant) {
+    pub fn disconnected(&mut self, now: Instant) {
         let state = std::mem::replace(&mut self.state, State::Disconnected);
         if state.is_logon_completed() && std::mem::take(&mut self.logout_exchanged) {
             let reason = match state.close_reason() {
@@ -342,6 +361,7 @@ impl Session {
         }
         self.timers.stop_all();
         self.admin.clear();
+        self.reset_after_disconnect(now);
     }
 
     /// Starts a graceful Logout: sends Logout with `text` and waits LogoutTimeout for the reply.
@@ -381,9 +401,14 @@ impl Session {
                 }
                 Timer::TestRequest => {
                     if self.state.is_test_request_outstanding() {
-                        self.close_now(CloseReason::PeerSilent {
+                        let reason = CloseReason::PeerSilent {
                             interval: self.heartbeat,
-                        });
+                        };
+                        if self.rules.send_logout_before_timeout_disconnect {
+                            self.logout_and_close(reason);
+                        } else {
+                            self.close_now(reason);
+                        }
                     } else {
                         self.state.set_test_request_outstanding(true);
                         self.admin.push_back(Admin::TestRequest);
@@ -544,11 +569,20 @@ impl Session {
             begin_string: &self.id.begin_string,
             msg_type,
             sender_comp_id: &self.id.sender_comp_id,
+            sender_sub_id: &self.id.sender_sub_id,
+            sender_location_id: &self.id.sender_location_id,
             target_comp_id: &self.id.target_comp_id,
+            target_sub_id: &self.id.target_sub_id,
+            target_location_id: &self.id.target_location_id,
             msg_seq_num: seq,
             sending_time,
             poss_dup: orig_sending_time.is_some(),
             orig_sending_time,
+            last_msg_seq_num_processed: self
+                .rules
+                .enable_last_msg_seq_num_processed
+                .then(|| self.next_target_seq - 1),
+            precision: self.precision,
         }
     }
 
@@ -570,6 +604,7 @@ impl Session {
         self.next_target_seq = 1;
         self.store.clear();
         self.beyond_gap.clear();
+        self.resend_chunk = None;
     }
 
     /// Sends a Logout saying why, then closes once it is written.

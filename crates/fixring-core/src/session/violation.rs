@@ -29,6 +29,9 @@ pub enum CloseReason {
     Protocol(ProtocolViolation),
     /// The local side stopped the session before logon completed.
     LocalStop,
+    /// A garbled message arrived with `ResetOnError`: the session logs out and starts its
+    /// sequence numbers again, as QuickFIX/J's "Auto reset".
+    AutoReset,
 }
 
 impl fmt::Display for CloseReason {
@@ -48,6 +51,7 @@ impl fmt::Display for CloseReason {
             }
             Self::Protocol(violation) => violation.fmt(f),
             Self::LocalStop => f.write_str("stopped locally"),
+            Self::AutoReset => f.write_str("auto reset after a garbled message (ResetOnError)"),
         }
     }
 }
@@ -60,6 +64,8 @@ impl CloseReason {
             Self::Protocol(ProtocolViolation::BeginStringMismatch { .. }) => {
                 "Incorrect BeginString".to_owned()
             }
+            // As QuickFIX/J, whose Logout says nothing on a timeout or an auto reset.
+            Self::PeerSilent { .. } | Self::AutoReset => String::new(),
             // The Reject before the Logout says why.
             Self::Protocol(
                 ProtocolViolation::CompIdMismatch { .. }
@@ -105,6 +111,16 @@ pub enum ProtocolViolation {
         /// The SendingTime received, empty when there was none.
         sending_time: String,
     },
+    /// A Logon's Sub or Location ID differs from the one the session is configured with.
+    IdentityMismatch {
+        /// The field: SenderSubID (50), TargetSubID (57), SenderLocationID (142) or
+        /// TargetLocationID (143), as the peer sent it.
+        tag: crate::codec::Tag,
+        /// The value the session expects there.
+        expected: String,
+        /// The value received, empty when the field was absent.
+        received: String,
+    },
     /// BeginString differs from the session's.
     BeginStringMismatch {
         /// The BeginString received.
@@ -148,6 +164,15 @@ impl fmt::Display for ProtocolViolation {
                 f,
                 "SendingTime accuracy problem: OrigSendingTime {orig_sending_time:?} \
                  after SendingTime {sending_time:?}"
+            ),
+            Self::IdentityMismatch {
+                tag,
+                expected,
+                received,
+            } => write!(
+                f,
+                "{} ({tag}) problem: expected {expected:?}, received {received:?}",
+                super::rules::identity_tag_name(*tag)
             ),
             Self::BeginStringMismatch { received } => {
                 write!(f, "Incorrect BeginString: received {received}")

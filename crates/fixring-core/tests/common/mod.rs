@@ -69,6 +69,7 @@ pub(crate) fn header<'a>(
         sending_time: UtcTimestamp::from_unix_millis(1_795_651_200_000),
         poss_dup: false,
         orig_sending_time: None,
+        ..Default::default()
     }
 }
 

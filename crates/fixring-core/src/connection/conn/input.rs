@@ -138,6 +138,9 @@ impl<M: Outgoing> Connection<M> {
             (framed.consumed, (framed.skipped, framed.violation))
         });
         self.garbled += skipped as u64;
+        if skipped > 0 {
+            self.session.handle_garbled();
+        }
         match violation {
             Some(violation) => self.session.handle_malformed(violation),
             None if lent.socket.receive_buffer_full() => {

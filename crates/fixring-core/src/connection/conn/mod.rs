@@ -174,7 +174,7 @@ impl<M: Outgoing> Connection<M> {
         Ok(Self {
             session: Session::new(config, wall),
             side,
-            framer: Framer::new(max_message),
+            framer: Framer::new(max_message).validating(config.rules.validate_length_and_checksum),
             link: None,
             backlog: VecDeque::new(),
             output: VecDeque::new(),

@@ -1,0 +1,80 @@
+//! The lines of `check-config` that describe a session's identity parts and its session
+//! keys beyond the connection: resets, resend requests, header fields, input checks.
+
+use std::fmt::Write as _;
+
+use fixring_core::TimestampPrecision;
+use fixring_core::config::SessionConfig;
+
+use super::check_config::yes_no;
+
+/// Appends the identity, resets, resends, header and checks lines of `session`.
+pub(super) fn describe(out: &mut String, session: &SessionConfig) {
+    let id = &session.id;
+    let parts: Vec<String> = [
+        ("SenderSubID", &id.sender_sub_id),
+        ("SenderLocationID", &id.sender_location_id),
+        ("TargetSubID", &id.target_sub_id),
+        ("TargetLocationID", &id.target_location_id),
+    ]
+    .into_iter()
+    .filter(|(_, value)| !value.is_empty())
+    .map(|(key, value)| format!("{key} {value}"))
+    .collect();
+    let identity = if parts.is_empty() {
+        "CompIDs only (no Sub or Location IDs)".to_owned()
+    } else {
+        parts.join(", ")
+    };
+    let _ = writeln!(out, "  identity:    {identity}");
+    let rules = &session.rules;
+    let _ = writeln!(
+        out,
+        "  resets:      ResetOnLogout {}, ResetOnDisconnect {}, ResetOnError {}, \
+         RefreshOnLogon {}",
+        yes_no(rules.reset_on_logout),
+        yes_no(rules.reset_on_disconnect),
+        yes_no(rules.reset_on_error),
+        yes_no(rules.refresh_on_logon)
+    );
+    let chunk = match rules.resend_request_chunk_size {
+        0 => "0 (a gap asked for at once)".to_owned(),
+        n => format!("{n} messages per ResendRequest"),
+    };
+    let _ = writeln!(
+        out,
+        "  resends:     SendRedundantResendRequests {}, ResendRequestChunkSize {chunk}",
+        yes_no(rules.send_redundant_resend_requests)
+    );
+    let precision = match rules.timestamp_precision {
+        TimestampPrecision::Seconds => "0 (seconds)",
+        TimestampPrecision::Millis => "3 (milliseconds)",
+        TimestampPrecision::Micros => "6 (microseconds)",
+        TimestampPrecision::Nanos => "9 (nanoseconds)",
+    };
+    let old_fix = matches!(id.begin_string.as_str(), "FIX.4.0" | "FIX.4.1");
+    let _ = writeln!(
+        out,
+        "  header:      TimestampPrecision {precision}{}, EnableLastMsgSeqNumProcessed {}",
+        if old_fix {
+            ", seconds before FIX.4.2"
+        } else {
+            ""
+        },
+        yes_no(rules.enable_last_msg_seq_num_processed)
+    );
+    let latency = if session.check_latency {
+        format!("Y (MaxLatency {} s)", session.max_latency.as_secs())
+    } else {
+        "N".to_owned()
+    };
+    let _ = writeln!(
+        out,
+        "  checks:      CheckCompID {}, CheckLatency {latency}, RequiresOrigSendingTime {}, \
+         ValidateLengthAndChecksum {}, SendLogoutBeforeDisconnectFromTimeout {}",
+        yes_no(rules.check_comp_id),
+        yes_no(rules.requires_orig_sending_time),
+        yes_no(rules.validate_length_and_checksum),
+        yes_no(rules.send_logout_before_timeout_disconnect)
+    );
+}
