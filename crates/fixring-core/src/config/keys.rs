@@ -108,7 +108,7 @@ const SYNONYMS: [(&str, &str); 3] = [
 ];
 
 /// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
-const IGNORED: [&str; 34] = [
+const IGNORED: [&str; 29] = [
     // TLS details fixring leaves to rustls.
     "sslprotocol",
     "sslciphersuite",
@@ -134,12 +134,6 @@ const IGNORED: [&str; 34] = [
     "allowunknownmsgfields",
     "rejectinvalidmessage",
     "checkcompid",
-    // Store and log.
-    "filelogpath",
-    "filelogbackuppath",
-    "screenlogshowincoming",
-    "screenlogshowoutgoing",
-    "screenlogshowevents",
     // Session-layer behaviour beyond the connection.
     "resetonlogout",
     "resetondisconnect",
@@ -205,7 +199,7 @@ pub(super) fn numbered(name: &str) -> Option<(HostKey, usize)> {
 
 /// Whether a canonical name is a session key fixring reads (numbered host keys included).
 pub(super) fn is_session_key(name: &str) -> bool {
-    SESSION.contains(&name) || numbered(name).is_some()
+    SESSION.contains(&name) || numbered(name).is_some() || super::log::is_log_key(name)
 }
 
 /// Whether a canonical name is a known QuickFIX key that fixring does not use.

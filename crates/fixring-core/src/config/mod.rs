@@ -7,6 +7,7 @@
 
 mod error;
 mod keys;
+mod log;
 mod parse;
 mod session;
 mod settings_file;
@@ -17,6 +18,10 @@ use std::time::Duration;
 use crate::SessionId;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning};
+pub use log::{
+    DEFAULT_LOG_BUFFER_SIZE, LogConfig, LogOverflow, LogPrecision, MIN_LOG_BUFFER_SIZE,
+    ScreenLogConfig,
+};
 
 /// Everything a settings file describes: the engine's own settings and its sessions.
 #[derive(Clone, Debug, Default)]
@@ -81,6 +86,8 @@ pub struct SessionConfig {
     /// FileStorePath: a directory where the session's sequence numbers and sent messages
     /// are kept across restarts of the process (default none: they live in memory only).
     pub file_store_path: Option<PathBuf>,
+    /// The message log: `FileLogPath` and the `ScreenLog…` keys (default: none).
+    pub log: LogConfig,
     /// Socket options applied to every socket of the session.
     pub socket: SocketOptions,
     /// TLS settings; `None` for a plain-text session.
@@ -106,6 +113,7 @@ impl SessionConfig {
             max_latency: Duration::from_secs(120),
             message_store_size: DEFAULT_MESSAGE_STORE_SIZE,
             file_store_path: None,
+            log: LogConfig::default(),
             socket: SocketOptions::default(),
             tls: None,
             line: 0,

@@ -46,6 +46,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
         .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX));
     let file_store_path = text(view, keys::FILE_STORE_PATH).map(PathBuf::from);
     let socket = read_socket(view, report);
+    let log = super::log::read_log(view, report);
     if report.errors.len() != errors_before {
         return None;
     }
@@ -78,6 +79,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     }
     session.file_store_path = file_store_path;
     session.socket = socket;
+    session.log = log;
     Some(session)
 }
 
@@ -369,7 +371,7 @@ fn flag(view: &View<'_, '_>, name: &str, report: &mut Report) -> Option<bool> {
 }
 
 /// `Y`/`N` in either case.
-fn bool_value(entry: &Entry<'_>, report: &mut Report) -> Option<bool> {
+pub(super) fn bool_value(entry: &Entry<'_>, report: &mut Report) -> Option<bool> {
     if entry.value.eq_ignore_ascii_case("y") {
         Some(true)
     } else if entry.value.eq_ignore_ascii_case("n") {
@@ -387,7 +389,7 @@ fn bool_value(entry: &Entry<'_>, report: &mut Report) -> Option<bool> {
 }
 
 /// A whole number, reported as [`ConfigErrorKind::InvalidNumber`] when it is not one.
-fn number(entry: &Entry<'_>, report: &mut Report) -> Option<u64> {
+pub(super) fn number(entry: &Entry<'_>, report: &mut Report) -> Option<u64> {
     let parsed = entry.value.parse().ok();
     if parsed.is_none() {
         report.error(
