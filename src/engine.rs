@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::event_loop::{EventLoop, LoopPlan, Shutdown};
 use crate::handle::{Inbox, Queued, SessionHandle};
+use crate::message_log::{self, LogWriter, LoopLog};
 use crate::stats::LatencyStats;
 
 /// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
@@ -53,6 +54,8 @@ struct Running {
     threads: Vec<JoinHandle<Result<(), EngineError>>>,
     shutdown: Arc<Shutdown>,
     loops: Vec<LoopInfo>,
+    /// The message log's writer, finished once every loop has ended.
+    log: Option<LogWriter>,
 }
 
 struct LoopInfo {
@@ -130,6 +133,10 @@ impl<A: Application + Clone> Engine<A> {
             return Err(EngineError::AlreadyStarted);
         }
         let plans = LoopPlan::split(&self.settings, self.backend)?;
+        let (mut loop_logs, log) = match message_log::open(&plans)? {
+            Some((loops, writer)) => (loops, Some(writer)),
+            None => (Vec::new(), None),
+        };
         let clock = Clock::start();
         let shutdown = Arc::new(Shutdown::default());
         let mut threads = Vec::new();
@@ -148,6 +155,7 @@ impl<A: Application + Clone> Engine<A> {
             let loop_shutdown = Arc::clone(&shutdown);
             let stats = Arc::new(Mutex::new(LatencyStats::new()));
             let loop_stats = Arc::clone(&stats);
+            let loop_log = loop_logs.get_mut(number).and_then(Option::take);
             let spawned = std::thread::Builder::new()
                 .name(format!("fixring-loop-{number}"))
                 .spawn(move || {
@@ -156,6 +164,7 @@ impl<A: Application + Clone> Engine<A> {
                         shutdown: loop_shutdown,
                         stats: loop_stats,
                         ready: ready_tx,
+                        log: loop_log,
                     };
                     run_loop(plan, transport, app, clock, shared)
                 });
@@ -188,11 +197,15 @@ impl<A: Application + Clone> Engine<A> {
             threads,
             shutdown,
             loops,
+            log,
         };
         if let Some(error) = failure {
             stop_all(&running);
             for thread in running.threads {
                 let _ = thread.join();
+            }
+            if let Some(log) = running.log {
+                log.finish();
             }
             return Err(error);
         }
@@ -209,7 +222,8 @@ impl<A: Application + Clone> Engine<A> {
         }
     }
 
-    /// Waits until every loop has ended (after [`Engine::stop`], or a loop failure).
+    /// Waits until every loop has ended (after [`Engine::stop`], or a loop failure), then
+    /// until the message log has written and synced every line the loops handed over.
     pub fn wait(&mut self) -> Result<(), EngineError> {
         let Some(running) = self.running.take() else {
             return Ok(());
@@ -220,6 +234,9 @@ impl<A: Application + Clone> Engine<A> {
             if result.is_ok() {
                 result = outcome;
             }
+        }
+        if let Some(log) = running.log {
+            log.finish();
         }
         result
     }
@@ -295,6 +312,8 @@ struct LoopShared {
     shutdown: Arc<Shutdown>,
     stats: Arc<Mutex<LatencyStats>>,
     ready: mpsc::Sender<Ready>,
+    /// The loop's end of the message log, when one of its sessions logs.
+    log: Option<LoopLog>,
 }
 
 /// The body of a loop thread: pin, pick the backend, set up, report ready, run.
@@ -346,8 +365,15 @@ fn drive<B: Backend, A: Application>(
         shutdown,
         stats,
         ready,
+        log,
     } = shared;
-    let event_loop = EventLoop::new(backend, app, clock, plan, queue, shutdown, stats)?;
+    let parts = crate::event_loop::Shared {
+        queue,
+        shutdown,
+        stats,
+        log,
+    };
+    let event_loop = EventLoop::new(backend, app, clock, plan, parts)?;
     let listen_addrs = event_loop.listen_addrs();
     // The receiver is gone only if start() gave up; the loop then stops by its flag.
     let _ = ready.send(Ready {

@@ -80,6 +80,16 @@ pub enum EngineError {
         /// What failed.
         source: io::Error,
     },
+    /// A session's message log (`FileLogPath`, `FileLogBackupPath`) could not be opened.
+    /// [`ErrorCode::ConfigError`]: the configured directory cannot be created or written.
+    Log {
+        /// The session.
+        session: String,
+        /// The log's directory.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
 }
 
 impl EngineError {
@@ -89,9 +99,11 @@ impl EngineError {
             Self::PortBindFailed { .. } => ErrorCode::PortBindFailed,
             Self::AcceptorTls { source, .. } => source.code(),
             Self::Session { source, .. } => source.code(),
-            Self::Settings(_) | Self::AcceptHost { .. } | Self::Pin { .. } | Self::Store { .. } => {
-                ErrorCode::ConfigError
-            }
+            Self::Settings(_)
+            | Self::AcceptHost { .. }
+            | Self::Pin { .. }
+            | Self::Store { .. }
+            | Self::Log { .. } => ErrorCode::ConfigError,
             Self::Backend(_) | Self::Thread(_) | Self::LoopPanicked | Self::AlreadyStarted => {
                 ErrorCode::EngineFailure
             }
@@ -132,6 +144,15 @@ impl fmt::Display for EngineError {
                 "{code}: {session}: file store in {}: {source}",
                 path.display()
             ),
+            Self::Log {
+                session,
+                path,
+                source,
+            } => write!(
+                f,
+                "{code}: {session}: message log in {}: {source}",
+                path.display()
+            ),
         }
     }
 }
@@ -146,7 +167,8 @@ impl std::error::Error for EngineError {
             Self::PortBindFailed { source, .. }
             | Self::Backend(source)
             | Self::Thread(source)
-            | Self::Store { source, .. } => Some(source),
+            | Self::Store { source, .. }
+            | Self::Log { source, .. } => Some(source),
             Self::Pin { .. } | Self::LoopPanicked | Self::AlreadyStarted => None,
         }
     }

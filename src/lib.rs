@@ -15,6 +15,7 @@ mod error;
 mod event_loop;
 mod file_store;
 mod handle;
+mod message_log;
 mod reflect;
 mod stats;
 

@@ -7,6 +7,7 @@
 
 mod completions;
 mod conns;
+mod log;
 mod plan;
 mod resolve;
 mod shutdown;
@@ -26,6 +27,7 @@ use fixring_io::{Backend, Completion, ConnId, ListenerId};
 use crate::application::Application;
 use crate::clock::Clock;
 use crate::handle::Inbox;
+use crate::message_log::LoopLog;
 use crate::stats::{LatencyStats, LoopStats};
 use conns::Owners;
 pub(crate) use plan::LoopPlan;
@@ -43,6 +45,15 @@ const STOP_GRACE: Duration = Duration::from_millis(100);
 struct Listener {
     id: ListenerId,
     addr: SocketAddr,
+}
+
+/// What a loop shares with the engine: the queue of its session handles, the stop flag,
+/// its latency histograms, and its end of the message log.
+pub(crate) struct Shared {
+    pub(crate) queue: Inbox,
+    pub(crate) shutdown: Arc<Shutdown>,
+    pub(crate) stats: Arc<Mutex<LatencyStats>>,
+    pub(crate) log: Option<LoopLog>,
 }
 
 /// An event loop over backend `B`, calling application `A`.
@@ -82,6 +93,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     stats_scratch: Vec<std::time::Instant>,
     /// Whether a loss of the backend itself ended the loop.
     failed: Option<std::io::Error>,
+    /// The loop's end of the message log, when one of its sessions logs.
+    log: Option<LoopLog>,
 }
 
 impl<B: Backend, A: Application> EventLoop<B, A> {
@@ -91,10 +104,14 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         mut app: A,
         clock: Clock,
         plan: LoopPlan,
-        queue: Inbox,
-        shutdown: Arc<Shutdown>,
-        stats: Arc<Mutex<LatencyStats>>,
+        shared: Shared,
     ) -> Result<Self, crate::EngineError> {
+        let Shared {
+            queue,
+            shutdown,
+            stats,
+            log,
+        } = shared;
         let buffer_size = plan.backend.buffer_size;
         let mut listeners = Vec::with_capacity(plan.listeners.len());
         let mut ports = Vec::with_capacity(plan.listeners.len());
@@ -199,6 +216,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             stats: LoopStats::new(stats),
             stats_scratch: Vec::with_capacity(64),
             failed: None,
+            log,
         })
     }
 
@@ -306,6 +324,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             }
         }
         self.persist(now);
+        self.settle_log(now, true);
         // The last loop of each kind to finish reports that kind stopped.
         for connection_type in self.kinds.clone() {
             if self.shutdown.finished(connection_type) {
@@ -364,6 +383,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// messages still waiting, which go out in a second flush.
     fn flush(&mut self, now: Instant) -> std::io::Result<()> {
         self.persist(now);
+        self.settle_log(now, false);
         self.backend.flush()?;
         if !self.backlogged.is_empty() {
             for index in std::mem::take(&mut self.backlogged) {

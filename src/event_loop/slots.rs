@@ -37,6 +37,9 @@ pub(super) struct Slot {
     logged_on: bool,
     /// The attempt whose host name is being looked up, and when it times out.
     lookup: Option<(u64, Instant)>,
+    /// The session's store epoch when its log last looked: a change moves the logs to
+    /// `FileLogBackupPath`.
+    pub(super) log_epoch: u64,
 }
 
 impl Slot {
@@ -62,6 +65,10 @@ impl Slot {
             ),
             None => None,
         };
+        if config.log.is_enabled() {
+            connection.capture_messages();
+        }
+        let log_epoch = connection.session().store_epoch();
         Ok(Self {
             connection,
             conn: None,
@@ -72,6 +79,7 @@ impl Slot {
             attempts: 0,
             logged_on: false,
             lookup: None,
+            log_epoch,
         })
     }
 }
@@ -95,6 +103,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Carries out everything slot `index`'s connection asks for, in order: events to report,
     /// messages to give back, its socket to close, a new one to open.
     pub(super) fn drain_outputs(&mut self, index: usize, now: Instant) {
+        self.log_captured(index, now);
         while let Some(output) = self.slots[index].connection.poll_output(now) {
             match output {
                 Output::Event(kind) => self.report_session(index, now, kind),
@@ -137,6 +146,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Hands an event to the application, stamped with the loop's wall-clock time at `now`.
     pub(super) fn report(&mut self, now: Instant, kind: EventKind) {
+        self.log_event(now, &kind);
         let event = Event::new(self.clock.wall().utc_at(now), kind);
         self.app.on_event(&event);
     }

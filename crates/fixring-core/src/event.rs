@@ -152,6 +152,15 @@ pub enum EventKind {
         /// The I/O error.
         detail: String,
     },
+    /// The message log's writer fell behind with `FileLogOverflow=drop`, and lines of the
+    /// session's messages or event log were not written (`fix.session.log_overflow`);
+    /// reported once there is room again, when the log gets a line saying the same.
+    LogOverflow {
+        /// The session.
+        session_id: SessionId,
+        /// How many lines were lost since the last report.
+        lost: u64,
+    },
 }
 
 impl EventKind {
@@ -169,6 +178,7 @@ impl EventKind {
             Self::SequenceGap { .. } => "fix.session.sequence_gap",
             Self::MessagesNotResent { .. } => "fix.session.messages_not_resent",
             Self::StoreError { .. } => "fix.session.store_error",
+            Self::LogOverflow { .. } => "fix.session.log_overflow",
             Self::BackendFallback { .. } => "fix.engine.backend_fallback",
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{configs, encoded, header, logged_on_with, logons};
 use fixring_core::codec::Message;
 use fixring_core::config::{Role, TlsConfig};
-use fixring_core::connection::{Link, RouteRefusal};
+use fixring_core::connection::{Direction, Link, RouteRefusal};
 use fixring_core::session::{CloseReason, SendError, SessionState};
 use fixring_core::testing::{AppMessage, End, Pair, PairConfig, Side};
 use fixring_core::tls::{ServerConfig, TlsSetup};
@@ -460,4 +460,65 @@ fn a_garbled_message_is_skipped_and_not_counted() {
         [("AFTER-GARBLE".to_owned(), expected, false)]
     );
     assert_eq!(pair.acceptor.sent_count("2"), 0, "no gap to ask for");
+}
+
+/// Every message `side`'s connection captured since the last call, with its direction.
+fn captured(side: &mut Side) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let (mut incoming, mut outgoing) = (Vec::new(), Vec::new());
+    side.conn.poll_captured(|c| match c.direction {
+        Direction::Incoming => incoming.push(c.bytes.to_vec()),
+        Direction::Outgoing => outgoing.push(c.bytes.to_vec()),
+    });
+    (incoming, outgoing)
+}
+
+#[test]
+fn every_message_in_and_out_is_captured_whole_and_in_order() {
+    let (initiator, acceptor) = configs(false);
+    let mut pair = Pair::new(PairConfig::new(initiator, acceptor)).unwrap();
+    pair.initiator.conn.capture_messages();
+    pair.acceptor.conn.capture_messages();
+    pair.connect();
+    pair.drive();
+    for n in 0..5 {
+        pair.initiator.conn.send(order(&format!("C-{n}"))).unwrap();
+    }
+    pair.drive();
+    pair.initiator.conn.stop(pair.clock);
+    pair.drive();
+
+    let (initiator_in, initiator_out) = captured(&mut pair.initiator);
+    let (acceptor_in, acceptor_out) = captured(&mut pair.acceptor);
+    // Logon, five orders, Logout one way; Logon and Logout the other.
+    assert_eq!(initiator_out.len(), 7, "{:?}", pair.initiator.sent());
+    assert_eq!(initiator_out, pair.initiator.written);
+    assert_eq!(acceptor_in, pair.initiator.written);
+    assert_eq!(acceptor_out, pair.acceptor.written);
+    assert_eq!(initiator_in, pair.acceptor.written);
+    // Drained once.
+    assert_eq!(captured(&mut pair.initiator), (Vec::new(), Vec::new()));
+}
+
+#[test]
+fn a_resend_is_captured_as_it_goes_out() {
+    let (initiator, acceptor) = configs(false);
+    let mut config = PairConfig::new(initiator, acceptor);
+    config.buffer_size = 1024;
+    let mut pair = logged_on_with(config);
+    pair.initiator.conn.capture_messages();
+    for n in 0..4 {
+        pair.initiator.conn.send(order(&format!("R-{n}"))).unwrap();
+        pair.initiator.muted = n < 3;
+        pair.step();
+        pair.initiator.muted = false;
+    }
+    pair.drive();
+    let (_, out) = captured(&mut pair.initiator);
+    let start = pair.initiator.written.len() - out.len();
+    assert_eq!(out, pair.initiator.written[start..]);
+    let resent = out
+        .iter()
+        .filter(|frame| Message::parse(frame).unwrap().get(43) == Some(b"Y"))
+        .count();
+    assert!(resent >= 3, "the three lost orders resent: {resent}");
 }

@@ -48,6 +48,9 @@ fn engine_text(transport: Transport, core: Option<usize>, options: &Options) -> 
     if let Some(dir) = &options.file_store {
         text.push_str(&format!("FileStorePath={}\n", dir.display()));
     }
+    if let Some(dir) = &options.file_log {
+        text.push_str(&format!("FileLogPath={}\n", dir.display()));
+    }
     text
 }
 

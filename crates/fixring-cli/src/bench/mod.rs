@@ -107,6 +107,9 @@ pub(crate) struct Options {
     /// Both engines keep their sessions in a file store in this directory
     /// (`FileStorePath`), to measure what it costs; `None` keeps them in memory.
     pub file_store: Option<std::path::PathBuf>,
+    /// Both engines log every message and event of their sessions in this directory
+    /// (`FileLogPath`), to measure what it costs; `None` logs nothing.
+    pub file_log: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -128,6 +131,7 @@ impl Options {
             cores,
             stall: Duration::from_secs(30),
             file_store: None,
+            file_log: None,
         }
     }
 

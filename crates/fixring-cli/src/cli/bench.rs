@@ -59,6 +59,10 @@ pub(crate) struct Args {
     /// measure its cost.
     #[arg(long, value_name = "DIR")]
     file_store: Option<PathBuf>,
+    /// Log every message and event of both engines' sessions in this directory
+    /// (FileLogPath), to measure its cost.
+    #[arg(long, value_name = "DIR")]
+    file_log: Option<PathBuf>,
 }
 
 fn parse_busy_poll(text: &str) -> Result<BusyPoll, String> {
@@ -108,6 +112,7 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
     options.size = args.size;
     options.stall = Duration::from_secs(args.timeout.max(1));
     options.file_store.clone_from(&args.file_store);
+    options.file_log.clone_from(&args.file_log);
     if let Some(rate) = args.rate {
         if !(rate.is_finite() && rate > 0.0) {
             return Err(format!(
@@ -172,8 +177,12 @@ fn describe(args: &Args, options: &Options) -> String {
         .file_store
         .as_ref()
         .map_or_else(String::new, |dir| format!(" file-store={}", dir.display()));
+    let log = options
+        .file_log
+        .as_ref()
+        .map_or_else(String::new, |dir| format!(" file-log={}", dir.display()));
     format!(
-        "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}{store}",
+        "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}{store}{log}",
         options.orders, options.warmup, options.size
     )
 }

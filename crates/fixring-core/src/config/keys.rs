@@ -141,7 +141,7 @@ const SYNONYMS: [(&str, &str); 4] = [
 ];
 
 /// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
-const IGNORED: [&str; 19] = [
+const IGNORED: [&str; 14] = [
     // TLS details fixring leaves to rustls.
     "sslprotocol",
     "sslciphersuite",
@@ -157,12 +157,6 @@ const IGNORED: [&str; 19] = [
     "validateuserdefinedfields",
     "allowunknownmsgfields",
     "rejectinvalidmessage",
-    // Store and log.
-    "filelogpath",
-    "filelogbackuppath",
-    "screenlogshowincoming",
-    "screenlogshowoutgoing",
-    "screenlogshowevents",
     // Session-layer behaviour beyond the connection.
     "sendresetseqnumflag",
 ];
@@ -222,7 +216,10 @@ pub(super) fn numbered(name: &str) -> Option<(HostKey, usize)> {
 
 /// Whether a canonical name is a session key fixring reads (numbered host keys included).
 pub(super) fn is_session_key(name: &str) -> bool {
-    SESSION.contains(&name) || numbered(name).is_some() || super::session_keys::is_key(name)
+    SESSION.contains(&name)
+        || numbered(name).is_some()
+        || super::session_keys::is_key(name)
+        || super::log::is_log_key(name)
 }
 
 /// Whether a canonical name is a known QuickFIX key that fixring does not use.

@@ -7,6 +7,7 @@
 
 mod error;
 mod keys;
+mod log;
 mod parse;
 mod schedule;
 mod session;
@@ -21,6 +22,10 @@ use crate::SessionId;
 use crate::schedule::Schedule;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning};
+pub use log::{
+    DEFAULT_LOG_BUFFER_SIZE, LogConfig, LogOverflow, LogPrecision, MIN_LOG_BUFFER_SIZE,
+    ScreenLogConfig,
+};
 pub use session_keys::SessionRules;
 
 /// Everything a settings file describes: the engine's own settings and its sessions.
@@ -87,6 +92,8 @@ pub struct SessionConfig {
     /// FileStorePath: a directory where the session's sequence numbers and sent messages
     /// are kept across restarts of the process (default none: they live in memory only).
     pub file_store_path: Option<PathBuf>,
+    /// The message log: `FileLogPath` and the `ScreenLog…` keys (default: none).
+    pub log: LogConfig,
     /// Socket options applied to every socket of the session.
     pub socket: SocketOptions,
     /// StartTime, EndTime and the other schedule keys: when the session may be logged on and
@@ -120,6 +127,7 @@ impl SessionConfig {
             max_latency: Duration::from_secs(120),
             message_store_size: DEFAULT_MESSAGE_STORE_SIZE,
             file_store_path: None,
+            log: LogConfig::default(),
             socket: SocketOptions::default(),
             schedule: Schedule::non_stop(),
             tls: None,

@@ -53,6 +53,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     let socket = read_socket(view, report);
     let allowed_remote_addresses = allowed_remote_addresses(view, connection_type, report);
     let schedule = super::schedule::read_schedule(view, report);
+    let log = super::log::read_log(view, report);
     if report.errors.len() != errors_before {
         return None;
     }
@@ -88,6 +89,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     session.allowed_remote_addresses = allowed_remote_addresses;
     session.schedule = schedule?;
     session.rules = rules;
+    session.log = log;
     Some(session)
 }
 
@@ -453,7 +455,7 @@ pub(super) fn flag(view: &View<'_, '_>, name: &str, report: &mut Report) -> Opti
 }
 
 /// `Y`/`N` in either case.
-fn bool_value(entry: &Entry<'_>, report: &mut Report) -> Option<bool> {
+pub(super) fn bool_value(entry: &Entry<'_>, report: &mut Report) -> Option<bool> {
     if entry.value.eq_ignore_ascii_case("y") {
         Some(true)
     } else if entry.value.eq_ignore_ascii_case("n") {

@@ -16,7 +16,8 @@ pub(crate) struct Framed {
     pub(crate) violation: Option<ProtocolViolation>,
 }
 
-/// Frames and parses whole messages at the front of `input` and hands each to `f`, until
+/// Frames and parses whole messages at the front of `input` and hands each frame to `f`
+/// with its parsed message (`None` when its fields do not parse), until
 /// the input runs out, a message is incomplete, a message cannot be framed at all, or `f`
 /// returns `false` (its message counts as consumed).
 ///
@@ -27,7 +28,7 @@ pub(crate) struct Framed {
 pub(crate) fn read_messages(
     framer: &Framer,
     input: &[u8],
-    mut f: impl FnMut(&Message<'_>) -> bool,
+    mut f: impl FnMut(&[u8], Option<&Message<'_>>) -> bool,
 ) -> Framed {
     let mut consumed = 0;
     let mut skipped = 0;
@@ -53,13 +54,12 @@ pub(crate) fn read_messages(
         };
         let frame = rest.get(..len).unwrap_or_default();
         consumed += len;
-        match Message::parse(frame) {
-            Ok(msg) => {
-                if !f(&msg) {
-                    break;
-                }
-            }
-            Err(_) => skipped += 1,
+        let parsed = Message::parse(frame).ok();
+        if parsed.is_none() {
+            skipped += 1;
+        }
+        if !f(frame, parsed.as_ref()) {
+            break;
         }
     }
     Framed {

@@ -34,6 +34,7 @@
 //! sessions are found with a [`LogonRouter`].
 
 mod acceptor;
+mod capture;
 mod conn;
 pub(crate) mod framing;
 mod hosts;
@@ -44,6 +45,7 @@ mod router;
 mod state;
 
 pub use acceptor::{LogonIdentity, LogonRouter, RouteRefusal, SessionIndex};
+pub use capture::{Captured, Direction};
 pub use conn::{BACKLOG_LIMIT, Connection, Deliver, Outgoing, Output, Reply, Sent, SetupError};
 pub use hosts::HostSelector;
 pub use initiator::{Action, Counters, InitiatorSchedule, ScheduleError, Timer};

@@ -65,8 +65,10 @@ impl Socket {
         }
         self.outbound.extend_from_slice(&bytes);
         let framer = Framer::new(self.buffers.capacity());
-        let framed = read_messages(&framer, &self.outbound, |msg| {
-            written.push(msg.as_bytes().to_vec());
+        let framed = read_messages(&framer, &self.outbound, |_, msg| {
+            if let Some(msg) = msg {
+                written.push(msg.as_bytes().to_vec());
+            }
             true
         });
         if let Some(violation) = framed.violation {

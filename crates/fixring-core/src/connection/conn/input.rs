@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use super::{Connection, Outgoing, Reply, Side};
 use crate::codec::{DecodeError, Message};
+use crate::connection::capture::{Capture, Direction};
 use crate::connection::framing::read_messages;
 use crate::connection::io::{Lent, SendBuffer, SocketBuffers};
 use crate::connection::link::{Link, Writer};
@@ -116,21 +117,28 @@ impl<M: Outgoing> Connection<M> {
             framer,
             link,
             backlog,
+            capture,
             ..
         } = self;
         let Some(link) = link.as_mut() else {
             return;
         };
         let (skipped, violation) = link.read(&mut lent.socket, lent.scratch, |input, writer| {
-            let framed = read_messages(framer, input, |msg| {
-                hand_on(session, backlog, writer, deliver, now, msg);
+            let framed = read_messages(framer, input, |frame, msg| {
+                if let Some(capture) = capture.as_mut() {
+                    capture.record(Direction::Incoming, now, frame);
+                }
+                let Some(msg) = msg else {
+                    return true;
+                };
+                hand_on(session, backlog, capture, writer, deliver, now, msg);
                 // Messages kept from beyond a gap that this one filled come next, in turn.
                 while session.poll_close().is_none() {
                     let Some(frame) = session.poll_queued() else {
                         break;
                     };
                     if let Ok(queued) = Message::parse(&frame) {
-                        hand_on(session, backlog, writer, deliver, now, &queued);
+                        hand_on(session, backlog, capture, writer, deliver, now, &queued);
                     }
                 }
                 session.poll_close().is_none()
@@ -200,6 +208,7 @@ impl<M: Outgoing> Connection<M> {
 fn hand_on<M: Outgoing, T: SendBuffer>(
     session: &mut Session,
     backlog: &mut VecDeque<M>,
+    capture: &mut Option<Capture>,
     writer: &mut Writer<'_, T>,
     deliver: &mut impl Deliver<M, T>,
     now: Instant,
@@ -207,7 +216,7 @@ fn hand_on<M: Outgoing, T: SendBuffer>(
 ) {
     match session.handle_message(now, msg) {
         Inbound::Application => {
-            let reply = Reply::new(session, backlog, writer.reborrow(), now);
+            let reply = Reply::new(session, backlog, capture, writer.reborrow(), now);
             deliver.application(reply, msg);
         }
         Inbound::Admin => deliver.admin(session.id(), msg),

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::capture::{Capture, Captured};
 use super::initiator::{InitiatorSchedule, ScheduleError};
 use super::link::Link;
 use super::state::{Lifecycle, TransitionError};
@@ -140,6 +141,8 @@ pub struct Connection<M> {
     stopping: bool,
     /// The session's schedule (StartTime, EndTime, …) and what it says now.
     window: SessionWindow,
+    /// A copy of every message in and out, once the caller asked for one.
+    capture: Option<Capture>,
 }
 
 impl<M: Outgoing> Connection<M> {
@@ -182,6 +185,7 @@ impl<M: Outgoing> Connection<M> {
             garbled: 0,
             stopping: false,
             window: SessionWindow::new(config.schedule.clone(), wall),
+            capture: None,
         })
     }
 
@@ -234,6 +238,21 @@ impl<M: Outgoing> Connection<M> {
     /// MsgSeqNum not counted, as the FIX session rules ask.
     pub fn garbled_messages(&self) -> u64 {
         self.garbled
+    }
+
+    /// From now on keeps a copy of every whole message received (each one that frames, before
+    /// it is parsed: one whose fields do not parse too) and sent (each message as it goes into the send buffer,
+    /// resends included), for [`Connection::poll_captured`].
+    pub fn capture_messages(&mut self) {
+        self.capture.get_or_insert_with(Capture::default);
+    }
+
+    /// Hands every message captured since the last call to `f`, in the order they were
+    /// received and sent, and forgets them.
+    pub fn poll_captured(&mut self, f: impl FnMut(Captured<'_>)) {
+        if let Some(capture) = &mut self.capture {
+            capture.drain(f);
+        }
     }
 
     /// Messages handed over and waiting for room in the send buffer.

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use super::{BACKLOG_LIMIT, Connection, Outgoing, Output};
+use crate::connection::capture::{Capture, Direction};
 use crate::connection::io::{Lent, SendBuffer, SocketBuffers};
 use crate::connection::link::Writer;
 use crate::session::{SendError, Session};
@@ -22,6 +23,7 @@ pub enum Sent {
 pub struct Reply<'a, M, T> {
     session: &'a mut Session,
     backlog: &'a mut VecDeque<M>,
+    capture: &'a mut Option<Capture>,
     writer: Writer<'a, T>,
     now: Instant,
 }
@@ -30,12 +32,14 @@ impl<'a, M: Outgoing, T: SendBuffer> Reply<'a, M, T> {
     pub(crate) fn new(
         session: &'a mut Session,
         backlog: &'a mut VecDeque<M>,
+        capture: &'a mut Option<Capture>,
         writer: Writer<'a, T>,
         now: Instant,
     ) -> Self {
         Self {
             session,
             backlog,
+            capture,
             writer,
             now,
         }
@@ -58,11 +62,17 @@ impl<'a, M: Outgoing, T: SendBuffer> Reply<'a, M, T> {
         let Self {
             session,
             backlog,
+            capture,
             writer,
             now,
         } = self;
         if backlog.is_empty() && !session.is_resending() {
-            match writer.write(|buf| session.send(*now, msg_type, body, buf)) {
+            let encode = |buf: &mut [u8]| {
+                let len = session.send(*now, msg_type, body, buf)?;
+                captured(capture, *now, buf, len);
+                Ok(len)
+            };
+            match writer.write(encode) {
                 Ok(_) => return Ok(Sent::Now),
                 Err(SendError::InsufficientSize(_)) if writer.queued() > 0 => {}
                 Err(error) => return Err(error),
@@ -110,6 +120,7 @@ impl<M: Outgoing> Connection<M> {
             link,
             backlog,
             output,
+            capture,
             ..
         } = self;
         let Some(link) = link.as_mut() else {
@@ -117,9 +128,12 @@ impl<M: Outgoing> Connection<M> {
         };
         let resending = link.write(&mut lent.socket, lent.scratch, |writer| {
             loop {
-                match writer
-                    .write(|buf| session.poll_transmit(now, buf).map(|len| len.unwrap_or(0)))
-                {
+                let encode = |buf: &mut [u8]| {
+                    let len = session.poll_transmit(now, buf)?.unwrap_or(0);
+                    captured(capture, now, buf, len);
+                    Ok::<_, SendError>(len)
+                };
+                match writer.write(encode) {
                     Ok(0) => break,
                     Ok(_) => {}
                     Err(_) => {
@@ -131,7 +145,12 @@ impl<M: Outgoing> Connection<M> {
                 }
             }
             while let Some(msg) = backlog.front() {
-                match writer.write(|buf| session.send(now, msg.msg_type(), msg.body(), buf)) {
+                let encode = |buf: &mut [u8]| {
+                    let len = session.send(now, msg.msg_type(), msg.body(), buf)?;
+                    captured(capture, now, buf, len);
+                    Ok(len)
+                };
+                match writer.write(encode) {
                     Ok(_) => {
                         if let Some(msg) = backlog.pop_front() {
                             sent(msg);
@@ -158,5 +177,14 @@ impl<M: Outgoing> Connection<M> {
             self.close(now, lent, &reason);
         }
         waiting
+    }
+}
+
+/// Keeps a copy of the message just encoded into `buf[..len]`, when capturing.
+fn captured(capture: &mut Option<Capture>, now: Instant, buf: &[u8], len: usize) {
+    if let Some(capture) = capture.as_mut()
+        && len > 0
+    {
+        capture.record(Direction::Outgoing, now, buf.get(..len).unwrap_or_default());
     }
 }

@@ -1,0 +1,285 @@
+//! The message log (`FileLogPath`) of two fixring engines trading over loopback: QuickFIX
+//! C++'s file names and line layout, every message in and out after a stop, and a writer
+//! that falls behind (its file a pipe nobody reads yet) losing nothing silently.
+
+mod common;
+
+use std::fs::File;
+use std::io::Read as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
+use std::thread;
+
+use common::recorder::Recorder;
+use common::rig::{RigOptions, WAIT, acceptor_text, initiator_text, order, start};
+use common::{free_port, temp_dir};
+use fixring::Engine;
+use fixring::core::codec::Message;
+use fixring::core::{EventKind, SessionId};
+
+fn victim() -> SessionId {
+    SessionId::new("FIX.4.4", "VICTIM", "ACC")
+}
+
+/// An acceptor ACC answering every order, logging to `dir`.
+fn acceptor(port: u16, dir: &Path) -> (Engine<Recorder>, Recorder) {
+    let mut text = acceptor_text("epoll", port, &["VICTIM".to_owned()], None);
+    text = text.replacen(
+        "[SESSION]",
+        &format!("FileLogPath={}\n[SESSION]", dir.display()),
+        1,
+    );
+    let app = Recorder::echoing();
+    (start(&text, app.clone()), app)
+}
+
+/// An initiator VICTIM → ACC with `keys` added to its session.
+fn initiator(port: u16, keys: &str) -> (Engine<Recorder>, Recorder) {
+    let text = initiator_text(RigOptions::new("uring"), "VICTIM", port, None) + keys;
+    let app = Recorder::new();
+    let engine = start(&text, app.clone());
+    app.expect_events("fix.connection.established", 1, WAIT);
+    (engine, app)
+}
+
+/// Sends orders 0..count, retrying while the loop's queue is full, and waits for every
+/// ExecutionReport.
+fn trade(engine: &Engine<Recorder>, app: &Recorder, count: usize) {
+    let handle = engine.handle(&victim()).expect("a handle");
+    for n in 0..count {
+        let mut body = order(&format!("L-{n}"));
+        loop {
+            match handle.send(b"D", body) {
+                Ok(()) => break,
+                Err(fixring::HandleError::Full(msg)) => {
+                    body = msg.body.to_vec();
+                    thread::yield_now();
+                }
+                Err(error) => panic!("order {n} not taken: {error:?}"),
+            }
+        }
+    }
+    let done = app.wait_for(WAIT * 3, |s| s.app_in.len() >= count);
+    assert!(
+        done,
+        "{} of {count} ExecutionReports",
+        app.with(|s| s.app_in.len())
+    );
+}
+
+/// Checks one line of a messages log byte by byte, `YYYYMMDD-HH:MM:SS.sssssssss : ` and a
+/// whole FIX message; returns the message.
+fn message_of(line: &[u8]) -> &[u8] {
+    let (stamp, rest) = line.split_at(30);
+    let pattern = b"dddddddd-dd:dd:dd.ddddddddd : ";
+    for (at, (&byte, &want)) in stamp.iter().zip(pattern.iter()).enumerate() {
+        let ok = if want == b'd' {
+            byte.is_ascii_digit()
+        } else {
+            byte == want
+        };
+        assert!(ok, "byte {at} of {:?}", String::from_utf8_lossy(line));
+    }
+    let msg =
+        Message::parse(rest).unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(rest)));
+    assert_eq!(
+        msg.as_bytes().len(),
+        rest.len(),
+        "one whole message per line"
+    );
+    rest
+}
+
+fn lines(bytes: &[u8]) -> Vec<&[u8]> {
+    assert!(
+        bytes.is_empty() || bytes.ends_with(b"\n"),
+        "the last line is whole"
+    );
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn field(msg: &[u8], tag: u32) -> &[u8] {
+    Message::parse(msg)
+        .ok()
+        .and_then(|m| m.get(tag))
+        .unwrap_or_default()
+}
+
+fn seq(msg: &[u8]) -> u64 {
+    String::from_utf8_lossy(field(msg, 34)).parse().unwrap_or(0)
+}
+
+/// The messages `sender` sent, in the order of the log.
+fn sent_by<'a>(messages: &[&'a [u8]], sender: &[u8]) -> Vec<&'a [u8]> {
+    messages
+        .iter()
+        .copied()
+        .filter(|m| field(m, 49) == sender)
+        .collect()
+}
+
+#[test]
+fn both_logs_hold_every_message_in_order_after_a_stop() {
+    let logs = temp_dir("message-log");
+    let (acc_dir, ini_dir) = (logs.path().join("acc"), logs.path().join("ini"));
+    let port = free_port();
+    let (mut acc, _acc_app) = acceptor(port, &acc_dir);
+    let keys = format!("FileLogPath={}\n", ini_dir.display());
+    let (mut ini, ini_app) = initiator(port, &keys);
+    trade(&ini, &ini_app, 200);
+    ini.stop();
+    ini.wait().expect("initiator stopped");
+    acc.stop();
+    acc.wait().expect("acceptor stopped");
+
+    let read = |path: std::path::PathBuf| {
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let ini_bytes = read(ini_dir.join("FIX.4.4-VICTIM-ACC.messages.current.log"));
+    let acc_bytes = read(acc_dir.join("FIX.4.4-ACC-VICTIM.messages.current.log"));
+    let ini_messages: Vec<&[u8]> = lines(&ini_bytes).into_iter().map(message_of).collect();
+    let acc_messages: Vec<&[u8]> = lines(&acc_bytes).into_iter().map(message_of).collect();
+    // Logon, 200 orders and a Logout one way; Logon, 200 reports and a Logout the other.
+    for (label, messages) in [("initiator", &ini_messages), ("acceptor", &acc_messages)] {
+        let ours = sent_by(messages, b"VICTIM");
+        let theirs = sent_by(messages, b"ACC");
+        assert_eq!(ours.len(), 202, "{label}: VICTIM's messages");
+        assert_eq!(theirs.len(), 202, "{label}: ACC's messages");
+        for side in [&ours, &theirs] {
+            let seqs: Vec<u64> = side.iter().map(|m| seq(m)).collect();
+            assert_eq!(
+                seqs,
+                (1..=202).collect::<Vec<_>>(),
+                "{label}: in MsgSeqNum order"
+            );
+            assert_eq!(field(side[0], 35), b"A");
+            assert_eq!(field(side[201], 35), b"5");
+        }
+    }
+    // Each side logged the very bytes the other logged.
+    assert_eq!(
+        sent_by(&ini_messages, b"VICTIM"),
+        sent_by(&acc_messages, b"VICTIM")
+    );
+    assert_eq!(
+        sent_by(&ini_messages, b"ACC"),
+        sent_by(&acc_messages, b"ACC")
+    );
+    // Times never go backwards.
+    let stamps: Vec<&[u8]> = lines(&ini_bytes).iter().map(|l| &l[..27]).collect();
+    assert!(
+        stamps.windows(2).all(|w| w[0] <= w[1]),
+        "timestamps in order"
+    );
+
+    let events = String::from_utf8(read(ini_dir.join("FIX.4.4-VICTIM-ACC.event.current.log")))
+        .expect("text");
+    for name in [
+        "fix.connection.attempt",
+        "fix.connection.established",
+        "fix.session.logon",
+        "fix.session.logout",
+    ] {
+        assert!(events.contains(&format!(" : {name}")), "{name} in {events}");
+    }
+    let global = String::from_utf8(read(ini_dir.join("GLOBAL.event.current.log"))).expect("text");
+    assert!(
+        global.contains(" : fix.connection.stopped: the initiator stopped\n"),
+        "{global}"
+    );
+    assert!(ini_dir.join("GLOBAL.messages.current.log").exists());
+}
+
+/// Makes a named pipe at `path` and opens its reading end without waiting for a writer.
+fn fifo(path: &Path) -> File {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+    // Safety: `name` is a NUL-terminated path that outlives the call.
+    let made = unsafe { libc::mkfifo(name.as_ptr(), 0o600) };
+    assert_eq!(made, 0, "mkfifo {}", path.display());
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .expect("the pipe's reading end")
+}
+
+/// Reads the pipe to its end (the writer closing it), off the test's thread.
+fn drain(mut pipe: File) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => return bytes,
+                Ok(n) => bytes.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => panic!("reading the pipe: {e}"),
+            }
+        }
+    })
+}
+
+#[test]
+fn a_writer_that_falls_behind_loses_no_line_silently() {
+    let logs = temp_dir("message-log-overflow");
+    let dir = logs.path();
+    // The messages log is a pipe that nobody reads while the orders go: its 64 KiB and the
+    // ring fill up, and the loop drops and counts.
+    let pipe = fifo(&dir.join("FIX.4.4-VICTIM-ACC.messages.current.log"));
+    let port = free_port();
+    let (mut acc, _acc_app) = acceptor(port, &dir.join("acc"));
+    let keys = format!(
+        "FileLogPath={}\nFileLogOverflow=drop\nFileLogBufferSize=4096\n",
+        dir.display()
+    );
+    let (mut ini, ini_app) = initiator(port, &keys);
+    let orders = 6000;
+    trade(&ini, &ini_app, orders);
+    let reader = drain(pipe);
+    ini.stop();
+    ini.wait().expect("initiator stopped");
+    let bytes = reader.join().expect("reader");
+    acc.stop();
+    acc.wait().expect("acceptor stopped");
+    // The acceptor's log is a file, written as fast as it goes: complete.
+    let complete = std::fs::read(dir.join("acc/FIX.4.4-ACC-VICTIM.messages.current.log"))
+        .expect("the acceptor's log");
+    let all = lines(&complete).len() as u64;
+
+    let (mut logged, mut lost, mut lost_events) = (0u64, 0u64, 0u64);
+    for line in lines(&bytes) {
+        let text = String::from_utf8_lossy(&line[30..]);
+        if let Some(rest) = text.strip_prefix("fixring: ") {
+            let numbers: Vec<u64> = rest.split(' ').filter_map(|w| w.parse().ok()).collect();
+            assert_eq!(numbers.len(), 2, "{text}");
+            lost += numbers[0];
+            lost_events += numbers[1];
+            continue;
+        }
+        message_of(line);
+        logged += 1;
+    }
+    assert!(lost > 0, "the writer never fell behind: {logged} lines");
+    // Every message either has its line or is counted in a line saying it was lost.
+    assert_eq!(logged + lost, all, "{logged} logged, {lost} lost");
+    assert!(all >= 2 * orders as u64 + 4, "{all} messages");
+    let reported: u64 = ini_app.with(|s| {
+        s.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::LogOverflow { lost, .. } => Some(*lost),
+                _ => None,
+            })
+            .sum()
+    });
+    assert_eq!(
+        reported,
+        lost + lost_events,
+        "fix.session.log_overflow counts every line lost"
+    );
+}
