@@ -376,7 +376,12 @@ fn slow_and_fragmented_links_still_carry_orders() {
                 let ids: Vec<String> = (0..20).map(|i| format!("S-{n}-{i}")).collect();
                 let bytes = rig.proxy.bytes();
                 trade(&rig, &ids, &format!("{label} {fault:?}"));
-                // Twenty orders and their execution reports went through the faulty link.
+                // Twenty orders and their execution reports went through the faulty link (the
+                // proxy counts a chunk once it has written it, just after the peer has it).
+                let end = Instant::now() + Duration::from_secs(2);
+                while rig.proxy.bytes() <= bytes + 20 * 200 && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 assert!(rig.proxy.bytes() > bytes + 20 * 200, "{label} {fault:?}");
             }
             rig.assert_bystander_untouched(&label);
