@@ -149,6 +149,22 @@ pub struct Window {
 /// side for zone offsets, and a margin.
 const SEARCH_DAYS: usize = 16;
 
+/// The instant `found` gives for the first of `SEARCH_DAYS` days from `date` on, each the
+/// `step` of the one before, that has one.
+fn scan(
+    mut date: Date,
+    step: impl Fn(Date) -> Option<Date>,
+    found: impl Fn(Date) -> Option<i128>,
+) -> Option<i128> {
+    for _ in 0..SEARCH_DAYS {
+        if let Some(instant) = found(date) {
+            return Some(instant);
+        }
+        date = step(date)?;
+    }
+    None
+}
+
 impl Window {
     /// Periods from `start` to `end` on `days`.
     ///
@@ -196,47 +212,41 @@ impl Window {
 
     /// The latest start at or before `t` (nanoseconds since 1970).
     fn start_before(&self, t: i128) -> Option<i128> {
-        let mut date = self.start.zone.date_of(t)?.tomorrow().ok()?;
-        for _ in 0..SEARCH_DAYS {
-            if self.starts_on(date.weekday())
-                && let Some(start) = self.start.zone.instant(date, self.start.time)
-                && start <= t
-            {
-                return Some(start);
-            }
-            date = date.yesterday().ok()?;
-        }
-        None
+        let from = self.start.zone.date_of(t)?.tomorrow().ok()?;
+        scan(
+            from,
+            |d| d.yesterday().ok(),
+            |date| {
+                let start = self.start.zone.instant(date, self.start.time)?;
+                (self.starts_on(date.weekday()) && start <= t).then_some(start)
+            },
+        )
     }
 
     /// The first start after `t`.
     fn start_after(&self, t: i128) -> Option<i128> {
-        let mut date = self.start.zone.date_of(t)?.yesterday().ok()?;
-        for _ in 0..SEARCH_DAYS {
-            if self.starts_on(date.weekday())
-                && let Some(start) = self.start.zone.instant(date, self.start.time)
-                && start > t
-            {
-                return Some(start);
-            }
-            date = date.tomorrow().ok()?;
-        }
-        None
+        let from = self.start.zone.date_of(t)?.yesterday().ok()?;
+        scan(
+            from,
+            |d| d.tomorrow().ok(),
+            |date| {
+                let start = self.start.zone.instant(date, self.start.time)?;
+                (self.starts_on(date.weekday()) && start > t).then_some(start)
+            },
+        )
     }
 
     /// The first end after `start`.
     fn end_after(&self, start: i128) -> Option<i128> {
-        let mut date = self.end.zone.date_of(start)?.yesterday().ok()?;
-        for _ in 0..SEARCH_DAYS {
-            if self.ends_on(date.weekday())
-                && let Some(end) = self.end.zone.instant(date, self.end.time)
-                && end > start
-            {
-                return Some(end);
-            }
-            date = date.tomorrow().ok()?;
-        }
-        None
+        let from = self.end.zone.date_of(start)?.yesterday().ok()?;
+        scan(
+            from,
+            |d| d.tomorrow().ok(),
+            |date| {
+                let end = self.end.zone.instant(date, self.end.time)?;
+                (self.ends_on(date.weekday()) && end > start).then_some(end)
+            },
+        )
     }
 
     /// The period that `t` is in, if it is in one, and else the next one's start.

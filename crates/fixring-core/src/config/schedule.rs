@@ -8,6 +8,7 @@ use jiff::tz::{Offset, TimeZone};
 use super::error::{ConfigErrorKind, Report};
 use super::keys;
 use super::parse::{View, invalid};
+use super::session::bool_value;
 use super::settings_file::Entry;
 use crate::schedule::{Days, Endpoint, Schedule, TimeOfDay, Window, Zone};
 
@@ -338,24 +339,6 @@ fn logon_window(
         None => None,
     };
     Some(Some((start, end, days)))
-}
-
-/// `Y`/`N` in either case.
-fn bool_value(entry: &Entry<'_>, report: &mut Report) -> Option<bool> {
-    if entry.value.eq_ignore_ascii_case("y") {
-        Some(true)
-    } else if entry.value.eq_ignore_ascii_case("n") {
-        Some(false)
-    } else {
-        report.error(
-            entry.line,
-            entry.key,
-            ConfigErrorKind::InvalidBool {
-                value: entry.value.to_owned(),
-            },
-        );
-        None
-    }
 }
 
 #[cfg(test)]
