@@ -143,11 +143,7 @@ impl UtcTimestamp {
     /// digits are cut off.
     pub fn write_fix(self, out: &mut [u8; Self::FIX_LEN]) {
         let civil = Civil::of(self);
-        write_digits(&mut out[0..4], civil.year);
-        write_digits(&mut out[4..6], civil.month);
-        write_digits(&mut out[6..8], civil.day);
-        out[8] = b'-';
-        civil.write_time(&mut out[9..17]);
+        civil.write_fix_seconds(&mut out[..17]);
         out[17] = b'.';
         write_digits(&mut out[18..21], civil.nanos / 1_000_000);
     }
@@ -161,11 +157,7 @@ impl UtcTimestamp {
         out: &mut [u8; Self::FIX_MAX_LEN],
     ) -> usize {
         let civil = Civil::of(self);
-        write_digits(&mut out[0..4], civil.year);
-        write_digits(&mut out[4..6], civil.month);
-        write_digits(&mut out[6..8], civil.day);
-        out[8] = b'-';
-        civil.write_time(&mut out[9..17]);
+        civil.write_fix_seconds(&mut out[..17]);
         let digits = precision.digits();
         if digits == 0 {
             return 17;
@@ -275,6 +267,15 @@ impl Civil {
             secs_of_day: (secs % 86_400) as u32,
             nanos: (t.nanos % 1_000_000_000) as u32,
         }
+    }
+
+    /// Writes the FIX form to the second, `YYYYMMDD-HH:MM:SS`, into `out` (17 bytes).
+    fn write_fix_seconds(&self, out: &mut [u8]) {
+        write_digits(&mut out[0..4], self.year);
+        write_digits(&mut out[4..6], self.month);
+        write_digits(&mut out[6..8], self.day);
+        out[8] = b'-';
+        self.write_time(&mut out[9..17]);
     }
 
     /// Writes `HH:MM:SS` into `out` (eight bytes).
