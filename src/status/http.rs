@@ -2,7 +2,7 @@
 //! how long it waits and how many connections it serves at once.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -13,6 +13,9 @@ use super::render::Status;
 
 /// The longest request read: its request line and headers.
 const MAX_REQUEST: usize = 8 * 1024;
+
+/// The most read and dropped after an answer.
+const MAX_DRAIN: u64 = 256 * 1024;
 
 /// How long a client may take to send its request, or to take the answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -110,7 +113,13 @@ fn answer(mut stream: TcpStream, views: &[LoopView]) -> io::Result<()> {
         Head::Malformed => Response::text(400, "Bad Request", "bad request\n"),
     };
     stream.write_all(&response.bytes)?;
-    stream.flush()
+    stream.flush()?;
+    // What the client sent beyond what was read (a request too large) is read and dropped,
+    // a bounded amount, so that closing does not reset the connection before the client has
+    // read the answer.
+    stream.shutdown(Shutdown::Write)?;
+    let _ = io::copy(&mut (&mut stream).take(MAX_DRAIN), &mut io::sink());
+    Ok(())
 }
 
 enum Head {
