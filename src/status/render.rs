@@ -81,14 +81,14 @@ impl Status {
              <th>latency in p50 / p99 / max</th><th>latency out p50 / p99 / max</th></tr>\n"
         );
         for (l, id, s) in self.sessions() {
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<tr class=\"session\" data-session=\"{id}\"><td>{id}</td><td>{kind}</td>\
                  <td class=\"state {state}\">{state}</td><td>{session_state}</td>\
                  <td class=\"host\">{host}</td><td class=\"next-sender-seq\">{sender}</td>\
                  <td class=\"next-target-seq\">{target}</td><td>{msgs_in}</td>\
                  <td>{msgs_out}</td><td>{last_in}</td><td>{last_out}</td><td>{reconnects}</td>\
-                 <td>{errors}</td><td>{lin}</td><td>{lout}</td></tr>\n",
+                 <td>{errors}</td><td>{lin}</td><td>{lout}</td></tr>",
                 id = escape(&id.to_string()),
                 kind = s.connection_type.as_str(),
                 state = s.state,
