@@ -179,9 +179,9 @@ fn status_json_metrics_and_a_read_only_server() {
     assert_eq!(value("fixring_session_reconnects_total", None), 0.0);
     assert_eq!(value("fixring_session_escalations_total", None), 0.0);
     let connected = Some(("state", "connected"));
-    assert_eq!(value("fixring_session_connected", connected), 1.0);
+    assert_eq!(value("fixring_session_state", connected), 1.0);
     let stopped = Some(("state", "stopped"));
-    assert_eq!(value("fixring_session_connected", stopped), 0.0);
+    assert_eq!(value("fixring_session_state", stopped), 0.0);
     let logons = Some(("event", "fix.session.logon"));
     assert_eq!(value("fixring_session_events_total", logons), 1.0);
     assert_eq!(

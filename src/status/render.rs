@@ -183,7 +183,7 @@ impl Status {
             };
         family(
             &mut out,
-            "fixring_session_connected",
+            "fixring_session_state",
             "gauge",
             "1 when the session's connection is in the state of the label.",
         );
@@ -191,7 +191,7 @@ impl Status {
             for state in fixring_core::connection::StateKind::ALL {
                 let _ = writeln!(
                     out,
-                    "fixring_session_connected{{{},state=\"{state}\"}} {}",
+                    "fixring_session_state{{{},state=\"{state}\"}} {}",
                     labels(id),
                     u8::from(s.state == state)
                 );
