@@ -19,6 +19,7 @@ use crate::event_loop::{EventLoop, LoopPlan, Shutdown};
 use crate::handle::{Inbox, Queued, SessionHandle};
 use crate::message_log::{self, LogWriter, LoopLog};
 use crate::stats::LatencyStats;
+use crate::status::{LoopSnapshot, LoopView, StatusServer};
 
 /// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
 const QUEUE_CAPACITY: usize = 4096;
@@ -56,6 +57,8 @@ struct Running {
     loops: Vec<LoopInfo>,
     /// The message log's writer, finished once every loop has ended.
     log: Option<LogWriter>,
+    /// The status server (`HttpAcceptPort`), stopped once every loop has ended.
+    status: Option<StatusServer>,
 }
 
 struct LoopInfo {
@@ -66,6 +69,8 @@ struct LoopInfo {
     open: Arc<RwLock<bool>>,
     listen_addrs: Vec<SocketAddr>,
     sessions: Vec<SessionId>,
+    /// What the loop publishes for the status server, with `HttpAcceptPort`.
+    status: Option<Arc<Mutex<LoopSnapshot>>>,
 }
 
 /// A FIX connection engine: acceptors and initiators on pinned event loops.
@@ -133,6 +138,13 @@ impl<A: Application + Clone> Engine<A> {
             return Err(EngineError::AlreadyStarted);
         }
         let plans = LoopPlan::split(&self.settings, self.backend)?;
+        let status_listener = match self.settings.engine.http_accept {
+            Some(addr) => Some(
+                StatusServer::bind(addr)
+                    .map_err(|source| EngineError::StatusBindFailed { addr, source })?,
+            ),
+            None => None,
+        };
         let (mut loop_logs, log) = match message_log::open(&plans)? {
             Some((loops, writer)) => (loops, Some(writer)),
             None => (Vec::new(), None),
@@ -156,6 +168,10 @@ impl<A: Application + Clone> Engine<A> {
             let stats = Arc::new(Mutex::new(LatencyStats::new()));
             let loop_stats = Arc::clone(&stats);
             let loop_log = loop_logs.get_mut(number).and_then(Option::take);
+            let status = status_listener
+                .as_ref()
+                .map(|_| Arc::new(Mutex::new(LoopSnapshot::default())));
+            let loop_status = status.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("fixring-loop-{number}"))
                 .spawn(move || {
@@ -165,6 +181,7 @@ impl<A: Application + Clone> Engine<A> {
                         stats: loop_stats,
                         ready: ready_tx,
                         log: loop_log,
+                        status: loop_status,
                     };
                     run_loop(plan, transport, app, clock, shared)
                 });
@@ -185,6 +202,7 @@ impl<A: Application + Clone> Engine<A> {
                     open,
                     listen_addrs: ready.listen_addrs,
                     sessions: ready.sessions,
+                    status,
                 }),
                 // The loop failed before it was ready; its error comes back through join.
                 Err(_) => {
@@ -193,11 +211,22 @@ impl<A: Application + Clone> Engine<A> {
                 }
             }
         }
+        let status = match (failure.is_none(), status_listener) {
+            (true, Some(listener)) => match StatusServer::start(listener, status_views(&loops)) {
+                Ok(server) => Some(server),
+                Err(source) => {
+                    failure = Some(EngineError::Thread(source));
+                    None
+                }
+            },
+            _ => None,
+        };
         let running = Running {
             threads,
             shutdown,
             loops,
             log,
+            status,
         };
         if let Some(error) = failure {
             stop_all(&running);
@@ -238,6 +267,9 @@ impl<A: Application + Clone> Engine<A> {
         if let Some(log) = running.log {
             log.finish();
         }
+        if let Some(status) = running.status {
+            status.stop();
+        }
         result
     }
 
@@ -275,6 +307,16 @@ impl<A: Application + Clone> Engine<A> {
         total
     }
 
+    /// The address of the status page, `/metrics` and `/status.json` (`HttpAcceptPort`),
+    /// while the engine runs: with port 0, the port taken.
+    pub fn status_addr(&self) -> Option<SocketAddr> {
+        self.running
+            .as_ref()?
+            .status
+            .as_ref()
+            .map(StatusServer::addr)
+    }
+
     /// The addresses the acceptors listen on.
     pub fn listen_addrs(&self) -> Vec<SocketAddr> {
         self.running
@@ -298,6 +340,22 @@ fn stop_all(running: &Running) {
     }
 }
 
+/// What the status server reads of each loop.
+fn status_views(loops: &[LoopInfo]) -> Vec<LoopView> {
+    loops
+        .iter()
+        .enumerate()
+        .filter_map(|(number, info)| {
+            Some(LoopView {
+                number,
+                sessions: info.sessions.clone(),
+                snapshot: Arc::clone(info.status.as_ref()?),
+                latency: Arc::clone(&info.stats),
+            })
+        })
+        .collect()
+}
+
 fn join_error(thread: JoinHandle<Result<(), EngineError>>) -> EngineError {
     match thread.join() {
         Ok(Err(error)) => error,
@@ -314,6 +372,8 @@ struct LoopShared {
     ready: mpsc::Sender<Ready>,
     /// The loop's end of the message log, when one of its sessions logs.
     log: Option<LoopLog>,
+    /// What the loop publishes for the status server, with `HttpAcceptPort`.
+    status: Option<Arc<Mutex<LoopSnapshot>>>,
 }
 
 /// The body of a loop thread: pin, pick the backend, set up, report ready, run.
@@ -366,12 +426,14 @@ fn drive<B: Backend, A: Application>(
         stats,
         ready,
         log,
+        status,
     } = shared;
     let parts = crate::event_loop::Shared {
         queue,
         shutdown,
         stats,
         log,
+        status,
     };
     let event_loop = EventLoop::new(backend, app, clock, plan, parts)?;
     let listen_addrs = event_loop.listen_addrs();

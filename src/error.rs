@@ -50,6 +50,13 @@ pub enum EngineError {
         /// The bind error.
         source: io::Error,
     },
+    /// The status server's `HttpAcceptPort` could not be bound. [`ErrorCode::PortBindFailed`].
+    StatusBindFailed {
+        /// The address.
+        addr: SocketAddr,
+        /// The bind error.
+        source: io::Error,
+    },
     /// An event loop could not be pinned to its configured core. [`ErrorCode::ConfigError`]:
     /// `EventLoopCores` names a core this process may not run on.
     Pin {
@@ -96,7 +103,9 @@ impl EngineError {
     /// The interface's error code for this failure (see each variant).
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::PortBindFailed { .. } => ErrorCode::PortBindFailed,
+            Self::PortBindFailed { .. } | Self::StatusBindFailed { .. } => {
+                ErrorCode::PortBindFailed
+            }
             Self::AcceptorTls { source, .. } => source.code(),
             Self::Session { source, .. } => source.code(),
             Self::Settings(_)
@@ -124,6 +133,12 @@ impl fmt::Display for EngineError {
             ),
             Self::PortBindFailed { addr, source } => {
                 write!(f, "{code}: cannot bind {addr}: {source}")
+            }
+            Self::StatusBindFailed { addr, source } => {
+                write!(
+                    f,
+                    "{code}: cannot bind the status page's {addr} (HttpAcceptPort): {source}"
+                )
             }
             Self::Pin { core } => {
                 write!(
@@ -165,6 +180,7 @@ impl std::error::Error for EngineError {
             Self::Session { source, .. } => Some(source),
             Self::AcceptHost { source, .. } => Some(source),
             Self::PortBindFailed { source, .. }
+            | Self::StatusBindFailed { source, .. }
             | Self::Backend(source)
             | Self::Thread(source)
             | Self::Store { source, .. }

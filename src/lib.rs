@@ -18,6 +18,7 @@ mod handle;
 mod message_log;
 mod reflect;
 mod stats;
+mod status;
 
 pub use application::{Application, Context, Synchronized};
 pub use echo::Echo;

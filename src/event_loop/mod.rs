@@ -12,6 +12,7 @@ mod plan;
 mod resolve;
 mod shutdown;
 mod slots;
+mod status;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,7 @@ use crate::clock::Clock;
 use crate::handle::Inbox;
 use crate::message_log::LoopLog;
 use crate::stats::{LatencyStats, LoopStats};
+use crate::status::{LoopSnapshot, LoopStatus};
 use conns::Owners;
 pub(crate) use plan::LoopPlan;
 use resolve::Resolver;
@@ -48,12 +50,14 @@ struct Listener {
 }
 
 /// What a loop shares with the engine: the queue of its session handles, the stop flag,
-/// its latency histograms, and its end of the message log.
+/// its latency histograms, its end of the message log, and the status of its sessions for
+/// the status server.
 pub(crate) struct Shared {
     pub(crate) queue: Inbox,
     pub(crate) shutdown: Arc<Shutdown>,
     pub(crate) stats: Arc<Mutex<LatencyStats>>,
     pub(crate) log: Option<LoopLog>,
+    pub(crate) status: Option<Arc<Mutex<LoopSnapshot>>>,
 }
 
 /// An event loop over backend `B`, calling application `A`.
@@ -95,6 +99,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     failed: Option<std::io::Error>,
     /// The loop's end of the message log, when one of its sessions logs.
     log: Option<LoopLog>,
+    /// The status of the loop's sessions, with `HttpAcceptPort`.
+    status: Option<LoopStatus>,
 }
 
 impl<B: Backend, A: Application> EventLoop<B, A> {
@@ -111,6 +117,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             shutdown,
             stats,
             log,
+            status,
         } = shared;
         let buffer_size = plan.backend.buffer_size;
         let mut listeners = Vec::with_capacity(plan.listeners.len());
@@ -193,6 +200,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             shutdown.started(kind);
         }
         let resolver = Resolver::new(backend.waker());
+        let status =
+            status.map(|shared| LoopStatus::new(shared, slots.iter().map(|s| &s.connection)));
         Ok(Self {
             backend,
             app,
@@ -217,6 +226,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             stats_scratch: Vec::with_capacity(64),
             failed: None,
             log,
+            status,
         })
     }
 
@@ -267,6 +277,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 break;
             }
             self.stats.publish_if_due();
+            if let Some(status) = &mut self.status {
+                let connections = self.slots.iter().map(|s| &s.connection);
+                status.publish_if_due(connections, self.clock.wall());
+            }
         }
         self.finish()
     }
@@ -334,6 +348,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         let flushed = self.backend.flush();
         self.stats.flushed();
         self.stats.publish();
+        if let Some(status) = &mut self.status {
+            status.publish(self.slots.iter().map(|s| &s.connection), self.clock.wall());
+        }
         let shut = self.backend.shutdown();
         match self.failed.take() {
             Some(error) => Err(error),

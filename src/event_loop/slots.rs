@@ -147,6 +147,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Hands an event to the application, stamped with the loop's wall-clock time at `now`.
     pub(super) fn report(&mut self, now: Instant, kind: EventKind) {
         self.log_event(now, &kind);
+        self.count_event(&kind);
         let event = Event::new(self.clock.wall().utc_at(now), kind);
         self.app.on_event(&event);
     }

@@ -66,9 +66,19 @@ pub(super) const LOGOUT_DAY: &str = "logoutday";
 pub(super) const EVENT_LOOP_CORES: &str = "eventloopcores";
 pub(super) const BUSY_POLL: &str = "busypoll";
 pub(super) const TRANSPORT: &str = "transport";
+/// QuickFIX C++'s port of its status web page; fixring serves its status page and metrics.
+pub(super) const HTTP_ACCEPT_PORT: &str = "httpacceptport";
+/// fixring's: the address the status page binds (default the loopback).
+pub(super) const HTTP_ACCEPT_HOST: &str = "httpaccepthost";
 
 /// The engine keys.
-pub(super) const ENGINE: [&str; 3] = [EVENT_LOOP_CORES, BUSY_POLL, TRANSPORT];
+pub(super) const ENGINE: [&str; 5] = [
+    EVENT_LOOP_CORES,
+    BUSY_POLL,
+    TRANSPORT,
+    HTTP_ACCEPT_PORT,
+    HTTP_ACCEPT_HOST,
+];
 
 /// Every session key fixring reads.
 const SESSION: [&str; 56] = [

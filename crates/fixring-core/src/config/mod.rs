@@ -14,7 +14,7 @@ mod session;
 mod session_keys;
 mod settings_file;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,7 +33,8 @@ pub use session_keys::SessionRules;
 pub struct Settings {
     /// The file the settings came from, if any; named in every error.
     pub path: Option<PathBuf>,
-    /// Engine-wide settings (`EventLoopCores`, `BusyPoll`, `Transport`).
+    /// Engine-wide settings (`EventLoopCores`, `BusyPoll`, `Transport`, `HttpAcceptPort`,
+    /// `HttpAcceptHost`).
     pub engine: EngineConfig,
     /// The configured sessions, in file order.
     pub sessions: Vec<SessionConfig>,
@@ -297,6 +298,10 @@ pub struct EngineConfig {
     pub busy_poll: BusyPoll,
     /// Transport: which I/O backend runs the loops.
     pub transport: Transport,
+    /// HttpAcceptPort on HttpAcceptHost: where the status page, `/metrics` and
+    /// `/status.json` are served (default none: no status server; the host defaults to the
+    /// loopback; port 0 takes a free port).
+    pub http_accept: Option<SocketAddr>,
 }
 
 /// How an event loop waits when it has nothing to do.

@@ -2,6 +2,7 @@
 //! every error of the file collected.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -119,7 +120,8 @@ fn warn_unknown(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
     }
 }
 
-/// Reads EventLoopCores, BusyPoll and Transport from `[DEFAULT]`.
+/// Reads EventLoopCores, BusyPoll, Transport, HttpAcceptPort and HttpAcceptHost from
+/// `[DEFAULT]`.
 fn read_engine(defaults: &[Entry<'_>], report: &mut Report) -> EngineConfig {
     let mut engine = EngineConfig::default();
     let find = |name: &str| defaults.iter().rev().find(|e| e.name == name);
@@ -147,7 +149,51 @@ fn read_engine(defaults: &[Entry<'_>], report: &mut Report) -> EngineConfig {
             invalid(report, entry, "expected auto, uring or epoll".to_owned());
         }
     }
+    engine.http_accept = read_http_accept(
+        find(keys::HTTP_ACCEPT_PORT),
+        find(keys::HTTP_ACCEPT_HOST),
+        report,
+    );
     engine
+}
+
+/// HttpAcceptPort, on HttpAcceptHost (an IP address) or else the loopback.
+fn read_http_accept(
+    port: Option<&Entry<'_>>,
+    host: Option<&Entry<'_>>,
+    report: &mut Report,
+) -> Option<SocketAddr> {
+    let ip = match host {
+        Some(entry) => match entry.value.parse::<IpAddr>() {
+            Ok(ip) => ip,
+            Err(_) => {
+                invalid(report, entry, "expected an IP address".to_owned());
+                return None;
+            }
+        },
+        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    let Some(entry) = port else {
+        if let Some(entry) = host {
+            invalid(
+                report,
+                entry,
+                "HttpAcceptHost needs HttpAcceptPort".to_owned(),
+            );
+        }
+        return None;
+    };
+    match entry.value.parse::<u16>() {
+        Ok(port) => Some(SocketAddr::new(ip, port)),
+        Err(_) => {
+            invalid(
+                report,
+                entry,
+                "expected a port number, 0 to 65535".to_owned(),
+            );
+            None
+        }
+    }
 }
 
 /// `0,1,3`: distinct core numbers; an empty value means one unpinned loop.
@@ -233,6 +279,27 @@ fn check_across_sessions(sessions: &[SessionConfig], report: &mut Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_accept_port_binds_the_loopback_unless_a_host_is_set() {
+        let session = "[SESSION]\nConnectionType=acceptor\nBeginString=FIX.4.4\n\
+                       SenderCompID=A\nTargetCompID=B\nSocketAcceptPort=9000\n";
+        let engine = |text: &str| {
+            Settings::parse(&format!("{text}{session}"), None).map(|s| s.engine.http_accept)
+        };
+        assert_eq!(engine("[DEFAULT]\n").ok(), Some(None));
+        assert_eq!(
+            engine("[DEFAULT]\nHttpAcceptPort=8088\n").ok(),
+            Some(Some("127.0.0.1:8088".parse().unwrap()))
+        );
+        assert_eq!(
+            engine("[DEFAULT]\nHttpAcceptPort=8088\nHttpAcceptHost=0.0.0.0\n").ok(),
+            Some(Some("0.0.0.0:8088".parse().unwrap()))
+        );
+        assert!(engine("[DEFAULT]\nHttpAcceptHost=0.0.0.0\n").is_err());
+        assert!(engine("[DEFAULT]\nHttpAcceptPort=http\n").is_err());
+        assert!(engine("[DEFAULT]\nHttpAcceptPort=8088\nHttpAcceptHost=host\n").is_err());
+    }
 
     #[test]
     fn busy_poll_values() {

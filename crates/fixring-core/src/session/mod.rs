@@ -218,6 +218,16 @@ impl Session {
         self.next_target_seq
     }
 
+    /// When the last message arrived, or the current connection came up if none has since.
+    pub fn last_received(&self) -> Instant {
+        self.last_received
+    }
+
+    /// When the last message went out, or the current connection came up if none has since.
+    pub fn last_sent(&self) -> Instant {
+        self.last_sent
+    }
+
     /// Sets both sequence numbers, e.g. when restoring them at start-up. The messages kept for
     /// resending are forgotten: they no longer match the numbers.
     pub fn set_sequence_numbers(&mut self, next_sender: u64, next_target: u64) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::capture::{Capture, Captured};
 use super::initiator::{InitiatorSchedule, ScheduleError};
 use super::link::Link;
-use super::state::{Lifecycle, TransitionError};
+use super::state::{ConnectionState, Lifecycle, TransitionError};
 use crate::codec::Framer;
 use crate::config::{ConnectionType, HostConfig, Role, SessionConfig};
 use crate::session::{SendError, Session};
@@ -209,6 +209,15 @@ impl<M: Outgoing> Connection<M> {
         match self.side {
             Side::Initiator { .. } => ConnectionType::Initiator,
             Side::Acceptor { .. } => ConnectionType::Acceptor,
+        }
+    }
+
+    /// The connection state (`connection_state`): stopped, pending, connected or
+    /// disconnected, with what is known in it.
+    pub fn state(&self) -> ConnectionState {
+        match &self.side {
+            Side::Initiator { schedule, .. } => *schedule.state(),
+            Side::Acceptor { lifecycle } => *lifecycle.state(),
         }
     }
 
