@@ -5,6 +5,8 @@
 //! variant. Payload field names follow the blueprint (`remote_host`, `remote_port`,
 //! `session_id`, `is_ssl`, `error_detail`, `connection_type`).
 
+use std::time::Duration;
+
 use crate::config::ConnectionType;
 use crate::{ErrorCode, SessionId, UtcTimestamp};
 
@@ -117,6 +119,18 @@ pub enum EventKind {
         /// Why: the peer's Text (58), a local stop, a timeout.
         reason: String,
     },
+    /// The connection errors of a session or of an acceptor's port rose above the blueprint's
+    /// `error_rate > 5` (`fix.connection.escalation`): the sixth `fix.connection.lost`,
+    /// `fix.connection.failed` or `fix.connection.error` within a minute. Once per crossing:
+    /// again only after the rate has fallen back to 5 or fewer.
+    ConnectionEscalation {
+        /// Whose errors: a session's, or an acceptor port's for sockets no session claimed.
+        source: ErrorSource,
+        /// The errors within the window.
+        count: u64,
+        /// The sliding window they fell in.
+        window: Duration,
+    },
     /// io_uring was refused by the kernel and the loop runs on epoll instead
     /// (`fix.engine.backend_fallback`).
     BackendFallback {
@@ -163,7 +177,27 @@ pub enum EventKind {
     },
 }
 
+/// Whose connection errors a `fix.connection.escalation` counts.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// A configured session's: its losses, failed attempts and refused connections.
+    Session(SessionId),
+    /// An acceptor port's (the local TCP port): the sockets no session claimed (unknown
+    /// CompIDs, failed handshakes, bad bytes, a first message that is not a Logon).
+    Port(u16),
+}
+
 impl EventKind {
+    /// Whether the event is one of a connection's errors, which an escalation counts:
+    /// `fix.connection.lost`, `fix.connection.failed` or `fix.connection.error`.
+    pub const fn is_connection_error(&self) -> bool {
+        matches!(
+            self,
+            Self::ConnectionLost { .. } | Self::ConnectionFailed { .. } | Self::ConnectionError { .. }
+        )
+    }
+
     /// The event's dotted name, e.g. `fix.connection.established`.
     pub const fn name(&self) -> &'static str {
         match self {
@@ -173,6 +207,7 @@ impl EventKind {
             Self::ConnectionFailed { .. } => "fix.connection.failed",
             Self::ConnectionStopped { .. } => "fix.connection.stopped",
             Self::ConnectionError { .. } => "fix.connection.error",
+            Self::ConnectionEscalation { .. } => "fix.connection.escalation",
             Self::Logon { .. } => "fix.session.logon",
             Self::Logout { .. } => "fix.session.logout",
             Self::SequenceGap { .. } => "fix.session.sequence_gap",
