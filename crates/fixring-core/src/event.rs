@@ -194,7 +194,9 @@ impl EventKind {
     pub const fn is_connection_error(&self) -> bool {
         matches!(
             self,
-            Self::ConnectionLost { .. } | Self::ConnectionFailed { .. } | Self::ConnectionError { .. }
+            Self::ConnectionLost { .. }
+                | Self::ConnectionFailed { .. }
+                | Self::ConnectionError { .. }
         )
     }
 

@@ -91,7 +91,10 @@ mod tests {
     fn six_errors_spread_over_more_than_a_minute_do_not_escalate() {
         let mut rate = ErrorRate::new();
         // The first error is 60 s before the sixth: out of the window.
-        assert_eq!(record_at(&mut rate, &[0, 12, 24, 36, 48, 60]), vec![None; 6]);
+        assert_eq!(
+            record_at(&mut rate, &[0, 12, 24, 36, 48, 60]),
+            vec![None; 6]
+        );
         assert!(!rate.is_escalated());
     }
 
