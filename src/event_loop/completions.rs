@@ -221,7 +221,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
 
     /// Hands the router's events (refused sockets) to the application.
     pub(super) fn report_router_events(&mut self, now: Instant) {
-        while let Some(kind) = self.router.poll_event() {
+        while let Some(kind) = self.router.poll_event(now) {
             self.report(now, kind);
         }
     }

@@ -173,6 +173,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 })
                 .collect();
             ports.push(Port {
+                number: addr.port(),
                 sessions,
                 logon_timeout,
                 tls,

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use fixring_core::config::LogPrecision;
-use fixring_core::{EventKind, SessionId, UtcTimestamp};
+use fixring_core::{ErrorSource, EventKind, SessionId, UtcTimestamp};
 
 /// The file-name prefix of a session's logs: `BEGIN-SENDER-TARGET`, then `-QUALIFIER` when
 /// it has one (QuickFIX C++'s `FileLog::generatePrefix`).
@@ -187,6 +187,11 @@ pub(crate) fn event_text(out: &mut String, kind: &EventKind) {
             out,
             ": {lost} lines not logged, the log writer had fallen behind"
         ),
+        EventKind::ConnectionEscalation { count, window, .. } => write!(
+            out,
+            ": {count} connection errors within {} s",
+            window.as_secs()
+        ),
         _ => Ok(()),
     };
 }
@@ -203,7 +208,11 @@ pub(crate) fn event_session(kind: &EventKind) -> Option<&SessionId> {
         | EventKind::SequenceGap { session_id, .. }
         | EventKind::MessagesNotResent { session_id, .. }
         | EventKind::StoreError { session_id, .. }
-        | EventKind::LogOverflow { session_id, .. } => Some(session_id),
+        | EventKind::LogOverflow { session_id, .. }
+        | EventKind::ConnectionEscalation {
+            source: ErrorSource::Session(session_id),
+            ..
+        } => Some(session_id),
         _ => None,
     }
 }

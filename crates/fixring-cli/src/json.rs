@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use fixring_core::{Event, EventKind};
+use fixring_core::{ErrorSource, Event, EventKind};
 
 /// One JSON object for `event`: its dotted name under `"event"`, when the loop took it under
 /// `"time"` (RFC 3339, UTC, microseconds) and the blueprint's payload fields. Failures also
@@ -95,6 +95,25 @@ pub(crate) fn event_json(event: &Event) -> String {
         EventKind::StoreError { session_id, detail } => {
             out.str("session_id", &session_id.to_string());
             out.str("detail", detail);
+        }
+        EventKind::LogOverflow { session_id, lost } => {
+            out.str("session_id", &session_id.to_string());
+            out.num("lost", *lost);
+        }
+        EventKind::ConnectionEscalation {
+            source,
+            count,
+            window,
+        } => {
+            match source {
+                ErrorSource::Session(session_id) => {
+                    out.str("session_id", &session_id.to_string());
+                }
+                ErrorSource::Port(port) => out.num("port", u64::from(*port)),
+                _ => {}
+            }
+            out.num("count", *count);
+            out.num("window_secs", window.as_secs());
         }
         EventKind::BackendFallback { reason } => out.str("reason", reason),
         _ => {}
@@ -227,6 +246,28 @@ mod tests {
         assert_eq!(
             event_json(&failed),
             r#"{"event":"fix.session.store_error","time":"2026-11-25T23:59:58.123456Z","session_id":"FIX.4.4:A->B","detail":"No space left on device"}"#
+        );
+    }
+
+    #[test]
+    fn an_escalation_names_its_session_or_its_port() {
+        let session = stamped(EventKind::ConnectionEscalation {
+            source: ErrorSource::Session(SessionId::new("FIX.4.4", "A", "B")),
+            count: 6,
+            window: std::time::Duration::from_secs(60),
+        });
+        assert_eq!(
+            event_json(&session),
+            r#"{"event":"fix.connection.escalation","time":"2026-11-25T23:59:58.123456Z","session_id":"FIX.4.4:A->B","count":6,"window_secs":60}"#
+        );
+        let port = stamped(EventKind::ConnectionEscalation {
+            source: ErrorSource::Port(5001),
+            count: 6,
+            window: std::time::Duration::from_secs(60),
+        });
+        assert_eq!(
+            event_json(&port),
+            r#"{"event":"fix.connection.escalation","time":"2026-11-25T23:59:58.123456Z","port":5001,"count":6,"window_secs":60}"#
         );
     }
 }

@@ -124,7 +124,68 @@ fn out_writes_one_hgrm_per_scenario_and_a_plot() {
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<polyline").count(), names.len());
+    // The files written are listed at the end, one line each.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in names
+        .iter()
+        .map(|n| format!("{n}.hgrm"))
+        .chain(["latency.svg".into()])
+    {
+        let line = format!("fixring bench: wrote {}", dir.join(&name).display());
+        assert!(stderr.lines().any(|l| l == line), "{line} in {stderr}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_out_directory_that_cannot_be_written_fails_before_the_run() {
+    // A regular file where the directory should be: nothing can be created under it.
+    let file = std::env::temp_dir().join(format!("fixring-bench-file-{}", std::process::id()));
+    std::fs::write(&file, "not a directory").unwrap();
+    let out = file.join("results");
+    let began = std::time::Instant::now();
+    // Enough orders that a run would take far longer than a refusal.
+    let output = bench(&["--orders", "10000000", "--out", out.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--out"), "{stderr}");
+    assert!(!stderr.contains("round trips"), "measured first: {stderr}");
+    assert!(began.elapsed() < std::time::Duration::from_secs(10));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn zero_orders_is_a_usage_error() {
+    let output = bench(&["--orders", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--orders"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn progress_is_not_written_to_a_log() {
+    // stderr is a pipe here, not a terminal.
+    let output = bench(&[&SMALL[..], &["--scenarios", "baseline"]].concat());
+    stdout_of(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\x1b'),
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains("round trips"), "{stderr:?}");
+}
+
+#[test]
+fn help_names_every_scenario() {
+    let output = bench(&["--help"]);
+    let help = stdout_of(&output);
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("(baseline, uring, epoll, uring-tls, epoll-tls)"),
+        "{help}"
+    );
 }
 
 #[test]

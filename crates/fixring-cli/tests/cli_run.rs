@@ -248,3 +248,89 @@ fn run_with_reflect_sends_orders_back_and_rejects_other_messages() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// Sends SIGTERM to the child this test started, by its pid, and waits (bounded) for it.
+fn stop(run: &mut Run) {
+    // Safety: kill only sends a signal to the child this test started, by its pid.
+    let pid = i32::try_from(run.0.id()).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let end = Instant::now() + WAIT;
+    while run.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "fixring did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn run_says_what_it_listens_on_and_prints_events_as_sentences() {
+    let dir = temp_dir("cli-run-text");
+    let port = free_port();
+    let config = acceptor_file(dir.path(), port);
+    let mut run = Run(fixring(&["run", "-c", config.to_str().unwrap()])
+        .spawn()
+        .expect("the binary runs"));
+    let stderr = lines(run.0.stderr.take().unwrap());
+    let listening = wait_line(&stderr, "listening on");
+    assert_eq!(
+        listening,
+        format!("fixring: listening on 127.0.0.1:{port} for FIX.4.4:ACC->INIT")
+    );
+
+    let text = format!(
+        "[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=INIT\nTargetCompID=ACC\n\
+         SocketConnectHost=127.0.0.1\nSocketConnectPort={port}\nHeartBtInt=30\nReconnectInterval=1\n"
+    );
+    let app = Recorder::new();
+    let mut initiator = Engine::new(Settings::parse(&text, None).unwrap(), app.clone());
+    initiator.start().unwrap();
+    let established = wait_line(&stderr, "fix.connection.established");
+    // `<time> fix.connection.established FIX.4.4:ACC->INIT 127.0.0.1:<port>: connected`
+    let (time, rest) = established.split_once(' ').unwrap();
+    assert!(time.len() == 27 && time.ends_with('Z'), "{established}");
+    assert!(
+        rest.starts_with("fix.connection.established FIX.4.4:ACC->INIT 127.0.0.1:")
+            && rest.ends_with(": connected"),
+        "{established}"
+    );
+    initiator.stop();
+    let lost = wait_line(&stderr, "fix.connection.lost");
+    assert!(
+        // The peer logged out, or reset the socket right after.
+        lost.contains("fix.connection.lost FIX.4.4:ACC->INIT 127.0.0.1: "),
+        "{lost}"
+    );
+    for line in [&established, &lost] {
+        assert!(!line.contains('{') && !line.contains("SessionId"), "{line}");
+    }
+    stop(&mut run);
+}
+
+#[test]
+fn run_says_what_it_connects_to() {
+    let dir = temp_dir("cli-run-connects");
+    // Nothing listens on the port: every attempt is refused.
+    let port = free_port();
+    let path = dir.path().join("initiator.cfg");
+    let text = format!(
+        "[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=INIT\nTargetCompID=ACC\n\
+         SocketConnectHost=127.0.0.1\nSocketConnectPort={port}\nHeartBtInt=30\nReconnectInterval=1\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut run = Run(fixring(&["run", "-c", path.to_str().unwrap()])
+        .spawn()
+        .expect("the binary runs"));
+    let stderr = lines(run.0.stderr.take().unwrap());
+    let connects = wait_line(&stderr, "connects to");
+    assert_eq!(
+        connects,
+        format!("fixring: FIX.4.4:INIT->ACC connects to 127.0.0.1:{port}")
+    );
+    let failed = wait_line(&stderr, "fix.connection.failed");
+    assert!(
+        failed.ends_with(&format!(
+            "fix.connection.failed FIX.4.4:INIT->ACC 127.0.0.1:{port}: Connection refused (os error 111)"
+        )),
+        "{failed}"
+    );
+    stop(&mut run);
+}

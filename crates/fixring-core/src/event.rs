@@ -5,6 +5,9 @@
 //! variant. Payload field names follow the blueprint (`remote_host`, `remote_port`,
 //! `session_id`, `is_ssl`, `error_detail`, `connection_type`).
 
+use std::fmt;
+use std::time::Duration;
+
 use crate::config::ConnectionType;
 use crate::{ErrorCode, SessionId, UtcTimestamp};
 
@@ -117,6 +120,18 @@ pub enum EventKind {
         /// Why: the peer's Text (58), a local stop, a timeout.
         reason: String,
     },
+    /// The connection errors of a session or of an acceptor's port rose above the blueprint's
+    /// `error_rate > 5` (`fix.connection.escalation`): the sixth `fix.connection.lost`,
+    /// `fix.connection.failed` or `fix.connection.error` within a minute. Once per crossing:
+    /// again only after the rate has fallen back to 5 or fewer.
+    ConnectionEscalation {
+        /// Whose errors: a session's, or an acceptor port's for sockets no session claimed.
+        source: ErrorSource,
+        /// The errors within the window.
+        count: u64,
+        /// The sliding window they fell in.
+        window: Duration,
+    },
     /// io_uring was refused by the kernel and the loop runs on epoll instead
     /// (`fix.engine.backend_fallback`).
     BackendFallback {
@@ -163,7 +178,29 @@ pub enum EventKind {
     },
 }
 
+/// Whose connection errors a `fix.connection.escalation` counts.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// A configured session's: its losses, failed attempts and refused connections.
+    Session(SessionId),
+    /// An acceptor port's (the local TCP port): the sockets no session claimed (unknown
+    /// CompIDs, failed handshakes, bad bytes, a first message that is not a Logon).
+    Port(u16),
+}
+
 impl EventKind {
+    /// Whether the event is one of a connection's errors, which an escalation counts:
+    /// `fix.connection.lost`, `fix.connection.failed` or `fix.connection.error`.
+    pub const fn is_connection_error(&self) -> bool {
+        matches!(
+            self,
+            Self::ConnectionLost { .. }
+                | Self::ConnectionFailed { .. }
+                | Self::ConnectionError { .. }
+        )
+    }
+
     /// The event's dotted name, e.g. `fix.connection.established`.
     pub const fn name(&self) -> &'static str {
         match self {
@@ -173,6 +210,7 @@ impl EventKind {
             Self::ConnectionFailed { .. } => "fix.connection.failed",
             Self::ConnectionStopped { .. } => "fix.connection.stopped",
             Self::ConnectionError { .. } => "fix.connection.error",
+            Self::ConnectionEscalation { .. } => "fix.connection.escalation",
             Self::Logon { .. } => "fix.session.logon",
             Self::Logout { .. } => "fix.session.logout",
             Self::SequenceGap { .. } => "fix.session.sequence_gap",
@@ -190,6 +228,119 @@ impl EventKind {
             | Self::ConnectionFailed { code, .. }
             | Self::ConnectionError { code, .. } => Some(*code),
             _ => None,
+        }
+    }
+}
+
+/// An event as a line a person reads: the time, the name, then what happened, e.g.
+/// `2026-12-02T01:02:03.456789Z fix.connection.lost FIX.4.4:A->B 127.0.0.1: peer closed
+/// the connection`.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.at.rfc3339(), self.name(), self.kind)
+    }
+}
+
+/// What happened, in words: the session (or host, or port) it happened to, then a sentence.
+/// Without the name, which [`Event`]'s own `Display` puts before it.
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ConnectionAttempt {
+                session_id,
+                remote_host,
+                remote_port,
+                attempt,
+            } => write!(
+                f,
+                "{session_id}: connecting to {remote_host}:{remote_port} (attempt {attempt})"
+            ),
+            Self::ConnectionEstablished {
+                session_id,
+                remote_host,
+                remote_port,
+                is_ssl,
+            } => write!(
+                f,
+                "{session_id} {remote_host}:{remote_port}: connected{}",
+                if *is_ssl { " over TLS" } else { "" }
+            ),
+            Self::ConnectionLost {
+                session_id,
+                remote_host,
+                error_detail,
+                ..
+            } => write!(f, "{session_id} {remote_host}: {error_detail}"),
+            Self::ConnectionFailed {
+                session_id,
+                remote_host,
+                remote_port,
+                error_detail,
+                ..
+            } => write!(
+                f,
+                "{session_id} {remote_host}:{remote_port}: {error_detail}"
+            ),
+            Self::ConnectionStopped { connection_type } => {
+                write!(f, "the {}s stopped", connection_type.as_str())
+            }
+            Self::ConnectionError {
+                remote_host,
+                code,
+                error_detail,
+            } => write!(f, "{remote_host}: {error_detail} ({})", code.code()),
+            Self::ConnectionEscalation {
+                source,
+                count,
+                window,
+            } => {
+                match source {
+                    ErrorSource::Session(session_id) => write!(f, "{session_id}: ")?,
+                    ErrorSource::Port(port) => {
+                        write!(f, "port {port}, connections no session claimed: ")?;
+                    }
+                }
+                write!(
+                    f,
+                    "{count} connection errors within {} s, more than 5",
+                    window.as_secs()
+                )
+            }
+            Self::Logon { session_id } => write!(f, "{session_id}: logged on"),
+            Self::Logout { session_id, reason } => {
+                write!(f, "{session_id}: logged out ({reason})")
+            }
+            Self::BackendFallback { reason } => {
+                write!(f, "io_uring was refused ({reason}); running on epoll")
+            }
+            Self::SequenceGap {
+                session_id,
+                expected,
+                received,
+            } => write!(
+                f,
+                "{session_id}: MsgSeqNum {received} received where {expected} was expected; \
+                 asked for the missing messages"
+            ),
+            Self::MessagesNotResent {
+                session_id,
+                begin,
+                end,
+            } => write!(
+                f,
+                "{session_id}: MsgSeqNum {begin} to {end} asked for again but no longer \
+                 stored; skipped with a gap fill"
+            ),
+            Self::StoreError { session_id, detail } => {
+                write!(
+                    f,
+                    "{session_id}: the file store could not be written ({detail})"
+                )
+            }
+            Self::LogOverflow { session_id, lost } => write!(
+                f,
+                "{session_id}: {lost} log lines not written, the log writer fell behind"
+            ),
         }
     }
 }
@@ -220,5 +371,64 @@ mod tests {
         );
         let at = UtcTimestamp::from_unix_micros(1);
         assert_eq!(Event::new(at, stopped).name(), "fix.connection.stopped");
+    }
+
+    /// `kind` at 2026-12-02T01:02:03.456789Z, as a line.
+    fn line(kind: EventKind) -> String {
+        Event::new(UtcTimestamp::from_unix_micros(1_796_173_323_456_789), kind).to_string()
+    }
+
+    #[test]
+    fn events_read_as_sentences() {
+        let id = SessionId::new("FIX.4.4", "A", "B");
+        let lost = EventKind::ConnectionLost {
+            session_id: id.clone(),
+            remote_host: "127.0.0.1".into(),
+            code: ErrorCode::ConnectionLost,
+            error_detail: "peer closed the connection".into(),
+        };
+        assert_eq!(
+            line(lost),
+            "2026-12-02T01:02:03.456789Z fix.connection.lost FIX.4.4:A->B 127.0.0.1: peer \
+             closed the connection"
+        );
+        let failed = EventKind::ConnectionFailed {
+            session_id: id.clone(),
+            remote_host: "127.0.0.1".into(),
+            remote_port: 5001,
+            code: ErrorCode::ConnectionRefused,
+            error_detail: "Connection refused (os error 111)".into(),
+        };
+        assert_eq!(
+            failed.to_string(),
+            "FIX.4.4:A->B 127.0.0.1:5001: Connection refused (os error 111)"
+        );
+        let error = EventKind::ConnectionError {
+            remote_host: "10.0.0.7".into(),
+            code: ErrorCode::ConnectionRefused,
+            error_detail: "first message is not a Logon".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "10.0.0.7: first message is not a Logon (CONNECTION_REFUSED)"
+        );
+        let escalation = EventKind::ConnectionEscalation {
+            source: ErrorSource::Port(5001),
+            count: 6,
+            window: Duration::from_secs(60),
+        };
+        assert_eq!(
+            escalation.to_string(),
+            "port 5001, connections no session claimed: 6 connection errors within 60 s, more \
+             than 5"
+        );
+        let stopped = EventKind::ConnectionStopped {
+            connection_type: ConnectionType::Initiator,
+        };
+        assert_eq!(stopped.to_string(), "the initiators stopped");
+        assert_eq!(
+            EventKind::Logon { session_id: id }.to_string(),
+            "FIX.4.4:A->B: logged on"
+        );
     }
 }

@@ -46,6 +46,6 @@ pub mod timer;
 pub mod tls;
 
 pub use error::ErrorCode;
-pub use event::{Event, EventKind};
+pub use event::{ErrorSource, Event, EventKind};
 pub use session_id::SessionId;
 pub use time::{Instant, Rfc3339, TimestampPrecision, UtcTimestamp, WallClock};

@@ -1,10 +1,12 @@
 //! `fixring bench`: the round-trip latency benchmark, see [`crate::bench`].
 //!
-//! Prints a progress line on stderr while it runs, then the machine, the options and a table
-//! (or, with `--json`, one JSON object) on stdout. Exits 1 when a scenario fails, 2 on bad
-//! options.
+//! Prints a progress line on stderr while it runs (only when stderr is a terminal), then the
+//! machine, the options and a table (or, with `--json`, one JSON object) on stdout, and on
+//! stderr the files `--out` wrote. Exits 1 when a scenario fails, 2 on bad options (an
+//! `--out` directory it cannot write to among them, found before anything is measured).
 
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,13 +21,14 @@ use crate::bench::{
 /// Arguments of `fixring bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Round trips measured per scenario.
-    #[arg(long, default_value_t = 100_000)]
+    /// Round trips measured per scenario (at least one).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     orders: u64,
     /// Round trips run before measuring.
     #[arg(long, default_value_t = 10_000)]
     warmup: u64,
-    /// Scenarios to run, comma-separated (baseline, uring, epoll); all by default.
+    /// Scenarios to run, comma-separated (baseline, uring, epoll, uring-tls, epoll-tls); all
+    /// by default.
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// The acceptor's and the initiator's cores, e.g. `0,1` (the baseline's threads too).
@@ -83,8 +86,15 @@ const USAGE: u8 = 2;
 
 /// Runs the subcommand.
 pub(crate) fn run(args: &Args) -> ExitCode {
-    match plan(args) {
-        Ok((options, scenarios)) => match measure(args, &options, &scenarios) {
+    let planned = plan(args).and_then(|(options, scenarios)| {
+        let out = match &args.out {
+            Some(dir) => Some(OutFiles::create(dir, &scenarios)?),
+            None => None,
+        };
+        Ok((options, scenarios, out))
+    });
+    match planned {
+        Ok((options, scenarios, out)) => match measure(args, &options, &scenarios, out) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 clear_progress();
@@ -187,7 +197,12 @@ fn describe(args: &Args, options: &Options) -> String {
     )
 }
 
-fn measure(args: &Args, options: &Options, scenarios: &[Scenario]) -> Result<(), String> {
+fn measure(
+    args: &Args,
+    options: &Options,
+    scenarios: &[Scenario],
+    out: Option<OutFiles>,
+) -> Result<(), String> {
     let machine = Machine::detect();
     let described = describe(args, options);
     let mut stdout = std::io::stdout().lock();
@@ -210,56 +225,132 @@ fn measure(args: &Args, options: &Options, scenarios: &[Scenario]) -> Result<(),
     let mut results: Vec<Measured> = Vec::new();
     for scenario in scenarios {
         let mut show = progress(scenario.name, "round trips");
-        let measured =
-            bench::run_scenario(*scenario, options, &mut show).map_err(|e| e.to_string())?;
-        results.push(measured);
+        match bench::run_scenario(*scenario, options, &mut show) {
+            Ok(measured) => results.push(measured),
+            Err(error) => {
+                if let Some(out) = out {
+                    out.discard();
+                }
+                return Err(error.to_string());
+            }
+        }
     }
     clear_progress();
-    if let Some(dir) = &args.out {
-        write_files(dir, &described, &results)?;
-    }
+    let written = match out {
+        Some(out) => out.write(&described, &results)?,
+        None => Vec::new(),
+    };
     let text = if args.json {
         report::json(&machine, &described, &results) + "\n"
     } else {
         report::header(&machine, &described) + "\n" + &report::table(&results)
     };
-    stdout.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    drop(stdout);
+    for path in written {
+        eprintln!("fixring bench: wrote {}", path.display());
+    }
+    Ok(())
 }
 
-/// A progress callback that rewrites one stderr line.
+/// A progress callback that rewrites one stderr line; silent when stderr is not a terminal,
+/// so that a log gets no carriage returns or escape codes.
 fn progress(name: &'static str, unit: &'static str) -> impl FnMut(u64, u64) {
+    let terminal = std::io::stderr().is_terminal();
     move |done, total| {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r{name}: {done}/{total} {unit}\x1b[K");
+        if terminal {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{name}: {done}/{total} {unit}\x1b[K");
+            let _ = err.flush();
+        }
+    }
+}
+
+/// Clears the progress line, on a terminal.
+fn clear_progress() {
+    let mut err = std::io::stderr().lock();
+    if err.is_terminal() {
+        let _ = write!(err, "\r\x1b[K");
         let _ = err.flush();
     }
 }
 
-fn clear_progress() {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "\r\x1b[K");
-    let _ = err.flush();
+/// The files `--out` writes, `NAME.hgrm` per scenario and `latency.svg` with all of them,
+/// created before anything is measured so that a directory that cannot be written to fails
+/// the run at once.
+struct OutFiles {
+    /// Each scenario's `.hgrm` file, in the order of the scenarios.
+    hgrm: Vec<(PathBuf, File)>,
+    svg: (PathBuf, File),
 }
 
-/// `NAME.hgrm` per scenario and `latency.svg` with all of them.
-fn write_files(dir: &Path, described: &str, results: &[Measured]) -> Result<(), String> {
-    let write = |path: PathBuf, text: String| {
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for m in results {
-        write(
-            dir.join(format!("{}.hgrm", m.scenario.name)),
-            hgrm::percentile_distribution(&m.histogram),
-        )?;
+impl OutFiles {
+    /// Creates `dir` if need be and the (empty) files of `scenarios` in it.
+    fn create(dir: &Path, scenarios: &[Scenario]) -> Result<Self, String> {
+        let failed = |path: &Path, e: std::io::Error| format!("--out {}: {e}", path.display());
+        std::fs::create_dir_all(dir).map_err(|e| failed(dir, e))?;
+        let open = |path: PathBuf| match File::create(&path) {
+            Ok(file) => Ok((path, file)),
+            Err(e) => Err(failed(&path, e)),
+        };
+        let svg = open(dir.join("latency.svg"))?;
+        let mut hgrm = Vec::with_capacity(scenarios.len());
+        for scenario in scenarios {
+            hgrm.push(open(dir.join(format!("{}.hgrm", scenario.name)))?);
+        }
+        Ok(Self { hgrm, svg })
     }
-    let series: Vec<(&str, &_)> = results
-        .iter()
-        .map(|m| (m.scenario.name, &m.histogram))
-        .collect();
-    let title = format!("fixring round trip, {described}");
-    write(
-        dir.join("latency.svg"),
-        plot::percentile_plot(&title, &series),
-    )
+
+    /// Writes the results of the scenarios into the files; returns their paths.
+    fn write(self, described: &str, results: &[Measured]) -> Result<Vec<PathBuf>, String> {
+        let write = |(path, mut file): (PathBuf, File), text: String| {
+            file.write_all(text.as_bytes())
+                .map(|()| path.clone())
+                .map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let mut written = Vec::with_capacity(results.len() + 1);
+        for (file, m) in self.hgrm.into_iter().zip(results) {
+            written.push(write(file, hgrm::percentile_distribution(&m.histogram))?);
+        }
+        let series: Vec<(&str, &_)> = results
+            .iter()
+            .map(|m| (m.scenario.name, &m.histogram))
+            .collect();
+        let title = format!("fixring round trip, {described}");
+        written.push(write(self.svg, plot::percentile_plot(&title, &series))?);
+        Ok(written)
+    }
+
+    /// Removes the files again: the run failed before it had anything to put in them.
+    fn discard(self) {
+        for (path, file) in self.hgrm.into_iter().chain([self.svg]) {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    /// `fixring bench` alone, as clap sees it.
+    #[derive(clap::Parser)]
+    struct Bench {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn help_names_every_scenario() {
+        let help = Bench::command().render_long_help().to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+        let listed = format!("({})", names.join(", "));
+        assert!(help.contains(&listed), "{listed} in {help}");
+    }
 }

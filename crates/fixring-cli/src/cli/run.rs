@@ -1,12 +1,15 @@
 //! `fixring run`: the engine from a settings file, until SIGINT or SIGTERM.
 
+use std::fmt::Write as _;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use fixring::core::Event;
 use fixring::core::codec::Message;
+use fixring::core::config::{Role, Settings};
 use fixring::{Application, Context, Echo, Engine, LatencyStats, Percentiles, Reflect};
 
 use crate::json::event_json;
@@ -75,7 +78,7 @@ impl Application for CliApp {
                 let _ = out.flush();
             }
             EventFormat::Text => {
-                eprintln!("{} {} {:?}", event.at.rfc3339(), event.name(), event.kind);
+                eprintln!("{event}");
             }
         }
     }
@@ -123,6 +126,10 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     }
     let backends: Vec<_> = engine.backends().iter().map(|b| b.as_str()).collect();
     tracing::info!(backends = ?backends, "fixring running");
+    eprint!(
+        "{}",
+        announcement(engine.settings(), &engine.listen_addrs())
+    );
     let signal = match args.stats.filter(|&secs| secs > 0) {
         None => signals.wait(),
         Some(secs) => loop {
@@ -143,6 +150,42 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     }
 }
 
+/// What a started engine listens on and connects to, for the person who started it: one line
+/// per listening address with the sessions it takes, and one per initiator session with its
+/// hosts in the order they are tried.
+fn announcement(settings: &Settings, listening: &[SocketAddr]) -> String {
+    let mut out = String::new();
+    for addr in listening {
+        let sessions: Vec<String> = settings
+            .sessions
+            .iter()
+            .filter(|s| matches!(&s.role, Role::Acceptor(a) if a.accept_port == addr.port()))
+            .map(|s| s.id.to_string())
+            .collect();
+        let _ = write!(out, "fixring: listening on {addr}");
+        if !sessions.is_empty() {
+            let _ = write!(out, " for {}", sessions.join(", "));
+        }
+        out.push('\n');
+    }
+    for session in &settings.sessions {
+        if let Role::Initiator(initiator) = &session.role {
+            let hosts: Vec<String> = initiator
+                .hosts
+                .iter()
+                .map(|h| format!("{}:{}", h.host, h.port))
+                .collect();
+            let _ = writeln!(
+                out,
+                "fixring: {} connects to {}",
+                session.id,
+                hosts.join(", then ")
+            );
+        }
+    }
+    out
+}
+
 /// One line per path: count and percentiles in microseconds.
 fn print_stats(stats: &LatencyStats) {
     for (name, histogram) in [("inbound", stats.inbound()), ("outbound", stats.outbound())] {
@@ -157,6 +200,27 @@ fn print_stats(stats: &LatencyStats) {
             us(p.p999),
             us(p.p9999),
             us(p.max)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_announcement_names_listeners_and_initiators() {
+        let text = "[SESSION]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=ACC\n\
+                    TargetCompID=INIT\nSocketAcceptPort=5001\nHeartBtInt=30\n\
+                    [SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=A\n\
+                    TargetCompID=B\nSocketConnectHost=10.0.0.1\nSocketConnectPort=6001\n\
+                    SocketConnectHost1=10.0.0.2\nSocketConnectPort1=6002\nHeartBtInt=30\n";
+        let settings = Settings::parse(text, None).unwrap();
+        let addr: SocketAddr = "0.0.0.0:5001".parse().unwrap();
+        assert_eq!(
+            announcement(&settings, &[addr]),
+            "fixring: listening on 0.0.0.0:5001 for FIX.4.4:ACC->INIT\n\
+             fixring: FIX.4.4:A->B connects to 10.0.0.1:6001, then 10.0.0.2:6002\n"
         );
     }
 }

@@ -36,6 +36,7 @@
 mod acceptor;
 mod capture;
 mod conn;
+mod escalation;
 pub(crate) mod framing;
 mod hosts;
 mod initiator;
@@ -47,6 +48,7 @@ mod state;
 pub use acceptor::{LogonIdentity, LogonRouter, RouteRefusal, SessionIndex};
 pub use capture::{Captured, Direction};
 pub use conn::{BACKLOG_LIMIT, Connection, Deliver, Outgoing, Output, Reply, Sent, SetupError};
+pub use escalation::ErrorRate;
 pub use hosts::HostSelector;
 pub use initiator::{Action, Counters, InitiatorSchedule, ScheduleError, Timer};
 pub use io::{Lent, SendBuffer, SocketBuffers};

@@ -8,17 +8,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::acceptor::{LogonIdentity, LogonRouter, SessionIndex};
+use super::escalation::ErrorRate;
 use super::framing::first_message;
 use super::io::{Lent, SocketBuffers};
 use super::link::{Link, looks_like_tls};
 use crate::codec::{Framer, msg_type};
 use crate::session::ProtocolViolation;
 use crate::tls::{ServerConfig, TlsConnection};
-use crate::{ErrorCode, EventKind, Instant, SessionId};
+use crate::{ErrorCode, ErrorSource, EventKind, Instant, SessionId};
 
 /// One listening port of a [`Router`] and the acceptor sessions behind it.
 #[derive(Clone, Debug)]
 pub struct Port {
+    /// The local TCP port it listens on, which names it in `fix.connection.escalation`.
+    pub number: u16,
     /// Each session of the port: the caller's number for its connection, and its identity.
     pub sessions: Vec<(usize, SessionId)>,
     /// How long an accepted socket may take to send its Logon.
@@ -67,6 +70,9 @@ struct Pending {
 
 #[derive(Debug)]
 struct PortState {
+    number: u16,
+    /// The errors of the sockets no session claimed, for `fix.connection.escalation`.
+    errors: ErrorRate,
     logons: LogonRouter,
     /// The caller's connection number of each router entry, in router order.
     sessions: Vec<usize>,
@@ -105,7 +111,9 @@ pub struct Router<K> {
     ports: Vec<PortState>,
     pending: HashMap<K, Pending>,
     framer: Framer,
-    events: VecDeque<EventKind>,
+    /// The events to report; a refusal with the index of the port it happened on, which
+    /// counts it as one of the port's errors.
+    events: VecDeque<(Option<usize>, EventKind)>,
 }
 
 impl<K: Copy + Eq + Hash> Router<K> {
@@ -114,6 +122,8 @@ impl<K: Copy + Eq + Hash> Router<K> {
         let ports = ports
             .into_iter()
             .map(|port| PortState {
+                number: port.number,
+                errors: ErrorRate::new(),
                 logons: LogonRouter::new(port.sessions.iter().map(|(_, id)| id.clone())),
                 sessions: port.sessions.iter().map(|&(index, _)| index).collect(),
                 logon_timeout: port.logon_timeout,
@@ -142,6 +152,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
                 peer.ip()
             );
             self.refuse(
+                port,
                 &Link::plain(Some(peer)),
                 ErrorCode::ConnectionRefused,
                 detail,
@@ -154,6 +165,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
                 Ok(tls) => Link::tls(Some(peer), tls, self.framer.max_message_size()),
                 Err(error) => {
                     self.refuse(
+                        port,
                         &Link::plain(Some(peer)),
                         ErrorCode::SslHandshakeFailed,
                         error.to_string(),
@@ -310,24 +322,38 @@ impl<K: Copy + Eq + Hash> Router<K> {
         }
     }
 
-    /// The next event: a refused socket.
-    pub fn poll_event(&mut self) -> Option<EventKind> {
-        self.events.pop_front()
+    /// The next event at `now`: a refused socket (`fix.connection.error`), followed by
+    /// `fix.connection.escalation` when it is the sixth of its port within
+    /// [`ErrorRate::WINDOW`] (counted at the `now` it is polled at).
+    pub fn poll_event(&mut self, now: Instant) -> Option<EventKind> {
+        let (port, event) = self.events.pop_front()?;
+        if let Some(state) = port.and_then(|port| self.ports.get_mut(port))
+            && let Some(count) = state.errors.record(now)
+        {
+            let escalation = EventKind::ConnectionEscalation {
+                source: ErrorSource::Port(state.number),
+                count: count as u64,
+                window: ErrorRate::WINDOW,
+            };
+            self.events.push_front((None, escalation));
+        }
+        Some(event)
     }
 
     fn refuse_pending(&mut self, key: K, code: ErrorCode, detail: String) -> Routed {
         if let Some(pending) = self.pending.remove(&key) {
-            self.refuse(&pending.link, code, detail);
+            self.refuse(pending.port, &pending.link, code, detail);
         }
         Routed::Refused
     }
 
-    fn refuse(&mut self, link: &Link, code: ErrorCode, detail: String) {
-        self.events.push_back(EventKind::ConnectionError {
+    fn refuse(&mut self, port: usize, link: &Link, code: ErrorCode, detail: String) {
+        let event = EventKind::ConnectionError {
             remote_host: link.remote_host(),
             code,
             error_detail: detail,
-        });
+        };
+        self.events.push_back((Some(port), event));
     }
 }
 

@@ -397,7 +397,7 @@ impl Pair {
 
     pub(super) fn collect_router_events(&mut self) {
         let at = self.wall.utc_at(self.clock);
-        while let Some(kind) = self.router.poll_event() {
+        while let Some(kind) = self.router.poll_event(self.clock) {
             self.router_events.push(Event::new(at, kind));
         }
     }

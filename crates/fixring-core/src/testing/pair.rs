@@ -234,6 +234,10 @@ impl Pair {
         let initiator = Connection::new(&config.initiator, config.wall, size)?;
         let acceptor = Connection::new(&config.acceptor, config.wall, size)?;
         let port = Port {
+            number: match &config.acceptor.role {
+                crate::config::Role::Acceptor(acceptor) => acceptor.accept_port,
+                crate::config::Role::Initiator(_) => 0,
+            },
             sessions: vec![(ACCEPTOR, acceptor.id().clone())],
             logon_timeout: config.acceptor.logon_timeout,
             tls: config.server_tls.clone(),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::capture::{Capture, Captured};
+use super::escalation::ErrorRate;
 use super::initiator::{InitiatorSchedule, ScheduleError};
 use super::link::Link;
 use super::state::{ConnectionState, Lifecycle, TransitionError};
@@ -17,7 +18,7 @@ use crate::codec::Framer;
 use crate::config::{ConnectionType, HostConfig, Role, SessionConfig};
 use crate::session::{SendError, Session};
 use crate::tls::{ClientConfig, TlsSetupError};
-use crate::{EventKind, Instant, SessionId, WallClock};
+use crate::{ErrorSource, EventKind, Instant, SessionId, WallClock};
 use window::SessionWindow;
 
 pub use input::Deliver;
@@ -143,6 +144,8 @@ pub struct Connection<M> {
     window: SessionWindow,
     /// A copy of every message in and out, once the caller asked for one.
     capture: Option<Capture>,
+    /// The connection errors reported, for `fix.connection.escalation`.
+    errors: ErrorRate,
 }
 
 impl<M: Outgoing> Connection<M> {
@@ -186,6 +189,7 @@ impl<M: Outgoing> Connection<M> {
             stopping: false,
             window: SessionWindow::new(config.schedule.clone(), wall),
             capture: None,
+            errors: ErrorRate::new(),
         })
     }
 
@@ -325,13 +329,31 @@ impl<M: Outgoing> Connection<M> {
     /// The next thing the caller must do, in order: report an event, give a message back,
     /// close the socket, open one. An initiator's schedule is consulted once the rest is
     /// done, so a reconnect comes after the events of the connection it replaces.
+    ///
+    /// The sixth connection error (`fix.connection.lost`, `failed` or `error`) within
+    /// [`ErrorRate::WINDOW`], counted at the `now` it is polled at, is followed at once by
+    /// `fix.connection.escalation`.
     pub fn poll_output(&mut self, now: Instant) -> Option<Output<M>> {
-        if let Some(output) = self.output.pop_front() {
-            return Some(output);
+        let output = match self.output.pop_front() {
+            Some(output) => output,
+            None => {
+                self.follow_window(now);
+                self.poll_schedule(now);
+                self.output.pop_front()?
+            }
+        };
+        if let Output::Event(kind) = &output
+            && kind.is_connection_error()
+            && let Some(count) = self.errors.record(now)
+        {
+            let escalation = EventKind::ConnectionEscalation {
+                source: ErrorSource::Session(self.session.id().clone()),
+                count: count as u64,
+                window: ErrorRate::WINDOW,
+            };
+            self.output.push_front(Output::Event(escalation));
         }
-        self.follow_window(now);
-        self.poll_schedule(now);
-        self.output.pop_front()
+        Some(output)
     }
 
     /// Hands the session's events on, adding `fix.connection.established` before a Logon.
