@@ -1,6 +1,7 @@
 //! The message log (`FileLogPath`) of two fixring engines trading over loopback: QuickFIX
 //! C++'s file names and line layout, every message in and out after a stop, and a writer
-//! that falls behind (its file a pipe nobody reads yet) losing nothing silently.
+//! that falls behind (its file a pipe nobody reads yet) losing nothing silently; and fixring
+//! against QuickFIX C++ itself, both logging, across a lost connection.
 
 mod common;
 
@@ -281,5 +282,130 @@ fn a_writer_that_falls_behind_loses_no_line_silently() {
         reported,
         lost + lost_events,
         "fix.session.log_overflow counts every line lost"
+    );
+}
+
+/// The messages of every `*.messages.current.log` file in `dir`.
+fn logged_messages(dir: &Path) -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if !name.is_some_and(|n| n.ends_with(".messages.current.log")) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        all.extend(lines(&bytes).into_iter().map(|l| message_of(l).to_vec()));
+    }
+    all
+}
+
+/// fixring against QuickFIX C++, both logging to files, across a connection lost in the
+/// middle of the orders: what each side received is in the other's log, byte for byte, in
+/// the same line layout (one parser reads both), and nothing fixring's application saw is
+/// missing from fixring's log.
+#[test]
+fn fixring_and_quickfix_log_the_same_messages_across_a_lost_connection() {
+    use common::proxy::FaultProxy;
+    use common::quickfix::{PeerSettings, QuickFixPeer};
+    let ours = temp_dir("log-vs-quickfix-fixring");
+    let theirs = temp_dir("log-vs-quickfix-quickfix");
+    let port = free_port();
+    let mut settings = PeerSettings::acceptor(port, "QF", "FIXRING");
+    settings.reset_on_logon = false;
+    let log_dir = theirs.path().display().to_string();
+    let mut qf = QuickFixPeer::spawn(&settings, &["--log", &log_dir])
+        .unwrap_or_else(|e| panic!("QuickFIX peer: {e}"));
+    let proxy = FaultProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let text = format!(
+        "[DEFAULT]\n[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\n\
+         SenderCompID=FIXRING\nTargetCompID=QF\nHeartBtInt=30\nReconnectInterval=1\n\
+         LogoutTimeout=2\nSocketConnectHost=127.0.0.1\nSocketConnectPort={}\nFileLogPath={}\n",
+        proxy.port(),
+        ours.path().display()
+    );
+    let app = Recorder::new();
+    let mut engine = start(&text, app.clone());
+    app.expect_events("fix.connection.established", 1, WAIT);
+    let handle = engine
+        .handle(&SessionId::new("FIX.4.4", "FIXRING", "QF"))
+        .expect("a handle");
+    let send = |id: usize| {
+        let body = format!(
+            "11=Q{id}\x0121=1\x0155=IBM\x0154=1\x0160=20261126-00:00:00.000\x0138=100\x0140=1\x01"
+        );
+        handle.send(b"D", body.into_bytes()).expect("queued");
+    };
+    for id in 0..20 {
+        send(id);
+    }
+    assert!(app.wait_for(WAIT, |s| s.app_in.len() >= 20), "first orders");
+    // The link breaks with orders on it; fixring reconnects and resends what QuickFIX lacks.
+    proxy.reset_all_after(300);
+    for id in 20..40 {
+        send(id);
+    }
+    app.expect_events("fix.connection.established", 2, WAIT);
+    assert!(
+        app.wait_for(WAIT, |s| s.app_in.len() >= 40),
+        "execution reports: {}",
+        app.with(|s| s.app_in.len())
+    );
+    engine.stop();
+    engine.wait().expect("a clean stop");
+    let _ = qf.stop();
+
+    let fixring_log = logged_messages(ours.path());
+    let quickfix_log = logged_messages(theirs.path());
+    assert!(!quickfix_log.is_empty(), "QuickFIX wrote no messages log");
+    // What QuickFIX received (sent by FIXRING) fixring logged as sent; what fixring received
+    // (sent by QF) QuickFIX logged as sent.
+    let received_by = |log: &[Vec<u8>], sender: &[u8]| -> Vec<Vec<u8>> {
+        log.iter()
+            .filter(|m| field(m, 49) == sender)
+            .cloned()
+            .collect()
+    };
+    for msg in received_by(&quickfix_log, b"FIXRING") {
+        assert!(
+            fixring_log.contains(&msg),
+            "QuickFIX received a message fixring did not log: {:?}",
+            String::from_utf8_lossy(&msg)
+        );
+    }
+    for msg in received_by(&fixring_log, b"QF") {
+        assert!(
+            quickfix_log.contains(&msg),
+            "fixring logged a message from QuickFIX that QuickFIX did not: {:?}",
+            String::from_utf8_lossy(&msg)
+        );
+    }
+    // Every ExecutionReport fixring's application saw is in fixring's log.
+    let reports: Vec<Vec<u8>> = received_by(&fixring_log, b"QF")
+        .into_iter()
+        .filter(|m| field(m, 35) == b"8")
+        .collect();
+    let ids: std::collections::BTreeSet<String> = reports
+        .iter()
+        .map(|m| String::from_utf8_lossy(field(m, 11)).into_owned())
+        .collect();
+    for id in 0..40 {
+        assert!(
+            ids.contains(&format!("Q{id}")),
+            "no ExecutionReport for Q{id} in the log"
+        );
+    }
+    // Both connections' Logons, in both logs.
+    let logons = |log: &[Vec<u8>]| log.iter().filter(|m| field(m, 35) == b"A").count();
+    assert!(
+        logons(&fixring_log) >= 4,
+        "fixring logged {} Logons",
+        logons(&fixring_log)
+    );
+    assert!(
+        logons(&quickfix_log) >= 4,
+        "QuickFIX logged {} Logons",
+        logons(&quickfix_log)
     );
 }
