@@ -409,3 +409,76 @@ fn fixring_and_quickfix_log_the_same_messages_across_a_lost_connection() {
         logons(&quickfix_log)
     );
 }
+
+/// FileLogBackupPath: when the session's sequence numbers start again (here the initiator's
+/// ResetOnLogon on its second connection), both logs move to the backup directory with the
+/// first free number, holding the first connection's messages, and the current logs start
+/// again with the new Logon.
+#[test]
+fn a_sequence_reset_moves_the_logs_to_the_backup_path() {
+    let dir = temp_dir("log-backup-current");
+    let backup = temp_dir("log-backup-moved");
+    let port = free_port();
+    let text = acceptor_text("epoll", port, &["VICTIM".to_owned()], None).replacen(
+        "[SESSION]",
+        &format!(
+            "FileLogPath={}\nFileLogBackupPath={}\n[SESSION]",
+            dir.path().display(),
+            backup.path().display()
+        ),
+        1,
+    );
+    let acceptor_app = Recorder::echoing();
+    let mut acceptor = start(&text, acceptor_app.clone());
+    for round in 0..2 {
+        let (mut engine, app) = initiator(port, "ResetOnLogon=Y\n");
+        trade(&engine, &app, 5);
+        engine.stop();
+        engine.wait().expect("a clean stop");
+        acceptor_app.expect_events("fix.connection.lost", round + 1, WAIT);
+    }
+    acceptor.stop();
+    acceptor.wait().expect("a clean stop");
+    let prefix = "FIX.4.4-ACC-VICTIM";
+    let orders = |log: &[Vec<u8>]| log.iter().filter(|m| field(m, 35) == b"D").count();
+    // Every reset moves the logs to the next free number; the one with the first
+    // connection's orders has its event log beside it.
+    let mut moved_orders = Vec::new();
+    for n in 1..=4 {
+        let path = backup
+            .path()
+            .join(format!("{prefix}.messages.backup.{n}.log"));
+        let Ok(bytes) = std::fs::read(&path) else {
+            break;
+        };
+        let moved: Vec<Vec<u8>> = lines(&bytes)
+            .into_iter()
+            .map(|l| message_of(l).to_vec())
+            .collect();
+        let events = backup.path().join(format!("{prefix}.event.backup.{n}.log"));
+        assert!(events.exists(), "{} moved too", events.display());
+        moved_orders.push(orders(&moved));
+    }
+    assert!(
+        moved_orders.contains(&5),
+        "the first connection's five orders among the backups: {moved_orders:?}"
+    );
+    assert_eq!(moved_orders.iter().sum::<usize>(), 5, "{moved_orders:?}");
+    let current = std::fs::read(dir.path().join(format!("{prefix}.messages.current.log")))
+        .expect("the current messages log");
+    let current: Vec<Vec<u8>> = lines(&current)
+        .into_iter()
+        .map(|l| message_of(l).to_vec())
+        .collect();
+    // The current log holds the second connection's orders and begins with the Logon that
+    // reset the numbers.
+    assert_eq!(orders(&current), 5, "the second connection's orders");
+    assert_eq!(
+        current.first().map(|m| field(m, 35).to_vec()),
+        Some(b"A".to_vec())
+    );
+    assert_eq!(
+        current.first().map(|m| field(m, 141).to_vec()),
+        Some(b"Y".to_vec())
+    );
+}
