@@ -122,12 +122,12 @@ impl LoopStats {
         }
     }
 
-    /// A message reached the application `since` its receive completion was seen.
-    pub(crate) fn inbound(&mut self, since: Instant) {
-        let _ = self
-            .local
-            .inbound
-            .record(nanos(since.elapsed()).min(HIGHEST_NS));
+    /// A message reached the application `since` its receive completion was seen; returns
+    /// how long that took, in nanoseconds.
+    pub(crate) fn inbound(&mut self, since: Instant) -> u64 {
+        let took = nanos(since.elapsed()).min(HIGHEST_NS);
+        let _ = self.local.inbound.record(took);
+        took
     }
 
     /// A message handed over at `at` was committed to a send buffer.

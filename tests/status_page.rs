@@ -140,7 +140,15 @@ fn status_json_metrics_and_a_read_only_server() {
             .as_str()
             .is_some_and(|t| t.ends_with('Z'))
     );
-    assert!(session["latency_ns"]["inbound"]["count"].as_u64() >= Some(ORDERS as u64));
+    // The session's own latency: one count per application message it received.
+    let latency = &session["latency_ns"]["inbound"];
+    assert_eq!(latency["count"].as_u64(), Some(ORDERS as u64), "{latency}");
+    let (p50, p99, max) = (
+        latency["p50"].as_u64().unwrap_or(0),
+        latency["p99"].as_u64().unwrap_or(0),
+        latency["max"].as_u64().unwrap_or(0),
+    );
+    assert!(0 < p50 && p50 <= p99 && p99 <= max, "{latency}");
 
     let text = get(addr, "/metrics");
     let lines = text.lines().map(|l| Ok(l.to_owned()));
@@ -177,6 +185,19 @@ fn status_json_metrics_and_a_read_only_server() {
         total + 1.0
     );
     assert_eq!(value("fixring_session_reconnects_total", None), 0.0);
+    assert_eq!(
+        value("fixring_session_latency_samples_total", None),
+        ORDERS as f64
+    );
+    let p99 = value(
+        "fixring_session_latency_nanoseconds",
+        Some(("quantile", "0.99")),
+    );
+    let max = value(
+        "fixring_session_latency_nanoseconds",
+        Some(("quantile", "1")),
+    );
+    assert!(0.0 < p99 && p99 <= max, "p99 {p99}, max {max}");
     assert_eq!(value("fixring_session_escalations_total", None), 0.0);
     let connected = Some(("state", "connected"));
     assert_eq!(value("fixring_session_state", connected), 1.0);

@@ -11,18 +11,22 @@ use super::conns::Owner;
 use crate::application::{Application, Context};
 use crate::handle::Handed;
 use crate::stats::LoopStats;
+use crate::status::LatencySketch;
 
 /// Delivers what a connection received to the application, timing each application message
 /// from the receive completion.
 struct ToApp<'a, A> {
     app: &'a mut A,
     stats: &'a mut LoopStats,
+    /// The session's own latency counters.
+    session: &'a mut LatencySketch,
     seen: std::time::Instant,
 }
 
 impl<'t, A: Application> Deliver<Handed, TxBuf<'t>> for ToApp<'_, A> {
     fn application(&mut self, reply: Reply<'_, Handed, TxBuf<'t>>, msg: &Message<'_>) {
-        self.stats.inbound(self.seen);
+        let took = self.stats.inbound(self.seen);
+        self.session.record(took);
         let mut ctx = Context {
             reply,
             stats: &mut *self.stats,
@@ -209,7 +213,13 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         } = self;
         let slot = &mut slots[index];
         if let Some(mut lent) = lend(backend, slot.conn, scratch) {
-            let mut to_app = ToApp { app, stats, seen };
+            let session = &mut slot.latency;
+            let mut to_app = ToApp {
+                app,
+                stats,
+                session,
+                seen,
+            };
             slot.connection.handle_received(now, &mut lent, &mut to_app);
         }
         if slot.connection.backlog_len() > 0 && !self.backlogged.contains(&index) {

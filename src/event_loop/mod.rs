@@ -279,7 +279,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             }
             self.stats.publish_if_due();
             if let Some(status) = &mut self.status {
-                let connections = self.slots.iter().map(|s| &s.connection);
+                let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
                 status.publish_if_due(connections, self.clock.wall());
             }
         }
@@ -350,7 +350,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.stats.flushed();
         self.stats.publish();
         if let Some(status) = &mut self.status {
-            status.publish(self.slots.iter().map(|s| &s.connection), self.clock.wall());
+            let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
+            status.publish(connections, self.clock.wall());
         }
         let shut = self.backend.shutdown();
         match self.failed.take() {

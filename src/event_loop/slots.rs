@@ -17,6 +17,7 @@ use crate::EngineError;
 use crate::application::Application;
 use crate::file_store::FileStore;
 use crate::handle::{Handed, Outbound};
+use crate::status::LatencySketch;
 
 /// One configured session: its connection and, while it has one, its socket.
 pub(super) struct Slot {
@@ -35,6 +36,9 @@ pub(super) struct Slot {
     attempts: u64,
     /// Whether `on_logon` was called and `on_logout` not yet.
     logged_on: bool,
+    /// Receive → application callback of this session's application messages, for the
+    /// status server.
+    pub(super) latency: LatencySketch,
     /// The attempt whose host name is being looked up, and when it times out.
     lookup: Option<(u64, Instant)>,
     /// The session's store epoch when its log last looked: a change moves the logs to
@@ -78,6 +82,7 @@ impl Slot {
             fd: None,
             attempts: 0,
             logged_on: false,
+            latency: LatencySketch::default(),
             lookup: None,
             log_epoch,
         })

@@ -11,6 +11,9 @@
 
 mod http;
 mod render;
+mod sketch;
+
+pub(crate) use sketch::LatencySketch;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -87,6 +90,28 @@ pub(crate) struct SessionSnapshot {
     pub(crate) errors: EventCounts,
     /// Every event of the session, by name.
     pub(crate) events: EventCounts,
+    /// Receive → application callback of the session's application messages.
+    pub(crate) latency: SessionLatency,
+}
+
+/// A session's latency percentiles, in nanoseconds, read from its [`LatencySketch`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SessionLatency {
+    pub(crate) count: u64,
+    pub(crate) p50: u64,
+    pub(crate) p99: u64,
+    pub(crate) max: u64,
+}
+
+impl SessionLatency {
+    fn of(sketch: &LatencySketch) -> Self {
+        Self {
+            count: sketch.count(),
+            p50: sketch.quantile(0.5),
+            p99: sketch.quantile(0.99),
+            max: sketch.max(),
+        }
+    }
 }
 
 impl SessionSnapshot {
@@ -106,11 +131,20 @@ impl SessionSnapshot {
             reconnects: 0,
             errors: EventCounts::default(),
             events: EventCounts::default(),
+            latency: SessionLatency::default(),
         }
     }
 
     /// Reads what changed since the last sample.
-    fn sample<M: Outgoing>(&mut self, connection: &Connection<M>, wall: WallClock) {
+    fn sample<M: Outgoing>(
+        &mut self,
+        connection: &Connection<M>,
+        latency: &LatencySketch,
+        wall: WallClock,
+    ) {
+        if latency.count() != self.latency.count {
+            self.latency = SessionLatency::of(latency);
+        }
         let session = connection.session();
         self.connection_type = connection.connection_type();
         self.state = connection.state().kind();
@@ -235,7 +269,7 @@ impl LoopStatus {
     /// lock.
     pub(crate) fn publish_if_due<'a, M: Outgoing + 'a>(
         &mut self,
-        connections: impl Iterator<Item = &'a Connection<M>>,
+        connections: impl Iterator<Item = (&'a Connection<M>, &'a LatencySketch)>,
         wall: WallClock,
     ) {
         if self.published.elapsed() < PUBLISH_EVERY {
@@ -251,7 +285,7 @@ impl LoopStatus {
     /// Samples and publishes everything, e.g. as the loop ends.
     pub(crate) fn publish<'a, M: Outgoing + 'a>(
         &mut self,
-        connections: impl Iterator<Item = &'a Connection<M>>,
+        connections: impl Iterator<Item = (&'a Connection<M>, &'a LatencySketch)>,
         wall: WallClock,
     ) {
         self.sample(connections, wall);
@@ -261,11 +295,11 @@ impl LoopStatus {
 
     fn sample<'a, M: Outgoing + 'a>(
         &mut self,
-        connections: impl Iterator<Item = &'a Connection<M>>,
+        connections: impl Iterator<Item = (&'a Connection<M>, &'a LatencySketch)>,
         wall: WallClock,
     ) {
-        for (session, connection) in self.local.sessions.iter_mut().zip(connections) {
-            session.sample(connection, wall);
+        for (session, (connection, latency)) in self.local.sessions.iter_mut().zip(connections) {
+            session.sample(connection, latency, wall);
         }
     }
 }

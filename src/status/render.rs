@@ -8,7 +8,7 @@ use std::sync::PoisonError;
 use fixring_core::SessionId;
 use fixring_core::session::SessionState;
 
-use super::{ESCALATION, EventCounts, LoopSnapshot, LoopView, SessionSnapshot};
+use super::{ESCALATION, EventCounts, LoopSnapshot, LoopView, SessionLatency, SessionSnapshot};
 use crate::stats::Percentiles;
 
 /// How often the page reloads itself, in seconds.
@@ -78,7 +78,8 @@ impl Status {
              <th>session state</th><th>host</th><th>next MsgSeqNum out</th>\
              <th>next MsgSeqNum in</th><th>messages in</th><th>messages out</th>\
              <th>last in</th><th>last out</th><th>reconnects</th><th>errors</th>\
-             <th>latency in p50 / p99 / max</th><th>latency out p50 / p99 / max</th></tr>\n"
+             <th>latency in p50 / p99 / max</th><th>loop latency out p50 / p99 / max</th>\
+             </tr>\n"
         );
         for (l, id, s) in self.sessions() {
             let _ = writeln!(
@@ -106,13 +107,15 @@ impl Status {
                     .map_or_else(|| "–".to_owned(), |t| t.rfc3339().to_string()),
                 reconnects = s.reconnects,
                 errors = errors_cell(&s.errors),
-                lin = latency_cell(&l.inbound),
+                lin = session_latency_cell(&s.latency),
                 lout = latency_cell(&l.outbound),
             );
         }
         out.push_str(
-            "</table>\n<p>Latency: the histograms of the session's event loop, in \
-             microseconds, since the engine started.</p>\n</body></html>\n",
+            "</table>\n<p>Latency in: receive to application callback of the session's \
+             application messages, within a quarter; latency out: hand-over to write of the \
+             session's event loop. In microseconds, since the engine started.</p>\n\
+             </body></html>\n",
         );
         out
     }
@@ -147,7 +150,7 @@ impl Status {
                 s.reconnects,
                 json_counts(&s.errors),
                 json_counts(&s.events),
-                json_percentiles(&l.inbound),
+                json_session_latency(&s.latency),
                 json_percentiles(&l.outbound),
             );
         }
@@ -226,6 +229,29 @@ impl Status {
             "fixring_session_reconnects_total",
             "Logons of the session after its first since the engine started.",
             &|s| s.reconnects,
+        );
+        family(
+            &mut out,
+            "fixring_session_latency_nanoseconds",
+            "gauge",
+            "Receive to application callback of the session's application messages since the \
+             engine started, within a quarter of the true value (the loop's series are exact).",
+        );
+        for (_, id, s) in &sessions {
+            let l = &s.latency;
+            for (quantile, value) in [("0.5", l.p50), ("0.99", l.p99), ("1", l.max)] {
+                let _ = writeln!(
+                    out,
+                    "fixring_session_latency_nanoseconds{{{},quantile=\"{quantile}\"}} {value}",
+                    labels(id)
+                );
+            }
+        }
+        counter(
+            &mut out,
+            "fixring_session_latency_samples_total",
+            "Application messages of the session its latency counted.",
+            &|s| s.latency.count,
         );
         counter(
             &mut out,
@@ -381,6 +407,14 @@ fn errors_cell(errors: &EventCounts) -> String {
     }
 }
 
+fn session_latency_cell(l: &SessionLatency) -> String {
+    if l.count == 0 {
+        return "–".to_owned();
+    }
+    let us = |ns: u64| ns as f64 / 1000.0;
+    format!("{:.1} / {:.1} / {:.1} µs", us(l.p50), us(l.p99), us(l.max))
+}
+
 fn latency_cell(p: &Percentiles) -> String {
     if p.count == 0 {
         return "–".to_owned();
@@ -432,6 +466,13 @@ fn json_counts(counts: &EventCounts) -> String {
         .map(|(name, count)| format!("{}:{count}", json_string(name)))
         .collect();
     format!("{{{}}}", fields.join(","))
+}
+
+fn json_session_latency(l: &SessionLatency) -> String {
+    format!(
+        "{{\"count\":{},\"p50\":{},\"p99\":{},\"max\":{}}}",
+        l.count, l.p50, l.p99, l.max
+    )
 }
 
 fn json_percentiles(p: &Percentiles) -> String {
