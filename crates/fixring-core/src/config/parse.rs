@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, Report};
+use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarningKind, Report};
 use super::keys::{self, HostKey};
 use super::session::read_session;
 use super::settings_file::{Entry, SettingsFile};
@@ -113,8 +113,19 @@ fn warn_unknown(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
                     },
                 );
             }
-        } else if !keys::is_session_key(name) && !keys::is_ignored(name) {
-            report.warn(entry.line, entry.key);
+        } else if let Some(reason) = keys::not_implemented(name)
+            && !(name == "usedatadictionary" && entry.value.eq_ignore_ascii_case("n"))
+        {
+            report.warn(
+                entry.line,
+                entry.key,
+                ConfigWarningKind::NotImplemented { reason },
+            );
+        } else if !keys::is_session_key(name)
+            && !keys::has_no_effect(name)
+            && keys::not_implemented(name).is_none()
+        {
+            report.warn(entry.line, entry.key, ConfigWarningKind::UnknownKey);
         }
     }
 }
