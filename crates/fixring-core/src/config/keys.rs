@@ -183,7 +183,7 @@ const NO_EFFECT: [&str; 1] = [
 
 /// QuickFIX keys whose behaviour fixring does not have yet: accepted, warned about, with what
 /// the session does instead. The validation and dictionary keys are issue 13's.
-const NOT_IMPLEMENTED: [(&str, &str); 13] = [
+const NOT_IMPLEMENTED: [(&str, &str); 14] = [
     (
         "usedatadictionary",
         "messages are not validated against a data dictionary (issue 13)",
@@ -228,6 +228,11 @@ const NOT_IMPLEMENTED: [(&str, &str); 13] = [
     (
         "validatesequencenumbers",
         "messages are not validated (issue 13)",
+    ),
+    (
+        "cmeenhancedresend",
+        "QuickFIX/n's CME-style resend handling is not implemented: resend requests are \
+         answered and sent as QuickFIX's default",
     ),
     (
         "httpacceptport",
