@@ -296,3 +296,27 @@ fn tls_keys_of_other_meanings_are_refused_naming_them() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(plain.sessions[0].tls.is_none());
 }
+
+#[test]
+fn load_warns_about_a_certificate_it_cannot_read() {
+    let dir = TempDir::new("unreadable");
+    let ca = Ca::new("CA");
+    let ca_file = dir.write("ca.pem", ca.cert.pem().as_bytes());
+    let missing = dir.0.join("missing.pfx");
+    let text = acceptor(&format!(
+        "SSLEnable=Y\nSSLCertificate={}\nSSLCACertificate={}\nSSLCheckCertificateRevocation=N\n",
+        p(&missing),
+        p(&ca_file)
+    ));
+    let file = dir.write("t.cfg", text.as_bytes());
+    let loaded = Settings::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let unreadable: Vec<&str> = loaded
+        .warnings
+        .iter()
+        .filter(|w| matches!(w.kind, ConfigWarningKind::UnreadableFile { .. }))
+        .map(|w| w.key.as_str())
+        .collect();
+    assert_eq!(unreadable, ["SSLCertificate"], "{:?}", loaded.warnings);
+    // Parsing text alone opens no file.
+    assert!(Settings::parse(&text, None).is_ok_and(|s| s.warnings.is_empty()));
+}

@@ -231,6 +231,12 @@ pub enum ConfigWarningKind {
         /// What the session does instead.
         reason: &'static str,
     },
+    /// A file the key names cannot be read now: the engine's start will refuse the session
+    /// unless it can be read then.
+    UnreadableFile {
+        /// The operating system's reason.
+        reason: String,
+    },
     /// A setting that turns a protection off (certificate verification, revocation checks):
     /// loaded as asked, and said every time.
     Insecure {
@@ -249,6 +255,12 @@ impl fmt::Display for ConfigWarning {
                 write!(f, "not implemented yet, ignored: {reason}")
             }
             ConfigWarningKind::Insecure { reason } => write!(f, "WARNING, insecure: {reason}"),
+            ConfigWarningKind::UnreadableFile { reason } => {
+                write!(
+                    f,
+                    "cannot be read now ({reason}): the engine will not start so"
+                )
+            }
         }
     }
 }
@@ -270,6 +282,8 @@ pub(super) struct Report {
     pub(super) file: Option<PathBuf>,
     pub(super) errors: Vec<ConfigError>,
     pub(super) warnings: Vec<ConfigWarning>,
+    /// Whether the files a session names are opened while parsing ([`super::Settings::load`]).
+    pub(super) check_files: bool,
 }
 
 impl Report {
@@ -278,6 +292,7 @@ impl Report {
             file: file.map(Path::to_path_buf),
             errors: Vec::new(),
             warnings: Vec::new(),
+            check_files: false,
         }
     }
 

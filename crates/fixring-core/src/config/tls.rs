@@ -152,6 +152,22 @@ pub(super) fn read_tls(
             },
         );
     }
+    if report.check_files {
+        for entry in [cert, key, pkcs12, ca].into_iter().flatten() {
+            // Once per line, not once per session that inherits it from [DEFAULT].
+            if report.warnings.iter().any(|w| w.line == entry.line) {
+                continue;
+            }
+            if let Err(e) = std::fs::File::open(entry.value) {
+                let reason = e.to_string();
+                report.warn(
+                    entry.line,
+                    entry.key,
+                    ConfigWarningKind::UnreadableFile { reason },
+                );
+            }
+        }
+    }
     if report.errors.len() != errors_before {
         return None;
     }
