@@ -258,8 +258,8 @@ impl Default for SocketOptions {
     }
 }
 
-/// TLS settings of a session.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// TLS settings of a session. Its `Debug` output leaves the PKCS#12 password out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TlsConfig {
     /// Our certificate chain (PEM): required for an acceptor (or `pkcs12_file`), optional
     /// for an initiator.
@@ -290,6 +290,28 @@ pub struct TlsConfig {
     /// TlsSystemRoots: an initiator also trusts the Mozilla root CAs bundled with fixring
     /// (default N: only `ca_file`).
     pub system_roots: bool,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let password = if self.pkcs12_password.is_empty() {
+            ""
+        } else {
+            "<hidden>"
+        };
+        f.debug_struct("TlsConfig")
+            .field("certificate_file", &self.certificate_file)
+            .field("pkcs12_file", &self.pkcs12_file)
+            .field("pkcs12_password", &password)
+            .field("private_key_file", &self.private_key_file)
+            .field("ca_file", &self.ca_file)
+            .field("server_name", &self.server_name)
+            .field("min_version", &self.min_version)
+            .field("only_version", &self.only_version)
+            .field("skip_verification", &self.skip_verification)
+            .field("system_roots", &self.system_roots)
+            .finish()
+    }
 }
 
 /// The oldest TLS version a session accepts.
