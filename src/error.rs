@@ -2,7 +2,7 @@
 
 use core::fmt;
 use std::io;
-use std::net::{AddrParseError, SocketAddr};
+use std::net::SocketAddr;
 
 use fixring_core::ErrorCode;
 use fixring_core::config::ConfigErrors;
@@ -34,14 +34,15 @@ pub enum EngineError {
         /// What is wrong.
         source: SetupError,
     },
-    /// An acceptor's `SocketAcceptHost` is not an IP address. [`ErrorCode::ConfigError`].
+    /// An acceptor's `SocketAcceptHost` is neither an IP address nor a name that resolves
+    /// (names are resolved when the engine starts). [`ErrorCode::ConfigError`].
     AcceptHost {
         /// The acceptor session, as its identity reads (`FIX.4.4:US->THEM`).
         session: String,
         /// The host as configured.
         host: String,
-        /// Why it does not parse.
-        source: AddrParseError,
+        /// The resolver's reason.
+        source: io::Error,
     },
     /// An acceptor port could not be bound. [`ErrorCode::PortBindFailed`].
     PortBindFailed {
@@ -129,7 +130,7 @@ impl fmt::Display for EngineError {
             Self::Session { session, source } => write!(f, "{code}: {session}: {source}"),
             Self::AcceptHost { session, host, .. } => write!(
                 f,
-                "{code}: {session}: SocketAcceptHost: '{host}' is not an IP address"
+                "{code}: {session}: SocketAcceptHost: '{host}' is not an IP address nor a name that resolves"
             ),
             Self::PortBindFailed { addr, source } => {
                 write!(f, "{code}: cannot bind {addr}: {source}")
@@ -193,7 +194,6 @@ impl std::error::Error for EngineError {
 #[cfg(test)]
 mod tests {
     use std::error::Error as _;
-    use std::net::IpAddr;
 
     use super::*;
 
@@ -213,20 +213,18 @@ mod tests {
 
     #[test]
     fn configuration_errors_keep_their_source_and_context() {
-        let source = "fix.example.test".parse::<IpAddr>().unwrap_err();
+        let source = io::Error::other("no such host");
+        let expected = source.to_string();
         let error = EngineError::AcceptHost {
             session: "FIX.4.4:US->THEM".to_owned(),
             host: "fix.example.test".to_owned(),
-            source: source.clone(),
+            source,
         };
         assert_eq!(error.code(), ErrorCode::ConfigError);
         assert_eq!(
             error.to_string(),
-            "CONFIG_ERROR: FIX.4.4:US->THEM: SocketAcceptHost: 'fix.example.test' is not an IP address"
+            "CONFIG_ERROR: FIX.4.4:US->THEM: SocketAcceptHost: 'fix.example.test' is not an IP address nor a name that resolves"
         );
-        assert_eq!(
-            error.source().map(ToString::to_string),
-            Some(source.to_string())
-        );
+        assert_eq!(error.source().map(ToString::to_string), Some(expected));
     }
 }

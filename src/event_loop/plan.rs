@@ -1,6 +1,7 @@
 //! Which sessions and listeners each event loop owns.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::sync::OnceLock;
 
 use fixring_core::config::{Role, SessionConfig, Settings, SocketOptions};
 use fixring_io::BackendOptions;
@@ -58,18 +59,16 @@ impl LoopPlan {
                     next += 1;
                 }
                 Role::Acceptor(acceptor) => {
-                    let ip = match &acceptor.accept_host {
-                        Some(host) => {
-                            host.parse::<IpAddr>()
-                                .map_err(|source| EngineError::AcceptHost {
-                                    session: config.id.to_string(),
-                                    host: host.clone(),
-                                    source,
-                                })?
-                        }
-                        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    let addr = match &acceptor.accept_host {
+                        Some(host) => resolve(host, acceptor.accept_port).map_err(|source| {
+                            EngineError::AcceptHost {
+                                session: config.id.to_string(),
+                                host: host.clone(),
+                                source,
+                            }
+                        })?,
+                        None => SocketAddr::new(every_interface(), acceptor.accept_port),
                     };
-                    let addr = SocketAddr::new(ip, acceptor.accept_port);
                     let owner = match ports.iter().find(|(a, _)| a.port() == addr.port()) {
                         Some(&(_, owner)) => owner,
                         None => {
@@ -115,5 +114,30 @@ impl LoopPlan {
             listeners: Vec::new(),
             backend,
         }
+    }
+}
+
+/// `SocketAcceptHost`: an IP address, or a name resolved now, when the engine starts (its
+/// first address).
+fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no address"))
+}
+
+/// Every interface: `[::]`, dual-stack (the listener takes IPv4 too, as mapped addresses),
+/// where the kernel has IPv6; `0.0.0.0` where it has not.
+fn every_interface() -> IpAddr {
+    static HAS_IPV6: OnceLock<bool> = OnceLock::new();
+    let ipv6 =
+        *HAS_IPV6.get_or_init(|| std::net::TcpListener::bind((Ipv6Addr::UNSPECIFIED, 0)).is_ok());
+    if ipv6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     }
 }

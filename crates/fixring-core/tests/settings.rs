@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use fixring_core::ErrorCode;
 use fixring_core::config::{
-    BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, ConnectionType, EngineConfig, HostConfig,
-    HostSelectionPolicy, InitiatorConfig, Role, SessionConfig, Settings, SocketOptions,
-    TlsMinVersion, Transport,
+    BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarningKind, ConnectionType,
+    EngineConfig, HostConfig, HostSelectionPolicy, InitiatorConfig, Role, SessionConfig, Settings,
+    SocketOptions, TlsMinVersion, Transport,
 };
 
 fn parse(text: &str) -> Settings {
@@ -58,7 +58,15 @@ fn quickfix_sample_file_loads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/quickfix_sample.cfg");
     let settings = Settings::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(settings.path.as_deref(), Some(path.as_path()));
-    assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
+    // Only the dictionary keys awaiting issue 13 are warned about.
+    assert!(
+        settings
+            .warnings
+            .iter()
+            .all(|w| matches!(w.kind, ConfigWarningKind::NotImplemented { .. })),
+        "{:?}",
+        settings.warnings
+    );
     let ids: Vec<String> = settings.sessions.iter().map(|s| s.id.to_string()).collect();
     assert_eq!(
         ids,
@@ -234,7 +242,7 @@ fn tls_keys_of_quickfix_cpp_map_by_role() {
     let text = "[DEFAULT]\nBeginString=FIX.4.4\nSenderCompID=S\nSocketUseSSL=Y\n\
         ServerCertificateFile=server.pem\nServerCertificateKeyFile=server.key\n\
         ClientCertificateFile=client.pem\nClientCertificateKeyFile=client.key\n\
-        CertificationAuthoritiesFile=ca.pem\nCertificateVerifyLevel=1\nSSLCipherSuite=HIGH\n\
+        CertificationAuthoritiesFile=ca.pem\n\
         [SESSION]\nConnectionType=acceptor\nTargetCompID=A\nSocketAcceptPort=9000\n\
         [SESSION]\nConnectionType=initiator\nTargetCompID=B\nSocketConnectHost=h\nSocketConnectPort=1\n";
     let settings = parse(text);
@@ -360,8 +368,8 @@ fn each_error_kind_has_its_line_and_key() {
         (format!("{ACCEPTOR}[SESSION]\nTargetCompID=A\nSocketUseSSL=Y\nSocketCertificateFile=c.pem\nSocketPrivateKeyFile=k.pem\n[SESSION]\nTargetCompID=B\n"), 11, "SocketAcceptPort", |k| {
             *k == ConfigErrorKind::TlsPlainPortConflict { port: 9000, other_line: 6 }
         }),
-        (format!("{ACCEPTOR}[SESSION]\nTargetCompID=T\nSocketUseSSL=Y\nSocketCertificateFile=c.pem\n"), 6, "SocketPrivateKeyFile", |k| {
-            *k == ConfigErrorKind::MissingTlsFile
+        (format!("{ACCEPTOR}[SESSION]\nTargetCompID=T\nSocketUseSSL=Y\nSocketCertificateFile=c.pem\n"), 9, "SocketCertificateFile", |k| {
+            matches!(k, ConfigErrorKind::InvalidValue { reason, .. } if reason.contains("SocketPrivateKeyFile"))
         }),
         (format!("{INITIATOR}[SESSION]\nTargetCompID=T\nSocketConnectHost=h\nSocketConnectPort=1\nSocketUseSSL=Y\nSocketCAFile=ca.pem\nTlsMinVersion=1.1\n"), 11, "TlsMinVersion", |k| {
             matches!(k, ConfigErrorKind::InvalidValue { .. })
@@ -392,11 +400,11 @@ fn an_acceptor_without_ssl_key_is_missing_both_files() {
         "{ACCEPTOR}SocketUseSSL=Y\n[SESSION]\nTargetCompID=T\n"
     ));
     let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
-    assert_eq!(keys, ["SocketCertificateFile", "SocketPrivateKeyFile"]);
+    assert_eq!(keys, ["SocketUseSSL"]);
     assert!(
         errors
             .iter()
-            .all(|e| e.kind == ConfigErrorKind::MissingTlsFile && e.line == 7)
+            .all(|e| e.line == 6 && e.to_string().contains("SocketPrivateKeyFile"))
     );
 }
 

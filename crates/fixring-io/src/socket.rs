@@ -44,6 +44,10 @@ pub fn apply(sock: SockRef<'_>, options: &SocketOptions) -> io::Result<()> {
 pub fn listener(addr: SocketAddr, options: &SocketOptions, mode: Mode) -> io::Result<Socket> {
     let sock = tcp(addr, mode)?;
     sock.set_reuse_address(options.reuse_address)?;
+    // `[::]` means every interface of both families, whatever net.ipv6.bindv6only says.
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        sock.set_only_v6(false)?;
+    }
     apply(SockRef::from(&sock), options)?;
     sock.bind(&addr.into())?;
     sock.listen(LISTEN_BACKLOG)?;

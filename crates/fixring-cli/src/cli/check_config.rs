@@ -10,8 +10,9 @@ use std::process::ExitCode;
 
 use fixring_core::config::{
     BusyPoll, EngineConfig, HostSelectionPolicy, Role, SessionConfig, Settings, TlsConfig,
-    Transport,
+    TlsMinVersion, Transport,
 };
+use fixring_core::tls::TlsVersion;
 
 /// Arguments of `check-config`.
 #[derive(Debug, clap::Args)]
@@ -189,6 +190,31 @@ fn describe_tls(out: &mut String, tls: Option<&TlsConfig>) {
         path(&tls.ca_file),
         tls.server_name.as_deref().unwrap_or("-")
     );
+    if tls.pkcs12_file.is_some() {
+        let _ = writeln!(
+            out,
+            "  tls pkcs12:  {} (SSLCertificate)",
+            path(&tls.pkcs12_file)
+        );
+    }
+    let versions = match (tls.only_version, tls.min_version) {
+        (_, TlsMinVersion::Tls13) | (Some(TlsVersion::Tls13), _) => "TLS 1.3",
+        (Some(_), _) => "TLS 1.2",
+        (None, _) => "TLS 1.2 and 1.3",
+    };
+    let roots = if tls.system_roots {
+        ", bundled Mozilla roots (TlsSystemRoots)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "  tls offers:  {versions}{roots}");
+    if tls.skip_verification {
+        let _ = writeln!(
+            out,
+            "  tls WARNING: the server's certificate is NOT verified \
+             (SocketInsecureSkipVerify=Y / SSLValidateCertificates=N)"
+        );
+    }
 }
 
 pub(super) const fn yes_no(value: bool) -> &'static str {

@@ -101,8 +101,6 @@ pub enum ConfigErrorKind {
         /// The `[SESSION]` line of the earlier session on that port.
         other_line: usize,
     },
-    /// A TLS session without the certificate or private key its role needs.
-    MissingTlsFile,
     /// The file has no `[SESSION]`: there is nothing to run.
     NoSessions,
     /// Any other value that cannot be used.
@@ -141,12 +139,6 @@ impl fmt::Display for ConfigErrorKind {
                 f,
                 "port {port} mixes TLS and plain sessions (the session at line {other_line})"
             ),
-            Self::MissingTlsFile => {
-                write!(
-                    f,
-                    "TLS session needs a certificate file and a private key file"
-                )
-            }
             Self::NoSessions => write!(f, "No sessions defined: the file has no [SESSION]"),
             Self::InvalidValue { value, reason } => write!(f, "invalid value {value:?}: {reason}"),
         }
@@ -211,9 +203,10 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// A key that was not recognised and was ignored.
+/// A key that loads but deserves the operator's attention: unknown, not implemented yet, or
+/// turning a protection off.
 ///
-/// Displayed as `FILE:LINE: Key: unknown key, ignored`.
+/// Displayed as `FILE:LINE: Key: message`, e.g. `FILE:LINE: Key: unknown key, ignored`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigWarning {
     /// The settings file, if the text came from one.
@@ -222,16 +215,53 @@ pub struct ConfigWarning {
     pub line: usize,
     /// The key as written.
     pub key: String,
+    /// Why the key is worth a warning.
+    pub kind: ConfigWarningKind,
+}
+
+/// Why a key is worth a warning.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigWarningKind {
+    /// No engine key of that name: an application's own key, or a misspelling.
+    UnknownKey,
+    /// A QuickFIX key whose behaviour fixring does not implement yet; the session runs
+    /// without it.
+    NotImplemented {
+        /// What the session does instead.
+        reason: &'static str,
+    },
+    /// A file the key names cannot be read now: the engine's start will refuse the session
+    /// unless it can be read then.
+    UnreadableFile {
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A setting that turns a protection off (certificate verification, revocation checks):
+    /// loaded as asked, and said every time.
+    Insecure {
+        /// What is no longer checked.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = FileName(self.file.as_deref());
-        write!(
-            f,
-            "{file}:{}: {}: unknown key, ignored",
-            self.line, self.key
-        )
+        write!(f, "{file}:{}: {}: ", self.line, self.key)?;
+        match &self.kind {
+            ConfigWarningKind::UnknownKey => f.write_str("unknown key, ignored"),
+            ConfigWarningKind::NotImplemented { reason } => {
+                write!(f, "not implemented yet, ignored: {reason}")
+            }
+            ConfigWarningKind::Insecure { reason } => write!(f, "WARNING, insecure: {reason}"),
+            ConfigWarningKind::UnreadableFile { reason } => {
+                write!(
+                    f,
+                    "cannot be read now ({reason}): the engine will not start so"
+                )
+            }
+        }
     }
 }
 
@@ -252,6 +282,8 @@ pub(super) struct Report {
     pub(super) file: Option<PathBuf>,
     pub(super) errors: Vec<ConfigError>,
     pub(super) warnings: Vec<ConfigWarning>,
+    /// Whether the files a session names are opened while parsing ([`super::Settings::load`]).
+    pub(super) check_files: bool,
 }
 
 impl Report {
@@ -260,6 +292,7 @@ impl Report {
             file: file.map(Path::to_path_buf),
             errors: Vec::new(),
             warnings: Vec::new(),
+            check_files: false,
         }
     }
 
@@ -272,11 +305,12 @@ impl Report {
         });
     }
 
-    pub(super) fn warn(&mut self, line: usize, key: &str) {
+    pub(super) fn warn(&mut self, line: usize, key: &str, kind: ConfigWarningKind) {
         self.warnings.push(ConfigWarning {
             file: self.file.clone(),
             line,
             key: key.to_owned(),
+            kind,
         });
     }
 }

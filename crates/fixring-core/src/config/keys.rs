@@ -48,6 +48,24 @@ pub(super) const CLIENT_KEY_FILE: &str = "clientcertificatekeyfile";
 pub(super) const AUTHORITIES_FILE: &str = "certificationauthoritiesfile";
 pub(super) const TLS_MIN_VERSION: &str = "tlsminversion";
 pub(super) const TLS_SYSTEM_ROOTS: &str = "tlssystemroots";
+// QuickFIX/n's TLS keys.
+pub(super) const SSL_ENABLE: &str = "sslenable";
+pub(super) const SSL_CERTIFICATE: &str = "sslcertificate";
+pub(super) const SSL_CERTIFICATE_PASSWORD: &str = "sslcertificatepassword";
+pub(super) const SSL_CA_CERTIFICATE: &str = "sslcacertificate";
+pub(super) const SSL_PROTOCOLS: &str = "sslprotocols";
+pub(super) const SSL_VALIDATE_CERTIFICATES: &str = "sslvalidatecertificates";
+pub(super) const SSL_REQUIRE_CLIENT_CERTIFICATE: &str = "sslrequireclientcertificate";
+pub(super) const SSL_CHECK_REVOCATION: &str = "sslcheckcertificaterevocation";
+// quickfixgo's TLS keys beside the Socket… ones.
+pub(super) const MINIMUM_TLS_VERSION: &str = "socketminimumtlsversion";
+pub(super) const INSECURE_SKIP_VERIFY: &str = "socketinsecureskipverify";
+// QuickFIX C++'s TLS details.
+pub(super) const SSL_PROTOCOL: &str = "sslprotocol";
+pub(super) const SSL_CIPHER_SUITE: &str = "sslciphersuite";
+pub(super) const CERTIFICATE_VERIFY_LEVEL: &str = "certificateverifylevel";
+// QuickFIX/J's dynamic sessions.
+pub(super) const ACCEPTOR_TEMPLATE: &str = "acceptortemplate";
 pub(super) const ALLOWED_REMOTE_ADDRESSES: &str = "allowedremoteaddresses";
 pub(super) const START_TIME: &str = "starttime";
 pub(super) const END_TIME: &str = "endtime";
@@ -81,7 +99,7 @@ pub(super) const ENGINE: [&str; 5] = [
 ];
 
 /// Every session key fixring reads.
-const SESSION: [&str; 56] = [
+const SESSION: [&str; 70] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -125,6 +143,20 @@ const SESSION: [&str; 56] = [
     AUTHORITIES_FILE,
     TLS_MIN_VERSION,
     TLS_SYSTEM_ROOTS,
+    SSL_ENABLE,
+    SSL_CERTIFICATE,
+    SSL_CERTIFICATE_PASSWORD,
+    SSL_CA_CERTIFICATE,
+    SSL_PROTOCOLS,
+    SSL_VALIDATE_CERTIFICATES,
+    SSL_REQUIRE_CLIENT_CERTIFICATE,
+    SSL_CHECK_REVOCATION,
+    MINIMUM_TLS_VERSION,
+    INSECURE_SKIP_VERIFY,
+    SSL_PROTOCOL,
+    SSL_CIPHER_SUITE,
+    CERTIFICATE_VERIFY_LEVEL,
+    ACCEPTOR_TEMPLATE,
     ALLOWED_REMOTE_ADDRESSES,
     START_TIME,
     END_TIME,
@@ -141,34 +173,81 @@ const SESSION: [&str; 56] = [
 ];
 
 /// Names other engines give to a key fixring reads: (synonym, canonical name).
-const SYNONYMS: [(&str, &str); 4] = [
+const SYNONYMS: [(&str, &str); 5] = [
     // QuickFIX/J.
     ("sockettcpnodelay", NODELAY),
     ("socketacceptaddress", ACCEPT_HOST),
+    // QuickFIX/n: the name the server's certificate is checked against.
+    ("sslservername", SERVER_NAME),
     // QuickFIX C++ up to 1.14 (1.15 renamed them to the Socket… names).
     ("sendbuffersize", SEND_BUFFER_SIZE),
     ("receivebuffersize", RECEIVE_BUFFER_SIZE),
 ];
 
-/// Well-known QuickFIX keys that are not about connections: accepted, not used, no warning.
-const IGNORED: [&str; 14] = [
-    // TLS details fixring leaves to rustls.
-    "sslprotocol",
-    "sslciphersuite",
-    "certificateverifylevel",
-    // Validation and dictionaries.
-    "usedatadictionary",
-    "datadictionary",
-    "transportdatadictionary",
-    "appdatadictionary",
-    "defaultapplverid",
-    "validatefieldsoutoforder",
-    "validatefieldshavevalues",
-    "validateuserdefinedfields",
-    "allowunknownmsgfields",
-    "rejectinvalidmessage",
-    // Session-layer behaviour beyond the connection.
-    "sendresetseqnumflag",
+/// QuickFIX keys that change nothing in fixring: accepted, not used, no warning.
+const NO_EFFECT: [&str; 1] = [
+    // QuickFIX C++: the order of fields inside its message objects. fixring hands the
+    // application the bytes received and sends the bytes the application wrote.
+    "preservemessagefieldsorder",
+];
+
+/// QuickFIX keys whose behaviour fixring does not have yet: accepted, warned about, with what
+/// the session does instead. The validation and dictionary keys are issue 13's.
+const NOT_IMPLEMENTED: [(&str, &str); 14] = [
+    (
+        "usedatadictionary",
+        "messages are not validated against a data dictionary (issue 13)",
+    ),
+    ("datadictionary", "no data dictionary is loaded (issue 13)"),
+    (
+        "transportdatadictionary",
+        "no data dictionary is loaded (issue 13)",
+    ),
+    (
+        "appdatadictionary",
+        "no data dictionary is loaded (issue 13)",
+    ),
+    (
+        "defaultapplverid",
+        "the Logon does not carry DefaultApplVerID (1137) yet (issue 13)",
+    ),
+    (
+        "validatefieldsoutoforder",
+        "messages are not validated (issue 13)",
+    ),
+    (
+        "validatefieldshavevalues",
+        "messages are not validated (issue 13)",
+    ),
+    (
+        "validateuserdefinedfields",
+        "messages are not validated (issue 13)",
+    ),
+    (
+        "validateincomingmessage",
+        "messages are not validated (issue 13)",
+    ),
+    (
+        "allowunknownmsgfields",
+        "messages are not validated (issue 13)",
+    ),
+    (
+        "rejectinvalidmessage",
+        "messages are not validated (issue 13)",
+    ),
+    (
+        "validatesequencenumbers",
+        "messages are not validated (issue 13)",
+    ),
+    (
+        "cmeenhancedresend",
+        "QuickFIX/n's CME-style resend handling is not implemented: resend requests are \
+         answered and sent as QuickFIX's default",
+    ),
+    (
+        "httpacceptport",
+        "QuickFIX C++'s HTTP status page is not served by fixring",
+    ),
 ];
 
 /// The lower-cased name of `key`, with a synonym mapped onto fixring's name.
@@ -232,9 +311,17 @@ pub(super) fn is_session_key(name: &str) -> bool {
         || super::log::is_log_key(name)
 }
 
-/// Whether a canonical name is a known QuickFIX key that fixring does not use.
-pub(super) fn is_ignored(name: &str) -> bool {
-    IGNORED.contains(&name)
+/// Whether a canonical name is a QuickFIX key that changes nothing in fixring.
+pub(super) fn has_no_effect(name: &str) -> bool {
+    NO_EFFECT.contains(&name)
+}
+
+/// What a session does instead of a QuickFIX key fixring does not implement yet.
+pub(super) fn not_implemented(name: &str) -> Option<&'static str> {
+    NOT_IMPLEMENTED
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, reason)| *reason)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod schedule;
 mod session;
 mod session_keys;
 mod settings_file;
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use std::time::Duration;
 use crate::SessionId;
 use crate::schedule::Schedule;
 
-pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning};
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning, ConfigWarningKind};
 pub use log::{
     DEFAULT_LOG_BUFFER_SIZE, LogConfig, LogOverflow, LogPrecision, MIN_LOG_BUFFER_SIZE,
     ScreenLogConfig,
@@ -258,11 +259,17 @@ impl Default for SocketOptions {
     }
 }
 
-/// TLS settings of a session.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// TLS settings of a session. Its `Debug` output leaves the PKCS#12 password out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TlsConfig {
-    /// Our certificate chain (PEM): required for an acceptor, optional for an initiator.
+    /// Our certificate chain (PEM): required for an acceptor (or `pkcs12_file`), optional
+    /// for an initiator.
     pub certificate_file: Option<PathBuf>,
+    /// QuickFIX/n's SSLCertificate: our chain and its key in one PKCS#12 file (.pfx/.p12),
+    /// instead of `certificate_file` and `private_key_file`.
+    pub pkcs12_file: Option<PathBuf>,
+    /// SSLCertificatePassword: the password of `pkcs12_file` (empty when not set).
+    pub pkcs12_password: String,
     /// The private key of that certificate (PEM).
     pub private_key_file: Option<PathBuf>,
     /// CA certificates (PEM). On an acceptor, requires and verifies client certificates
@@ -271,11 +278,41 @@ pub struct TlsConfig {
     /// SocketServerName: the name an initiator verifies and sends as SNI; the connect host
     /// when `None`.
     pub server_name: Option<String>,
-    /// TlsMinVersion: the oldest TLS version accepted (default 1.2; 1.3 offers only 1.3).
+    /// TlsMinVersion (or quickfixgo's SocketMinimumTLSVersion): the oldest TLS version
+    /// accepted (default 1.2; 1.3 offers only 1.3).
     pub min_version: TlsMinVersion,
+    /// SSLProtocols (QuickFIX/n) or SSLProtocol (QuickFIX C++) naming a single version: only
+    /// that version is offered (default both 1.2 and 1.3).
+    pub only_version: Option<crate::tls::TlsVersion>,
+    /// SocketInsecureSkipVerify=Y (quickfixgo) or SSLValidateCertificates=N (QuickFIX/n) on
+    /// an initiator: the server's certificate and name are NOT verified. Loud in check-config,
+    /// run and the session description (default off).
+    pub skip_verification: bool,
     /// TlsSystemRoots: an initiator also trusts the Mozilla root CAs bundled with fixring
     /// (default N: only `ca_file`).
     pub system_roots: bool,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let password = if self.pkcs12_password.is_empty() {
+            ""
+        } else {
+            "<hidden>"
+        };
+        f.debug_struct("TlsConfig")
+            .field("certificate_file", &self.certificate_file)
+            .field("pkcs12_file", &self.pkcs12_file)
+            .field("pkcs12_password", &password)
+            .field("private_key_file", &self.private_key_file)
+            .field("ca_file", &self.ca_file)
+            .field("server_name", &self.server_name)
+            .field("min_version", &self.min_version)
+            .field("only_version", &self.only_version)
+            .field("skip_verification", &self.skip_verification)
+            .field("system_roots", &self.system_roots)
+            .finish()
+    }
 }
 
 /// The oldest TLS version a session accepts.

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, Report};
+use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarningKind, Report};
 use super::keys::{self, HostKey};
 use super::session::read_session;
 use super::settings_file::{Entry, SettingsFile};
@@ -18,7 +18,18 @@ impl Settings {
     /// `path` is only used to name the file in errors and warnings. Every error of the text
     /// is returned, in line order, not just the first.
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Self, ConfigErrors> {
+        Self::parse_with(text, path, false)
+    }
+
+    /// [`Settings::parse`]; with `check_files`, the TLS files named are also opened, and
+    /// each one that cannot be read is a warning (the engine's start would refuse it).
+    fn parse_with(
+        text: &str,
+        path: Option<&Path>,
+        check_files: bool,
+    ) -> Result<Self, ConfigErrors> {
         let mut report = Report::new(path);
+        report.check_files = check_files;
         let file = SettingsFile::split(text, &mut report);
         let engine = read_engine(&file.defaults, &mut report);
         warn_unknown(&file.defaults, true, &mut report);
@@ -52,10 +63,12 @@ impl Settings {
     }
 
     /// Reads and parses a settings file; a file that cannot be read is itself an error
-    /// naming the file.
+    /// naming the file. The TLS certificate, key and CA files it names are opened too
+    /// (relative to the working directory, as the engine reads them): one that cannot be
+    /// read is a warning naming its key.
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, Some(path)),
+            Ok(text) => Self::parse_with(&text, Some(path), true),
             Err(e) => {
                 let unreadable = ConfigError {
                     file: Some(PathBuf::from(path)),
@@ -114,8 +127,19 @@ fn warn_unknown(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
                     },
                 );
             }
-        } else if !keys::is_session_key(name) && !keys::is_ignored(name) {
-            report.warn(entry.line, entry.key);
+        } else if let Some(reason) = keys::not_implemented(name)
+            && !(name == "usedatadictionary" && entry.value.eq_ignore_ascii_case("n"))
+        {
+            report.warn(
+                entry.line,
+                entry.key,
+                ConfigWarningKind::NotImplemented { reason },
+            );
+        } else if !keys::is_session_key(name)
+            && !keys::has_no_effect(name)
+            && keys::not_implemented(name).is_none()
+        {
+            report.warn(entry.line, entry.key, ConfigWarningKind::UnknownKey);
         }
     }
 }

@@ -12,7 +12,7 @@ use super::session_keys;
 use super::settings_file::Entry;
 use super::{
     AcceptorConfig, ConnectionType, HostConfig, HostSelectionPolicy, InitiatorConfig, Role,
-    SessionConfig, SocketOptions, TlsConfig, TlsMinVersion,
+    SessionConfig, SocketOptions,
 };
 use crate::SessionId;
 
@@ -36,7 +36,8 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
         Some(ConnectionType::Initiator) => read_initiator(view, report).map(Role::Initiator),
         None => None,
     };
-    let tls = connection_type.and_then(|t| read_tls(view, t, report));
+    let tls = connection_type.and_then(|t| super::tls::read_tls(view, t, report));
+    refuse_template(view, report);
     // Read everything before giving up, so that every error of the session is reported.
     let heartbeat_interval = seconds(view, keys::HEARTBEAT_INTERVAL, false, report);
     let logon_timeout = seconds(view, keys::LOGON_TIMEOUT, false, report);
@@ -123,6 +124,20 @@ fn allowed_remote_addresses(
         }
     }
     Some(addresses)
+}
+
+/// QuickFIX/J's AcceptorTemplate=Y: refused, fixring has no dynamic sessions yet.
+fn refuse_template(view: &View<'_, '_>, report: &mut Report) {
+    let Some(entry) = view.get(keys::ACCEPTOR_TEMPLATE) else {
+        return;
+    };
+    if bool_value(entry, report) == Some(true) {
+        let reason = "dynamic sessions are not implemented: a Logon matching a template does \
+                      not create a session in fixring (its sessions are fixed when it starts). \
+                      Write one [SESSION] per counterparty with its own SenderCompID and \
+                      TargetCompID instead, and no AcceptorTemplate";
+        invalid(report, entry, reason.to_owned());
+    }
 }
 
 /// A key every session needs; an empty string (and an error) when absent or empty.
@@ -367,80 +382,6 @@ fn read_socket(view: &View<'_, '_>, report: &mut Report) -> SocketOptions {
     socket.send_buffer_size = buffer_size(view, keys::SEND_BUFFER_SIZE, report);
     socket.receive_buffer_size = buffer_size(view, keys::RECEIVE_BUFFER_SIZE, report);
     socket
-}
-
-/// TLS when SocketUseSSL=Y, or, without SocketUseSSL, when a certificate key for the role
-/// is present (as quickfixgo and QuickFIX C++'s SSL classes do). `Some(None)` is plain.
-fn read_tls(
-    view: &View<'_, '_>,
-    connection_type: ConnectionType,
-    report: &mut Report,
-) -> Option<Option<TlsConfig>> {
-    let (role_cert, role_key) = match connection_type {
-        ConnectionType::Acceptor => (keys::SERVER_CERTIFICATE_FILE, keys::SERVER_KEY_FILE),
-        ConnectionType::Initiator => (keys::CLIENT_CERTIFICATE_FILE, keys::CLIENT_KEY_FILE),
-    };
-    let path = |ours: &str, cpp: &str| {
-        view.get(ours)
-            .or_else(|| view.get(cpp))
-            .filter(|e| !e.value.is_empty())
-            .map(|e| PathBuf::from(e.value))
-    };
-    let tls = TlsConfig {
-        certificate_file: path(keys::CERTIFICATE_FILE, role_cert),
-        private_key_file: path(keys::PRIVATE_KEY_FILE, role_key),
-        ca_file: path(keys::CA_FILE, keys::AUTHORITIES_FILE),
-        server_name: text(view, keys::SERVER_NAME),
-        min_version: min_version(view, report).unwrap_or_default(),
-        system_roots: flag(view, keys::TLS_SYSTEM_ROOTS, report).unwrap_or(false),
-    };
-    let enabled = match view.get(keys::USE_SSL) {
-        Some(entry) => bool_value(entry, report)?,
-        None => tls.certificate_file.is_some() || tls.private_key_file.is_some(),
-    };
-    if !enabled {
-        return Some(None);
-    }
-    let needs_both = connection_type == ConnectionType::Acceptor
-        || tls.certificate_file.is_some()
-        || tls.private_key_file.is_some();
-    if needs_both {
-        if tls.certificate_file.is_none() {
-            report.error(
-                view.line,
-                "SocketCertificateFile",
-                ConfigErrorKind::MissingTlsFile,
-            );
-        }
-        if tls.private_key_file.is_none() {
-            report.error(
-                view.line,
-                "SocketPrivateKeyFile",
-                ConfigErrorKind::MissingTlsFile,
-            );
-        }
-        if tls.certificate_file.is_none() || tls.private_key_file.is_none() {
-            return None;
-        }
-    }
-    Some(Some(tls))
-}
-
-/// TlsMinVersion: `1.2` or `1.3` (`TLSv1.2`/`TLSv1.3` too).
-fn min_version(view: &View<'_, '_>, report: &mut Report) -> Option<TlsMinVersion> {
-    let entry = view.get(keys::TLS_MIN_VERSION)?;
-    let value = entry
-        .value
-        .trim_start_matches("TLSv")
-        .trim_start_matches("tlsv");
-    match value {
-        "1.2" => Some(TlsMinVersion::Tls12),
-        "1.3" => Some(TlsMinVersion::Tls13),
-        _ => {
-            invalid(report, entry, "expected 1.2 or 1.3".to_owned());
-            None
-        }
-    }
 }
 
 /// A free-text value; `None` when absent or empty.

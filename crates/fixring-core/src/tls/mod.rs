@@ -21,6 +21,7 @@
 
 mod connection;
 mod error;
+mod insecure;
 mod setup;
 
 pub use connection::{Progress, TlsConnection};

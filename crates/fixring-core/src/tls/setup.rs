@@ -38,6 +38,8 @@ pub struct TlsSetup {
     version: Option<TlsVersion>,
     /// Whether a client also trusts the bundled Mozilla roots.
     system_roots: bool,
+    /// Whether a client skips verifying the server (SocketInsecureSkipVerify).
+    skip_verification: bool,
 }
 
 /// Our certificate chain and the private key matching its first certificate.
@@ -64,10 +66,15 @@ impl TlsSetup {
         let key = read_optional(cfg.private_key_file.as_deref(), PemRole::PrivateKey)?;
         let ca = read_optional(cfg.ca_file.as_deref(), PemRole::CaCertificates)?;
         let mut setup = Self::build(borrowed(&cert), borrowed(&key), borrowed(&ca))?;
+        if let Some((bytes, source)) = read_optional(cfg.pkcs12_file.as_deref(), PemRole::Pkcs12)? {
+            setup.identity = Some(Identity::from_pkcs12(&bytes, &cfg.pkcs12_password, source)?);
+        }
+        setup.version = cfg.only_version;
         if cfg.min_version == TlsMinVersion::Tls13 {
             setup.version = Some(TlsVersion::Tls13);
         }
         setup.system_roots = cfg.system_roots;
+        setup.skip_verification = cfg.skip_verification;
         Ok(setup)
     }
 
@@ -124,6 +131,22 @@ impl TlsSetup {
     /// certificates (required) and its name always checked; our chain and key, when given,
     /// answer a request for a client certificate.
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, TlsSetupError> {
+        if self.skip_verification {
+            let builder = ClientConfig::builder_with_provider(provider())
+                .with_protocol_versions(self.versions())
+                .map_err(TlsSetupError::Rejected)?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(super::insecure::NoVerification(
+                    provider(),
+                )));
+            let config = match &self.identity {
+                Some(identity) => builder
+                    .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
+                    .map_err(|e| identity.key_error(&e))?,
+                None => builder.with_no_client_auth(),
+            };
+            return Ok(Arc::new(config));
+        }
         let store = match (&self.roots, self.system_roots) {
             (Some(roots), false) => Arc::clone(&roots.store),
             (roots, true) => {
@@ -181,6 +204,7 @@ impl TlsSetup {
             roots,
             version: None,
             system_roots: false,
+            skip_verification: false,
         })
     }
 
@@ -236,6 +260,44 @@ impl Identity {
         Ok(identity)
     }
 
+    /// Our chain and key from a PKCS#12 file (QuickFIX/n's SSLCertificate), read with
+    /// `p12-keystore`: its first private key and the certificates that go with it.
+    fn from_pkcs12(bytes: &[u8], password: &str, source: PemSource) -> Result<Self, TlsSetupError> {
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            bytes,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Strict,
+        )
+        .map_err(|e| TlsSetupError::Malformed {
+            source: source.clone(),
+            reason: format!("{e} (is SSLCertificatePassword right?)"),
+        })?;
+        let Some((_, chain)) = store.private_key_chain() else {
+            return Err(TlsSetupError::NoPrivateKey { source });
+        };
+        let certs: Vec<CertificateDer<'static>> = chain
+            .certs()
+            .iter()
+            .map(|c| CertificateDer::from(c.as_der().to_vec()))
+            .collect();
+        if certs.is_empty() {
+            return Err(TlsSetupError::NoCertificate { source });
+        }
+        let key = PrivateKeyDer::Pkcs8(chain.key().as_der().to_vec().into());
+        let identity = Self {
+            chain: certs,
+            key,
+            source,
+        };
+        CertifiedKey::from_der(
+            identity.chain.clone(),
+            identity.key.clone_key(),
+            &provider(),
+        )
+        .map_err(|e| identity.key_error(&e))?;
+        Ok(identity)
+    }
+
     /// Names the key file in a rustls error about the key or its match with the certificate.
     fn key_error(&self, error: &rustls::Error) -> TlsSetupError {
         match error {
@@ -253,6 +315,19 @@ impl Identity {
 impl Roots {
     fn parse(pem: &[u8], source: PemSource) -> Result<Self, TlsSetupError> {
         let mut store = RootCertStore::empty();
+        // QuickFIX/n's SSLCACertificate is often a DER `.cer`: one certificate, no PEM armour.
+        if pem.first() == Some(&0x30) {
+            store
+                .add(CertificateDer::from(pem.to_vec()))
+                .map_err(|e| TlsSetupError::BadCa {
+                    source: source.clone(),
+                    reason: e.to_string(),
+                })?;
+            return Ok(Self {
+                store: Arc::new(store),
+                source,
+            });
+        }
         let mut found = false;
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| TlsSetupError::Malformed {
@@ -317,8 +392,10 @@ pub enum PemRole {
     Certificate,
     /// The private key of our certificate (PrivateKeyFile).
     PrivateKey,
-    /// CA certificates (CAFile).
+    /// CA certificates (CAFile), PEM or one DER certificate.
     CaCertificates,
+    /// Our chain and key in one PKCS#12 file (QuickFIX/n's SSLCertificate).
+    Pkcs12,
 }
 
 impl fmt::Display for PemRole {
@@ -327,6 +404,7 @@ impl fmt::Display for PemRole {
             Self::Certificate => "certificate",
             Self::PrivateKey => "private key",
             Self::CaCertificates => "CA certificates",
+            Self::Pkcs12 => "PKCS#12",
         })
     }
 }
