@@ -89,7 +89,7 @@ impl FileStore {
             .append(true)
             .create(true)
             .open(&path)?;
-        file.try_lock().map_err(|_| {
+        lock(&file).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::WouldBlock,
                 format!("{} is in use by another process", path.display()),
@@ -228,6 +228,24 @@ impl FileStore {
         self.file = file;
         self.len = self.records.len() as u64;
         Ok(())
+    }
+}
+
+/// How long opening a journal waits for another holder of its lock to let go: a process
+/// that stops and starts again at once, or a child process of ours between its fork and its
+/// exec, holds it for moments only.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Takes the journal's exclusive lock, waiting at most [`LOCK_PATIENCE`] for it.
+fn lock(file: &File) -> Result<(), fs::TryLockError> {
+    let until = std::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        match file.try_lock() {
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return result,
+        }
     }
 }
 
