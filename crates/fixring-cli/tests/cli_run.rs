@@ -334,3 +334,58 @@ fn run_says_what_it_connects_to() {
     );
     stop(&mut run);
 }
+
+/// The screen log (`ScreenLogShowIncoming`, `ScreenLogShowOutgoing`, `ScreenLogShowEvents`):
+/// every message in and out, and the events, on standard output in QuickFIX C++'s layout,
+/// `<TIMESTAMP, SESSION, incoming>` and the message on the next line.
+#[test]
+fn run_shows_the_screen_log_as_quickfix_does() {
+    let dir = temp_dir("cli-run-screen");
+    let port = free_port();
+    let config = acceptor_file(dir.path(), port);
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "[SESSION]",
+        "ScreenLogShowIncoming=Y\nScreenLogShowOutgoing=Y\nScreenLogShowEvents=Y\n[SESSION]",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut run = Run(fixring(&["run", "-c", config.to_str().unwrap()])
+        .spawn()
+        .expect("the binary runs"));
+    let stdout = lines(run.0.stdout.take().unwrap());
+    let _stderr = lines(run.0.stderr.take().unwrap());
+    let text = format!(
+        "[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=INIT\nTargetCompID=ACC\n\
+         SocketConnectHost=127.0.0.1\nSocketConnectPort={port}\nHeartBtInt=30\nReconnectInterval=1\n"
+    );
+    let app = Recorder::new();
+    let mut initiator = Engine::new(Settings::parse(&text, None).unwrap(), app.clone());
+    initiator.start().unwrap();
+    app.expect_events("fix.connection.established", 1, WAIT);
+    initiator.stop();
+    app.expect_events("fix.session.logout", 1, WAIT);
+    stop(&mut run);
+    // The child has exited: its output ends, and the reader with it.
+    let shown: Vec<String> = stdout.iter().collect();
+    // A header, then its message on the next line: the Logon and the Logout each way.
+    for direction in ["incoming", "outgoing"] {
+        for msg_type in ["35=A", "35=5"] {
+            let found = shown.windows(2).any(|pair| {
+                let (header, message) = (&pair[0], &pair[1]);
+                header.starts_with('<')
+                    && header.ends_with(&format!(", FIX.4.4:ACC->INIT, {direction}>"))
+                    && header.as_bytes().get(9) == Some(&b'-')
+                    && message.starts_with("  (8=FIX.4.4\u{1}")
+                    && message.ends_with(')')
+                    && message.contains(&format!("\u{1}{msg_type}\u{1}"))
+            });
+            assert!(found, "no {direction} {msg_type} on the screen: {shown:#?}");
+        }
+    }
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.ends_with(", FIX.4.4:ACC->INIT, event>")),
+        "no event on the screen: {shown:#?}"
+    );
+}
