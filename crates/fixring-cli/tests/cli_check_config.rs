@@ -159,3 +159,25 @@ fn run_and_check_config_print_the_same_warnings_and_errors() {
         "the same words from both commands"
     );
 }
+
+#[test]
+fn an_acceptor_s_allow_list_is_described() {
+    let path = write_settings(
+        "allowed.cfg",
+        "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=A\n\
+         SocketAcceptPort=9000\n[SESSION]\nTargetCompID=B\nAllowedRemoteAddresses=10.0.0.1,::1\n\
+         [SESSION]\nTargetCompID=C\n",
+    );
+    let output = check_config(&path);
+    remove_settings(&path);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("  allowed:     AllowedRemoteAddresses 10.0.0.1, ::1\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  allowed:     any address (no AllowedRemoteAddresses)\n"),
+        "{stdout}"
+    );
+}

@@ -58,7 +58,7 @@ fn quickfix_sample_file_loads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/quickfix_sample.cfg");
     let settings = Settings::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(settings.path.as_deref(), Some(path.as_path()));
-    // Only the dictionary keys awaiting issue 13 are warned about.
+    // Only the dictionary keys, not implemented yet, are warned about.
     assert!(
         settings
             .warnings

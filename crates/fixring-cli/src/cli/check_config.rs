@@ -114,6 +114,14 @@ fn describe_session(out: &mut String, session: &SessionConfig) {
         Role::Acceptor(acceptor) => {
             let host = acceptor.accept_host.as_deref().unwrap_or("*");
             let _ = writeln!(out, "  accept:      {host}:{}", acceptor.accept_port);
+            let allowed = match &session.allowed_remote_addresses {
+                Some(addresses) => {
+                    let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+                    format!("AllowedRemoteAddresses {}", list.join(", "))
+                }
+                None => "any address (no AllowedRemoteAddresses)".to_owned(),
+            };
+            let _ = writeln!(out, "  allowed:     {allowed}");
         }
         Role::Initiator(initiator) => {
             for (i, host) in initiator.hosts.iter().enumerate() {

@@ -192,61 +192,30 @@ const NO_EFFECT: [&str; 1] = [
 ];
 
 /// QuickFIX keys whose behaviour fixring does not have yet: accepted, warned about, with what
-/// the session does instead. The validation and dictionary keys are issue 13's.
-const NOT_IMPLEMENTED: [(&str, &str); 14] = [
+/// the session does instead.
+const NOT_IMPLEMENTED: [(&str, &str); 13] = [
     (
         "usedatadictionary",
-        "messages are not validated against a data dictionary (issue 13)",
+        "messages are not validated against a data dictionary",
     ),
-    ("datadictionary", "no data dictionary is loaded (issue 13)"),
-    (
-        "transportdatadictionary",
-        "no data dictionary is loaded (issue 13)",
-    ),
-    (
-        "appdatadictionary",
-        "no data dictionary is loaded (issue 13)",
-    ),
+    ("datadictionary", "no data dictionary is loaded"),
+    ("transportdatadictionary", "no data dictionary is loaded"),
+    ("appdatadictionary", "no data dictionary is loaded"),
     (
         "defaultapplverid",
-        "the Logon does not carry DefaultApplVerID (1137) yet (issue 13)",
+        "the Logon does not carry DefaultApplVerID (1137) yet",
     ),
-    (
-        "validatefieldsoutoforder",
-        "messages are not validated (issue 13)",
-    ),
-    (
-        "validatefieldshavevalues",
-        "messages are not validated (issue 13)",
-    ),
-    (
-        "validateuserdefinedfields",
-        "messages are not validated (issue 13)",
-    ),
-    (
-        "validateincomingmessage",
-        "messages are not validated (issue 13)",
-    ),
-    (
-        "allowunknownmsgfields",
-        "messages are not validated (issue 13)",
-    ),
-    (
-        "rejectinvalidmessage",
-        "messages are not validated (issue 13)",
-    ),
-    (
-        "validatesequencenumbers",
-        "messages are not validated (issue 13)",
-    ),
+    ("validatefieldsoutoforder", "messages are not validated"),
+    ("validatefieldshavevalues", "messages are not validated"),
+    ("validateuserdefinedfields", "messages are not validated"),
+    ("validateincomingmessage", "messages are not validated"),
+    ("allowunknownmsgfields", "messages are not validated"),
+    ("rejectinvalidmessage", "messages are not validated"),
+    ("validatesequencenumbers", "messages are not validated"),
     (
         "cmeenhancedresend",
         "QuickFIX/n's CME-style resend handling is not implemented: resend requests are \
          answered and sent as QuickFIX's default",
-    ),
-    (
-        "httpacceptport",
-        "QuickFIX C++'s HTTP status page is not served by fixring",
     ),
 ];
 
