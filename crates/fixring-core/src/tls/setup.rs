@@ -246,18 +246,19 @@ impl Identity {
                 reason: other.to_string(),
             },
         })?;
-        let identity = Self {
+        Self {
             chain,
             key,
             source: key_source,
-        };
-        CertifiedKey::from_der(
-            identity.chain.clone(),
-            identity.key.clone_key(),
-            &provider(),
-        )
-        .map_err(|e| identity.key_error(&e))?;
-        Ok(identity)
+        }
+        .checked()
+    }
+
+    /// The identity, once the key is known to match the chain's certificate.
+    fn checked(self) -> Result<Self, TlsSetupError> {
+        CertifiedKey::from_der(self.chain.clone(), self.key.clone_key(), &provider())
+            .map_err(|e| self.key_error(&e))?;
+        Ok(self)
     }
 
     /// Our chain and key from a PKCS#12 file (QuickFIX/n's SSLCertificate), read with
@@ -284,18 +285,12 @@ impl Identity {
             return Err(TlsSetupError::NoCertificate { source });
         }
         let key = PrivateKeyDer::Pkcs8(chain.key().as_der().to_vec().into());
-        let identity = Self {
+        Self {
             chain: certs,
             key,
             source,
-        };
-        CertifiedKey::from_der(
-            identity.chain.clone(),
-            identity.key.clone_key(),
-            &provider(),
-        )
-        .map_err(|e| identity.key_error(&e))?;
-        Ok(identity)
+        }
+        .checked()
     }
 
     /// Names the key file in a rustls error about the key or its match with the certificate.
