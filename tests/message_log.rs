@@ -482,3 +482,78 @@ fn a_sequence_reset_moves_the_logs_to_the_backup_path() {
         Some(b"Y".to_vec())
     );
 }
+
+/// QuickFIX/J's layout keys, end to end: `FileLogHeartbeats=N` leaves the Heartbeats out,
+/// `FileIncludeMilliseconds=Y` stamps lines to the millisecond, and
+/// `FileIncludeTimeStampForMessages=N` writes the messages alone.
+#[test]
+fn quickfix_j_s_layout_keys_shape_the_messages_log() {
+    for (keys, stamped) in [
+        ("FileIncludeMilliseconds=Y\n", true),
+        ("FileIncludeTimeStampForMessages=N\n", false),
+    ] {
+        let dir = temp_dir("log-layout");
+        let port = free_port();
+        let text = acceptor_text("epoll", port, &["VICTIM".to_owned()], None).replacen(
+            "[SESSION]",
+            &format!(
+                "FileLogPath={}\nFileLogHeartbeats=N\n{keys}[SESSION]",
+                dir.path().display()
+            ),
+            1,
+        );
+        let acceptor_app = Recorder::echoing();
+        let mut acceptor = start(&text, acceptor_app.clone());
+        let options = RigOptions {
+            heart_bt_int: 1,
+            ..RigOptions::new("uring")
+        };
+        let initiator_settings = initiator_text(options, "VICTIM", port, None);
+        let app = Recorder::new();
+        let mut engine = start(&initiator_settings, app.clone());
+        app.expect_events("fix.connection.established", 1, WAIT);
+        trade(&engine, &app, 3);
+        // HeartBtInt 1: Heartbeats go both ways while nothing else does.
+        thread::sleep(std::time::Duration::from_millis(2_500));
+        engine.stop();
+        engine.wait().expect("a clean stop");
+        acceptor.stop();
+        acceptor.wait().expect("a clean stop");
+        let bytes = std::fs::read(dir.path().join("FIX.4.4-ACC-VICTIM.messages.current.log"))
+            .expect("the messages log");
+        let messages: Vec<&[u8]> = lines(&bytes)
+            .into_iter()
+            .map(|line| {
+                if !stamped {
+                    return line;
+                }
+                // `YYYYMMDD-HH:MM:SS.sss : `
+                let (stamp, rest) = line.split_at(24);
+                assert_eq!(
+                    stamp[17],
+                    b'.',
+                    "{keys}: {:?}",
+                    String::from_utf8_lossy(line)
+                );
+                assert!(stamp[18..21].iter().all(u8::is_ascii_digit), "{keys}");
+                assert_eq!(&stamp[21..], b" : ", "{keys}");
+                rest
+            })
+            .collect();
+        for msg in &messages {
+            let parsed = Message::parse(msg)
+                .unwrap_or_else(|e| panic!("{keys}: {e}: {:?}", String::from_utf8_lossy(msg)));
+            assert_ne!(parsed.msg_type(), b"0", "{keys}: a Heartbeat was logged");
+        }
+        let orders = messages.iter().filter(|m| field(m, 35) == b"D").count();
+        assert_eq!(orders, 3, "{keys}");
+        // Heartbeats did flow: the initiator's MsgSeqNums in the log skip theirs.
+        let from_victim = sent_by(&messages, b"VICTIM");
+        let last = from_victim.iter().map(|m| seq(m)).max().unwrap_or(0);
+        assert!(
+            last > from_victim.len() as u64,
+            "{keys}: {} messages up to MsgSeqNum {last}",
+            from_victim.len()
+        );
+    }
+}
