@@ -1,5 +1,5 @@
-//! Issue 12's "Done means": every real settings file of `../shared/conformance/settings-files/`
-//! (QuickFIX C++, QuickFIX/J, QuickFIX/n, quickfixgo; SOURCES.md says where each comes from)
+//! Real settings files: every file of `../shared/conformance/settings-files/` (QuickFIX C++,
+//! QuickFIX/J, QuickFIX/n, quickfixgo; SOURCES.md says where each comes from)
 //! loads when valid, is refused naming its own keys when not, and sets no engine key that is
 //! neither read nor refused, except the named lists below.
 
