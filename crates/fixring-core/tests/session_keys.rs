@@ -395,3 +395,29 @@ fn an_initiator_refuses_a_logon_reply_for_another_sub_id() {
         Some(CloseReason::Protocol(violation).to_string())
     );
 }
+
+#[test]
+fn a_fixt_logon_carries_the_default_appl_ver_id_and_others_do_not() {
+    let fixt = pair_with(|initiator, acceptor| {
+        for config in [initiator, acceptor] {
+            config.id.begin_string = "FIXT.1.1".to_owned();
+            config.rules.default_appl_ver_id = Some(9);
+        }
+    });
+    for side in [&fixt.initiator, &fixt.acceptor] {
+        assert_eq!(fields(side, b"A", 1137), ["9"]);
+        // In tag order after the Logon's own fields, as QuickFIX writes it.
+        let logon = side
+            .written
+            .first()
+            .map(|f| readable(f))
+            .unwrap_or_default();
+        assert!(logon.contains("|98=0|108=30|1137=9|10="), "{logon}");
+    }
+    let fix44 = pair_with(|initiator, acceptor| {
+        for config in [initiator, acceptor] {
+            config.rules.default_appl_ver_id = Some(9);
+        }
+    });
+    assert_eq!(fields(&fix44.initiator, b"A", 1137), [""]);
+}

@@ -553,3 +553,22 @@ fn quickfix_j_socket_keys_mean_what_they_mean_there() {
     );
     assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
 }
+
+#[test]
+fn default_appl_ver_id_is_a_code_or_the_version_it_names() {
+    let rules = |value: &str| {
+        parse(&format!(
+            "{ACCEPTOR}BeginString=FIXT.1.1\n[SESSION]\nTargetCompID=T\nDefaultApplVerID={value}\n"
+        ))
+        .sessions[0]
+            .rules
+            .default_appl_ver_id
+    };
+    assert_eq!(rules("9"), Some(9));
+    assert_eq!(rules("FIX.5.0SP2"), Some(9));
+    assert_eq!(rules("FIX.4.4"), Some(6));
+    let bad = error(&format!(
+        "{ACCEPTOR}[SESSION]\nTargetCompID=T\nDefaultApplVerID=FIX.9\n"
+    ));
+    assert_eq!((bad.line, bad.key.as_str()), (8, "DefaultApplVerID"));
+}

@@ -47,7 +47,7 @@ fn every_key_is_read_in_any_case() {
          SendRedundantResendRequests=Y\nResendRequestChunkSize=100\n\
          EnableLastMsgSeqNumProcessed=Y\nRequiresOrigSendingTime=N\n\
          SendLogoutBeforeDisconnectFromTimeout=Y\nTimeStampPrecision=NANOS\n\
-         CheckCompID=N\nValidateLengthAndChecksum=N\n",
+         CheckCompID=N\nValidateLengthAndChecksum=N\nDefaultApplVerID=FIX.5.0SP1\n",
     );
     let expected = SessionRules {
         reset_on_logout: true,
@@ -62,6 +62,7 @@ fn every_key_is_read_in_any_case() {
         timestamp_precision: TimestampPrecision::Nanos,
         check_comp_id: false,
         validate_length_and_checksum: false,
+        default_appl_ver_id: Some(8),
     };
     assert_eq!(rules, expected);
 }

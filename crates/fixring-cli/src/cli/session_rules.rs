@@ -63,6 +63,12 @@ pub(super) fn describe(out: &mut String, session: &SessionConfig) {
         },
         yes_no(rules.enable_last_msg_seq_num_processed)
     );
+    if let Some(code) = rules.default_appl_ver_id {
+        let _ = writeln!(
+            out,
+            "  logon:       DefaultApplVerID {code} (1137, on a FIXT.1.1 Logon)"
+        );
+    }
     let latency = if session.check_latency {
         format!("Y (MaxLatency {} s)", session.max_latency.as_secs())
     } else {

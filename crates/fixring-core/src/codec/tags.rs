@@ -53,6 +53,9 @@ pub const SENDER_LOCATION_ID: Tag = 142;
 pub const TARGET_LOCATION_ID: Tag = 143;
 /// LastMsgSeqNumProcessed: the last MsgSeqNum of the peer's the sender processed.
 pub const LAST_MSG_SEQ_NUM_PROCESSED: Tag = 369;
+/// DefaultApplVerID: on a FIXT.1.1 Logon, the application version the session's messages
+/// default to.
+pub const DEFAULT_APPL_VER_ID: Tag = 1137;
 /// RefTagID: the tag a session-level Reject refers to.
 pub const REF_TAG_ID: Tag = 371;
 /// RefMsgType: the MsgType a session-level Reject refers to.

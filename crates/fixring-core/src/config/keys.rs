@@ -193,7 +193,7 @@ const NO_EFFECT: [&str; 1] = [
 
 /// QuickFIX keys whose behaviour fixring does not have yet: accepted, warned about, with what
 /// the session does instead.
-const NOT_IMPLEMENTED: [(&str, &str); 13] = [
+const NOT_IMPLEMENTED: [(&str, &str); 12] = [
     (
         "usedatadictionary",
         "messages are not validated against a data dictionary",
@@ -201,10 +201,6 @@ const NOT_IMPLEMENTED: [(&str, &str); 13] = [
     ("datadictionary", "no data dictionary is loaded"),
     ("transportdatadictionary", "no data dictionary is loaded"),
     ("appdatadictionary", "no data dictionary is loaded"),
-    (
-        "defaultapplverid",
-        "the Logon does not carry DefaultApplVerID (1137) yet",
-    ),
     ("validatefieldsoutoforder", "messages are not validated"),
     ("validatefieldshavevalues", "messages are not validated"),
     ("validateuserdefinedfields", "messages are not validated"),

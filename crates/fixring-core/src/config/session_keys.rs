@@ -28,9 +28,10 @@ const TIMESTAMP_PRECISION: &str = "timestampprecision";
 const MILLISECONDS_IN_TIMESTAMP: &str = "millisecondsintimestamp";
 const CHECK_COMP_ID: &str = "checkcompid";
 const VALIDATE_LENGTH_AND_CHECKSUM: &str = "validatelengthandchecksum";
+const DEFAULT_APPL_VER_ID: &str = "defaultapplverid";
 
 /// Every key this module reads (lower-cased).
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 19] = [
     SENDER_SUB_ID,
     SENDER_LOCATION_ID,
     TARGET_SUB_ID,
@@ -49,6 +50,7 @@ const KEYS: [&str; 18] = [
     MILLISECONDS_IN_TIMESTAMP,
     CHECK_COMP_ID,
     VALIDATE_LENGTH_AND_CHECKSUM,
+    DEFAULT_APPL_VER_ID,
 ];
 
 /// Whether a canonical name is one of this module's keys.
@@ -99,6 +101,9 @@ pub struct SessionRules {
     /// and skipped; with N it is read all the same, framed up to its CheckSum field as
     /// QuickFIX frames it (default Y).
     pub validate_length_and_checksum: bool,
+    /// DefaultApplVerID: the ApplVerID (1137) a FIXT.1.1 session's Logon carries, as its
+    /// code (`9` for FIX.5.0SP2); none by default. Other BeginStrings do not send it.
+    pub default_appl_ver_id: Option<u8>,
 }
 
 impl Default for SessionRules {
@@ -116,6 +121,7 @@ impl Default for SessionRules {
             timestamp_precision: TimestampPrecision::Millis,
             check_comp_id: true,
             validate_length_and_checksum: true,
+            default_appl_ver_id: None,
         }
     }
 }
@@ -187,7 +193,40 @@ pub(super) fn read_rules(view: &View<'_, '_>, report: &mut Report) -> SessionRul
     if let Some(precision) = timestamp_precision(view, report) {
         rules.timestamp_precision = precision;
     }
+    rules.default_appl_ver_id = default_appl_ver_id(view, report);
     rules
+}
+
+/// The FIX versions DefaultApplVerID names, in the order of their ApplVerID codes (0–9).
+const APPL_VER_IDS: [&str; 10] = [
+    "FIX.2.7",
+    "FIX.3.0",
+    "FIX.4.0",
+    "FIX.4.1",
+    "FIX.4.2",
+    "FIX.4.3",
+    "FIX.4.4",
+    "FIX.5.0",
+    "FIX.5.0SP1",
+    "FIX.5.0SP2",
+];
+
+/// DefaultApplVerID: an ApplVerID code (`0`–`9`) or the BeginString of the version
+/// (`FIX.5.0SP2`), as QuickFIX C++, QuickFIX/J, QuickFIX/n and quickfixgo take it.
+fn default_appl_ver_id(view: &View<'_, '_>, report: &mut Report) -> Option<u8> {
+    let entry = view.get(DEFAULT_APPL_VER_ID)?;
+    let value = entry.value.trim();
+    let by_code = value.parse::<u8>().ok().filter(|&code| code <= 9);
+    let by_name = APPL_VER_IDS
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(value))
+        .and_then(|code| u8::try_from(code).ok());
+    let code = by_code.or(by_name);
+    if code.is_none() {
+        let reason = "expected an ApplVerID code 0-9 or a version such as FIX.5.0SP2".to_owned();
+        invalid(report, entry, reason);
+    }
+    code
 }
 
 /// TimestampPrecision: QuickFIX C++'s digits (0, 3, 6, 9), QuickFIX/J's and quickfixgo's

@@ -40,6 +40,9 @@ pub use store::SentMessage;
 use store::SentStore;
 pub use violation::{CloseReason, ProtocolViolation, SendError};
 
+/// The BeginString of FIX 5's transport, whose Logon carries DefaultApplVerID.
+const FIXT_1_1: &str = "FIXT.1.1";
+
 /// The session's named deadlines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {
@@ -449,6 +452,15 @@ impl Session {
         let mut body = [0u8; ADMIN_BODY];
         let mut writer = FieldWriter::new(&mut body);
         admin.write_body(&mut writer, self.heartbeat)?;
+        // As QuickFIX: a FIXT.1.1 Logon, ours or our answer, says the default ApplVerID.
+        if let (Admin::Logon { .. }, Some(appl_ver_id)) = (admin, self.rules.default_appl_ver_id)
+            && self.id.begin_string == FIXT_1_1
+        {
+            writer.field_u64(
+                crate::codec::tags::DEFAULT_APPL_VER_ID,
+                u64::from(appl_ver_id),
+            )?;
+        }
         let msg_type = admin.msg_type();
         let logout = matches!(admin, Admin::Logout { .. });
         let body_len = writer.len();
