@@ -15,6 +15,8 @@
 //!   [`connection::Router`], which maps a new socket's Logon to one of them; built from the
 //!   connection states, the initiator's reconnect schedule and host selection, and the
 //!   Logon mapping.
+//! - [`dictionary`]: QuickFIX's XML data dictionaries, and validation of messages against
+//!   them.
 //! - [`event`] and [`error`]: the events and error codes of the engine's interface.
 //! - [`tls`]: rustls's unbuffered API over caller-owned buffers.
 //! - [`timer`]: the table of named deadlines behind every `poll_timeout()`.
@@ -32,6 +34,7 @@
 pub mod codec;
 pub mod config;
 pub mod connection;
+pub mod dictionary;
 pub mod error;
 pub mod event;
 #[cfg(feature = "fuzzing")]

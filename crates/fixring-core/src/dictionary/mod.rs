@@ -1,0 +1,295 @@
+//! QuickFIX's XML data dictionaries, and validation of messages against them.
+//!
+//! A [`Dictionary`] is loaded once at start-up from one of QuickFIX's files (`FIX44.xml`,
+//! `FIXT11.xml`, `FIX50SP2.xml`, …) with [`Dictionary::load`] or [`Dictionary::parse`]: the
+//! fields with their number, name, type and enumerated values; the header, the trailer and
+//! every message with their required and optional fields; repeating groups nested to any
+//! depth; components expanded where they are used. Errors name the file, the line and what
+//! is wrong.
+//!
+//! A [`Validator`] checks each inbound message as QuickFIX's `DataDictionary::validate` does
+//! and says why it is refused with a [`Rejection`] (QuickFIX's SessionRejectReason and Text).
+//! It walks the message once, allocates nothing, and is shared by the sessions that name the
+//! same file through an `Arc`.
+
+mod load;
+mod validate;
+mod value;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use load::{DictionaryError, DictionaryErrorKind};
+pub use validate::{RejectKind, Rejection, ValidationOptions, Validator};
+pub use value::FieldType;
+
+use crate::codec::Tag;
+
+/// Index of a field in [`Dictionary::fields`].
+type FieldIdx = u16;
+
+/// Index of a [`Layout`] in [`Dictionary::layouts`].
+type LayoutId = u32;
+
+/// The layout of the header.
+const HEADER: LayoutId = 0;
+/// The layout of the trailer.
+const TRAILER: LayoutId = 1;
+
+/// One of QuickFIX's data dictionaries, loaded.
+#[derive(Debug)]
+pub struct Dictionary {
+    /// `FIX.4.4`, `FIXT.1.1`, `FIX.5.0SP2`: from the file's `type`, `major`, `minor` and
+    /// `servicepack`.
+    version: String,
+    fields: Vec<FieldDef>,
+    /// Field index plus one by tag, 0 for tags the dictionary does not define.
+    by_tag: Vec<FieldIdx>,
+    layouts: Vec<Layout>,
+    /// Message layouts by MsgType, sorted by MsgType.
+    messages: Vec<MessageDef>,
+}
+
+/// A field the dictionary defines.
+#[derive(Debug)]
+pub struct FieldDef {
+    tag: Tag,
+    name: String,
+    kind: FieldType,
+    /// The enumerated values, sorted; empty when any value of the type is allowed.
+    values: Vec<Box<[u8]>>,
+}
+
+impl FieldDef {
+    /// The tag number.
+    pub fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    /// The name, e.g. `ClOrdID`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The type, e.g. [`FieldType::Price`].
+    pub fn kind(&self) -> FieldType {
+        self.kind
+    }
+
+    /// Whether `value` is one of the field's enumerated values, or the field has none. A
+    /// multiple-value type's value is checked word by word.
+    pub fn allows(&self, value: &[u8]) -> bool {
+        if self.values.is_empty() {
+            return true;
+        }
+        let known = |word: &[u8]| {
+            self.values
+                .binary_search_by(|v| v.as_ref().cmp(word))
+                .is_ok()
+        };
+        if self.kind.is_multiple_value() {
+            value.split(|&b| b == b' ').all(known)
+        } else {
+            known(value)
+        }
+    }
+}
+
+/// A message, the header, the trailer or one entry of a repeating group: which fields
+/// belong, which are required, which start a group.
+#[derive(Debug)]
+struct Layout {
+    /// Bit per field index: the field belongs here (not inside one of its groups).
+    members: Vec<u64>,
+    /// Required fields, sorted by tag.
+    required: Vec<FieldIdx>,
+    /// The groups that start here.
+    groups: Vec<GroupDef>,
+    /// The fields in the order the dictionary lists them (a group's first is its delimiter).
+    order: Vec<FieldIdx>,
+}
+
+impl Layout {
+    fn new(field_count: usize) -> Self {
+        Self {
+            members: vec![0; field_count.div_ceil(64)],
+            required: Vec::new(),
+            groups: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn has(&self, idx: FieldIdx) -> bool {
+        let idx = usize::from(idx);
+        self.members
+            .get(idx / 64)
+            .is_some_and(|word| word & (1 << (idx % 64)) != 0)
+    }
+
+    #[inline]
+    fn group(&self, counter: Tag) -> Option<&GroupDef> {
+        self.groups.iter().find(|g| g.counter == counter)
+    }
+}
+
+/// A repeating group: its NumInGroup field, the field each entry starts with, the entries'
+/// layout.
+#[derive(Clone, Copy, Debug)]
+struct GroupDef {
+    counter: Tag,
+    delimiter: Tag,
+    layout: LayoutId,
+}
+
+/// A message of the dictionary.
+#[derive(Debug)]
+struct MessageDef {
+    msg_type: Box<[u8]>,
+    name: String,
+    layout: LayoutId,
+}
+
+impl Dictionary {
+    /// Reads and loads the dictionary at `path`.
+    pub fn load(path: &std::path::Path) -> Result<Self, DictionaryError> {
+        load::load(path)
+    }
+
+    /// Loads a dictionary from the text of a file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, DictionaryError> {
+        load::parse(text, origin)
+    }
+
+    /// The version the file describes: a BeginString (`FIX.4.4`, `FIXT.1.1`) or, for FIX 5
+    /// application dictionaries, the ApplVerID's version (`FIX.5.0SP2`).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The field with this tag, if the dictionary defines it.
+    #[inline]
+    pub fn field(&self, tag: Tag) -> Option<&FieldDef> {
+        self.field_idx(tag)
+            .and_then(|idx| self.fields.get(usize::from(idx)))
+    }
+
+    /// Every field the dictionary defines, by tag.
+    pub fn fields(&self) -> impl Iterator<Item = &FieldDef> {
+        self.fields.iter()
+    }
+
+    /// Whether the dictionary defines this MsgType.
+    pub fn has_msg_type(&self, msg_type: &[u8]) -> bool {
+        self.message(msg_type).is_some()
+    }
+
+    /// The name of the message with this MsgType, e.g. `NewOrderSingle` for `D`.
+    pub fn message_name(&self, msg_type: &[u8]) -> Option<&str> {
+        self.messages
+            .binary_search_by(|m| m.msg_type.as_ref().cmp(msg_type))
+            .ok()
+            .and_then(|i| self.messages.get(i))
+            .map(|m| m.name.as_str())
+    }
+
+    /// Whether `tag` belongs in the header.
+    pub fn is_header_field(&self, tag: Tag) -> bool {
+        self.in_layout(HEADER, tag)
+    }
+
+    /// Whether `tag` belongs in the trailer.
+    pub fn is_trailer_field(&self, tag: Tag) -> bool {
+        self.in_layout(TRAILER, tag)
+    }
+
+    /// Whether `tag` belongs in the body of `msg_type`, outside its repeating groups.
+    pub fn is_message_field(&self, msg_type: &[u8], tag: Tag) -> bool {
+        self.message(msg_type)
+            .is_some_and(|layout| self.in_layout(layout, tag))
+    }
+
+    /// The required fields of the body of `msg_type`, outside its groups, by tag.
+    pub fn required_fields(&self, msg_type: &[u8]) -> impl Iterator<Item = Tag> + '_ {
+        let layout = self.message(msg_type).and_then(|id| self.layout(id));
+        layout
+            .into_iter()
+            .flat_map(|layout| layout.required.iter())
+            .filter_map(|&idx| self.fields.get(usize::from(idx)).map(|f| f.tag))
+    }
+
+    #[inline]
+    fn field_idx(&self, tag: Tag) -> Option<FieldIdx> {
+        let slot = *self.by_tag.get(usize::try_from(tag).ok()?)?;
+        slot.checked_sub(1)
+    }
+
+    #[inline]
+    fn layout(&self, id: LayoutId) -> Option<&Layout> {
+        self.layouts.get(id as usize)
+    }
+
+    fn in_layout(&self, id: LayoutId, tag: Tag) -> bool {
+        match (self.layout(id), self.field_idx(tag)) {
+            (Some(layout), Some(idx)) => layout.has(idx),
+            _ => false,
+        }
+    }
+
+    #[inline]
+    fn message(&self, msg_type: &[u8]) -> Option<LayoutId> {
+        let i = self
+            .messages
+            .binary_search_by(|m| m.msg_type.as_ref().cmp(msg_type))
+            .ok()?;
+        self.messages.get(i).map(|m| m.layout)
+    }
+
+    #[inline]
+    fn tag_of(&self, idx: FieldIdx) -> Tag {
+        self.fields.get(usize::from(idx)).map_or(0, |f| f.tag)
+    }
+}
+
+/// The dictionaries a session validates with: one for FIX.4.x (header, trailer and
+/// messages); for FIXT.1.1 the transport's and the application's.
+#[derive(Clone, Debug)]
+pub struct Dictionaries {
+    /// The session's: `DataDictionary`, or `TransportDataDictionary` for FIXT.1.1.
+    pub session: Arc<Dictionary>,
+    /// FIXT.1.1's `AppDataDictionary`, for application messages; none for FIX.4.x.
+    pub application: Option<Arc<Dictionary>>,
+}
+
+impl Dictionaries {
+    /// The dictionary for the bodies of messages of `msg_type`: the application's, for a
+    /// FIXT.1.1 application message, else the session's.
+    fn body(&self, msg_type: &[u8]) -> &Dictionary {
+        match &self.application {
+            Some(app) if !self.session.has_msg_type(msg_type) => app,
+            _ => &self.session,
+        }
+    }
+}
+
+/// Dictionaries already loaded, by path: sessions naming the same file share one.
+#[derive(Debug, Default)]
+pub struct DictionaryCache {
+    loaded: HashMap<std::path::PathBuf, Arc<Dictionary>>,
+}
+
+impl DictionaryCache {
+    /// The dictionary at `path`, loaded on first use.
+    pub fn load(&mut self, path: &std::path::Path) -> Result<Arc<Dictionary>, DictionaryError> {
+        if let Some(dictionary) = self.loaded.get(path) {
+            return Ok(Arc::clone(dictionary));
+        }
+        let dictionary = Arc::new(Dictionary::load(path)?);
+        self.loaded
+            .insert(path.to_path_buf(), Arc::clone(&dictionary));
+        Ok(dictionary)
+    }
+}
+
+#[cfg(test)]
+mod tests;

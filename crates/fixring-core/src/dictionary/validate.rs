@@ -1,0 +1,514 @@
+//! Checking a message against its dictionaries, as QuickFIX's `DataDictionary::validate`.
+
+use core::fmt;
+
+use super::{Dictionaries, Dictionary, FieldIdx, GroupDef, HEADER, Layout, TRAILER};
+use crate::codec::{Message, Tag};
+
+/// Tags QuickFIX always takes for header fields, whatever the dictionary says.
+const STANDARD_HEADER: [Tag; 33] = [
+    8, 9, 35, 34, 43, 49, 50, 52, 56, 57, 90, 91, 97, 115, 116, 122, 128, 129, 142, 143, 144, 145,
+    212, 213, 347, 369, 627, 628, 629, 630, 1128, 1129, 1156,
+];
+
+/// Tags QuickFIX always takes for trailer fields.
+const STANDARD_TRAILER: [Tag; 3] = [10, 89, 93];
+
+/// The first user-defined tag: ValidateUserDefinedFields=N leaves tags from here unchecked.
+const USER_MIN: i64 = 5000;
+
+/// Scopes run from 1; the stamps are cleared before the counter could wrap.
+const SCOPE_LIMIT: u32 = u32::MAX / 2;
+
+/// Which checks run, from QuickFIX's keys; `Default` is QuickFIX's defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidationOptions {
+    /// ValidateFieldsOutOfOrder: a header field after the body, or a body field after the
+    /// trailer, is rejected (default Y).
+    pub fields_out_of_order: bool,
+    /// ValidateFieldsHaveValues: a field with an empty value is rejected (default Y).
+    pub fields_have_values: bool,
+    /// ValidateUserDefinedFields: tags from 5000 on must be defined for the message too
+    /// (default Y).
+    pub user_defined_fields: bool,
+    /// AllowUnknownMsgFields (QuickFIX/J): tags below 5000 that the dictionary or the message
+    /// does not define are let through (default N).
+    pub allow_unknown_msg_fields: bool,
+    /// ValidateUnorderedGroupFields (QuickFIX/J): an entry of a repeating group must start
+    /// with the group's first field (default Y).
+    pub unordered_group_fields: bool,
+}
+
+impl Default for ValidationOptions {
+    fn default() -> Self {
+        Self {
+            fields_out_of_order: true,
+            fields_have_values: true,
+            user_defined_fields: true,
+            allow_unknown_msg_fields: false,
+            unordered_group_fields: true,
+        }
+    }
+}
+
+/// Why a message fails validation: a SessionRejectReason (373).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectKind {
+    /// 0: the dictionary does not define the tag.
+    InvalidTagNumber,
+    /// 1: a required field is absent.
+    RequiredTagMissing,
+    /// 2: the tag is defined, but not for this message type.
+    TagNotDefinedForMessageType,
+    /// 4: the field has an empty value.
+    TagSpecifiedWithoutValue,
+    /// 5: the value is not one of the field's enumerated values.
+    ValueIncorrect,
+    /// 6: the value does not have the field type's format.
+    IncorrectDataFormat,
+    /// 11: the dictionary does not define the MsgType.
+    InvalidMsgType,
+    /// 13: the field appears twice in the same place.
+    TagAppearsMoreThanOnce,
+    /// 14: a header field after the body, or a body field after the trailer.
+    TagOutOfOrder,
+    /// 15: an entry of a repeating group does not start with the group's first field.
+    RepeatingGroupFieldsOutOfOrder,
+    /// 16: a NumInGroup field's count differs from the entries that follow.
+    IncorrectNumInGroupCount,
+}
+
+impl RejectKind {
+    /// The SessionRejectReason (373) value.
+    pub fn code(self) -> u64 {
+        match self {
+            Self::InvalidTagNumber => 0,
+            Self::RequiredTagMissing => 1,
+            Self::TagNotDefinedForMessageType => 2,
+            Self::TagSpecifiedWithoutValue => 4,
+            Self::ValueIncorrect => 5,
+            Self::IncorrectDataFormat => 6,
+            Self::InvalidMsgType => 11,
+            Self::TagAppearsMoreThanOnce => 13,
+            Self::TagOutOfOrder => 14,
+            Self::RepeatingGroupFieldsOutOfOrder => 15,
+            Self::IncorrectNumInGroupCount => 16,
+        }
+    }
+
+    /// The Text (58) QuickFIX sends with this reason.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::InvalidTagNumber => "Invalid tag number",
+            Self::RequiredTagMissing => "Required tag missing",
+            Self::TagNotDefinedForMessageType => "Tag not defined for this message type",
+            Self::TagSpecifiedWithoutValue => "Tag specified without a value",
+            Self::ValueIncorrect => "Value is incorrect (out of range) for this tag",
+            Self::IncorrectDataFormat => "Incorrect data format for value",
+            Self::InvalidMsgType => "Invalid MsgType",
+            Self::TagAppearsMoreThanOnce => "Tag appears more than once",
+            Self::TagOutOfOrder => "Tag specified out of required order",
+            Self::RepeatingGroupFieldsOutOfOrder => "Repeating group fields out of order",
+            Self::IncorrectNumInGroupCount => "Incorrect NumInGroup count for repeating group",
+        }
+    }
+}
+
+/// A message refused by validation: why, and the field at fault (RefTagID, 371).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rejection {
+    /// Why.
+    pub kind: RejectKind,
+    /// The tag at fault as written on the wire (`0` and `-1` included), when there is one.
+    pub tag: Option<i64>,
+}
+
+impl Rejection {
+    fn at(kind: RejectKind, tag: i64) -> Self {
+        Self {
+            kind,
+            tag: Some(tag),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.text())?;
+        match self.tag {
+            Some(tag) => write!(f, " ({tag})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Validates a session's inbound messages against its dictionaries.
+///
+/// Holds one stamp per dictionary field, allocated once: each place of a message (header,
+/// body, trailer, each group entry) gets a fresh scope number, and a field is in a place when
+/// its stamp is that place's number. So a message is checked in one pass, without
+/// allocating.
+#[derive(Debug)]
+pub struct Validator {
+    dictionaries: Dictionaries,
+    options: ValidationOptions,
+    stamps: Vec<u32>,
+    scope: u32,
+}
+
+impl Validator {
+    /// A validator for messages of the sessions of `dictionaries`.
+    pub fn new(dictionaries: Dictionaries, options: ValidationOptions) -> Self {
+        let fields = dictionaries.session.fields.len().max(
+            dictionaries
+                .application
+                .as_ref()
+                .map_or(0, |app| app.fields.len()),
+        );
+        Self {
+            dictionaries,
+            options,
+            stamps: vec![0; fields],
+            scope: 0,
+        }
+    }
+
+    /// The dictionaries messages are checked against.
+    pub fn dictionaries(&self) -> &Dictionaries {
+        &self.dictionaries
+    }
+
+    /// The checks that run.
+    pub fn options(&self) -> ValidationOptions {
+        self.options
+    }
+
+    /// Checks `msg` as QuickFIX does: fields out of order first, then the MsgType, then
+    /// required fields (header, trailer, body, group entries), then each field of the
+    /// header, the trailer and the body (repeated, empty, format, enumerated value, defined,
+    /// defined for the message, group counts), the lowest tag at fault in each.
+    pub fn validate(&mut self, msg: &Message<'_>) -> Result<(), Rejection> {
+        if self.scope > SCOPE_LIMIT {
+            self.stamps.fill(0);
+            self.scope = 0;
+        }
+        let msg_type = msg.msg_type();
+        let session = &*self.dictionaries.session;
+        let body_dict = self.dictionaries.body(msg_type);
+        let mut walk = Walk {
+            bytes: msg.as_bytes(),
+            pos: 0,
+            stamps: &mut self.stamps,
+            scope: self.scope,
+            options: self.options,
+            structure: None,
+            worst: [None; 3],
+            group_required: None,
+        };
+        let header = walk.new_scope();
+        let trailer = walk.new_scope();
+        let body = walk.new_scope();
+        let body_layout = body_dict.message(msg_type);
+        let mut place = Place::Header;
+        while let Some(field) = walk.next_field() {
+            if is_header(session, field.tag) {
+                if place != Place::Header {
+                    walk.structure.get_or_insert(field.tag);
+                }
+                walk.field(
+                    session,
+                    session.layout(HEADER),
+                    header,
+                    field,
+                    Place::Header,
+                );
+            } else if is_trailer(session, field.tag) {
+                place = Place::Trailer;
+                walk.field(
+                    session,
+                    session.layout(TRAILER),
+                    trailer,
+                    field,
+                    Place::Trailer,
+                );
+            } else {
+                if place == Place::Trailer {
+                    walk.structure.get_or_insert(field.tag);
+                }
+                place = Place::Body;
+                let layout = body_layout.and_then(|id| body_dict.layout(id));
+                walk.field(body_dict, layout, body, field, Place::Body);
+            }
+        }
+        self.scope = walk.scope;
+
+        if let Some(tag) = walk.structure.filter(|_| self.options.fields_out_of_order) {
+            return Err(Rejection::at(RejectKind::TagOutOfOrder, tag));
+        }
+        let Some(body_layout) = body_layout.and_then(|id| body_dict.layout(id)) else {
+            return Err(Rejection {
+                kind: RejectKind::InvalidMsgType,
+                tag: None,
+            });
+        };
+        let stamps = &*walk.stamps;
+        let missing = |dict: &Dictionary, layout: Option<&Layout>, scope: u32| {
+            missing_required(dict, layout?, stamps, scope)
+        };
+        let required = missing(session, session.layout(HEADER), header)
+            .or_else(|| missing(session, session.layout(TRAILER), trailer))
+            .or_else(|| missing(body_dict, Some(body_layout), body))
+            .or(walk.group_required);
+        if let Some(tag) = required {
+            return Err(Rejection::at(
+                RejectKind::RequiredTagMissing,
+                i64::from(tag),
+            ));
+        }
+        match walk.worst {
+            [Some(rejection), ..] | [None, Some(rejection), _] | [None, None, Some(rejection)] => {
+                Err(rejection)
+            }
+            [None, None, None] => Ok(()),
+        }
+    }
+}
+
+/// The first required field of `layout` whose stamp is not `scope`, by tag.
+fn missing_required(dict: &Dictionary, layout: &Layout, stamps: &[u32], scope: u32) -> Option<Tag> {
+    layout
+        .required
+        .iter()
+        .find(|&&idx| stamps.get(usize::from(idx)) != Some(&scope))
+        .map(|&idx| dict.tag_of(idx))
+}
+
+fn is_header(session: &Dictionary, tag: i64) -> bool {
+    let Ok(tag) = Tag::try_from(tag) else {
+        return false;
+    };
+    STANDARD_HEADER.contains(&tag) || session.is_header_field(tag)
+}
+
+fn is_trailer(session: &Dictionary, tag: i64) -> bool {
+    let Ok(tag) = Tag::try_from(tag) else {
+        return false;
+    };
+    STANDARD_TRAILER.contains(&tag) || session.is_trailer_field(tag)
+}
+
+/// Where a field is, for the order of the checks: header, trailer, body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Header = 0,
+    Trailer = 1,
+    Body = 2,
+}
+
+/// One field as written: its tag (`0` or negative ones included) and its value.
+#[derive(Clone, Copy, Debug)]
+struct WireField<'m> {
+    tag: i64,
+    value: &'m [u8],
+    len: usize,
+}
+
+/// One pass over a message's fields.
+struct Walk<'v, 'm> {
+    bytes: &'m [u8],
+    pos: usize,
+    stamps: &'v mut [u32],
+    scope: u32,
+    options: ValidationOptions,
+    /// The first field out of its place (header after body, body after trailer).
+    structure: Option<i64>,
+    /// The fault with the lowest tag in each [`Place`].
+    worst: [Option<Rejection>; 3],
+    /// The first required field missing from a group entry.
+    group_required: Option<Tag>,
+}
+
+impl<'m> Walk<'_, 'm> {
+    fn new_scope(&mut self) -> u32 {
+        self.scope += 1;
+        self.scope
+    }
+
+    fn peek(&self) -> Option<WireField<'m>> {
+        split(self.bytes.get(self.pos..)?)
+    }
+
+    fn next_field(&mut self) -> Option<WireField<'m>> {
+        let field = self.peek()?;
+        self.pos += field.len;
+        Some(field)
+    }
+
+    fn offer(&mut self, place: Place, rejection: Rejection) {
+        let slot = &mut self.worst[place as usize];
+        match slot {
+            Some(worst) if worst.tag <= rejection.tag => {}
+            _ => *slot = Some(rejection),
+        }
+    }
+
+    /// Checks one field in `layout` (none for a MsgType the dictionary lacks) at `scope`,
+    /// and walks the group it starts.
+    fn field(
+        &mut self,
+        dict: &Dictionary,
+        layout: Option<&super::Layout>,
+        scope: u32,
+        field: WireField<'m>,
+        place: Place,
+    ) {
+        let known = Tag::try_from(field.tag)
+            .ok()
+            .and_then(|tag| dict.field_idx(tag).map(|idx| (tag, idx)));
+        if let Some(rejection) = self.check(dict, layout, scope, field, known, place) {
+            self.offer(place, rejection);
+        }
+        let Some((tag, _)) = known else {
+            return;
+        };
+        if let Some(group) = layout.and_then(|l| l.group(tag)) {
+            let entries = self.group(dict, *group, place);
+            let count = parse_count(field.value);
+            if count != Some(entries) {
+                self.offer(
+                    place,
+                    Rejection::at(RejectKind::IncorrectNumInGroupCount, field.tag),
+                );
+            }
+        }
+    }
+
+    /// The first fault of one field, in QuickFIX's order.
+    fn check(
+        &mut self,
+        dict: &Dictionary,
+        layout: Option<&super::Layout>,
+        scope: u32,
+        field: WireField<'_>,
+        known: Option<(Tag, FieldIdx)>,
+        place: Place,
+    ) -> Option<Rejection> {
+        let at = |kind| Some(Rejection::at(kind, field.tag));
+        if let Some((_, idx)) = known
+            && let Some(stamp) = self.stamps.get_mut(usize::from(idx))
+        {
+            if *stamp == scope {
+                return at(RejectKind::TagAppearsMoreThanOnce);
+            }
+            *stamp = scope;
+        }
+        if field.value.is_empty() {
+            if self.options.fields_have_values {
+                return at(RejectKind::TagSpecifiedWithoutValue);
+            }
+        } else if let Some(def) = known.and_then(|(_, idx)| dict.fields.get(usize::from(idx))) {
+            if !def.kind.accepts(field.value) {
+                return at(RejectKind::IncorrectDataFormat);
+            }
+            if !def.allows(field.value) {
+                return at(RejectKind::ValueIncorrect);
+            }
+        }
+        let user_defined = field.tag >= USER_MIN;
+        if user_defined && !self.options.user_defined_fields {
+            return None;
+        }
+        let allow_unknown = !user_defined && self.options.allow_unknown_msg_fields;
+        match known {
+            None if !allow_unknown => at(RejectKind::InvalidTagNumber),
+            Some((_, idx))
+                if place == Place::Body
+                    && !allow_unknown
+                    && layout.is_some_and(|layout| !layout.has(idx)) =>
+            {
+                at(RejectKind::TagNotDefinedForMessageType)
+            }
+            _ => None,
+        }
+    }
+
+    /// Walks the entries of `group`, whose NumInGroup field was just read; returns how many
+    /// there were. An entry starts at the group's first field, or at a field of the group
+    /// already in the current entry; the group ends at a field it does not have.
+    fn group(&mut self, dict: &Dictionary, group: GroupDef, place: Place) -> usize {
+        let Some(layout) = dict.layout(group.layout) else {
+            return 0;
+        };
+        let mut entries = 0;
+        let mut entry = None;
+        while let Some(field) = self.peek() {
+            let idx = Tag::try_from(field.tag)
+                .ok()
+                .and_then(|tag| dict.field_idx(tag))
+                .filter(|&idx| layout.has(idx));
+            let Some(idx) = idx else {
+                break;
+            };
+            let seen = entry.is_some_and(|scope| self.stamps.get(usize::from(idx)) == Some(&scope));
+            if field.tag == i64::from(group.delimiter) || entry.is_none() || seen {
+                self.end_entry(dict, layout, entry);
+                if field.tag != i64::from(group.delimiter) && self.options.unordered_group_fields {
+                    self.offer(
+                        place,
+                        Rejection::at(RejectKind::RepeatingGroupFieldsOutOfOrder, field.tag),
+                    );
+                }
+                entry = Some(self.new_scope());
+                entries += 1;
+            }
+            self.pos += field.len;
+            let scope = entry.unwrap_or_default();
+            self.field(dict, Some(layout), scope, field, place);
+        }
+        self.end_entry(dict, layout, entry);
+        entries
+    }
+
+    fn end_entry(&mut self, dict: &Dictionary, layout: &Layout, entry: Option<u32>) {
+        if let Some(scope) = entry
+            && self.group_required.is_none()
+        {
+            self.group_required = missing_required(dict, layout, self.stamps, scope);
+        }
+    }
+}
+
+/// Splits `tag=value<SOH>` at the start of `bytes`, accepting what QuickFIX's parser accepts
+/// and its validation refuses: tags 0 or negative, empty values.
+fn split(bytes: &[u8]) -> Option<WireField<'_>> {
+    let eq = bytes.iter().position(|&b| b == b'=')?;
+    let soh = eq + 1 + bytes.get(eq + 1..)?.iter().position(|&b| b == 0x01)?;
+    let (negative, digits) = match bytes.get(..eq)? {
+        [b'-', digits @ ..] => (true, digits),
+        digits => (false, digits),
+    };
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    let mut tag: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        tag = tag * 10 + i64::from(b - b'0');
+    }
+    Some(WireField {
+        tag: if negative { -tag } else { tag },
+        value: bytes.get(eq + 1..soh)?,
+        len: soh + 1,
+    })
+}
+
+/// A NumInGroup value as a count: digits only.
+fn parse_count(value: &[u8]) -> Option<usize> {
+    if value.is_empty() || value.len() > 9 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(value.iter().fold(0, |n, &b| n * 10 + usize::from(b - b'0')))
+}
