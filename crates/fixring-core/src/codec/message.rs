@@ -64,6 +64,18 @@ impl<'a> Message<'a> {
     /// (9) and MsgType (35) and ending with CheckSum (10). BodyLength and CheckSum values are
     /// the framer's concern and are not checked again.
     pub fn parse(frame: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse_with(frame, Strictness::Strict)
+    }
+
+    /// Parses a whole message as [`Message::parse`] does, but lets through what QuickFIX's
+    /// parser lets through and its validation then rejects: fields with an empty value, and
+    /// tags `0` or negative (`-1=`), after MsgType. A data dictionary's
+    /// [`crate::dictionary::Validator`] says what is wrong with them.
+    pub fn parse_for_validation(frame: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse_with(frame, Strictness::Tolerant)
+    }
+
+    fn parse_with(frame: &'a [u8], strictness: Strictness) -> Result<Self, ParseError> {
         let mut offset = 0;
         let begin_string = expect_field(frame, &mut offset, BEGIN_STRING)?;
         expect_field(frame, &mut offset, BODY_LENGTH)?;
@@ -71,7 +83,11 @@ impl<'a> Message<'a> {
         let mut header = HeaderIndex::default();
         let mut last_tag = MSG_TYPE;
         while let Some(rest) = frame.get(offset..).filter(|rest| !rest.is_empty()) {
-            let field = split_field(rest).map_err(|fault| fault.at(offset))?;
+            let field = match strictness {
+                Strictness::Strict => split_field(rest),
+                Strictness::Tolerant => split_field_tolerant(rest),
+            }
+            .map_err(|fault| fault.at(offset))?;
             if let Some(slot) = header.slot(field.tag) {
                 slot.get_or_insert(field.value);
             }
@@ -171,7 +187,9 @@ impl<'a> Iterator for Fields<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         // The message was validated, so every field splits; an error ends the iteration.
-        let field = split_field(self.rest).ok()?;
+        // A message parsed for validation may hold empty values and tags 0 or negative
+        // (read as 0): tolerant splitting reads every message either parse accepts.
+        let field = split_field_tolerant(self.rest).ok()?;
         self.rest = self.rest.get(field.len..).unwrap_or_default();
         Some((field.tag, field.value))
     }
@@ -326,6 +344,41 @@ fn split_field(bytes: &[u8]) -> Result<Field<'_>, FieldFault> {
             _ => return Err(FieldFault::Tag),
         }
     }
+}
+
+/// How much [`Message::parse_with`] lets through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Strictness {
+    /// Positive tags and non-empty values only.
+    Strict,
+    /// Tags `0` and negative ones (read as 0) and empty values too, as QuickFIX's parser.
+    Tolerant,
+}
+
+/// Splits the field at the start of `bytes` as QuickFIX's parser does: a tag of digits,
+/// possibly `0` or with a leading `-` (read as 0), then `=`, then a value, possibly empty.
+fn split_field_tolerant(bytes: &[u8]) -> Result<Field<'_>, FieldFault> {
+    let sign = usize::from(bytes.first() == Some(&b'-'));
+    let mut tag: Tag = 0;
+    let mut digits = sign;
+    loop {
+        match bytes.get(digits) {
+            Some(&b @ b'0'..=b'9') if digits - sign < MAX_TAG_DIGITS => {
+                tag = tag * 10 + Tag::from(b - b'0');
+                digits += 1;
+            }
+            Some(b'=') if digits > sign => break,
+            _ => return Err(FieldFault::Tag),
+        }
+    }
+    let tag = if sign == 1 { 0 } else { tag };
+    let after = bytes.get(digits + 1..).unwrap_or_default();
+    let value_len = find_soh(after).ok_or(FieldFault::Unterminated(tag))?;
+    Ok(Field {
+        tag,
+        value: after.get(..value_len).unwrap_or_default(),
+        len: digits + 1 + value_len + 1,
+    })
 }
 
 /// The rest of a field whose tag of `digits` digits and `=` start `bytes`.

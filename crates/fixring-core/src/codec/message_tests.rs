@@ -167,3 +167,20 @@ fn lookups_find_fields_at_every_alignment() {
         assert_eq!(msg.get(10), frame.get(frame.len() - 4..frame.len() - 1));
     }
 }
+
+#[test]
+fn parse_for_validation_admits_empty_values_and_tags_zero_or_negative() {
+    for body in ["35=0|34=2|56=|", "35=0|34=2|0=HI|", "35=0|34=2|-1=HI|"] {
+        let frame = message("FIX.4.4", body);
+        assert!(Message::parse(&frame).is_err(), "{body}");
+        let msg = Message::parse_for_validation(&frame).expect(body);
+        assert_eq!(msg.fields().count(), 6, "{body}");
+    }
+    let frame = message("FIX.4.4", "35=0|34=2|56=|");
+    let msg = Message::parse_for_validation(&frame).expect("parses");
+    assert_eq!(msg.get(tags::TARGET_COMP_ID), Some(&b""[..]));
+    for body in ["35=0|34=2|=HI|", "35=0|34=2|-=HI|", "35=0|34=2|x=HI|"] {
+        let frame = message("FIX.4.4", body);
+        assert!(Message::parse_for_validation(&frame).is_err(), "{body}");
+    }
+}

@@ -102,3 +102,191 @@ fn a_broken_dictionary_is_refused_with_its_line() {
             .starts_with("no/such/FIX44.xml:0: cannot read")
     );
 }
+
+mod validation {
+    use std::sync::Arc;
+
+    use super::{dictionaries_dir, fix44};
+    use crate::codec::Message;
+    use crate::dictionary::{
+        Dictionaries, Dictionary, RejectKind, Rejection, ValidationOptions, Validator,
+    };
+
+    /// A whole message from `body` (`|` for SOH), BodyLength and CheckSum computed.
+    pub(in crate::dictionary) fn frame(begin: &str, body: &str) -> Vec<u8> {
+        let body = body.replace('|', "\u{1}");
+        let mut out = format!("8={begin}\u{1}9={}\u{1}{body}", body.len()).into_bytes();
+        let sum = out.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
+        out.extend_from_slice(format!("10={sum:03}\u{1}").as_bytes());
+        out
+    }
+
+    fn validator(options: ValidationOptions) -> Validator {
+        let dictionaries = Dictionaries {
+            session: Arc::new(fix44()),
+            application: None,
+        };
+        Validator::new(dictionaries, options)
+    }
+
+    const HEADER: &str = "34=2|49=TW44|52=20261125-23:59:58.123|56=ISLD|";
+
+    fn check(validator: &mut Validator, msg_type: &str, fields: &str) -> Result<(), Rejection> {
+        let wire = frame("FIX.4.4", &format!("35={msg_type}|{HEADER}{fields}"));
+        match Message::parse_for_validation(&wire) {
+            Ok(msg) => validator.validate(&msg),
+            Err(e) => panic!("{fields}: {e}"),
+        }
+    }
+
+    fn rejected(kind: RejectKind, tag: i64) -> Result<(), Rejection> {
+        Err(Rejection {
+            kind,
+            tag: Some(tag),
+        })
+    }
+
+    const ORDER: &str = "11=ID|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|";
+
+    #[test]
+    fn each_reason_as_quickfix_gives_it() {
+        let mut v = validator(ValidationOptions::default());
+        use RejectKind::*;
+        let cases: &[(&str, &str, Result<(), Rejection>)] = &[
+            ("D", ORDER, Ok(())),
+            ("0", "", Ok(())),
+            ("0", "999=HI|", rejected(InvalidTagNumber, 999)),
+            ("0", "0=HI|", rejected(InvalidTagNumber, 0)),
+            ("0", "-1=HI|", rejected(InvalidTagNumber, -1)),
+            ("0", "5000=HI|", rejected(InvalidTagNumber, 5000)),
+            ("0", "55=MSFT|", rejected(TagNotDefinedForMessageType, 55)),
+            ("0", "112=|", rejected(TagSpecifiedWithoutValue, 112)),
+            (
+                "D",
+                "11=ID|21=4|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(ValueIncorrect, 21),
+            ),
+            (
+                "D",
+                "11=ID|21=1|38=+200.00|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(IncorrectDataFormat, 38),
+            ),
+            (
+                "D",
+                "11=ID|21=1|40=1|40=2|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(TagAppearsMoreThanOnce, 40),
+            ),
+            (
+                "D",
+                "21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(RequiredTagMissing, 11),
+            ),
+            (
+                "D",
+                "11=ID|21=1|38=200|40=1|54=1|55=INTC|386=3|336=PRE-OPEN|336=AFTER-HOURS|60=20261125-23:59:58|",
+                rejected(IncorrectNumInGroupCount, 386),
+            ),
+            (
+                "D",
+                "11=ID|21=1|38=200|40=1|54=1|55=INTC|386=2|336=PRE-OPEN|336=AFTER-HOURS|60=20261125-23:59:58|",
+                Ok(()),
+            ),
+            (
+                "D",
+                "11=ID|21=1|38=200|40=1|54=1|55=INTC|386=1|625=X|60=20261125-23:59:58|",
+                rejected(RepeatingGroupFieldsOutOfOrder, 625),
+            ),
+            (
+                "*",
+                "",
+                Err(Rejection {
+                    kind: InvalidMsgType,
+                    tag: None,
+                }),
+            ),
+        ];
+        for (msg_type, fields, expected) in cases {
+            assert_eq!(
+                &check(&mut v, msg_type, fields),
+                expected,
+                "35={msg_type} {fields}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_after_body_is_out_of_order() {
+        let mut v = validator(ValidationOptions::default());
+        let wire = frame(
+            "FIX.4.4",
+            "35=D|11=id|21=3|40=1|54=1|55=MSFT|60=20261125-23:59:58|34=2|49=TW44|52=20261125-23:59:58|56=ISLD|",
+        );
+        let msg = Message::parse_for_validation(&wire).expect("parses");
+        assert_eq!(v.validate(&msg), rejected(RejectKind::TagOutOfOrder, 34));
+        let mut relaxed = validator(ValidationOptions {
+            fields_out_of_order: false,
+            ..ValidationOptions::default()
+        });
+        assert_eq!(relaxed.validate(&msg), Ok(()));
+    }
+
+    #[test]
+    fn the_keys_turn_checks_off() {
+        let mut v = validator(ValidationOptions {
+            fields_have_values: false,
+            user_defined_fields: false,
+            allow_unknown_msg_fields: true,
+            unordered_group_fields: false,
+            ..ValidationOptions::default()
+        });
+        for fields in ["112=|", "5000=HI|", "999=HI|", "55=MSFT|"] {
+            assert_eq!(check(&mut v, "0", fields), Ok(()), "{fields}");
+        }
+        let group = "11=ID|21=1|38=200|40=1|54=1|55=INTC|386=1|625=X|60=20261125-23:59:58|";
+        assert_eq!(check(&mut v, "D", group), Ok(()));
+    }
+
+    #[test]
+    fn nested_groups_and_many_entries() {
+        let mut v = validator(ValidationOptions::default());
+        // NoPartyIDs with nested NoPartySubIDs.
+        let parties = "11=ID|21=1|38=100|40=1|453=2|448=A|447=D|452=1|802=2|523=S1|803=1|523=S2|803=2|\
+                       448=B|447=D|452=3|54=1|55=INTC|60=20261125-23:59:58|";
+        assert_eq!(check(&mut v, "D", parties), Ok(()));
+        let short = parties.replace("802=2", "802=3");
+        assert_eq!(
+            check(&mut v, "D", &short),
+            rejected(RejectKind::IncorrectNumInGroupCount, 802)
+        );
+        let mut entries = String::from("55=INTC|268=300|");
+        for i in 0..300 {
+            entries.push_str(&format!("269=0|270=1{i}.5|271=100|"));
+        }
+        for _ in 0..3 {
+            assert_eq!(check(&mut v, "W", &entries), Ok(()));
+        }
+    }
+
+    #[test]
+    fn fixt_application_messages_use_the_application_dictionary() {
+        let load = |file: &str| {
+            Arc::new(
+                Dictionary::load(&dictionaries_dir().join(file)).unwrap_or_else(|e| panic!("{e}")),
+            )
+        };
+        let mut v = Validator::new(
+            Dictionaries {
+                session: load("FIXT11.xml"),
+                application: Some(load("FIX50SP2.xml")),
+            },
+            ValidationOptions::default(),
+        );
+        let wire = frame("FIXT.1.1", &format!("35=D|{HEADER}{ORDER}"));
+        let msg = Message::parse_for_validation(&wire).expect("parses");
+        assert_eq!(v.validate(&msg), Ok(()));
+        let wire = frame("FIXT.1.1", &format!("35=0|{HEADER}55=X|"));
+        let msg = Message::parse_for_validation(&wire).expect("parses");
+        // An admin message is checked against the transport's dictionary alone.
+        assert_eq!(v.validate(&msg), rejected(RejectKind::InvalidTagNumber, 55));
+    }
+}

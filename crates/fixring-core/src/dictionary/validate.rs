@@ -160,12 +160,12 @@ pub struct Validator {
 impl Validator {
     /// A validator for messages of the sessions of `dictionaries`.
     pub fn new(dictionaries: Dictionaries, options: ValidationOptions) -> Self {
-        let fields = dictionaries.session.fields.len().max(
-            dictionaries
+        // The application's fields are stamped after the session's.
+        let fields = dictionaries.session.fields.len()
+            + dictionaries
                 .application
                 .as_ref()
-                .map_or(0, |app| app.fields.len()),
-        );
+                .map_or(0, |app| app.fields.len());
         Self {
             dictionaries,
             options,
@@ -194,8 +194,17 @@ impl Validator {
             self.scope = 0;
         }
         let msg_type = msg.msg_type();
-        let session = &*self.dictionaries.session;
-        let body_dict = self.dictionaries.body(msg_type);
+        let session = Stamped {
+            dict: &self.dictionaries.session,
+            base: 0,
+        };
+        let body_dict = match self.dictionaries.body(msg_type) {
+            app if !std::ptr::eq(app, session.dict) => Stamped {
+                dict: app,
+                base: session.dict.fields.len(),
+            },
+            _ => session,
+        };
         let mut walk = Walk {
             bytes: msg.as_bytes(),
             pos: 0,
@@ -209,25 +218,25 @@ impl Validator {
         let header = walk.new_scope();
         let trailer = walk.new_scope();
         let body = walk.new_scope();
-        let body_layout = body_dict.message(msg_type);
+        let body_layout = body_dict.dict.message(msg_type);
         let mut place = Place::Header;
         while let Some(field) = walk.next_field() {
-            if is_header(session, field.tag) {
+            if is_header(session.dict, field.tag) {
                 if place != Place::Header {
                     walk.structure.get_or_insert(field.tag);
                 }
                 walk.field(
                     session,
-                    session.layout(HEADER),
+                    session.dict.layout(HEADER),
                     header,
                     field,
                     Place::Header,
                 );
-            } else if is_trailer(session, field.tag) {
+            } else if is_trailer(session.dict, field.tag) {
                 place = Place::Trailer;
                 walk.field(
                     session,
-                    session.layout(TRAILER),
+                    session.dict.layout(TRAILER),
                     trailer,
                     field,
                     Place::Trailer,
@@ -237,7 +246,7 @@ impl Validator {
                     walk.structure.get_or_insert(field.tag);
                 }
                 place = Place::Body;
-                let layout = body_layout.and_then(|id| body_dict.layout(id));
+                let layout = body_layout.and_then(|id| body_dict.dict.layout(id));
                 walk.field(body_dict, layout, body, field, Place::Body);
             }
         }
@@ -246,18 +255,18 @@ impl Validator {
         if let Some(tag) = walk.structure.filter(|_| self.options.fields_out_of_order) {
             return Err(Rejection::at(RejectKind::TagOutOfOrder, tag));
         }
-        let Some(body_layout) = body_layout.and_then(|id| body_dict.layout(id)) else {
+        let Some(body_layout) = body_layout.and_then(|id| body_dict.dict.layout(id)) else {
             return Err(Rejection {
                 kind: RejectKind::InvalidMsgType,
                 tag: None,
             });
         };
         let stamps = &*walk.stamps;
-        let missing = |dict: &Dictionary, layout: Option<&Layout>, scope: u32| {
+        let missing = |dict: Stamped<'_>, layout: Option<&Layout>, scope: u32| {
             missing_required(dict, layout?, stamps, scope)
         };
-        let required = missing(session, session.layout(HEADER), header)
-            .or_else(|| missing(session, session.layout(TRAILER), trailer))
+        let required = missing(session, session.dict.layout(HEADER), header)
+            .or_else(|| missing(session, session.dict.layout(TRAILER), trailer))
             .or_else(|| missing(body_dict, Some(body_layout), body))
             .or(walk.group_required);
         if let Some(tag) = required {
@@ -276,12 +285,26 @@ impl Validator {
 }
 
 /// The first required field of `layout` whose stamp is not `scope`, by tag.
-fn missing_required(dict: &Dictionary, layout: &Layout, stamps: &[u32], scope: u32) -> Option<Tag> {
+fn missing_required(dict: Stamped<'_>, layout: &Layout, stamps: &[u32], scope: u32) -> Option<Tag> {
     layout
         .required
         .iter()
-        .find(|&&idx| stamps.get(usize::from(idx)) != Some(&scope))
-        .map(|&idx| dict.tag_of(idx))
+        .find(|&&idx| stamps.get(dict.slot(idx)) != Some(&scope))
+        .map(|&idx| dict.dict.tag_of(idx))
+}
+
+/// A dictionary, and where its fields' stamps start.
+#[derive(Clone, Copy, Debug)]
+struct Stamped<'d> {
+    dict: &'d Dictionary,
+    base: usize,
+}
+
+impl Stamped<'_> {
+    #[inline]
+    fn slot(self, idx: FieldIdx) -> usize {
+        self.base + usize::from(idx)
+    }
 }
 
 fn is_header(session: &Dictionary, tag: i64) -> bool {
@@ -357,7 +380,7 @@ impl<'m> Walk<'_, 'm> {
     /// and walks the group it starts.
     fn field(
         &mut self,
-        dict: &Dictionary,
+        dict: Stamped<'_>,
         layout: Option<&super::Layout>,
         scope: u32,
         field: WireField<'m>,
@@ -365,7 +388,7 @@ impl<'m> Walk<'_, 'm> {
     ) {
         let known = Tag::try_from(field.tag)
             .ok()
-            .and_then(|tag| dict.field_idx(tag).map(|idx| (tag, idx)));
+            .and_then(|tag| dict.dict.field_idx(tag).map(|idx| (tag, idx)));
         if let Some(rejection) = self.check(dict, layout, scope, field, known, place) {
             self.offer(place, rejection);
         }
@@ -387,7 +410,7 @@ impl<'m> Walk<'_, 'm> {
     /// The first fault of one field, in QuickFIX's order.
     fn check(
         &mut self,
-        dict: &Dictionary,
+        dict: Stamped<'_>,
         layout: Option<&super::Layout>,
         scope: u32,
         field: WireField<'_>,
@@ -396,7 +419,7 @@ impl<'m> Walk<'_, 'm> {
     ) -> Option<Rejection> {
         let at = |kind| Some(Rejection::at(kind, field.tag));
         if let Some((_, idx)) = known
-            && let Some(stamp) = self.stamps.get_mut(usize::from(idx))
+            && let Some(stamp) = self.stamps.get_mut(dict.slot(idx))
         {
             if *stamp == scope {
                 return at(RejectKind::TagAppearsMoreThanOnce);
@@ -407,7 +430,8 @@ impl<'m> Walk<'_, 'm> {
             if self.options.fields_have_values {
                 return at(RejectKind::TagSpecifiedWithoutValue);
             }
-        } else if let Some(def) = known.and_then(|(_, idx)| dict.fields.get(usize::from(idx))) {
+        } else if let Some(def) = known.and_then(|(_, idx)| dict.dict.fields.get(usize::from(idx)))
+        {
             if !def.kind.accepts(field.value) {
                 return at(RejectKind::IncorrectDataFormat);
             }
@@ -436,8 +460,8 @@ impl<'m> Walk<'_, 'm> {
     /// Walks the entries of `group`, whose NumInGroup field was just read; returns how many
     /// there were. An entry starts at the group's first field, or at a field of the group
     /// already in the current entry; the group ends at a field it does not have.
-    fn group(&mut self, dict: &Dictionary, group: GroupDef, place: Place) -> usize {
-        let Some(layout) = dict.layout(group.layout) else {
+    fn group(&mut self, dict: Stamped<'_>, group: GroupDef, place: Place) -> usize {
+        let Some(layout) = dict.dict.layout(group.layout) else {
             return 0;
         };
         let mut entries = 0;
@@ -445,12 +469,12 @@ impl<'m> Walk<'_, 'm> {
         while let Some(field) = self.peek() {
             let idx = Tag::try_from(field.tag)
                 .ok()
-                .and_then(|tag| dict.field_idx(tag))
+                .and_then(|tag| dict.dict.field_idx(tag))
                 .filter(|&idx| layout.has(idx));
             let Some(idx) = idx else {
                 break;
             };
-            let seen = entry.is_some_and(|scope| self.stamps.get(usize::from(idx)) == Some(&scope));
+            let seen = entry.is_some_and(|scope| self.stamps.get(dict.slot(idx)) == Some(&scope));
             if field.tag == i64::from(group.delimiter) || entry.is_none() || seen {
                 self.end_entry(dict, layout, entry);
                 if field.tag != i64::from(group.delimiter) && self.options.unordered_group_fields {
@@ -470,7 +494,7 @@ impl<'m> Walk<'_, 'm> {
         entries
     }
 
-    fn end_entry(&mut self, dict: &Dictionary, layout: &Layout, entry: Option<u32>) {
+    fn end_entry(&mut self, dict: Stamped<'_>, layout: &Layout, entry: Option<u32>) {
         if let Some(scope) = entry
             && self.group_required.is_none()
         {
