@@ -137,6 +137,9 @@ impl<A: Application + Clone> Engine<A> {
         if self.running.is_some() {
             return Err(EngineError::AlreadyStarted);
         }
+        self.settings
+            .load_dictionaries()
+            .map_err(EngineError::Settings)?;
         let plans = LoopPlan::split(&self.settings, self.backend)?;
         let status_listener = match self.settings.engine.http_accept {
             Some(addr) => Some(

@@ -147,6 +147,17 @@ pub enum EventKind {
         /// The MsgSeqNum received.
         received: u64,
     },
+    /// A message of the peer's failed validation against the data dictionary
+    /// (`fix.session.invalid_message`): it was rejected, or with RejectInvalidMessage=N
+    /// handled all the same.
+    MessageInvalid {
+        /// The session.
+        session_id: SessionId,
+        /// The message's MsgSeqNum, when it had a usable one.
+        msg_seq_num: Option<u64>,
+        /// QuickFIX's reason, with the tag at fault, e.g. `Invalid tag number (999)`.
+        reason: String,
+    },
     /// The peer asked for messages again that may include application messages no longer
     /// stored (`PersistMessages=N`, or beyond `MessageStoreSize`); they were skipped with a
     /// SequenceReset-GapFill (`fix.session.messages_not_resent`).
@@ -214,6 +225,7 @@ impl EventKind {
             Self::Logon { .. } => "fix.session.logon",
             Self::Logout { .. } => "fix.session.logout",
             Self::SequenceGap { .. } => "fix.session.sequence_gap",
+            Self::MessageInvalid { .. } => "fix.session.invalid_message",
             Self::MessagesNotResent { .. } => "fix.session.messages_not_resent",
             Self::StoreError { .. } => "fix.session.store_error",
             Self::LogOverflow { .. } => "fix.session.log_overflow",
@@ -322,6 +334,17 @@ impl fmt::Display for EventKind {
                 "{session_id}: MsgSeqNum {received} received where {expected} was expected; \
                  asked for the missing messages"
             ),
+            Self::MessageInvalid {
+                session_id,
+                msg_seq_num,
+                reason,
+            } => {
+                write!(f, "{session_id}: message ")?;
+                if let Some(seq) = msg_seq_num {
+                    write!(f, "{seq} ")?;
+                }
+                write!(f, "invalid: {reason}")
+            }
             Self::MessagesNotResent {
                 session_id,
                 begin,

@@ -42,7 +42,13 @@ pub(crate) fn run(args: &Args) -> ExitCode {
 pub(crate) fn load(path: &std::path::Path) -> Option<Settings> {
     let mut err = std::io::stderr().lock();
     // Nothing useful can be done if stderr is gone.
-    match Settings::load(path) {
+    // The data dictionaries the sessions name are read too: a missing or broken one is an
+    // error of the file, as it stops the engine from starting.
+    let loaded = Settings::load(path).and_then(|mut settings| {
+        settings.load_dictionaries()?;
+        Ok(settings)
+    });
+    match loaded {
         Ok(settings) => {
             for warning in &settings.warnings {
                 let _ = writeln!(err, "{warning}");

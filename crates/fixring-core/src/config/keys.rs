@@ -193,21 +193,11 @@ const NO_EFFECT: [&str; 1] = [
 
 /// QuickFIX keys whose behaviour fixring does not have yet: accepted, warned about, with what
 /// the session does instead.
-const NOT_IMPLEMENTED: [(&str, &str); 12] = [
+const NOT_IMPLEMENTED: [(&str, &str); 2] = [
     (
-        "usedatadictionary",
-        "messages are not validated against a data dictionary",
+        "validatesequencenumbers",
+        "MsgSeqNum is always checked, as QuickFIX's default",
     ),
-    ("datadictionary", "no data dictionary is loaded"),
-    ("transportdatadictionary", "no data dictionary is loaded"),
-    ("appdatadictionary", "no data dictionary is loaded"),
-    ("validatefieldsoutoforder", "messages are not validated"),
-    ("validatefieldshavevalues", "messages are not validated"),
-    ("validateuserdefinedfields", "messages are not validated"),
-    ("validateincomingmessage", "messages are not validated"),
-    ("allowunknownmsgfields", "messages are not validated"),
-    ("rejectinvalidmessage", "messages are not validated"),
-    ("validatesequencenumbers", "messages are not validated"),
     (
         "cmeenhancedresend",
         "QuickFIX/n's CME-style resend handling is not implemented: resend requests are \
@@ -273,6 +263,7 @@ pub(super) fn is_session_key(name: &str) -> bool {
     SESSION.contains(&name)
         || numbered(name).is_some()
         || super::session_keys::is_key(name)
+        || super::dictionary::is_key(name)
         || super::log::is_log_key(name)
 }
 

@@ -5,6 +5,7 @@
 //! Keys of QuickFIX C++, QuickFIX/J and quickfixgo are accepted where they mean the same thing;
 //! docs/configuration.md lists every key.
 
+mod dictionary;
 mod error;
 mod keys;
 mod log;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use crate::SessionId;
 use crate::schedule::Schedule;
 
+pub use dictionary::{DictionaryConfig, DictionaryPath};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning, ConfigWarningKind};
 pub use log::{
     DEFAULT_LOG_BUFFER_SIZE, LogConfig, LogOverflow, LogPrecision, MIN_LOG_BUFFER_SIZE,
@@ -108,6 +110,9 @@ pub struct SessionConfig {
     pub allowed_remote_addresses: Option<Vec<IpAddr>>,
     /// Resets, resend requests, optional header fields, SendingTime precision, input checks.
     pub rules: SessionRules,
+    /// UseDataDictionary, DataDictionary and the other validation keys: which dictionaries
+    /// messages are checked against, and how.
+    pub dictionary: DictionaryConfig,
     /// The line of the `[SESSION]` header in the settings file, for messages.
     pub line: usize,
 }
@@ -135,6 +140,7 @@ impl SessionConfig {
             tls: None,
             allowed_remote_addresses: None,
             rules: SessionRules::default(),
+            dictionary: DictionaryConfig::default(),
             line: 0,
         }
     }

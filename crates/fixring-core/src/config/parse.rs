@@ -127,9 +127,7 @@ fn warn_unknown(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
                     },
                 );
             }
-        } else if let Some(reason) = keys::not_implemented(name)
-            && !(name == "usedatadictionary" && entry.value.eq_ignore_ascii_case("n"))
-        {
+        } else if let Some(reason) = keys::not_implemented(name) {
             report.warn(
                 entry.line,
                 entry.key,

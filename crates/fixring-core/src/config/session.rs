@@ -55,6 +55,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     let allowed_remote_addresses = allowed_remote_addresses(view, connection_type, report);
     let schedule = super::schedule::read_schedule(view, report);
     let log = super::log::read_log(view, report);
+    let dictionary = super::dictionary::read_dictionary(view, report);
     if report.errors.len() != errors_before {
         return None;
     }
@@ -91,6 +92,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     session.schedule = schedule?;
     session.rules = rules;
     session.log = log;
+    session.dictionary = dictionary;
     Some(session)
 }
 

@@ -25,9 +25,13 @@ pub(crate) struct Framed {
 /// bytes before `8=`, fields that do not parse — is skipped as the FIX session rules ask:
 /// not delivered and its MsgSeqNum not counted, so that the gap it leaves is found and
 /// resent as usual.
+///
+/// With `tolerant`, messages are parsed with [`Message::parse_for_validation`]: empty values
+/// and tags 0 or negative reach the session, whose data dictionary rejects them.
 pub(crate) fn read_messages(
     framer: &Framer,
     input: &[u8],
+    tolerant: bool,
     mut f: impl FnMut(&[u8], Option<&Message<'_>>) -> bool,
 ) -> Framed {
     let mut consumed = 0;
@@ -54,7 +58,7 @@ pub(crate) fn read_messages(
         };
         let frame = rest.get(..len).unwrap_or_default();
         consumed += len;
-        let parsed = Message::parse(frame).ok();
+        let parsed = parse(frame, tolerant).ok();
         if parsed.is_none() {
             skipped += 1;
         }
@@ -66,6 +70,15 @@ pub(crate) fn read_messages(
         consumed,
         skipped,
         violation: None,
+    }
+}
+
+/// Parses one framed message, tolerating what a data dictionary rejects when `tolerant`.
+pub(crate) fn parse(frame: &[u8], tolerant: bool) -> Result<Message<'_>, crate::codec::ParseError> {
+    if tolerant {
+        Message::parse_for_validation(frame)
+    } else {
+        Message::parse(frame)
     }
 }
 

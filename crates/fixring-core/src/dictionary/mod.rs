@@ -272,6 +272,18 @@ impl Dictionaries {
     }
 }
 
+/// The same dictionaries: the same loaded files, not equal contents.
+impl PartialEq for Dictionaries {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: &Option<Arc<_>>, b: &Option<Arc<_>>| match (a, b) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        Arc::ptr_eq(&self.session, &other.session) && same(&self.application, &other.application)
+    }
+}
+
 /// Dictionaries already loaded, by path: sessions naming the same file share one.
 #[derive(Debug, Default)]
 pub struct DictionaryCache {

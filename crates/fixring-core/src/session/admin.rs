@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::reject::RejectReason;
-use crate::codec::{FieldWriter, InsufficientSize, msg_type, tags};
+use crate::codec::{FieldWriter, InsufficientSize, Tag, msg_type, tags};
 
 /// The TestReqID of every TestRequest a session sends, as QuickFIX's.
 const TEST_REQ_ID: &[u8] = b"TEST";
@@ -26,6 +26,9 @@ pub(super) enum Admin {
         ref_seq_num: Option<u64>,
         ref_msg_type: Vec<u8>,
         reason: RejectReason,
+        /// The peer's routing fields reversed (DeliverTo for OnBehalfOf and back), by tag.
+        route: Vec<(Tag, Vec<u8>)>,
+        style: RejectStyle,
     },
     /// ResendRequest from `begin` to `end`; 0 is infinity.
     ResendRequest { begin: u64, end: u64 },
@@ -78,18 +81,35 @@ impl Admin {
                 ref_seq_num,
                 ref_msg_type,
                 reason,
+                route,
+                style,
             } => {
+                // Header fields, after the standard ones QuickFIX writes before them.
+                for (tag, value) in route {
+                    out.field(*tag, truncated(value))?;
+                }
                 if let Some(seq) = ref_seq_num {
                     out.field_u64(tags::REF_SEQ_NUM, *seq)?;
                 }
-                out.field_str(tags::TEXT, reason.text())?;
-                if let Some(tag) = reason.ref_tag_id() {
-                    out.field_u64(tags::REF_TAG_ID, u64::from(tag))?;
+                match reason.ref_tag_id() {
+                    Some(tag) if *style == RejectStyle::BeforeFix42 => {
+                        out.field_str(tags::TEXT, &format!("{} ({tag})", reason.text()))?;
+                    }
+                    Some(tag) => {
+                        out.field_str(tags::TEXT, reason.text())?;
+                        out.field(tags::REF_TAG_ID, format!("{tag}").as_bytes())?;
+                    }
+                    None => out.field_str(tags::TEXT, reason.text())?,
                 }
-                if !ref_msg_type.is_empty() {
+                if *style != RejectStyle::BeforeFix42 && !ref_msg_type.is_empty() {
                     out.field(tags::REF_MSG_TYPE, truncated(ref_msg_type))?;
                 }
-                out.field_u64(tags::SESSION_REJECT_REASON, reason.code())?;
+                // As QuickFIX: FIX.4.2 defines the reasons up to 11 (Invalid MsgType).
+                let code = reason.code();
+                if *style == RejectStyle::AfterFix42 || (*style == RejectStyle::Fix42 && code <= 11)
+                {
+                    out.field_u64(tags::SESSION_REJECT_REASON, code)?;
+                }
             }
             Self::ResendRequest { begin, end } => {
                 out.field_u64(tags::BEGIN_SEQ_NO, *begin)?;
@@ -99,6 +119,29 @@ impl Admin {
             Self::Resend { .. } => {}
         }
         Ok(())
+    }
+}
+
+/// Which fields a Reject has, by BeginString, as QuickFIX writes them: RefTagID (371),
+/// RefMsgType (372) and SessionRejectReason (373) came with FIX.4.2, which defines its reasons
+/// up to 11; before it the tag at fault goes in the Text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RejectStyle {
+    /// FIX.4.0 and FIX.4.1.
+    BeforeFix42,
+    /// FIX.4.2.
+    Fix42,
+    /// FIX.4.3 on, and FIXT.1.1.
+    AfterFix42,
+}
+
+impl RejectStyle {
+    pub(super) fn of(begin_string: &str) -> Self {
+        match begin_string {
+            "FIX.4.0" | "FIX.4.1" => Self::BeforeFix42,
+            "FIX.4.2" => Self::Fix42,
+            _ => Self::AfterFix42,
+        }
     }
 }
 

@@ -52,7 +52,15 @@ impl Session {
                 .set(Timer::TestRequest, now + self.silence_limit());
         }
 
-        if let Err(violation) = self.check_header(msg) {
+        let header = self.check_header(msg);
+        // As QuickFIX: a message is validated once its BeginString is known to be right,
+        // before its CompIDs, SendingTime and MsgSeqNum are looked at.
+        if !matches!(header, Err(ProtocolViolation::BeginStringMismatch { .. }))
+            && let Some(inbound) = self.validate(msg)
+        {
+            return inbound;
+        }
+        if let Err(violation) = header {
             // As QuickFIX, a logged-on session rejects a CompID problem before its Logout.
             if matches!(violation, ProtocolViolation::CompIdMismatch { .. })
                 && self.completed_logon()
@@ -126,6 +134,44 @@ impl Session {
             return Inbound::Ignored;
         }
         self.dispatch(now, msg, kind)
+    }
+
+    /// Whether messages are checked against a data dictionary: they are then parsed with
+    /// [`Message::parse_for_validation`], so that empty values and bad tag numbers are
+    /// rejected with their reason rather than skipped as garbled.
+    pub fn validates(&self) -> bool {
+        self.validator.is_some()
+    }
+
+    /// Validates `msg` against the data dictionaries; `Some` when it failed and was dealt
+    /// with. As QuickFIX: a logged-on session rejects it, and counts its MsgSeqNum when that
+    /// was the one expected (a Logon's and a SequenceReset's excepted); before logon there is
+    /// no Reject to send and the connection closes; with RejectInvalidMessage=N it is
+    /// reported and handled as if valid.
+    fn validate(&mut self, msg: &Message<'_>) -> Option<Inbound> {
+        let rejection = self.validator.as_mut()?.validate(msg).err()?;
+        self.events.push_back(EventKind::MessageInvalid {
+            session_id: self.id.clone(),
+            msg_seq_num: msg.get_u64(tags::MSG_SEQ_NUM).ok().flatten(),
+            reason: rejection.to_string(),
+        });
+        if !self.reject_invalid_message {
+            return None;
+        }
+        if !self.completed_logon() {
+            self.close_now(CloseReason::Protocol(ProtocolViolation::Invalid(rejection)));
+            return Some(Inbound::Ignored);
+        }
+        let kind = msg.msg_type();
+        let seq = msg.get_u64(tags::MSG_SEQ_NUM).ok().flatten();
+        if kind != msg_type::LOGON
+            && kind != msg_type::SEQUENCE_RESET
+            && seq == Some(self.next_target_seq)
+        {
+            self.next_target_seq += 1;
+        }
+        self.reject(msg, RejectReason::Invalid(rejection));
+        Some(Inbound::Ignored)
     }
 
     /// The next message the peer sent beyond a gap that is now its turn: hand it to

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use crate::codec::{self, FieldWriter, Header, InsufficientSize, TimestampReader, msg_type};
 use crate::config::{ConnectionType, SessionConfig, SessionRules};
+use crate::dictionary::Validator;
 use crate::timer::{TimerName, TimerTable};
 use crate::{EventKind, Instant, SessionId, TimestampPrecision, UtcTimestamp, WallClock};
 
@@ -130,6 +131,10 @@ pub struct Session {
     clock: WallClock,
     /// The session keys beyond the connection.
     rules: SessionRules,
+    /// Checks every message received against the data dictionaries, when configured.
+    validator: Option<Validator>,
+    /// RejectInvalidMessage: a message failing validation is rejected (else delivered).
+    reject_invalid_message: bool,
     /// SendingTime's precision: the configured one, whole seconds before FIX.4.2.
     precision: TimestampPrecision,
 
@@ -176,6 +181,12 @@ impl Session {
             sending_times: TimestampReader::default(),
             clock,
             rules: config.rules,
+            validator: config
+                .dictionary
+                .loaded
+                .clone()
+                .map(|dictionaries| Validator::new(dictionaries, config.dictionary.options)),
+            reject_invalid_message: config.dictionary.reject_invalid_message,
             precision: match config.id.begin_string.as_str() {
                 // As QuickFIX: sub-second SendingTimes came with FIX.4.2.
                 "FIX.4.0" | "FIX.4.1" => TimestampPrecision::Seconds,

@@ -2,8 +2,20 @@
 //! words.
 
 use super::Session;
-use super::admin::Admin;
+use super::admin::{Admin, RejectStyle};
 use crate::codec::{Message, Tag, tags};
+use crate::dictionary::Rejection;
+
+/// The routing fields of a message and the ones a reply to it carries instead, as QuickFIX's
+/// `reverseRoute`: OnBehalfOf (115, 116, 144) becomes DeliverTo (128, 129, 145) and back.
+const REVERSED_ROUTES: [(Tag, Tag); 6] = [
+    (115, 128),
+    (116, 129),
+    (128, 115),
+    (129, 116),
+    (144, 145),
+    (145, 144),
+];
 
 /// A SessionRejectReason (373) the session sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +28,8 @@ pub(super) enum RejectReason {
     CompIdProblem,
     /// 10: SendingTime too far from our clock.
     SendingTimeAccuracy,
+    /// A message that fails validation against the data dictionary, for the reason given.
+    Invalid(Rejection),
 }
 
 impl RejectReason {
@@ -26,13 +40,15 @@ impl RejectReason {
             Self::ValueIncorrect => 5,
             Self::CompIdProblem => 9,
             Self::SendingTimeAccuracy => 10,
+            Self::Invalid(rejection) => rejection.kind.code(),
         }
     }
 
     /// The RefTagID (371) of the field at fault, when the reason names one.
-    pub(super) fn ref_tag_id(self) -> Option<Tag> {
+    pub(super) fn ref_tag_id(self) -> Option<i64> {
         match self {
-            Self::RequiredTagMissing { tag } => Some(tag),
+            Self::RequiredTagMissing { tag } => Some(i64::from(tag)),
+            Self::Invalid(rejection) => rejection.tag,
             _ => None,
         }
     }
@@ -44,18 +60,29 @@ impl RejectReason {
             Self::ValueIncorrect => "Value is incorrect (out of range) for this tag",
             Self::CompIdProblem => "CompID problem",
             Self::SendingTimeAccuracy => "SendingTime accuracy problem",
+            Self::Invalid(rejection) => rejection.kind.text(),
         }
     }
 }
 
 impl Session {
     /// Queues a Reject of `msg` for `reason`: its MsgSeqNum (as RefSeqNum 45, when it has
-    /// one) and MsgType (as RefMsgType 372). The Reject takes the next MsgSeqNum of ours.
+    /// one) and MsgType (as RefMsgType 372), its routing fields reversed. The Reject takes
+    /// the next MsgSeqNum of ours.
     pub(super) fn reject(&mut self, msg: &Message<'_>, reason: RejectReason) {
+        let route = REVERSED_ROUTES
+            .iter()
+            .filter_map(|&(theirs, ours)| {
+                let value = msg.get(theirs).filter(|v| !v.is_empty())?;
+                Some((ours, value.to_vec()))
+            })
+            .collect();
         self.admin.push_back(Admin::Reject {
             ref_seq_num: msg.get_u64(tags::MSG_SEQ_NUM).ok().flatten(),
             ref_msg_type: msg.msg_type().to_vec(),
             reason,
+            route,
+            style: RejectStyle::of(&self.id.begin_string),
         });
     }
 }

@@ -136,6 +136,8 @@ pub enum ProtocolViolation {
     Malformed(DecodeError),
     /// A framed message's fields could not be read.
     BadField(ParseError),
+    /// A message before logon failed validation against the data dictionary.
+    Invalid(crate::dictionary::Rejection),
 }
 
 impl fmt::Display for ProtocolViolation {
@@ -184,6 +186,7 @@ impl fmt::Display for ProtocolViolation {
             }
             Self::Malformed(error) => write!(f, "malformed message: {error}"),
             Self::BadField(error) => write!(f, "malformed field: {error}"),
+            Self::Invalid(rejection) => write!(f, "invalid message: {rejection}"),
         }
     }
 }

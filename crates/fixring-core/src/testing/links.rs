@@ -65,7 +65,7 @@ impl Socket {
         }
         self.outbound.extend_from_slice(&bytes);
         let framer = Framer::new(self.buffers.capacity());
-        let framed = read_messages(&framer, &self.outbound, |_, msg| {
+        let framed = read_messages(&framer, &self.outbound, false, |_, msg| {
             if let Some(msg) = msg {
                 written.push(msg.as_bytes().to_vec());
             }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use super::{Connection, Outgoing, Reply, Side};
 use crate::codec::{DecodeError, Message};
 use crate::connection::capture::{Capture, Direction};
-use crate::connection::framing::read_messages;
+use crate::connection::framing::{parse, read_messages};
 use crate::connection::io::{Lent, SendBuffer, SocketBuffers};
 use crate::connection::link::{Link, Writer};
 use crate::session::{Inbound, ProtocolViolation, Session};
@@ -123,8 +123,9 @@ impl<M: Outgoing> Connection<M> {
         let Some(link) = link.as_mut() else {
             return;
         };
+        let tolerant = session.validates();
         let (skipped, violation) = link.read(&mut lent.socket, lent.scratch, |input, writer| {
-            let framed = read_messages(framer, input, |frame, msg| {
+            let framed = read_messages(framer, input, tolerant, |frame, msg| {
                 if let Some(capture) = capture.as_mut() {
                     capture.record(Direction::Incoming, now, frame);
                 }
@@ -137,7 +138,7 @@ impl<M: Outgoing> Connection<M> {
                     let Some(frame) = session.poll_queued() else {
                         break;
                     };
-                    if let Ok(queued) = Message::parse(&frame) {
+                    if let Ok(queued) = parse(&frame, tolerant) {
                         hand_on(session, backlog, capture, writer, deliver, now, &queued);
                     }
                 }
