@@ -20,25 +20,18 @@ const INVALID: [&str; 4] = [
 /// QuickFIX/J's dynamic sessions (AcceptorTemplate=Y) are refused, not implemented.
 const KNOWN_GAPS: [(&str, &str); 1] = [("08-qfj-executor-dynamic.cfg", "AcceptorTemplate")];
 
-/// The validation and dictionary keys: warned about, not implemented yet. Empties when
-/// validation against QuickFIX's data dictionaries lands.
-const NOT_VALIDATED_YET: [&str; 11] = [
+/// Engine keys of valid files fixring warns about without implementing (known gaps):
+/// QuickFIX/n's CME resend handling, QuickFIX/J's switch for MsgSeqNum checks.
+const NOT_IMPLEMENTED: [&str; 2] = ["CmeEnhancedResend", "ValidateSequenceNumbers"];
+
+/// The keys naming a data dictionary, or asking for one: the only ones a file that parses
+/// may fail on when its dictionaries are read, as the engine starts.
+const DICTIONARY_KEYS: [&str; 4] = [
     "UseDataDictionary",
     "DataDictionary",
     "TransportDataDictionary",
     "AppDataDictionary",
-    "ValidateFieldsOutOfOrder",
-    "ValidateFieldsHaveValues",
-    "ValidateUserDefinedFields",
-    "ValidateIncomingMessage",
-    "AllowUnknownMsgFields",
-    "RejectInvalidMessage",
-    "ValidateSequenceNumbers",
 ];
-
-/// Other engine keys of valid files fixring warns about without implementing (known gaps):
-/// QuickFIX/n's CME resend handling.
-const OTHER_NOT_IMPLEMENTED: [&str; 1] = ["CmeEnhancedResend"];
 
 /// Keys of the valid files that no engine of the four reads: the applications' own
 /// (`ValidOrderTypes`…), test keys (`TestLong`…), QuickFIX/n's acceptance-test runner
@@ -140,8 +133,7 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
                     let allowed = match &w.kind {
                         ConfigWarningKind::UnknownKey => NOT_ENGINE_KEYS.contains(&w.key.as_str()),
                         ConfigWarningKind::NotImplemented { .. } => {
-                            NOT_VALIDATED_YET.contains(&w.key.as_str())
-                                || OTHER_NOT_IMPLEMENTED.contains(&w.key.as_str())
+                            NOT_IMPLEMENTED.contains(&w.key.as_str())
                         }
                         ConfigWarningKind::Insecure { .. } => {
                             INSECURE.contains(&(name.as_str(), w.key.as_str()))
@@ -152,6 +144,21 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
                         _ => false,
                     };
                     assert!(allowed, "{name}: a key neither read nor refused: {w}");
+                }
+                // The dictionaries these files name are not here: reading them fails, on
+                // the key that names each, with its line.
+                let mut settings = settings;
+                if let Err(errors) = settings.load_dictionaries() {
+                    for e in &errors {
+                        assert!(
+                            DICTIONARY_KEYS
+                                .iter()
+                                .any(|key| key.eq_ignore_ascii_case(&e.key)),
+                            "{name}: a dictionary error on another key: {e}"
+                        );
+                        let line = text.lines().nth(e.line.saturating_sub(1)).unwrap_or("");
+                        assert!(line.contains(&e.key), "{name}: {e} is not on its line");
+                    }
                 }
             }
             Err(errors) => {
