@@ -12,6 +12,7 @@
 //! It walks the message once, allocates nothing, and is shared by the sessions that name the
 //! same file through an `Arc`.
 
+mod groups;
 mod load;
 mod validate;
 mod value;
@@ -19,6 +20,7 @@ mod value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use groups::{Entries, Entry, Group};
 pub use load::{DictionaryError, DictionaryErrorKind};
 pub use validate::{RejectKind, Rejection, ValidationOptions, Validator};
 pub use value::FieldType;
@@ -263,8 +265,9 @@ pub struct Dictionaries {
 
 impl Dictionaries {
     /// The dictionary for the bodies of messages of `msg_type`: the application's, for a
-    /// FIXT.1.1 application message, else the session's.
-    fn body(&self, msg_type: &[u8]) -> &Dictionary {
+    /// FIXT.1.1 application message, else the session's. Its [`Dictionary::group`] reads
+    /// the message's repeating groups.
+    pub fn body(&self, msg_type: &[u8]) -> &Dictionary {
         match &self.application {
             Some(app) if !self.session.has_msg_type(msg_type) => app,
             _ => &self.session,

@@ -290,3 +290,54 @@ mod validation {
         assert_eq!(v.validate(&msg), rejected(RejectKind::InvalidTagNumber, 55));
     }
 }
+
+mod groups {
+    use super::fix44;
+    use super::validation::frame;
+    use crate::codec::Message;
+
+    #[test]
+    fn entries_and_nested_groups_read_in_place() {
+        let dd = fix44();
+        let wire = frame(
+            "FIX.4.4",
+            "35=D|34=2|49=A|52=20261125-23:59:58|56=B|11=ID|21=1|38=100|40=1|\
+             453=2|448=A|447=D|452=1|802=2|523=S1|803=1|523=S2|803=2|448=B|447=D|452=3|\
+             54=1|55=INTC|60=20261125-23:59:58|",
+        );
+        let msg = Message::parse(&wire).expect("parses");
+        let parties = dd.group(&msg, 453).expect("NoPartyIDs");
+        assert_eq!((parties.count(), parties.delimiter()), (Some(2), 448));
+        let entries: Vec<_> = parties.entries().collect();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].get(448), Some(&b"A"[..]));
+        assert_eq!(entries[1].get(452), Some(&b"3"[..]));
+        // The nested group's fields are not the entry's own.
+        assert_eq!(entries[0].get(523), None);
+        let tags: Vec<_> = entries[0].fields().map(|(tag, _)| tag).collect();
+        assert_eq!(tags, [448, 447, 452, 802]);
+        let subs = entries[0].group(802).expect("NoPartySubIDs");
+        let values: Vec<_> = subs.entries().filter_map(|e| e.get(523)).collect();
+        assert_eq!(values, [&b"S1"[..], b"S2"]);
+        assert!(entries[1].group(802).is_none());
+        assert!(dd.group(&msg, 386).is_none());
+        // The entries are slices of the message itself.
+        let bytes = msg.as_bytes().as_ptr_range();
+        assert!(bytes.contains(&entries[1].as_bytes().as_ptr()));
+    }
+
+    #[test]
+    fn a_hundred_entries_of_a_market_data_snapshot() {
+        let dd = fix44();
+        let mut body = String::from("35=W|34=2|49=A|52=20261125-23:59:58|56=B|55=EURUSD|268=100|");
+        for i in 0..100 {
+            body.push_str(&format!("269={}|270=1.{i}|271=100|", i % 2));
+        }
+        let wire = frame("FIX.4.4", &body);
+        let msg = Message::parse(&wire).expect("parses");
+        let entries = dd.group(&msg, 268).expect("NoMDEntries");
+        assert_eq!(entries.entries().count(), 100);
+        let last = entries.entries().last().expect("entries");
+        assert_eq!(last.get(270), Some(&b"1.99"[..]));
+    }
+}
