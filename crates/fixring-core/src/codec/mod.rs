@@ -58,6 +58,7 @@ pub mod tags;
 mod timestamp;
 mod writer;
 
+pub(crate) use ascii::find_soh;
 pub use encode::{Header, encode};
 pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoded, Framer};
 pub use message::{Fields, Message, ParseError};

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use roxmltree::{Document, Node, NodeId};
 
+use super::validate::{Place, STANDARD_HEADER, STANDARD_TRAILER};
 use super::value::FieldType;
 use super::{
-    Dictionary, FieldDef, FieldIdx, GroupDef, HEADER, Layout, LayoutId, MessageDef, TRAILER,
+    Dictionary, FieldDef, FieldIdx, GroupDef, HEADER, Layout, LayoutId, MessageDef, TRAILER, Values,
 };
 use crate::codec::Tag;
 
@@ -206,12 +207,25 @@ impl<'d, 'input> Loader<'d, 'input> {
             }
         }
         messages.sort_by(|a, b| a.msg_type.cmp(&b.msg_type));
-        let fields = std::mem::take(&mut self.fields);
+        let mut fields = std::mem::take(&mut self.fields);
+        for (layout, place) in [(HEADER, Place::Header), (TRAILER, Place::Trailer)] {
+            for &idx in &self.layouts[layout as usize].order {
+                fields[usize::from(idx)].place = place;
+            }
+        }
         for layout in &mut self.layouts {
             layout
                 .required
                 .sort_by_key(|&idx| fields[usize::from(idx)].tag);
             layout.required.dedup();
+        }
+        let mut by_char = [0; 128];
+        for message in &messages {
+            if let [b] = *message.msg_type
+                && let Some(slot) = by_char.get_mut(usize::from(b))
+            {
+                *slot = message.layout + 1;
+            }
         }
         Ok(Dictionary {
             version,
@@ -219,6 +233,7 @@ impl<'d, 'input> Loader<'d, 'input> {
             by_tag,
             layouts: std::mem::take(&mut self.layouts),
             messages,
+            by_char,
         })
     }
 
@@ -268,13 +283,19 @@ impl<'d, 'input> Loader<'d, 'input> {
             for value in elements(field).filter(|n| n.tag_name().name() == "value") {
                 values.push(self.attribute(value, "enum")?.as_bytes().into());
             }
-            values.sort();
-            values.dedup();
+            let place = if STANDARD_HEADER.contains(&tag) {
+                Place::Header
+            } else if STANDARD_TRAILER.contains(&tag) {
+                Place::Trailer
+            } else {
+                Place::Body
+            };
             self.fields.push(FieldDef {
                 tag,
                 name: name.to_owned(),
                 kind,
-                values,
+                values: Values::new(values),
+                place,
             });
         }
         Ok(())

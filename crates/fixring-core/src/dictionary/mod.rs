@@ -50,6 +50,8 @@ pub struct Dictionary {
     layouts: Vec<Layout>,
     /// Message layouts by MsgType, sorted by MsgType.
     messages: Vec<MessageDef>,
+    /// The layout plus one of each one-character MsgType, by its byte; 0 for none.
+    by_char: [LayoutId; 128],
 }
 
 /// A field the dictionary defines.
@@ -58,8 +60,10 @@ pub struct FieldDef {
     tag: Tag,
     name: String,
     kind: FieldType,
-    /// The enumerated values, sorted; empty when any value of the type is allowed.
-    values: Vec<Box<[u8]>>,
+    /// The enumerated values.
+    values: Values,
+    /// Whether the field belongs in the header, the trailer or the body.
+    place: validate::Place,
 }
 
 impl FieldDef {
@@ -80,21 +84,70 @@ impl FieldDef {
 
     /// Whether `value` is one of the field's enumerated values, or the field has none. A
     /// multiple-value type's value is checked word by word.
+    #[inline]
     pub fn allows(&self, value: &[u8]) -> bool {
-        if self.values.is_empty() {
-            return true;
-        }
-        let known = |word: &[u8]| {
-            self.values
-                .binary_search_by(|v| v.as_ref().cmp(word))
-                .is_ok()
-        };
         if self.kind.is_multiple_value() {
-            value.split(|&b| b == b' ').all(known)
+            value
+                .split(|&b| b == b' ')
+                .all(|word| self.values.contains(word))
         } else {
-            known(value)
+            self.values.contains(value)
         }
     }
+}
+
+/// A field's enumerated values, kept for a quick answer: one bit per byte when every value
+/// is one character (the CHAR fields: Side, OrdType…), else a sorted list.
+#[derive(Debug)]
+enum Values {
+    /// Any value.
+    Any,
+    /// One-character values, a bit per byte.
+    Chars([u64; 4]),
+    /// Longer values, sorted.
+    Words(Vec<Box<[u8]>>),
+}
+
+impl Values {
+    fn new(mut values: Vec<Box<[u8]>>) -> Self {
+        if values.is_empty() {
+            return Self::Any;
+        }
+        if values.iter().all(|v| v.len() == 1) {
+            let mut bits = [0u64; 4];
+            for &b in values.iter().filter_map(|v| v.first()) {
+                bits[usize::from(b / 64)] |= 1 << (b % 64);
+            }
+            return Self::Chars(bits);
+        }
+        values.sort();
+        values.dedup();
+        Self::Words(values)
+    }
+
+    #[inline]
+    fn contains(&self, value: &[u8]) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Chars(bits) => match value {
+                [b] => bits[usize::from(b / 64)] & (1 << (b % 64)) != 0,
+                _ => false,
+            },
+            // A byte loop: values are short, and a call to `memcmp` costs more than they do.
+            Self::Words(words) => words.binary_search_by(|word| compare(word, value)).is_ok(),
+        }
+    }
+}
+
+/// `a` against `b`, bytewise then by length, as slices compare.
+#[inline]
+fn compare(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// A message, the header, the trailer or one entry of a repeating group: which fields
@@ -182,6 +235,7 @@ impl Dictionary {
     }
 
     /// Whether the dictionary defines this MsgType.
+    #[inline]
     pub fn has_msg_type(&self, msg_type: &[u8]) -> bool {
         self.message(msg_type).is_some()
     }
@@ -240,9 +294,13 @@ impl Dictionary {
 
     #[inline]
     fn message(&self, msg_type: &[u8]) -> Option<LayoutId> {
+        if let [b] = msg_type {
+            let slot = *self.by_char.get(usize::from(*b))?;
+            return slot.checked_sub(1);
+        }
         let i = self
             .messages
-            .binary_search_by(|m| m.msg_type.as_ref().cmp(msg_type))
+            .binary_search_by(|m| compare(&m.msg_type, msg_type))
             .ok()?;
         self.messages.get(i).map(|m| m.layout)
     }

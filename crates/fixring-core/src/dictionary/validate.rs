@@ -6,13 +6,13 @@ use super::{Dictionaries, Dictionary, FieldIdx, GroupDef, HEADER, Layout, TRAILE
 use crate::codec::{Message, Tag};
 
 /// Tags QuickFIX always takes for header fields, whatever the dictionary says.
-const STANDARD_HEADER: [Tag; 33] = [
+pub(super) const STANDARD_HEADER: [Tag; 33] = [
     8, 9, 35, 34, 43, 49, 50, 52, 56, 57, 90, 91, 97, 115, 116, 122, 128, 129, 142, 143, 144, 145,
     212, 213, 347, 369, 627, 628, 629, 630, 1128, 1129, 1156,
 ];
 
 /// Tags QuickFIX always takes for trailer fields.
-const STANDARD_TRAILER: [Tag; 3] = [10, 89, 93];
+pub(super) const STANDARD_TRAILER: [Tag; 3] = [10, 89, 93];
 
 /// The first user-defined tag: ValidateUserDefinedFields=N leaves tags from here unchecked.
 const USER_MIN: i64 = 5000;
@@ -220,34 +220,38 @@ impl Validator {
         let body = walk.new_scope();
         let body_layout = body_dict.dict.message(msg_type);
         let mut place = Place::Header;
+        let same_dict = body_dict.base == session.base;
+        let layouts = (
+            session.dict.layout(HEADER),
+            session.dict.layout(TRAILER),
+            body_layout.and_then(|id| body_dict.dict.layout(id)),
+        );
         while let Some(field) = walk.next_field() {
-            if is_header(session.dict, field.tag) {
-                if place != Place::Header {
-                    walk.structure.get_or_insert(field.tag);
+            let tag = Tag::try_from(field.tag).ok();
+            let known = tag.and_then(|tag| session.dict.field_idx(tag).map(|idx| (tag, idx)));
+            match field_place(session.dict, tag, known) {
+                Place::Header => {
+                    if place != Place::Header {
+                        walk.structure.get_or_insert(field.tag);
+                    }
+                    walk.field(session, layouts.0, header, field, known, Place::Header);
                 }
-                walk.field(
-                    session,
-                    session.dict.layout(HEADER),
-                    header,
-                    field,
-                    Place::Header,
-                );
-            } else if is_trailer(session.dict, field.tag) {
-                place = Place::Trailer;
-                walk.field(
-                    session,
-                    session.dict.layout(TRAILER),
-                    trailer,
-                    field,
-                    Place::Trailer,
-                );
-            } else {
-                if place == Place::Trailer {
-                    walk.structure.get_or_insert(field.tag);
+                Place::Trailer => {
+                    place = Place::Trailer;
+                    walk.field(session, layouts.1, trailer, field, known, Place::Trailer);
                 }
-                place = Place::Body;
-                let layout = body_layout.and_then(|id| body_dict.dict.layout(id));
-                walk.field(body_dict, layout, body, field, Place::Body);
+                Place::Body => {
+                    if place == Place::Trailer {
+                        walk.structure.get_or_insert(field.tag);
+                    }
+                    place = Place::Body;
+                    let known = if same_dict {
+                        known
+                    } else {
+                        tag.and_then(|tag| body_dict.dict.field_idx(tag).map(|idx| (tag, idx)))
+                    };
+                    walk.field(body_dict, layouts.2, body, field, known, Place::Body);
+                }
             }
         }
         self.scope = walk.scope;
@@ -307,23 +311,26 @@ impl Stamped<'_> {
     }
 }
 
-fn is_header(session: &Dictionary, tag: i64) -> bool {
-    let Ok(tag) = Tag::try_from(tag) else {
-        return false;
-    };
-    STANDARD_HEADER.contains(&tag) || session.is_header_field(tag)
-}
-
-fn is_trailer(session: &Dictionary, tag: i64) -> bool {
-    let Ok(tag) = Tag::try_from(tag) else {
-        return false;
-    };
-    STANDARD_TRAILER.contains(&tag) || session.is_trailer_field(tag)
+/// Where a field goes: the header's and the trailer's fields are the session dictionary's
+/// and QuickFIX's standard ones, every other field is the body's.
+#[inline]
+fn field_place(session: &Dictionary, tag: Option<Tag>, known: Option<(Tag, FieldIdx)>) -> Place {
+    if let Some((_, idx)) = known {
+        return session
+            .fields
+            .get(usize::from(idx))
+            .map_or(Place::Body, |def| def.place);
+    }
+    match tag {
+        Some(tag) if STANDARD_HEADER.contains(&tag) => Place::Header,
+        Some(tag) if STANDARD_TRAILER.contains(&tag) => Place::Trailer,
+        _ => Place::Body,
+    }
 }
 
 /// Where a field is, for the order of the checks: header, trailer, body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Place {
+pub(super) enum Place {
     Header = 0,
     Trailer = 1,
     Body = 2,
@@ -384,18 +391,21 @@ impl<'m> Walk<'_, 'm> {
         layout: Option<&super::Layout>,
         scope: u32,
         field: WireField<'m>,
+        known: Option<(Tag, FieldIdx)>,
         place: Place,
     ) {
-        let known = Tag::try_from(field.tag)
-            .ok()
-            .and_then(|tag| dict.dict.field_idx(tag).map(|idx| (tag, idx)));
         if let Some(rejection) = self.check(dict, layout, scope, field, known, place) {
             self.offer(place, rejection);
         }
-        let Some((tag, _)) = known else {
+        let Some((tag, idx)) = known else {
             return;
         };
-        if let Some(group) = layout.and_then(|l| l.group(tag)) {
+        let counts = dict
+            .dict
+            .fields
+            .get(usize::from(idx))
+            .is_some_and(|def| def.kind == super::FieldType::NumInGroup);
+        if let Some(group) = layout.filter(|_| counts).and_then(|l| l.group(tag)) {
             let entries = self.group(dict, *group, place);
             let count = parse_count(field.value);
             if count != Some(entries) {
@@ -467,11 +477,11 @@ impl<'m> Walk<'_, 'm> {
         let mut entries = 0;
         let mut entry = None;
         while let Some(field) = self.peek() {
-            let idx = Tag::try_from(field.tag)
+            let known = Tag::try_from(field.tag)
                 .ok()
-                .and_then(|tag| dict.dict.field_idx(tag))
-                .filter(|&idx| layout.has(idx));
-            let Some(idx) = idx else {
+                .and_then(|tag| dict.dict.field_idx(tag).map(|idx| (tag, idx)))
+                .filter(|&(_, idx)| layout.has(idx));
+            let Some((_, idx)) = known else {
                 break;
             };
             let seen = entry.is_some_and(|scope| self.stamps.get(dict.slot(idx)) == Some(&scope));
@@ -488,7 +498,7 @@ impl<'m> Walk<'_, 'm> {
             }
             self.pos += field.len;
             let scope = entry.unwrap_or_default();
-            self.field(dict, Some(layout), scope, field, place);
+            self.field(dict, Some(layout), scope, field, known, place);
         }
         self.end_entry(dict, layout, entry);
         entries
@@ -505,27 +515,25 @@ impl<'m> Walk<'_, 'm> {
 
 /// Splits `tag=value<SOH>` at the start of `bytes`, accepting what QuickFIX's parser accepts
 /// and its validation refuses: tags 0 or negative, empty values.
+#[inline]
 fn split(bytes: &[u8]) -> Option<WireField<'_>> {
-    let eq = bytes.iter().position(|&b| b == b'=')?;
-    let soh = eq + 1 + bytes.get(eq + 1..)?.iter().position(|&b| b == 0x01)?;
-    let (negative, digits) = match bytes.get(..eq)? {
-        [b'-', digits @ ..] => (true, digits),
-        digits => (false, digits),
-    };
-    if digits.is_empty() || digits.len() > 9 {
-        return None;
-    }
+    let negative = bytes.first() == Some(&b'-');
+    let mut at = usize::from(negative);
     let mut tag: i64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
+    loop {
+        match *bytes.get(at)? {
+            b @ b'0'..=b'9' if at < 10 => tag = tag * 10 + i64::from(b - b'0'),
+            b'=' if at > usize::from(negative) => break,
+            _ => return None,
         }
-        tag = tag * 10 + i64::from(b - b'0');
+        at += 1;
     }
+    let value = bytes.get(at + 1..)?;
+    let end = crate::codec::find_soh(value)?;
     Some(WireField {
         tag: if negative { -tag } else { tag },
-        value: bytes.get(eq + 1..soh)?,
-        len: soh + 1,
+        value: value.get(..end)?,
+        len: at + 1 + end + 1,
     })
 }
 
