@@ -57,6 +57,11 @@ fn session_corpus() {
 }
 
 #[test]
+fn dictionary_corpus() {
+    replay("dictionary", fuzzing::dictionary_input);
+}
+
+#[test]
 fn settings_corpus() {
     replay("settings", fuzzing::settings_text);
 }

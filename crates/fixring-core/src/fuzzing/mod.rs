@@ -12,9 +12,12 @@
 //!   socket ([`crate::testing::MemorySocket`]), fed messages, malformed bytes, clock advances
 //!   and dropped connections chosen by the input.
 //! - [`settings_text`]: the settings-file parser over arbitrary text.
+//! - [`dictionary_input`]: the data-dictionary loader, validation and the group walker.
 
+mod dictionary;
 mod session;
 
+pub use dictionary::dictionary_input;
 pub use session::session_input;
 
 use crate::codec::{Decoded, Framer, Message};
