@@ -181,3 +181,45 @@ fn an_acceptor_s_allow_list_is_described() {
         "{stdout}"
     );
 }
+
+#[test]
+fn data_dictionaries_are_read_a_missing_one_is_an_error() {
+    let dictionary = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/conformance/dictionaries/FIX44.xml"
+    );
+    let session = "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort=9000\nSenderCompID=S\n";
+    let path = write_settings(
+        "dictionary.cfg",
+        &format!(
+            "{session}DataDictionary={dictionary}\nAllowUnknownMsgFields=Y\n\
+             [SESSION]\nBeginString=FIX.4.4\nTargetCompID=T\n"
+        ),
+    );
+    let output = check_config(&path);
+    remove_settings(&path);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("validation:  FIX.4.4, ValidateFieldsOutOfOrder Y")
+            && stdout.contains("AllowUnknownMsgFields Y"),
+        "{stdout}"
+    );
+
+    let path = write_settings(
+        "missing.cfg",
+        &format!(
+            "{session}DataDictionary=spec/FIX44.xml\n[SESSION]\nBeginString=FIX.4.4\n\
+             TargetCompID=T\n"
+        ),
+    );
+    let output = check_config(&path);
+    remove_settings(&path);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("missing.cfg:5: DataDictionary: ")
+            && stderr.contains("spec/FIX44.xml:0: cannot read"),
+        "{stderr}"
+    );
+}

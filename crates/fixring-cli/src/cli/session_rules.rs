@@ -8,7 +8,7 @@ use fixring_core::config::SessionConfig;
 
 use super::check_config::yes_no;
 
-/// Appends the identity, resets, resends, header and checks lines of `session`.
+/// Appends the identity, resets, resends, header, checks and validation lines of `session`.
 pub(super) fn describe(out: &mut String, session: &SessionConfig) {
     let id = &session.id;
     let parts: Vec<String> = [
@@ -82,5 +82,32 @@ pub(super) fn describe(out: &mut String, session: &SessionConfig) {
         yes_no(rules.requires_orig_sending_time),
         yes_no(rules.validate_length_and_checksum),
         yes_no(rules.send_logout_before_timeout_disconnect)
+    );
+    describe_dictionary(out, &session.dictionary);
+}
+
+/// The `validation:` line: the dictionaries loaded and the checks that run.
+fn describe_dictionary(out: &mut String, config: &fixring_core::config::DictionaryConfig) {
+    let Some(loaded) = config.loaded.as_ref().filter(|_| config.validates()) else {
+        let _ = writeln!(out, "  validation:  none (no data dictionary)");
+        return;
+    };
+    let mut versions = loaded.session.version().to_owned();
+    if let Some(app) = &loaded.application {
+        versions.push_str(" + ");
+        versions.push_str(app.version());
+    }
+    let o = config.options;
+    let _ = writeln!(
+        out,
+        "  validation:  {versions}, ValidateFieldsOutOfOrder {}, ValidateFieldsHaveValues {}, \
+         ValidateUserDefinedFields {}, AllowUnknownMsgFields {}, ValidateUnorderedGroupFields {}, \
+         RejectInvalidMessage {}",
+        yes_no(o.fields_out_of_order),
+        yes_no(o.fields_have_values),
+        yes_no(o.user_defined_fields),
+        yes_no(o.allow_unknown_msg_fields),
+        yes_no(o.unordered_group_fields),
+        yes_no(config.reject_invalid_message)
     );
 }

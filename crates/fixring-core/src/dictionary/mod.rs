@@ -77,7 +77,7 @@ impl FieldDef {
         &self.name
     }
 
-    /// The type, e.g. [`FieldType::Price`].
+    /// The type, e.g. [`FieldType::Float`] for a PRICE.
     pub fn kind(&self) -> FieldType {
         self.kind
     }
