@@ -121,6 +121,12 @@ fn dictionary(c: &mut Criterion) {
     group.bench_function("validate_new_order_single", |b| {
         b.iter(|| validator.validate(black_box(&msg)))
     });
+    let heartbeat = frame(&format!("35=0|{HEADER}"));
+    check_no_allocation(&mut validator, &heartbeat);
+    let msg = Message::parse(&heartbeat).expect("parses");
+    group.bench_function("validate_heartbeat", |b| {
+        b.iter(|| validator.validate(black_box(&msg)))
+    });
     for entries in [10, 100, 1000] {
         let wire = snapshot(entries);
         check_no_allocation(&mut validator, &wire);

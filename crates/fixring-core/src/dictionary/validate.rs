@@ -360,15 +360,18 @@ struct Walk<'v, 'm> {
 }
 
 impl<'m> Walk<'_, 'm> {
+    #[inline(always)]
     fn new_scope(&mut self) -> u32 {
         self.scope += 1;
         self.scope
     }
 
+    #[inline(always)]
     fn peek(&self) -> Option<WireField<'m>> {
         split(self.bytes.get(self.pos..)?)
     }
 
+    #[inline(always)]
     fn next_field(&mut self) -> Option<WireField<'m>> {
         let field = self.peek()?;
         self.pos += field.len;
@@ -418,6 +421,7 @@ impl<'m> Walk<'_, 'm> {
     }
 
     /// The first fault of one field, in QuickFIX's order.
+    #[inline(always)]
     fn check(
         &mut self,
         dict: Stamped<'_>,
@@ -515,7 +519,7 @@ impl<'m> Walk<'_, 'm> {
 
 /// Splits `tag=value<SOH>` at the start of `bytes`, accepting what QuickFIX's parser accepts
 /// and its validation refuses: tags 0 or negative, empty values.
-#[inline]
+#[inline(always)]
 fn split(bytes: &[u8]) -> Option<WireField<'_>> {
     let negative = bytes.first() == Some(&b'-');
     let mut at = usize::from(negative);
