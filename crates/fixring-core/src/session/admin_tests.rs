@@ -96,3 +96,52 @@ fn test_request_with_an_oversized_id_gets_a_truncated_echo() {
     assert_eq!(id.len(), MAX_TEXT);
     assert!(id.iter().all(|&b| b == b'X'));
 }
+
+/// The body of a Reject of a Heartbeat (seq 2) for an invalid tag 999, in `begin_string`'s
+/// style.
+fn reject_body(begin_string: &str, kind: crate::dictionary::RejectKind) -> String {
+    use super::{Admin, RejectStyle};
+    use crate::codec::FieldWriter;
+    use crate::dictionary::Rejection;
+    use crate::session::reject::RejectReason;
+
+    let reject = Admin::Reject {
+        ref_seq_num: Some(2),
+        ref_msg_type: b"0".to_vec(),
+        reason: RejectReason::Invalid(Rejection {
+            kind,
+            tag: Some(999),
+        }),
+        route: vec![(128, b"JCD".to_vec())],
+        style: RejectStyle::of(begin_string),
+    };
+    let mut buf = [0u8; 256];
+    let mut out = FieldWriter::new(&mut buf);
+    reject
+        .write_body(&mut out, std::time::Duration::ZERO)
+        .expect("fits");
+    String::from_utf8_lossy(out.as_bytes()).replace('\x01', "|")
+}
+
+#[test]
+fn rejects_carry_the_fields_their_begin_string_has() {
+    use crate::dictionary::RejectKind::{InvalidTagNumber, TagAppearsMoreThanOnce};
+    assert_eq!(
+        reject_body("FIX.4.4", TagAppearsMoreThanOnce),
+        "128=JCD|45=2|58=Tag appears more than once|371=999|372=0|373=13|"
+    );
+    // FIX.4.2 defines the reasons up to 11.
+    assert_eq!(
+        reject_body("FIX.4.2", TagAppearsMoreThanOnce),
+        "128=JCD|45=2|58=Tag appears more than once|371=999|372=0|"
+    );
+    assert_eq!(
+        reject_body("FIX.4.2", InvalidTagNumber),
+        "128=JCD|45=2|58=Invalid tag number|371=999|372=0|373=0|"
+    );
+    // Before FIX.4.2 the tag goes in the Text.
+    assert_eq!(
+        reject_body("FIX.4.1", InvalidTagNumber),
+        "128=JCD|45=2|58=Invalid tag number (999)|"
+    );
+}
