@@ -388,6 +388,7 @@ impl<'m> Walk<'_, 'm> {
 
     /// Checks one field in `layout` (none for a MsgType the dictionary lacks) at `scope`,
     /// and walks the group it starts.
+    #[inline(always)]
     fn field(
         &mut self,
         dict: Stamped<'_>,
@@ -400,23 +401,33 @@ impl<'m> Walk<'_, 'm> {
         if let Some(rejection) = self.check(dict, layout, scope, field, known, place) {
             self.offer(place, rejection);
         }
-        let Some((tag, idx)) = known else {
-            return;
-        };
-        let counts = dict
-            .dict
-            .fields
-            .get(usize::from(idx))
-            .is_some_and(|def| def.kind == super::FieldType::NumInGroup);
-        if let Some(group) = layout.filter(|_| counts).and_then(|l| l.group(tag)) {
-            let entries = self.group(dict, *group, place);
-            let count = parse_count(field.value);
-            if count != Some(entries) {
-                self.offer(
-                    place,
-                    Rejection::at(RejectKind::IncorrectNumInGroupCount, field.tag),
-                );
-            }
+        if let Some((tag, idx)) = known
+            && dict
+                .dict
+                .fields
+                .get(usize::from(idx))
+                .is_some_and(|def| def.kind == super::FieldType::NumInGroup)
+            && let Some(group) = layout.and_then(|l| l.group(tag))
+        {
+            self.counted_group(dict, *group, field, place);
+        }
+    }
+
+    /// Walks the group a NumInGroup field starts, and checks its count.
+    #[inline(never)]
+    fn counted_group(
+        &mut self,
+        dict: Stamped<'_>,
+        group: GroupDef,
+        counter: WireField<'_>,
+        place: Place,
+    ) {
+        let entries = self.group(dict, group, place);
+        if parse_count(counter.value) != Some(entries) {
+            self.offer(
+                place,
+                Rejection::at(RejectKind::IncorrectNumInGroupCount, counter.tag),
+            );
         }
     }
 
