@@ -296,6 +296,7 @@ impl<'d, 'input> Loader<'d, 'input> {
                 kind,
                 values: Values::new(values),
                 place,
+                counter: false,
             });
         }
         Ok(())
@@ -375,6 +376,7 @@ impl<'d, 'input> Loader<'d, 'input> {
             let name = self.attribute(node, "name")?.to_owned();
             return Err(self.error(node, DictionaryErrorKind::EmptyGroup { name }));
         };
+        self.fields[usize::from(counter)].counter = true;
         let group = GroupDef {
             counter: self.fields[usize::from(counter)].tag,
             delimiter: self.fields[usize::from(first)].tag,

@@ -64,6 +64,9 @@ pub struct FieldDef {
     values: Values,
     /// Whether the field belongs in the header, the trailer or the body.
     place: validate::Place,
+    /// Whether some group counts its entries with this field (whatever its type says:
+    /// FIX42.xml gives NoTradingSessions the type INT).
+    counter: bool,
 }
 
 impl FieldDef {

@@ -215,6 +215,28 @@ mod validation {
     }
 
     #[test]
+    fn a_group_counted_by_a_field_of_another_type_is_a_group() {
+        // FIX42.xml gives NoTradingSessions (386) the type INT.
+        let dd = Dictionary::load(&dictionaries_dir().join("FIX42.xml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut v = Validator::new(
+            Dictionaries {
+                session: Arc::new(dd),
+                application: None,
+            },
+            ValidationOptions::default(),
+        );
+        let body = "35=D|34=2|49=TW42|52=20261125-23:59:58|56=ISLD|11=ID|21=1|40=1|54=1|38=200|\
+                    55=INTC|386=3|336=PRE-OPEN|336=AFTER-HOURS|60=20261125-23:59:58|";
+        let wire = frame("FIX.4.2", body);
+        let msg = Message::parse_for_validation(&wire).expect("parses");
+        assert_eq!(
+            v.validate(&msg),
+            rejected(RejectKind::IncorrectNumInGroupCount, 386)
+        );
+    }
+
+    #[test]
     fn header_after_body_is_out_of_order() {
         let mut v = validator(ValidationOptions::default());
         let wire = frame(

@@ -406,7 +406,7 @@ impl<'m> Walk<'_, 'm> {
                 .dict
                 .fields
                 .get(usize::from(idx))
-                .is_some_and(|def| def.kind == super::FieldType::NumInGroup)
+                .is_some_and(|def| def.counter)
             && let Some(group) = layout.and_then(|l| l.group(tag))
         {
             self.counted_group(dict, *group, field, place);
