@@ -183,6 +183,12 @@ pub(crate) fn event_text(out: &mut String, kind: &EventKind) {
             )
         }
         EventKind::StoreError { detail, .. } => write!(out, ": {detail}"),
+        EventKind::MessageInvalid {
+            msg_seq_num: Some(seq),
+            reason,
+            ..
+        } => write!(out, ": message {seq} invalid: {reason}"),
+        EventKind::MessageInvalid { reason, .. } => write!(out, ": invalid message: {reason}"),
         EventKind::LogOverflow { lost, .. } => write!(
             out,
             ": {lost} lines not logged, the log writer had fallen behind"
@@ -206,6 +212,7 @@ pub(crate) fn event_session(kind: &EventKind) -> Option<&SessionId> {
         | EventKind::Logon { session_id }
         | EventKind::Logout { session_id, .. }
         | EventKind::SequenceGap { session_id, .. }
+        | EventKind::MessageInvalid { session_id, .. }
         | EventKind::MessagesNotResent { session_id, .. }
         | EventKind::StoreError { session_id, .. }
         | EventKind::LogOverflow { session_id, .. }

@@ -116,6 +116,17 @@ pub(crate) fn event_json(event: &Event) -> String {
             out.num("window_secs", window.as_secs());
         }
         EventKind::BackendFallback { reason } => out.str("reason", reason),
+        EventKind::MessageInvalid {
+            session_id,
+            msg_seq_num,
+            reason,
+        } => {
+            out.str("session_id", &session_id.to_string());
+            if let Some(seq) = msg_seq_num {
+                out.num("msg_seq_num", *seq);
+            }
+            out.str("reason", reason);
+        }
         _ => {}
     }
     out.finish()
