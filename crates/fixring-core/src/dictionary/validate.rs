@@ -228,8 +228,8 @@ impl Validator {
         );
         while let Some(field) = walk.next_field() {
             let tag = Tag::try_from(field.tag).ok();
-            let known = tag.and_then(|tag| session.dict.field_idx(tag).map(|idx| (tag, idx)));
-            match field_place(session.dict, tag, known) {
+            let known = session.known(tag);
+            match field_place(tag, known) {
                 Place::Header => {
                     if place != Place::Header {
                         walk.structure.get_or_insert(field.tag);
@@ -248,7 +248,7 @@ impl Validator {
                     let known = if same_dict {
                         known
                     } else {
-                        tag.and_then(|tag| body_dict.dict.field_idx(tag).map(|idx| (tag, idx)))
+                        body_dict.known(tag)
                     };
                     walk.field(body_dict, layouts.2, body, field, known, Place::Body);
                 }
@@ -304,22 +304,34 @@ struct Stamped<'d> {
     base: usize,
 }
 
-impl Stamped<'_> {
+impl<'d> Stamped<'d> {
     #[inline]
     fn slot(self, idx: FieldIdx) -> usize {
         self.base + usize::from(idx)
     }
+
+    /// The dictionary's field with this tag, if it defines one.
+    #[inline(always)]
+    fn known(self, tag: Option<Tag>) -> Option<Known<'d>> {
+        let idx = self.dict.field_idx(tag?)?;
+        let def = self.dict.fields.get(usize::from(idx))?;
+        Some(Known { idx, def })
+    }
+}
+
+/// A field the dictionary defines: its index and definition.
+#[derive(Clone, Copy, Debug)]
+struct Known<'d> {
+    idx: FieldIdx,
+    def: &'d super::FieldDef,
 }
 
 /// Where a field goes: the header's and the trailer's fields are the session dictionary's
 /// and QuickFIX's standard ones, every other field is the body's.
 #[inline]
-fn field_place(session: &Dictionary, tag: Option<Tag>, known: Option<(Tag, FieldIdx)>) -> Place {
-    if let Some((_, idx)) = known {
-        return session
-            .fields
-            .get(usize::from(idx))
-            .map_or(Place::Body, |def| def.place);
+fn field_place(tag: Option<Tag>, known: Option<Known<'_>>) -> Place {
+    if let Some(known) = known {
+        return known.def.place;
     }
     match tag {
         Some(tag) if STANDARD_HEADER.contains(&tag) => Place::Header,
@@ -395,19 +407,15 @@ impl<'m> Walk<'_, 'm> {
         layout: Option<&super::Layout>,
         scope: u32,
         field: WireField<'m>,
-        known: Option<(Tag, FieldIdx)>,
+        known: Option<Known<'_>>,
         place: Place,
     ) {
         if let Some(rejection) = self.check(dict, layout, scope, field, known, place) {
             self.offer(place, rejection);
         }
-        if let Some((tag, idx)) = known
-            && dict
-                .dict
-                .fields
-                .get(usize::from(idx))
-                .is_some_and(|def| def.counter)
-            && let Some(group) = layout.and_then(|l| l.group(tag))
+        if let Some(known) = known
+            && known.def.counter
+            && let Some(group) = layout.and_then(|l| l.group(known.def.tag))
         {
             self.counted_group(dict, *group, field, place);
         }
@@ -439,12 +447,12 @@ impl<'m> Walk<'_, 'm> {
         layout: Option<&super::Layout>,
         scope: u32,
         field: WireField<'_>,
-        known: Option<(Tag, FieldIdx)>,
+        known: Option<Known<'_>>,
         place: Place,
     ) -> Option<Rejection> {
         let at = |kind| Some(Rejection::at(kind, field.tag));
-        if let Some((_, idx)) = known
-            && let Some(stamp) = self.stamps.get_mut(dict.slot(idx))
+        if let Some(known) = known
+            && let Some(stamp) = self.stamps.get_mut(dict.slot(known.idx))
         {
             if *stamp == scope {
                 return at(RejectKind::TagAppearsMoreThanOnce);
@@ -455,8 +463,7 @@ impl<'m> Walk<'_, 'm> {
             if self.options.fields_have_values {
                 return at(RejectKind::TagSpecifiedWithoutValue);
             }
-        } else if let Some(def) = known.and_then(|(_, idx)| dict.dict.fields.get(usize::from(idx)))
-        {
+        } else if let Some(Known { def, .. }) = known {
             // Most fields are strings, which any value fits: no call for them.
             if def.kind != super::FieldType::String && !def.kind.accepts(field.value) {
                 return at(RejectKind::IncorrectDataFormat);
@@ -472,7 +479,7 @@ impl<'m> Walk<'_, 'm> {
         let allow_unknown = !user_defined && self.options.allow_unknown_msg_fields;
         match known {
             None if !allow_unknown => at(RejectKind::InvalidTagNumber),
-            Some((_, idx))
+            Some(Known { idx, .. })
                 if place == Place::Body
                     && !allow_unknown
                     && layout.is_some_and(|layout| !layout.has(idx)) =>
@@ -493,11 +500,10 @@ impl<'m> Walk<'_, 'm> {
         let mut entries = 0;
         let mut entry = None;
         while let Some(field) = self.peek() {
-            let known = Tag::try_from(field.tag)
-                .ok()
-                .and_then(|tag| dict.dict.field_idx(tag).map(|idx| (tag, idx)))
-                .filter(|&(_, idx)| layout.has(idx));
-            let Some((_, idx)) = known else {
+            let known = dict
+                .known(Tag::try_from(field.tag).ok())
+                .filter(|known| layout.has(known.idx));
+            let Some(Known { idx, .. }) = known else {
                 break;
             };
             let seen = entry.is_some_and(|scope| self.stamps.get(dict.slot(idx)) == Some(&scope));
