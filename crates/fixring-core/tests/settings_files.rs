@@ -32,10 +32,6 @@ const NOT_VALIDATED_YET: [&str; 11] = [
     "ValidateSequenceNumbers",
 ];
 
-/// Other engine keys of valid files fixring warns about without implementing (known gaps):
-/// QuickFIX/n's CME resend handling.
-const OTHER_NOT_IMPLEMENTED: [&str; 1] = ["CmeEnhancedResend"];
-
 /// Keys of the valid files that no engine of the four reads: the applications' own
 /// (`ValidOrderTypes`…), test keys (`TestLong`…), QuickFIX/n's acceptance-test runner
 /// (`Verbose`), QuickFIX/J's SLF4J log (read by the application's log factory, not the
@@ -136,7 +132,6 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
                         ConfigWarningKind::UnknownKey => NOT_ENGINE_KEYS.contains(&w.key.as_str()),
                         ConfigWarningKind::NotImplemented { .. } => {
                             NOT_VALIDATED_YET.contains(&w.key.as_str())
-                                || OTHER_NOT_IMPLEMENTED.contains(&w.key.as_str())
                         }
                         ConfigWarningKind::Insecure { .. } => {
                             INSECURE.contains(&(name.as_str(), w.key.as_str()))

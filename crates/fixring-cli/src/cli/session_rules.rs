@@ -43,8 +43,10 @@ pub(super) fn describe(out: &mut String, session: &SessionConfig) {
     };
     let _ = writeln!(
         out,
-        "  resends:     SendRedundantResendRequests {}, ResendRequestChunkSize {chunk}",
-        yes_no(rules.send_redundant_resend_requests)
+        "  resends:     SendRedundantResendRequests {}, ResendRequestChunkSize {chunk}, \
+         CmeEnhancedResend {}",
+        yes_no(rules.send_redundant_resend_requests),
+        yes_no(rules.cme_enhanced_resend)
     );
     let precision = match rules.timestamp_precision {
         TimestampPrecision::Seconds => "0 (seconds)",

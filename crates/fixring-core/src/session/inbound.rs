@@ -74,6 +74,14 @@ impl Session {
         };
         let kind = msg.msg_type();
         if !self.completed_logon() {
+            if kind == msg_type::LOGOUT
+                && self.rules.cme_enhanced_resend
+                && self.connection_type == ConnectionType::Initiator
+            {
+                self.logout_before_logon(msg);
+                self.on_logout(now, msg);
+                return Inbound::Admin;
+            }
             if kind != msg_type::LOGON {
                 self.close_now(CloseReason::Protocol(
                     ProtocolViolation::FirstMessageNotLogon,
@@ -329,6 +337,11 @@ impl Session {
     fn apply_new_seq_no(&mut self, msg: &Message<'_>, reset: bool) {
         let Ok(Some(new_seq)) = msg.get_u64(tags::NEW_SEQ_NO) else {
             return;
+        };
+        let new_seq = if reset {
+            new_seq
+        } else {
+            self.gap_fill_within_chunk(new_seq)
         };
         if new_seq > self.next_target_seq {
             self.next_target_seq = new_seq;
