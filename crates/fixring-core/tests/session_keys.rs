@@ -487,3 +487,32 @@ fn cme_enhanced_resend_takes_the_next_expected_msg_seq_num_of_a_logout_answering
         }
     }
 }
+
+#[test]
+fn validate_sequence_numbers_n_takes_every_message_as_it_comes() {
+    for validate in [true, false] {
+        let mut pair = pair_with(|_, acceptor| acceptor.rules.validate_sequence_numbers = validate);
+        to_acceptor(&mut pair, b"D", 5, ORDER);
+        to_acceptor(&mut pair, b"D", 1, ORDER);
+        let session = pair.acceptor.conn.session();
+        if validate {
+            // A gap asked for; then a number too low without PossDupFlag: Logout.
+            assert_eq!(fields(&pair.acceptor, b"2", 7), ["2"]);
+            assert!(pair.acceptor.delivered.is_empty());
+            assert_eq!(
+                pair.acceptor.sent_count("5"),
+                1,
+                "ValidateSequenceNumbers=Y"
+            );
+        } else {
+            assert!(fields(&pair.acceptor, b"2", 7).is_empty());
+            assert_eq!(
+                pair.acceptor.delivered.len(),
+                2,
+                "ValidateSequenceNumbers=N"
+            );
+            assert_eq!(session.state(), SessionState::Active);
+            assert_eq!(session.next_target_seq(), 2, "follows the peer's number");
+        }
+    }
+}

@@ -37,6 +37,7 @@ fn defaults_are_quickfix_s() {
     assert!(rules.requires_orig_sending_time && rules.check_comp_id);
     assert!(rules.validate_length_and_checksum);
     assert!(!rules.send_logout_before_timeout_disconnect && !rules.cme_enhanced_resend);
+    assert!(rules.validate_sequence_numbers);
     assert_eq!(rules.timestamp_precision, TimestampPrecision::Millis);
 }
 
@@ -48,7 +49,7 @@ fn every_key_is_read_in_any_case() {
          EnableLastMsgSeqNumProcessed=Y\nRequiresOrigSendingTime=N\n\
          SendLogoutBeforeDisconnectFromTimeout=Y\nTimeStampPrecision=NANOS\n\
          CheckCompID=N\nValidateLengthAndChecksum=N\nDefaultApplVerID=FIX.5.0SP1\n\
-         CmeEnhancedResend=Y\n",
+         CmeEnhancedResend=Y\nValidateSequenceNumbers=N\n",
     );
     let expected = SessionRules {
         reset_on_logout: true,
@@ -65,6 +66,7 @@ fn every_key_is_read_in_any_case() {
         validate_length_and_checksum: false,
         default_appl_ver_id: Some(8),
         cme_enhanced_resend: true,
+        validate_sequence_numbers: false,
     };
     assert_eq!(rules, expected);
 }

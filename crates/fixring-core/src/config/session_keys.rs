@@ -30,9 +30,10 @@ const CHECK_COMP_ID: &str = "checkcompid";
 const VALIDATE_LENGTH_AND_CHECKSUM: &str = "validatelengthandchecksum";
 const DEFAULT_APPL_VER_ID: &str = "defaultapplverid";
 const CME_ENHANCED_RESEND: &str = "cmeenhancedresend";
+const VALIDATE_SEQUENCE_NUMBERS: &str = "validatesequencenumbers";
 
 /// Every key this module reads (lower-cased).
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 21] = [
     SENDER_SUB_ID,
     SENDER_LOCATION_ID,
     TARGET_SUB_ID,
@@ -53,6 +54,7 @@ const KEYS: [&str; 20] = [
     VALIDATE_LENGTH_AND_CHECKSUM,
     DEFAULT_APPL_VER_ID,
     CME_ENHANCED_RESEND,
+    VALIDATE_SEQUENCE_NUMBERS,
 ];
 
 /// Whether a canonical name is one of this module's keys.
@@ -112,6 +114,11 @@ pub struct SessionRules {
     /// NextExpectedMsgSeqNum (789) is answered, and our next Logon goes with that MsgSeqNum
     /// (default N).
     pub cme_enhanced_resend: bool,
+    /// ValidateSequenceNumbers (QuickFIX/J): a logged-on session's messages are checked
+    /// against the MsgSeqNum expected, a gap asked for again and a number too low logged out;
+    /// with N every message is taken as it comes, and the number expected next follows the
+    /// peer's (default Y).
+    pub validate_sequence_numbers: bool,
 }
 
 impl Default for SessionRules {
@@ -131,6 +138,7 @@ impl Default for SessionRules {
             validate_length_and_checksum: true,
             default_appl_ver_id: None,
             cme_enhanced_resend: false,
+            validate_sequence_numbers: true,
         }
     }
 }
@@ -181,6 +189,11 @@ pub(super) fn read_rules(view: &View<'_, '_>, report: &mut Report) -> SessionRul
     );
     set(CHECK_COMP_ID, &mut rules.check_comp_id, report);
     set(CME_ENHANCED_RESEND, &mut rules.cme_enhanced_resend, report);
+    set(
+        VALIDATE_SEQUENCE_NUMBERS,
+        &mut rules.validate_sequence_numbers,
+        report,
+    );
     set(
         VALIDATE_LENGTH_AND_CHECKSUM,
         &mut rules.validate_length_and_checksum,

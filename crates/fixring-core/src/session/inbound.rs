@@ -117,6 +117,11 @@ impl Session {
         // for ever), are acted on even out of sequence. As QuickFIX, a MsgSeqNum too low on
         // them is no violation and leaves the number expected next as it is, and a Logout
         // too high is answered without asking for what it skipped.
+        if !self.rules.validate_sequence_numbers {
+            // ValidateSequenceNumbers=N: taken as it comes.
+            self.next_target_seq = seq.saturating_add(1);
+            return self.dispatch(now, msg, kind);
+        }
         let always = kind == msg_type::LOGOUT || kind == msg_type::RESEND_REQUEST;
         if !always && seq < self.next_target_seq && !self.check_poss_dup(msg) {
             return Inbound::Ignored;
