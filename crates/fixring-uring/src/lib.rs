@@ -30,6 +30,7 @@ mod buffers;
 mod close;
 mod connect;
 mod poll;
+mod provided;
 mod recv;
 mod ring;
 mod send;
@@ -51,6 +52,7 @@ pub use ring::RingMode;
 
 use accept::Listeners;
 use buffers::Slab;
+use provided::Provided;
 use ring::{Cqe, Ring};
 use slots::{Conns, Phase};
 use waker::WakeSlot;
@@ -60,9 +62,23 @@ const MAX_BUFFER_SIZE: usize = u32::MAX as usize;
 /// The most connections one backend holds (slot indices stay well inside `user_data`).
 const MAX_CONNECTIONS: u32 = 1 << 20;
 
+/// How many provided buffers the backend keeps per connection it can hold, at least
+/// [`MIN_PROVIDED`]: receives are copied out as they complete, so a buffer is held only
+/// between an enter and the reap after it.
+const CONNECTIONS_PER_PROVIDED: u32 = 8;
+/// The fewest provided buffers.
+const MIN_PROVIDED: u32 = 16;
+
+/// The system calls [`fixring_io::socket::apply`] makes for `options`.
+pub(crate) fn apply_calls(options: &SocketOptions) -> u64 {
+    1 + u64::from(options.keep_alive)
+        + u64::from(options.send_buffer_size.is_some())
+        + u64::from(options.receive_buffer_size.is_some())
+}
+
 /// An io_uring backend driving the sockets of one event loop.
 ///
-/// Fields drop in order: the ring first (ending every operation), the slab last.
+/// Fields drop in order: the ring first (ending every operation), the buffers last.
 #[derive(Debug)]
 pub struct UringBackend {
     ring: Ring,
@@ -70,9 +86,18 @@ pub struct UringBackend {
     listeners: Listeners,
     waker: WakeSlot,
     slab: Slab,
+    provided: Provided,
+    /// Whether the ring has a fixed-file table with a place per connection slot.
+    fixed_files: bool,
     busy_poll: BusyPoll,
     cqes: Vec<Cqe>,
     dirty: Vec<u32>,
+    /// Connections with a silent send in flight (slot index and generation).
+    silent: Vec<(u32, u32)>,
+    /// Connections whose held-back bytes or end the next poll reports.
+    pending: Vec<(u32, u32)>,
+    /// System calls made outside the ring (sockets, their options, closes).
+    calls: u64,
     shut_down: bool,
 }
 
@@ -91,36 +116,64 @@ impl UringBackend {
         let max = options.max_connections;
         let entries = max.saturating_mul(2).saturating_add(16).clamp(64, 4096);
         let cq_entries = max.saturating_mul(4).saturating_add(64).clamp(256, 65536);
-        let ring = Ring::new(entries.next_power_of_two(), cq_entries, options.sqpoll)?;
-        let mut slab = Slab::new(max as usize, options.buffer_size)?;
-        if let Some(iovecs) = slab.iovecs() {
-            // Safety: the iovecs name the slab's mapping, which is unmapped only when the
-            // backend drops, after the ring (field order), and never while operations may
-            // remain (`leak_on_drop`).
-            if unsafe { ring.register_buffers(&iovecs) }.is_ok() {
-                slab.set_registered();
-            }
-        }
+        let mut ring = Ring::new(entries.next_power_of_two(), cq_entries, options.sqpoll)?;
+        let slab = Slab::new(max as usize, options.buffer_size)?;
+        let buffers = (max / CONNECTIONS_PER_PROVIDED).max(MIN_PROVIDED);
+        let provided = Provided::new(&mut ring, buffers as usize, options.buffer_size)?;
+        // A table larger than RLIMIT_NOFILE is refused: descriptors it is then.
+        let fixed_files = ring.register_files_sparse(max).is_ok();
         let mut backend = Self {
             ring,
             conns: Conns::new(max),
             listeners: Listeners::default(),
+            // The eventfd.
+            calls: 1,
             waker: WakeSlot::new()?,
             slab,
+            provided,
+            fixed_files,
             busy_poll: options.busy_poll,
             cqes: Vec::new(),
             dirty: Vec::new(),
+            silent: Vec::new(),
+            pending: Vec::new(),
             shut_down: false,
         };
         backend.arm_wake()?;
         Ok(backend)
     }
 
-    /// Whether the buffers are registered with the ring (`ReadFixed`/`WriteFixed`); `false`
-    /// when the kernel refused them (too many slots, or `ENOMEM` under a locked-memory limit)
-    /// and plain `Read`/`Write` are used.
-    pub fn registered_buffers(&self) -> bool {
-        self.slab.registered()
+    /// Whether the sockets are in a fixed-file table of the ring (`false` when the kernel
+    /// refused one as large as `max_connections`, over `RLIMIT_NOFILE` for instance, and
+    /// descriptors are used).
+    pub fn fixed_files(&self) -> bool {
+        self.fixed_files
+    }
+
+    /// Whether the provided-buffer ring is consumed incrementally (`IOU_PBUF_RING_INC`,
+    /// Linux 6.12): many receives share one buffer. Without it each receive takes a buffer.
+    pub fn incremental_buffers(&self) -> bool {
+        self.provided.incremental()
+    }
+
+    /// Puts connection `idx`'s socket in the fixed-file table, when there is one.
+    fn register_fixed(&mut self, idx: u32) {
+        if !self.fixed_files {
+            return;
+        }
+        let Some(fd) = self
+            .conns
+            .slot(idx)
+            .and_then(|c| c.fd.as_ref())
+            .map(AsRawFd::as_raw_fd)
+        else {
+            return;
+        };
+        // Refused (out of memory), the connection uses its descriptor.
+        let fixed = self.ring.update_file(idx, fd).is_ok();
+        if let Some(c) = self.conns.slot(idx) {
+            c.fixed = fixed;
+        }
     }
 
     /// How the ring was set up.
@@ -155,11 +208,11 @@ impl UringBackend {
             if c.phase != Phase::Open {
                 continue;
             }
-            let want_read = c.want_read;
+            self.refill(idx);
             if let Err(e) = self.start_write(idx) {
                 result = Err(e);
             }
-            if want_read && let Err(e) = self.arm_read(idx) {
+            if let Err(e) = self.arm_recv(idx) {
                 result = Err(e);
             }
         }
@@ -169,17 +222,9 @@ impl UringBackend {
         {
             result = Err(e);
         }
-        result?;
-        // The loop polls right after it flushes, and every poll enters the kernel with the
-        // queued entries. A parking loop saves a system call per turn by leaving the
-        // submission to that poll; a spinning loop submits now, so the send leaves before the
-        // loop's bookkeeping (measured: about 0.5 µs of round trip). SQPOLL's kernel thread
-        // may be asleep and needs the wake-up that submit gives.
-        if self.ring.mode() == RingMode::SqPoll || self.busy_poll != BusyPoll::Park {
-            self.ring.submit()
-        } else {
-            Ok(())
-        }
+        // The loop polls right after it flushes: the entries queued here go in with that
+        // poll's first enter, which submits and reaps (or sleeps) at once.
+        result
     }
 }
 
@@ -214,10 +259,10 @@ impl Backend for UringBackend {
             return None;
         }
         self.conns.mark_dirty(idx);
-        // Safety: the connection is open, so at most one read targets the receive slot past
-        // `rx_len` and one write reads the send slot before `tx_len`; `ConnIo` only touches
-        // received bytes before `rx_len` (shrinking it) and spare bytes past `tx_len` (growing
-        // it), and the borrow of `self` keeps `poll` from moving bytes meanwhile.
+        // Safety: no kernel operation targets the receive slot (receives land in provided
+        // buffers and are copied in by `poll`), and at most one send reads the send slot
+        // before `tx_len`; `ConnIo` only touches spare bytes past `tx_len` (growing it), and
+        // the borrow of `self` keeps `poll` from moving bytes meanwhile.
         let (rx, tx) = unsafe { self.slab.pair_mut(idx as usize)? };
         let c = self.conns.slot(idx)?;
         Some(ConnIo::new(
@@ -253,6 +298,10 @@ impl Backend for UringBackend {
 
     fn shutdown(&mut self) -> io::Result<()> {
         self.shutdown_all()
+    }
+
+    fn system_calls(&self) -> u64 {
+        self.calls + self.ring.calls()
     }
 }
 
