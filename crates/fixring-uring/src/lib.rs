@@ -3,15 +3,35 @@
 //! [`UringBackend`] implements [`fixring_io::Backend`] on one io_uring ring per
 //! event-loop thread:
 //!
-//! - The ring is set up with `SINGLE_ISSUER | DEFER_TASKRUN` (falling back when the kernel
-//!   refuses them), or `SQPOLL` when asked. Busy-polling enters the kernel with `GETEVENTS`,
-//!   which is what runs deferred completions; spinning on the completion queue alone would wait
-//!   for an interrupt. See [`RingMode`].
-//! - Every connection owns one receive slot and one send slot of a single mapping registered
-//!   with the ring; reads use `ReadFixed`, writes `WriteFixed` (plain `Read`/`Write` when the
-//!   kernel refuses the registration, see [`UringBackend::registered_buffers`]).
+//! - The ring is set up with `SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG` (falling back when
+//!   the kernel refuses them), or `SQPOLL` when asked; its issuer thread registers the ring's
+//!   descriptor. See [`RingMode`].
+//! - One loop turn is one `io_uring_enter`: [`Backend::flush`] only queues, and the poll that
+//!   follows submits and reaps in the same call (parking: submits and sleeps). Busy-polling
+//!   watches the completion queue and the kernel's `IORING_SQ_TASKRUN` flag in user space and
+//!   enters only when there is something to submit or to run.
+//! - Each connection keeps one multishot `Recv` armed on a provided-buffer ring shared by the
+//!   whole backend (`IOU_PBUF_RING_INC` where the kernel has it, see
+//!   [`UringBackend::incremental_buffers`]); each receive is copied into the connection's
+//!   receive slot and its buffer handed back at once.
+//! - Sends go from the connection's send slot with `IOSQE_CQE_SKIP_SUCCESS` and
+//!   `MSG_DONTWAIT | MSG_WAITALL`: they complete inside the enter that issues them and post a
+//!   completion only when they fail or find the socket's buffer full, after which the
+//!   connection's sends wait for room and complete until one writes everything.
+//! - Sockets sit in a sparse fixed-file table (`types::Fixed`), see
+//!   [`UringBackend::fixed_files`].
 //! - Listeners keep a multishot accept armed; outbound connects are a `Connect` linked to a
 //!   `LinkTimeout`.
+//! - [`Backend::system_calls`] counts every `io_uring_enter`, `io_uring_register` and socket
+//!   call the backend makes.
+//!
+//! Measured on a 2-vCPU VM (Linux 6.18) against the previous design (one-shot `ReadFixed` and
+//! `WriteFixed`, no fixed files), per FIX round trip of one session: 2 SQEs instead of 4, 2
+//! CQEs instead of 4, 0 poll arms instead of 2, 0 file lookups instead of 4, and 2
+//! `io_uring_enter` parking (4 spinning) instead of 4 (about 440 spinning); with 100
+//! connections between two loops, 0.08–0.13 system calls per round trip against epoll's
+//! 4.0–5.9. `min_wait_usec` waits are not used: they hold a wait open for more than one
+//! completion, which delays the first, and the spin of `spin-then-park` needs no enter at all.
 //! - `close` lets committed bytes be written for [`fixring_io::DRAIN_TIMEOUT`], then cuts the
 //!   connection off, so that a peer which stopped reading cannot hold a slot.
 //! - Every operation's buffer, address and socket belong to the backend's slot tables until the
