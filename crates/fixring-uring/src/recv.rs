@@ -127,16 +127,18 @@ impl UringBackend {
         self.reclaim(idx);
     }
 
-    /// The stream of open connection `idx` ended: reported now, or after the bytes it holds
-    /// back.
+    /// The stream of open connection `idx` ended: reported now if the loop has read
+    /// everything, or else at the poll after the flush that follows its reading, so that the
+    /// bytes before the end stay readable until then.
     fn end(&mut self, idx: u32, error: Option<io::Error>, out: &mut Vec<Completion>) {
         let Some(c) = self.conns.slot(idx) else {
             return;
         };
-        if c.spill.is_empty() {
+        if c.spill.is_empty() && c.rx_len == 0 {
             self.fail(idx, error, out);
         } else {
             c.end = Some(error);
+            self.conns.mark_dirty(idx);
         }
     }
 
@@ -149,7 +151,7 @@ impl UringBackend {
         let (Some(c), Some(rx)) = (self.conns.slot(idx), rx) else {
             return;
         };
-        if c.spill.is_empty() {
+        if c.spill.is_empty() && c.end.is_none() {
             return;
         }
         let room = size.saturating_sub(c.rx_len).min(c.spill.len());

@@ -225,3 +225,44 @@ fn a_parked_round_trip_costs_about_one_enter() {
         "{calls} system calls for {rounds} round trips"
     );
 }
+
+#[test]
+fn the_last_bytes_before_a_close_are_readable_when_they_are_reported() {
+    let mut b = backend(&options(BusyPoll::Park));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    let mut client = TcpStream::connect(addr).expect("connect");
+    let conn = accepted(&mut b);
+    client.write_all(b"last words").expect("write");
+    drop(client);
+    // Both the bytes and the end are in the kernel before the next poll.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut got = Vec::new();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        assert!(Instant::now() < deadline, "no close; got {got:?}");
+        b.poll(Some(Duration::from_millis(10)), &mut out)
+            .expect("poll");
+        let mut closed = false;
+        for c in out.drain(..) {
+            match c {
+                Completion::Received { conn: c } if c == conn => {
+                    let mut io = b.io(conn).expect("readable when reported");
+                    let bytes = io.received().to_vec();
+                    io.consume(bytes.len());
+                    got.extend_from_slice(&bytes);
+                }
+                Completion::Closed { conn: c, .. } if c == conn => closed = true,
+                _ => {}
+            }
+        }
+        b.flush().expect("flush");
+        if closed {
+            break;
+        }
+    }
+    assert_eq!(got, b"last words");
+}
