@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use io_uring::cqueue;
 use io_uring::types::BufRingEntry;
 
+use fixring_io::BackendError;
+
 use crate::ring::Ring;
 
 /// The buffer group of the ring.
@@ -99,7 +101,16 @@ impl Provided {
             // A kernel before 6.12: whole buffers per receive.
             provided.incremental = false;
             // Safety: as above.
-            unsafe { ring.register_buf_ring(ring_addr, entries16, GROUP, 0)? };
+            let plain = unsafe { ring.register_buf_ring(ring_addr, entries16, GROUP, 0) };
+            match plain {
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    return Err(BackendError::KernelTooOld(
+                        "io_uring's provided-buffer rings (Linux 5.19)",
+                    )
+                    .into());
+                }
+                other => other?,
+            }
         }
         for bid in 0..entries16 {
             provided.push(bid);
