@@ -204,6 +204,11 @@ impl UringBackend {
         for released in self.conns.clear() {
             self.close_released(released);
         }
+        if self.fixed_files {
+            // Slots still busy when the wait ended were freed just now: the table still holds
+            // their sockets, which end once it goes.
+            self.fixed_files = self.ring.unregister_files().is_err();
+        }
         self.calls += self.listeners.clear();
         result
     }

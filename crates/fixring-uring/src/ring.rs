@@ -59,10 +59,6 @@ pub(crate) struct Cqe {
     pub(crate) more: bool,
 }
 
-/// The `user_data` of entries nobody waits for (their completions, if any, are ignored and
-/// not counted in flight).
-pub(crate) const UNTRACKED: u64 = 0;
-
 /// The ring, the submitter that holds its registered descriptor, and its counters.
 pub(crate) struct Ring {
     /// Borrows `uring` (boxed, so it never moves); declared first, so dropped first.
@@ -201,6 +197,12 @@ impl Ring {
         self.submitter.register_files_sparse(n)
     }
 
+    /// Drops the fixed-file table (closing the files only it still held).
+    pub(crate) fn unregister_files(&mut self) -> io::Result<()> {
+        self.count(1);
+        self.submitter.unregister_files()
+    }
+
     /// Puts `fd` (or nothing, for `-1`) at `offset` of the fixed-file table.
     pub(crate) fn update_file(&mut self, offset: u32, fd: RawFd) -> io::Result<()> {
         self.count(1);
@@ -250,7 +252,7 @@ impl Ring {
     }
 
     /// Queues operations, submitting first when the queue lacks room; linked entries go in
-    /// together. Entries whose `user_data` is [`UNTRACKED`] are not counted in flight.
+    /// together.
     ///
     /// # Safety
     ///
@@ -263,11 +265,7 @@ impl Ring {
             let pushed = unsafe { self.uring.submission_shared().push_multiple(entries) };
             match pushed {
                 Ok(()) => {
-                    let tracked = entries
-                        .iter()
-                        .filter(|e| e.get_user_data() != UNTRACKED)
-                        .count();
-                    self.in_flight += tracked;
+                    self.in_flight += entries.len();
                     return Ok(());
                 }
                 Err(_) if self.sq_len() == 0 => break,
@@ -413,7 +411,7 @@ impl Ring {
         let cq = unsafe { self.uring.completion_shared() };
         for cqe in cq {
             let more = cqueue::more(cqe.flags());
-            if !more && cqe.user_data() != UNTRACKED {
+            if !more {
                 self.in_flight = self.in_flight.saturating_sub(1);
             }
             into.push(Cqe {

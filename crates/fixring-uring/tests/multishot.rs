@@ -281,3 +281,21 @@ fn buffers_are_consumed_incrementally_where_the_kernel_can() {
     let b = backend(&options(BusyPoll::Park));
     assert_eq!(b.incremental_buffers(), kernel_version() >= (6, 12));
 }
+
+#[test]
+fn shutdown_closes_sockets_held_in_the_fixed_file_table() {
+    let mut b = backend(&options(BusyPoll::Park));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    let mut client = TcpStream::connect(addr).expect("connect");
+    client.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    let _conn = accepted(&mut b);
+    assert!(b.fixed_files());
+    b.shutdown().expect("shutdown");
+    // The backend lives on, but the peer sees the end of the stream.
+    let mut buf = [0u8; 1];
+    assert_eq!(client.read(&mut buf).expect("read"), 0);
+    drop(b);
+}
