@@ -25,7 +25,7 @@ impl Waiter for Reaping<'_> {
     /// The busy-poll step (entering the kernel only when it has something to submit or
     /// run), then a reap.
     fn look(&mut self) -> io::Result<bool> {
-        if self.backend.ring.get_events()? {
+        if self.backend.ring.get_events()? || !self.backend.silent.is_empty() {
             self.backend.dispatch(self.out);
         }
         Ok(self.out.len() > self.before)
@@ -48,6 +48,10 @@ impl UringBackend {
         let busy_poll = self.busy_poll;
         let before = out.len();
         self.report_pending(out);
+        if !self.silent.is_empty() {
+            // Sends issued by an enter outside a poll (a push that made room) end here.
+            self.dispatch(out);
+        }
         if out.len() > before {
             // Bytes held back are reported; gather what else is ready without waiting.
             if self.ring.get_events()? {
