@@ -254,6 +254,10 @@ impl Backend for UringBackend {
     fn shutdown(&mut self) -> io::Result<()> {
         self.shutdown_all()
     }
+
+    fn system_calls(&self) -> u64 {
+        self.ring.calls()
+    }
 }
 
 impl Drop for UringBackend {

@@ -43,6 +43,8 @@ pub(crate) struct Ring {
     mode: RingMode,
     enabled: bool,
     in_flight: usize,
+    /// System calls on the ring: its set-up, registrations and every `io_uring_enter`.
+    calls: u64,
 }
 
 impl std::fmt::Debug for Ring {
@@ -108,6 +110,7 @@ impl Ring {
                         mode,
                         enabled: mode != RingMode::DeferTaskrun,
                         in_flight: 0,
+                        calls: 1,
                     });
                 }
                 Err(e) if is_einval(&e) => last = e,
@@ -115,6 +118,11 @@ impl Ring {
             }
         }
         Err(last)
+    }
+
+    /// System calls made on the ring so far.
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls
     }
 
     /// How the ring was set up.
@@ -140,6 +148,7 @@ impl Ring {
     /// Enables a ring created disabled, making the calling thread its single issuer.
     fn ensure_enabled(&mut self) -> io::Result<()> {
         if !self.enabled {
+            self.calls += 1;
             self.uring.submitter().register_enable_rings()?;
             self.enabled = true;
         }
@@ -175,6 +184,7 @@ impl Ring {
             return Ok(());
         }
         self.ensure_enabled()?;
+        self.calls += 1;
         match self.uring.submit() {
             Ok(_) => Ok(()),
             Err(e) if transient(&e) => Ok(()),
@@ -189,6 +199,7 @@ impl Ring {
         if self.mode == RingMode::SqPoll {
             // The kernel thread submits and completes; this enters only when the thread
             // sleeps or the completion queue overflowed.
+            self.calls += u64::from(self.uring.submission().need_wakeup());
             return match self.uring.submit() {
                 Ok(_) => Ok(()),
                 Err(e) if transient(&e) => Ok(()),
@@ -196,6 +207,7 @@ impl Ring {
             };
         }
         let to_submit = u32::try_from(self.uring.submission().len()).unwrap_or(u32::MAX);
+        self.calls += 1;
         // Safety: no argument structure is passed (`None`), so the kernel reads no user memory
         // beyond the rings it owns; the flags only ask it to submit and reap.
         let res = unsafe {
@@ -216,6 +228,7 @@ impl Ring {
     /// Submits and sleeps until one completion arrives or `timeout` passes.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.ensure_enabled()?;
+        self.calls += 1;
         let res = match timeout {
             Some(t) => {
                 let ts = Timespec::from(t);
