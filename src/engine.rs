@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use fixring_core::config::{Settings, Transport};
@@ -18,7 +18,7 @@ use crate::error::EngineError;
 use crate::event_loop::{EventLoop, LoopPlan, Shutdown};
 use crate::handle::{Inbox, Queued, SessionHandle};
 use crate::message_log::{self, LogWriter, LoopLog};
-use crate::stats::LatencyStats;
+use crate::stats::{LatencyStats, LoopCounters, Published};
 use crate::status::{LoopSnapshot, LoopView, StatusServer};
 
 /// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
@@ -63,7 +63,7 @@ struct Running {
 
 struct LoopInfo {
     backend: BackendKind,
-    stats: Arc<Mutex<LatencyStats>>,
+    stats: Arc<Published>,
     waker: Arc<dyn Wake>,
     queue: SyncSender<Queued>,
     open: Arc<RwLock<bool>>,
@@ -165,7 +165,7 @@ impl<A: Application + Clone> Engine<A> {
             let app = self.app.clone();
             let transport = self.settings.engine.transport;
             let loop_shutdown = Arc::clone(&shutdown);
-            let stats = Arc::new(Mutex::new(LatencyStats::new()));
+            let stats = Arc::new(Published::new());
             let loop_stats = Arc::clone(&stats);
             let loop_log = loop_logs.get_mut(number).and_then(Option::take);
             let status = status_listener
@@ -302,9 +302,18 @@ impl<A: Application + Clone> Engine<A> {
     pub fn latency(&self) -> LatencyStats {
         let mut total = LatencyStats::new();
         for info in self.running.iter().flat_map(|r| r.loops.iter()) {
-            total.add(&info.stats.lock().unwrap_or_else(PoisonError::into_inner));
+            total.add(&info.stats.latency());
         }
         total
+    }
+
+    /// What each running loop has spent so far, in the order of the loops: its backend's
+    /// system calls (published every turn) and its thread's CPU time (read now).
+    pub fn loop_counters(&self) -> Vec<LoopCounters> {
+        self.running
+            .iter()
+            .flat_map(|r| r.loops.iter().map(|l| l.stats.counters()))
+            .collect()
     }
 
     /// The address of the status page, `/metrics` and `/status.json` (`HttpAcceptPort`),
@@ -368,7 +377,7 @@ fn join_error(thread: JoinHandle<Result<(), EngineError>>) -> EngineError {
 struct LoopShared {
     queue: Inbox,
     shutdown: Arc<Shutdown>,
-    stats: Arc<Mutex<LatencyStats>>,
+    stats: Arc<Published>,
     ready: mpsc::Sender<Ready>,
     /// The loop's end of the message log, when one of its sessions logs.
     log: Option<LoopLog>,

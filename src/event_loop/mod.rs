@@ -29,7 +29,7 @@ use crate::application::Application;
 use crate::clock::Clock;
 use crate::handle::Inbox;
 use crate::message_log::LoopLog;
-use crate::stats::{LatencyStats, LoopStats};
+use crate::stats::{LoopStats, Published};
 use crate::status::{LoopSnapshot, LoopStatus};
 use conns::Owners;
 pub(crate) use plan::LoopPlan;
@@ -55,7 +55,7 @@ struct Listener {
 pub(crate) struct Shared {
     pub(crate) queue: Inbox,
     pub(crate) shutdown: Arc<Shutdown>,
-    pub(crate) stats: Arc<Mutex<LatencyStats>>,
+    pub(crate) stats: Arc<Published>,
     pub(crate) log: Option<LoopLog>,
     pub(crate) status: Option<Arc<Mutex<LoopSnapshot>>>,
 }
@@ -277,6 +277,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.failed = Some(error);
                 break;
             }
+            self.stats.system_calls(self.backend.system_calls());
             self.stats.publish_if_due();
             if let Some(status) = &mut self.status {
                 let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
@@ -354,6 +355,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             status.publish(connections, self.clock.wall());
         }
         let shut = self.backend.shutdown();
+        self.stats.system_calls(self.backend.system_calls());
         match self.failed.take() {
             Some(error) => Err(error),
             None => flushed.and(shut),

@@ -24,7 +24,7 @@ use fixring_core::connection::{Connection, Outgoing, StateKind};
 use fixring_core::session::SessionState;
 use fixring_core::{EventKind, SessionId, UtcTimestamp, WallClock};
 
-use crate::stats::LatencyStats;
+use crate::stats::Published;
 pub(crate) use http::StatusServer;
 
 /// How often a loop publishes its sessions' status.
@@ -217,7 +217,7 @@ pub(crate) struct LoopView {
     pub(crate) number: usize,
     pub(crate) sessions: Vec<SessionId>,
     pub(crate) snapshot: Arc<Mutex<LoopSnapshot>>,
-    pub(crate) latency: Arc<Mutex<LatencyStats>>,
+    pub(crate) latency: Arc<Published>,
 }
 
 /// A loop's side: its own snapshot, and when it last published it.
