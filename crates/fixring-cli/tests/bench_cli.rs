@@ -206,6 +206,49 @@ fn an_open_loop_run_at_a_fixed_rate() {
 }
 
 #[test]
+fn rounds_report_per_round_ratios() {
+    let args = [
+        "--orders",
+        "400",
+        "--warmup",
+        "40",
+        "--rounds",
+        "2",
+        "--scenarios",
+        "baseline,uring,epoll",
+    ];
+    let output = bench(&[&args[..], &["--json"]].concat());
+    let text = stdout_of(&output);
+    let json = text.trim();
+    json::check(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(json.contains("\"rounds\":2,\"ratios\":{"), "{json}");
+    let mut keys = vec![
+        "epoll_over_baseline_p50_median",
+        "epoll_over_baseline_p99_wins",
+    ];
+    if !String::from_utf8_lossy(&output.stderr).contains("skipping uring") {
+        keys.extend([
+            "uring_over_epoll_p50_median",
+            "uring_over_baseline_p50_median",
+        ]);
+    }
+    for key in keys {
+        let at = json
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {json}"));
+        let value = &json[at + key.len() + 3..];
+        let value = &value[..value.find([',', '}']).unwrap()];
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("{key}: {value}"));
+        assert!(value >= 0.0, "{key}: {value}");
+    }
+    // Both rounds' round trips are in the percentiles: 2 x 200.
+    assert!(
+        json.contains("\"name\":\"epoll\",\"tls\":false,\"count\":400"),
+        "{json}"
+    );
+}
+
+#[test]
 fn connect_times_for_each_transport() {
     let output = bench(&["--connect", "2", "--json"]);
     let text = stdout_of(&output);

@@ -19,6 +19,7 @@ mod order;
 mod pin;
 pub(crate) mod plot;
 pub(crate) mod report;
+pub(crate) mod rounds;
 mod tls;
 
 use core::fmt;
