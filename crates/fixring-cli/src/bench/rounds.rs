@@ -232,7 +232,7 @@ mod tests {
         let find = |key: &str| ratios.iter().find(|r| r.key() == key).unwrap();
         let u_e = find("uring_over_epoll_p50");
         assert_eq!(u_e.wins(), 2);
-        assert!((u_e.median() - 11.0 / 12.0).abs() < 1e-9, "{u_e:?}");
+        assert!((u_e.median() - 12.0 / 13.0).abs() < 1e-9, "{u_e:?}");
         assert!((u_e.max() - 22.0 / 21.0).abs() < 1e-9);
         let u_b = find("uring_over_baseline_p99");
         assert!((u_b.median() - 1.1).abs() < 1e-9, "{u_b:?}");
