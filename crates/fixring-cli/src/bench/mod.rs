@@ -20,6 +20,7 @@ mod pin;
 pub(crate) mod plot;
 pub(crate) mod report;
 pub(crate) mod rounds;
+pub(crate) mod sessions;
 mod tls;
 
 use core::fmt;

@@ -7,6 +7,7 @@ use fixring_core::UtcTimestamp;
 use hdrhistogram::Histogram;
 
 use super::rounds::Ratio;
+use super::sessions::SessionsMeasured;
 use super::{ConnectMeasured, Measured};
 use crate::json::write_quoted;
 
@@ -192,6 +193,84 @@ pub(crate) fn json_number(value: f64) -> String {
     } else {
         "null".to_owned()
     }
+}
+
+/// The table of a `--sessions` run: throughput, the loops' CPU time and system calls per
+/// round trip, latency percentiles in microseconds, and the highest rate found with p99 under
+/// 1 ms when searched.
+pub(crate) fn sessions_table(results: &[(SessionsMeasured, Option<Option<f64>>)]) -> String {
+    let mut out = String::from(
+        "round trips of all sessions; CPU and system calls of every loop of both engines\n",
+    );
+    let _ = writeln!(
+        out,
+        "{:<10} {:>8} {:>9} {:>10} {:>12} {:>8} {:>8} {:>8} {:>8} {:>14}",
+        "scenario",
+        "count",
+        "msgs/s",
+        "cpu us/msg",
+        "syscalls/msg",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "max rate p99<1ms"
+    );
+    for (m, found) in results {
+        let h = &m.histogram;
+        let cpu = m
+            .cpu_us_per_msg()
+            .map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+        let found = match found {
+            None => "-".to_owned(),
+            Some(None) => "none".to_owned(),
+            Some(Some(rate)) => format!("{rate:.0}"),
+        };
+        let _ = writeln!(
+            out,
+            "{:<10} {:>8} {:>9.0} {cpu:>10} {:>12.2} {:>8} {:>8} {:>8} {:>8} {found:>14}",
+            m.scenario.name,
+            h.len(),
+            m.msgs_per_s(),
+            m.syscalls_per_msg(),
+            micros(h.value_at_quantile(0.5)),
+            micros(h.value_at_quantile(0.99)),
+            micros(h.value_at_quantile(0.999)),
+            micros(h.max()),
+        );
+    }
+    out
+}
+
+/// A `--sessions` run as one JSON object: per scenario `msgs_per_s`, `cpu_us_per_msg`
+/// (`null` where the clocks could not be read), `syscalls_per_msg`, the percentiles in
+/// nanoseconds, and `max_rate_p99_under_1ms` when searched (`null` when no rate passed).
+pub(crate) fn sessions_json(
+    machine: &Machine,
+    options: &str,
+    results: &[(SessionsMeasured, Option<Option<f64>>)],
+) -> String {
+    scenarios_json(machine, options, results, |out, (m, found)| {
+        let _ = write!(
+            out,
+            ",\"tls\":{},\"count\":{},\"msgs_per_s\":{},\"cpu_us_per_msg\":{},\"syscalls_per_msg\":{}",
+            m.scenario.tls,
+            m.histogram.len(),
+            json_number(m.msgs_per_s()),
+            m.cpu_us_per_msg()
+                .map_or_else(|| "null".to_owned(), json_number),
+            json_number(m.syscalls_per_msg()),
+        );
+        quantiles_json(out, "", &m.histogram);
+        if let Some(found) = found {
+            let _ = write!(
+                out,
+                ",\"max_rate_p99_under_1ms\":{}",
+                found.map_or_else(|| "null".to_owned(), json_number)
+            );
+        }
+        m.scenario.name
+    })
 }
 
 /// The connection set-up table: p50, p99 and max in microseconds.

@@ -15,6 +15,7 @@ use fixring::core::config::{BusyPoll, Transport};
 
 use crate::bench::report::{self, Machine};
 use crate::bench::rounds::{self, RoundsMeasured};
+use crate::bench::sessions::{self, Load, Search, SessionsMeasured};
 use crate::bench::{
     self, BenchError, ConnectMeasured, Measured, Options, SCENARIOS, Scenario, ScenarioKind, hgrm,
     plot,
@@ -54,6 +55,17 @@ pub(crate) struct Args {
     /// epoll) as a median with range and rounds won.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
     rounds: Option<u32>,
+    /// Run N initiator sessions against one acceptor instead (engine scenarios only):
+    /// round trips per second, CPU and system calls per round trip, latency percentiles.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    sessions: Option<u64>,
+    /// With --sessions, closed loop: orders in flight per session.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    inflight: u64,
+    /// With --sessions: also search for the highest --rate at which p99 stays under 1 ms
+    /// (a bisection of at most this many open-loop runs of --orders each).
+    #[arg(long, value_name = "PROBES", num_args = 0..=1, default_missing_value = "6")]
+    max_rate: Option<u32>,
     /// Measure connect + Logon and reconnect times over this many attempts instead.
     #[arg(long, value_name = "ATTEMPTS", num_args = 0..=1, default_missing_value = "20")]
     connect: Option<u64>,
@@ -127,6 +139,15 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
                 .to_owned(),
         );
     }
+    if args.sessions.is_some() && (args.connect.is_some() || args.rounds.is_some()) {
+        return Err("--sessions does not combine with --connect or --rounds".to_owned());
+    }
+    if args.sessions.is_none() && args.max_rate.is_some() {
+        return Err("--max-rate searches a --sessions run".to_owned());
+    }
+    if args.max_rate.is_some() && args.rate.is_some() {
+        return Err("--max-rate searches the rate itself: --rate does not apply".to_owned());
+    }
     let mut options = Options::new();
     options.orders = args.orders;
     options.warmup = args.warmup;
@@ -164,7 +185,7 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
             }
         }
     }
-    if args.connect.is_some() {
+    if args.connect.is_some() || args.sessions.is_some() {
         scenarios.retain(|s| matches!(s.kind, ScenarioKind::Engine(_)));
     }
     if scenarios
@@ -205,6 +226,11 @@ fn describe(args: &Args, options: &Options) -> String {
     let rounds = args
         .rounds
         .map_or_else(String::new, |k| format!(" rounds={k} (ABBA)"));
+    let rounds = match args.sessions {
+        Some(n) if options.rate.is_some() => format!("{rounds} sessions={n}"),
+        Some(n) => format!("{rounds} sessions={n} inflight={}", args.inflight),
+        None => rounds,
+    };
     format!(
         "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}{rounds}{store}{log}",
         options.orders, options.warmup, options.size
@@ -233,6 +259,21 @@ fn measure(
             report::connect_json(&machine, &described, &results) + "\n"
         } else {
             report::header(&machine, &described) + "\n" + &report::connect_table(&results)
+        };
+        return stdout.write_all(text.as_bytes()).map_err(|e| e.to_string());
+    }
+    if let Some(sessions) = args.sessions {
+        let load = Load {
+            sessions: usize::try_from(sessions).unwrap_or(usize::MAX),
+            inflight: usize::try_from(args.inflight).unwrap_or(usize::MAX),
+        };
+        let results =
+            run_sessions(scenarios, options, load, args.max_rate).map_err(|e| e.to_string())?;
+        clear_progress();
+        let text = if args.json {
+            report::sessions_json(&machine, &described, &results) + "\n"
+        } else {
+            report::header(&machine, &described) + "\n" + &report::sessions_table(&results)
         };
         return stdout.write_all(text.as_bytes()).map_err(|e| e.to_string());
     }
@@ -285,6 +326,39 @@ fn run_each(scenarios: &[Scenario], options: &Options) -> Result<Vec<Measured>, 
     for scenario in scenarios {
         let mut show = progress(scenario.name, "round trips");
         results.push(bench::run_scenario(*scenario, options, &mut show)?);
+    }
+    Ok(results)
+}
+
+/// Every scenario with `load`, and the rate search after each when asked.
+fn run_sessions(
+    scenarios: &[Scenario],
+    options: &Options,
+    load: Load,
+    probes: Option<u32>,
+) -> Result<Vec<(SessionsMeasured, Option<Option<f64>>)>, BenchError> {
+    let mut results = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        let ScenarioKind::Engine(transport) = scenario.kind else {
+            continue;
+        };
+        let mut show = progress(scenario.name, "round trips");
+        let measured = sessions::run(*scenario, transport, options, load, &mut show)?;
+        let found = match probes {
+            Some(probes) => {
+                let search = Search {
+                    ceiling: measured.msgs_per_s(),
+                    limit: Duration::from_millis(1),
+                    probes,
+                };
+                let mut show = progress(scenario.name, "round trips, rate search");
+                let found =
+                    sessions::max_rate(*scenario, transport, options, load, search, &mut show)?;
+                Some(found)
+            }
+            None => None,
+        };
+        results.push((measured, found));
     }
     Ok(results)
 }
