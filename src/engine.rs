@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use fixring_core::config::{Settings, Transport};
@@ -16,7 +16,7 @@ use crate::application::Application;
 use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::event_loop::{EventLoop, LoopPlan, Shutdown};
-use crate::handle::{Inbox, Queued, SessionHandle};
+use crate::handle::{Gate, Inbox, Queued, SessionHandle};
 use crate::message_log::{self, LogWriter, LoopLog};
 use crate::stats::{LatencyStats, LoopCounters, Published};
 use crate::status::{LoopSnapshot, LoopView, StatusServer};
@@ -66,7 +66,7 @@ struct LoopInfo {
     stats: Arc<Published>,
     waker: Arc<dyn Wake>,
     queue: SyncSender<Queued>,
-    open: Arc<RwLock<bool>>,
+    gate: Arc<Gate>,
     listen_addrs: Vec<SocketAddr>,
     sessions: Vec<SessionId>,
     /// What the loop publishes for the status server, with `HttpAcceptPort`.
@@ -156,10 +156,10 @@ impl<A: Application + Clone> Engine<A> {
         let mut failure = None;
         for (number, plan) in plans.into_iter().enumerate() {
             let (queue_tx, queue_rx) = mpsc::sync_channel(QUEUE_CAPACITY);
-            let open = Arc::new(RwLock::new(true));
+            let gate = Arc::new(Gate::default());
             let inbox = Inbox {
                 receiver: queue_rx,
-                open: Arc::clone(&open),
+                gate: Arc::clone(&gate),
             };
             let (ready_tx, ready_rx) = mpsc::channel();
             let app = self.app.clone();
@@ -199,7 +199,7 @@ impl<A: Application + Clone> Engine<A> {
                     stats,
                     waker: ready.waker,
                     queue: queue_tx,
-                    open,
+                    gate,
                     listen_addrs: ready.listen_addrs,
                     sessions: ready.sessions,
                     status,
@@ -282,7 +282,7 @@ impl<A: Application + Clone> Engine<A> {
                 session.clone(),
                 index,
                 info.queue.clone(),
-                Arc::clone(&info.open),
+                Arc::clone(&info.gate),
                 Arc::clone(&info.waker),
             ))
         })

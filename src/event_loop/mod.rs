@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fixring_core::config::ConnectionType;
+use fixring_core::config::{BusyPoll, ConnectionType};
 use fixring_core::connection::{Port, Router};
 use fixring_core::session::SendError;
 use fixring_core::tls::server_config;
@@ -27,7 +27,7 @@ use fixring_io::{Backend, Completion, ConnId, ListenerId};
 
 use crate::application::Application;
 use crate::clock::Clock;
-use crate::handle::Inbox;
+use crate::handle::{Inbox, Queued};
 use crate::message_log::LoopLog;
 use crate::stats::{LoopStats, Published};
 use crate::status::{LoopSnapshot, LoopStatus};
@@ -73,6 +73,11 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     resolver: Resolver<B::Waker>,
     owners: Owners,
     queue: Inbox,
+    /// A message taken off the queue while checking it before a wait, sent first.
+    early: Option<Queued>,
+    /// Whether the loop spins (`BusyPoll=spin`): it then polls without waiting and looks at
+    /// its queue every turn, so that session handles never need to wake it.
+    spins: bool,
     shutdown: Arc<Shutdown>,
     /// The kinds of session this loop runs, acceptors first.
     kinds: Vec<ConnectionType>,
@@ -120,6 +125,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             status,
         } = shared;
         let buffer_size = plan.backend.buffer_size;
+        let spins = plan.backend.busy_poll == BusyPoll::Spin;
         let mut listeners = Vec::with_capacity(plan.listeners.len());
         let mut ports = Vec::with_capacity(plan.listeners.len());
         for listener in &plan.listeners {
@@ -213,6 +219,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             resolver,
             owners: Owners::default(),
             queue,
+            early: None,
+            spins,
             shutdown,
             kinds,
             completions: Vec::with_capacity(64),
@@ -259,8 +267,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 Some(deadline) => deadline.saturating_duration_since(now).min(MAX_PARK),
                 None => MAX_PARK,
             };
+            let timeout = self.wait_for(timeout);
             let mut completions = std::mem::take(&mut self.completions);
-            if let Err(error) = self.backend.poll(Some(timeout), &mut completions) {
+            let polled = self.backend.poll(Some(timeout), &mut completions);
+            self.queue.gate.awake();
+            if let Err(error) = polled {
                 self.failed = Some(error);
                 break;
             }
@@ -333,7 +344,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             self.backend.unlisten(listener.id);
         }
         // Nothing can be queued any more; what still is goes back to the application.
-        for (index, msg, _) in self.queue.close() {
+        let left = self.early.take().into_iter().chain(self.queue.close());
+        for (index, msg, _) in left.collect::<Vec<_>>() {
             if let Some(slot) = self.slots.get(index) {
                 let id = slot.connection.id();
                 self.app.on_not_sent(id, msg, SendError::NotLoggedOn);
@@ -417,8 +429,29 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         Ok(())
     }
 
+    /// How long the next poll may wait, at most `timeout`: not at all when the loop spins, or
+    /// when a message is already queued. Otherwise the loop tells the session handles it
+    /// sleeps, so that the next message wakes it, and looks at its queue once more.
+    fn wait_for(&mut self, timeout: Duration) -> Duration {
+        if self.spins {
+            return Duration::ZERO;
+        }
+        self.queue.gate.sleeping();
+        if self.early.is_none() {
+            self.early = self.queue.receiver.try_recv().ok();
+        }
+        if self.early.is_some() {
+            Duration::ZERO
+        } else {
+            timeout
+        }
+    }
+
     /// Sends messages queued by session handles, in order.
     fn drain_queue(&mut self, now: Instant) {
+        if let Some((index, msg, handed_over)) = self.early.take() {
+            self.send_queued(now, index, msg, handed_over);
+        }
         while let Ok((index, msg, handed_over)) = self.queue.receiver.try_recv() {
             self.send_queued(now, index, msg, handed_over);
         }
