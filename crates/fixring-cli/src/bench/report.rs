@@ -7,7 +7,7 @@ use fixring_core::UtcTimestamp;
 use hdrhistogram::Histogram;
 
 use super::rounds::Ratio;
-use super::sessions::SessionsMeasured;
+use super::sessions::Searched;
 use super::{ConnectMeasured, Measured};
 use crate::json::write_quoted;
 
@@ -198,7 +198,7 @@ pub(crate) fn json_number(value: f64) -> String {
 /// The table of a `--sessions` run: throughput, the loops' CPU time and system calls per
 /// round trip, latency percentiles in microseconds, and the highest rate found with p99 under
 /// 1 ms when searched.
-pub(crate) fn sessions_table(results: &[(SessionsMeasured, Option<Option<f64>>)]) -> String {
+pub(crate) fn sessions_table(results: &[Searched]) -> String {
     let mut out = String::from(
         "round trips of all sessions; CPU and system calls of every loop of both engines\n",
     );
@@ -245,11 +245,7 @@ pub(crate) fn sessions_table(results: &[(SessionsMeasured, Option<Option<f64>>)]
 /// A `--sessions` run as one JSON object: per scenario `msgs_per_s`, `cpu_us_per_msg`
 /// (`null` where the clocks could not be read), `syscalls_per_msg`, the percentiles in
 /// nanoseconds, and `max_rate_p99_under_1ms` when searched (`null` when no rate passed).
-pub(crate) fn sessions_json(
-    machine: &Machine,
-    options: &str,
-    results: &[(SessionsMeasured, Option<Option<f64>>)],
-) -> String {
+pub(crate) fn sessions_json(machine: &Machine, options: &str, results: &[Searched]) -> String {
     scenarios_json(machine, options, results, |out, (m, found)| {
         let _ = write!(
             out,

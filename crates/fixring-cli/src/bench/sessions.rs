@@ -80,6 +80,10 @@ impl SessionsMeasured {
     }
 }
 
+/// A scenario's sessions run and, when searched, the highest rate found with p99 under the
+/// limit (`Some(None)`: even the lowest rate tried failed).
+pub(crate) type Searched = (SessionsMeasured, Option<Option<f64>>);
+
 /// The SenderCompID of initiator session `n`.
 fn initiator_id(n: usize) -> String {
     format!("{INITIATOR}{n}")

@@ -15,7 +15,7 @@ use fixring::core::config::{BusyPoll, Transport};
 
 use crate::bench::report::{self, Machine};
 use crate::bench::rounds::{self, RoundsMeasured};
-use crate::bench::sessions::{self, Load, Search, SessionsMeasured};
+use crate::bench::sessions::{self, Load, Search, Searched};
 use crate::bench::{
     self, BenchError, ConnectMeasured, Measured, Options, SCENARIOS, Scenario, ScenarioKind, hgrm,
     plot,
@@ -336,7 +336,7 @@ fn run_sessions(
     options: &Options,
     load: Load,
     probes: Option<u32>,
-) -> Result<Vec<(SessionsMeasured, Option<Option<f64>>)>, BenchError> {
+) -> Result<Vec<Searched>, BenchError> {
     let mut results = Vec::with_capacity(scenarios.len());
     for scenario in scenarios {
         let ScenarioKind::Engine(transport) = scenario.kind else {
