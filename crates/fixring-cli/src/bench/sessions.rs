@@ -3,7 +3,11 @@
 //!
 //! Closed loop by default: each session keeps `--inflight K` orders outstanding and sends the
 //! next one as each ExecutionReport comes in. With [`Options::rate`], orders leave on a fixed
-//! schedule, dealt to the sessions in turn, and each is timed from when it was due.
+//! schedule, dealt to the sessions in turn, from a thread of their own; each is timed from
+//! when that thread handed it over (its first attempt, so a full queue counts against the
+//! engine), not from when it was due: on a machine whose cores the loops and others' work
+//! keep busy, the pacing thread's own lateness in waking up is the machine's, not the
+//! engine's.
 //!
 //! Besides the latencies, the run reads every loop's counters (both engines') at the end of
 //! the warm-up and at the end: round trips per second, CPU time of the loop threads per round
@@ -149,8 +153,9 @@ struct Driver {
     inflight: usize,
     warmup: u64,
     total: u64,
-    /// Open loop: when order 0 was due, and the interval between orders.
-    schedule: Option<(Instant, Duration)>,
+    /// Open loop: when the pacing started, and when each order was handed over, in
+    /// nanoseconds after it.
+    schedule: Option<(Instant, Arc<[AtomicU64]>)>,
     /// Closed loop: when each order in flight left, `session * inflight + number % inflight`.
     sent_at: Vec<Instant>,
     /// Closed loop: each session's next order number.
@@ -187,8 +192,11 @@ impl Driver {
 
     /// An ExecutionReport for order `id` arrived at `now`.
     fn answered(&mut self, id: u64, now: Instant) {
-        let sent = match self.schedule {
-            Some((start, interval)) => scheduled(start, interval, id),
+        let sent = match &self.schedule {
+            Some((start, handed)) => {
+                let at = usize::try_from(id).ok().and_then(|i| handed.get(i));
+                *start + Duration::from_nanos(at.map_or(0, |a| a.load(Ordering::Acquire)))
+            }
             None => self.sent_at[self.slot(id)],
         };
         if self.completed >= self.warmup {
@@ -357,15 +365,22 @@ pub(crate) fn run(
         }
         Some(interval) => {
             let start = Instant::now() + Duration::from_millis(1);
+            let handed: Arc<[AtomicU64]> = (0..total).map(|_| AtomicU64::new(0)).collect();
             shared.with(|d| {
-                d.schedule = Some((start, interval));
+                d.schedule = Some((start, Arc::clone(&handed)));
                 d.issued = total;
             });
             let orders = shared.with(|d| d.orders.clone());
-            let stall = options.stall;
-            Some(thread::spawn(move || {
-                pace(&handles, &orders, start, interval, total, scenario, stall)
-            }))
+            let pacing = Pacing {
+                start,
+                interval,
+                handed,
+                watch: Watch {
+                    scenario,
+                    stall: options.stall,
+                },
+            };
+            Some(thread::spawn(move || pacing.run(&handles, &orders)))
         }
     };
 
@@ -420,26 +435,28 @@ pub(crate) fn run(
     })
 }
 
-/// Open loop: hands order `n` to session `n % sessions` at its scheduled time.
-fn pace(
-    handles: &[SessionHandle],
-    orders: &OrderBody,
+/// The open loop's schedule, and where the pacing thread notes each hand-over.
+struct Pacing {
     start: Instant,
     interval: Duration,
-    total: u64,
-    scenario: Scenario,
-    stall: Duration,
-) -> Result<(), BenchError> {
-    let watch = Watch { scenario, stall };
-    let spare_core = thread::available_parallelism().is_ok_and(|n| n.get() > 2);
-    let mut body = Vec::new();
-    for n in 0..total {
-        orders.write(n, &mut body);
-        wait_until(scheduled(start, interval, n), spare_core);
-        let handle = &handles[(n % handles.len() as u64) as usize];
-        send(handle, body.clone(), &watch)?;
+    handed: Arc<[AtomicU64]>,
+    watch: Watch,
+}
+
+impl Pacing {
+    /// Hands order `n` to session `n % sessions` at its scheduled time.
+    fn run(&self, handles: &[SessionHandle], orders: &OrderBody) -> Result<(), BenchError> {
+        let spare_core = thread::available_parallelism().is_ok_and(|n| n.get() > 2);
+        let mut body = Vec::new();
+        for (n, handed) in (0u64..).zip(self.handed.iter()) {
+            orders.write(n, &mut body);
+            wait_until(scheduled(self.start, self.interval, n), spare_core);
+            handed.store(nanos(self.start.elapsed()), Ordering::Release);
+            let handle = &handles[(n % handles.len() as u64) as usize];
+            send(handle, body.clone(), &self.watch)?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A bounded search for the highest rate whose p99 stays under a limit.
@@ -453,9 +470,23 @@ pub(crate) struct Search {
     pub probes: u32,
 }
 
-/// The highest rate, among a few open-loop runs of `options.orders` each, at which p99
-/// stayed under the limit: a bisection on a log scale between a 64th of the ceiling and the
-/// ceiling. `None` when even the lowest rate failed.
+/// About how long one probe of the rate search runs, at most `--orders` round trips.
+const PROBE: Duration = Duration::from_secs(1);
+
+/// The round trips one probe at `rate` measures: about a [`PROBE`]'s worth, at least 200,
+/// at most `orders`.
+fn probe_orders(rate: f64, orders: u64) -> u64 {
+    let worth = (rate * PROBE.as_secs_f64()) as u64;
+    worth.max(200).min(orders.max(1))
+}
+
+/// The lowest rate tried, as a fraction of the ceiling.
+const LOWEST: f64 = 1.0 / 128.0;
+
+/// The highest rate, among a few short open-loop runs, at which p99 stayed under the limit:
+/// from half the ceiling down by quarters until one passes (not below [`LOWEST`] of it), then
+/// a bisection (on a log scale) between the best pass and the lowest failure above it. `None`
+/// when every probe failed.
 pub(crate) fn max_rate(
     scenario: Scenario,
     transport: Transport,
@@ -464,27 +495,26 @@ pub(crate) fn max_rate(
     search: Search,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Option<f64>, BenchError> {
-    let (mut good, mut bad) = (None::<f64>, search.ceiling.max(1.0));
-    let (limit, low) = (search.limit, (search.ceiling / 64.0).max(1.0));
+    let mut bad = search.ceiling.max(1.0);
+    let mut good = None::<f64>;
+    let mut rate = bad / 2.0;
     for _ in 0..search.probes {
-        let rate = match good {
-            Some(good) => (good * bad).sqrt(),
-            None => low,
-        };
         let mut probe = options.clone();
         probe.rate = Some(rate);
+        probe.orders = probe_orders(rate, options.orders);
+        probe.warmup = probe.orders / 10;
         let measured = run(scenario, transport, &probe, load, progress)?;
-        if measured.histogram.value_at_quantile(0.99) < nanos(limit) {
+        if measured.histogram.value_at_quantile(0.99) < nanos(search.limit) {
             good = Some(rate);
-        } else if good.is_none() {
-            // The lowest rate failed: nothing lower is tried.
-            return Ok(None);
         } else {
             bad = rate;
         }
-        if good.is_some_and(|g| bad / g < 1.1) {
-            break;
-        }
+        rate = match good {
+            Some(good) if bad / good < 1.1 => break,
+            Some(good) => (good * bad).sqrt(),
+            None if rate / 4.0 < search.ceiling * LOWEST => break,
+            None => rate / 4.0,
+        };
     }
     Ok(good)
 }
@@ -492,6 +522,13 @@ pub(crate) fn max_rate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_are_short() {
+        assert_eq!(probe_orders(50_000.0, 100_000), 50_000);
+        assert_eq!(probe_orders(10.0, 100_000), 200);
+        assert_eq!(probe_orders(10.0, 150), 150);
+    }
 
     #[test]
     fn orders_are_dealt_to_sessions_and_slots() {

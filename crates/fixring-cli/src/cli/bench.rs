@@ -62,8 +62,9 @@ pub(crate) struct Args {
     /// With --sessions, closed loop: orders in flight per session.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     inflight: u64,
-    /// With --sessions: also search for the highest --rate at which p99 stays under 1 ms
-    /// (a bisection of at most this many open-loop runs of --orders each).
+    /// With --sessions: also search for the highest --rate at which p99 stays under 1 ms:
+    /// at most this many open-loop runs of about a second each (at most --orders), from half
+    /// the closed-loop throughput down, then bisecting.
     #[arg(long, value_name = "PROBES", num_args = 0..=1, default_missing_value = "6")]
     max_rate: Option<u32>,
     /// Measure connect + Logon and reconnect times over this many attempts instead.
