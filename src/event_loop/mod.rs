@@ -40,6 +40,9 @@ use slots::Slot;
 /// The longest a loop sleeps without looking at its stop flag and queue.
 const MAX_PARK: Duration = Duration::from_millis(100);
 
+/// Idle turns of a spinning loop between two looks at whether publishing is due.
+const IDLE_TURNS_PER_PUBLISH: u32 = 64;
+
 /// Extra time granted after the longest LogoutTimeout before a stop closes what is left.
 const STOP_GRACE: Duration = Duration::from_millis(100);
 
@@ -78,6 +81,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     /// Whether the loop spins (`BusyPoll=spin`): it then polls without waiting and looks at
     /// its queue every turn, so that session handles never need to wake it.
     spins: bool,
+    /// Turns a spinning loop found nothing to do, counted to space out its publishing.
+    idle_turns: u32,
     shutdown: Arc<Shutdown>,
     /// The kinds of session this loop runs, acceptors first.
     kinds: Vec<ConnectionType>,
@@ -221,6 +226,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             queue,
             early: None,
             spins,
+            idle_turns: 0,
             shutdown,
             kinds,
             completions: Vec::with_capacity(64),
@@ -275,6 +281,15 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.failed = Some(error);
                 break;
             }
+            if completions.is_empty() && self.idle_spin() {
+                self.completions = completions;
+                // Reading the clock is most of an idle turn's cost: look at it now and then.
+                self.idle_turns = self.idle_turns.wrapping_add(1);
+                if self.idle_turns % IDLE_TURNS_PER_PUBLISH == 0 {
+                    self.publish_if_due();
+                }
+                continue;
+            }
             let now = self.clock.now();
             for completion in completions.drain(..) {
                 self.handle_completion(now, completion);
@@ -288,14 +303,32 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.failed = Some(error);
                 break;
             }
-            self.stats.system_calls(self.backend.system_calls());
-            self.stats.publish_if_due();
-            if let Some(status) = &mut self.status {
-                let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
-                status.publish_if_due(connections, self.clock.wall());
-            }
+            self.publish_if_due();
         }
         self.finish()
+    }
+
+    /// Whether a spinning loop's poll that found nothing leaves nothing to do this turn:
+    /// no socket to route, no slot touched, nothing queued (a queued message is taken and
+    /// sent next turn). The loop then skips the writes and the flush and spins on.
+    fn idle_spin(&mut self) -> bool {
+        if !self.spins || !self.to_route.is_empty() || !self.touched.is_empty() {
+            return false;
+        }
+        if self.early.is_none() {
+            self.early = self.queue.receiver.try_recv().ok();
+        }
+        self.early.is_none()
+    }
+
+    /// Publishes the backend's system calls, and the histograms and the status when due.
+    fn publish_if_due(&mut self) {
+        self.stats.system_calls(self.backend.system_calls());
+        self.stats.publish_if_due();
+        if let Some(status) = &mut self.status {
+            let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
+            status.publish_if_due(connections, self.clock.wall());
+        }
     }
 
     /// Logs out every logged-on session, stops every initiator, and closes the sockets
