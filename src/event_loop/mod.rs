@@ -285,7 +285,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.completions = completions;
                 // Reading the clock is most of an idle turn's cost: look at it now and then.
                 self.idle_turns = self.idle_turns.wrapping_add(1);
-                if self.idle_turns % IDLE_TURNS_PER_PUBLISH == 0 {
+                if self.idle_turns.is_multiple_of(IDLE_TURNS_PER_PUBLISH) {
                     self.publish_if_due();
                 }
                 continue;
