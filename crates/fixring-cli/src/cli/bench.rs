@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use fixring::core::config::{BusyPoll, Transport};
 
+use crate::bench::rate_search::{self, Search};
 use crate::bench::report::{self, Machine};
 use crate::bench::rounds::{self, RoundsMeasured};
-use crate::bench::sessions::{self, Load, Search, Searched};
+use crate::bench::sessions::{self, Load, Searched};
 use crate::bench::{
     self, BenchError, ConnectMeasured, Measured, Options, SCENARIOS, Scenario, ScenarioKind, hgrm,
     plot,
@@ -354,7 +355,7 @@ fn run_sessions(
                 };
                 let mut show = progress(scenario.name, "round trips, rate search");
                 let found =
-                    sessions::max_rate(*scenario, transport, options, load, search, &mut show)?;
+                    rate_search::max_rate(*scenario, transport, options, load, search, &mut show)?;
                 Some(found)
             }
             None => None,
