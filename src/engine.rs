@@ -16,9 +16,9 @@ use crate::application::Application;
 use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::event_loop::{Directory, EventLoop, LoopPlan, Shutdown};
-use crate::handle::{Inbox, Queued, SessionHandle};
+use crate::handle::{Gate, Inbox, Queued, SessionHandle};
 use crate::message_log::{self, LogWriter, LoopLog};
-use crate::stats::LatencyStats;
+use crate::stats::{LatencyStats, LoopCounters, Published};
 use crate::status::{LoopSnapshot, LoopView, StatusServer};
 
 /// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
@@ -63,10 +63,10 @@ struct Running {
 
 struct LoopInfo {
     backend: BackendKind,
-    stats: Arc<Mutex<LatencyStats>>,
+    stats: Arc<Published>,
     waker: Arc<dyn Wake>,
     queue: SyncSender<Queued>,
-    open: Arc<RwLock<bool>>,
+    gate: Arc<Gate>,
     listen_addrs: Vec<SocketAddr>,
     sessions: Directory,
     /// What the loop publishes for the status server, with `HttpAcceptPort`.
@@ -156,16 +156,16 @@ impl<A: Application + Clone> Engine<A> {
         let mut failure = None;
         for (number, plan) in plans.into_iter().enumerate() {
             let (queue_tx, queue_rx) = mpsc::sync_channel(QUEUE_CAPACITY);
-            let open = Arc::new(RwLock::new(true));
+            let gate = Arc::new(Gate::default());
             let inbox = Inbox {
                 receiver: queue_rx,
-                open: Arc::clone(&open),
+                gate: Arc::clone(&gate),
             };
             let (ready_tx, ready_rx) = mpsc::channel();
             let app = self.app.clone();
             let transport = self.settings.engine.transport;
             let loop_shutdown = Arc::clone(&shutdown);
-            let stats = Arc::new(Mutex::new(LatencyStats::new()));
+            let stats = Arc::new(Published::new());
             let loop_stats = Arc::clone(&stats);
             let loop_log = loop_logs.get_mut(number).and_then(Option::take);
             let status = status_listener
@@ -199,7 +199,7 @@ impl<A: Application + Clone> Engine<A> {
                     stats,
                     waker: ready.waker,
                     queue: queue_tx,
-                    open,
+                    gate,
                     listen_addrs: ready.listen_addrs,
                     sessions: ready.sessions,
                     status,
@@ -283,7 +283,7 @@ impl<A: Application + Clone> Engine<A> {
                 session.clone(),
                 index,
                 info.queue.clone(),
-                Arc::clone(&info.open),
+                Arc::clone(&info.gate),
                 Arc::clone(&info.waker),
             ))
         })
@@ -303,9 +303,18 @@ impl<A: Application + Clone> Engine<A> {
     pub fn latency(&self) -> LatencyStats {
         let mut total = LatencyStats::new();
         for info in self.running.iter().flat_map(|r| r.loops.iter()) {
-            total.add(&info.stats.lock().unwrap_or_else(PoisonError::into_inner));
+            total.add(&info.stats.latency());
         }
         total
+    }
+
+    /// What each running loop has spent so far, in the order of the loops: its backend's
+    /// system calls (published every turn) and its thread's CPU time (read now).
+    pub fn loop_counters(&self) -> Vec<LoopCounters> {
+        self.running
+            .iter()
+            .flat_map(|r| r.loops.iter().map(|l| l.stats.counters()))
+            .collect()
     }
 
     /// The address of the status page, `/metrics` and `/status.json` (`HttpAcceptPort`),
@@ -369,7 +378,7 @@ fn join_error(thread: JoinHandle<Result<(), EngineError>>) -> EngineError {
 struct LoopShared {
     queue: Inbox,
     shutdown: Arc<Shutdown>,
-    stats: Arc<Mutex<LatencyStats>>,
+    stats: Arc<Published>,
     ready: mpsc::Sender<Ready>,
     /// The loop's end of the message log, when one of its sessions logs.
     log: Option<LoopLog>,

@@ -38,7 +38,7 @@ impl Status {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .clone();
-                let latency = view.latency.lock().unwrap_or_else(PoisonError::into_inner);
+                let latency = view.latency.latency();
                 LoopStatusCopy {
                     number: view.number,
                     sessions: view

@@ -18,6 +18,7 @@
 //!   allows it), or spinning and then parking.
 #![warn(missing_docs)]
 
+mod calls;
 mod connect;
 mod events;
 mod listener;
@@ -36,6 +37,7 @@ use fixring_io::{
     ListenerId, Mode, Waker,
 };
 
+use crate::calls::Calls;
 use crate::connect::{Deadline, Deadlines, Expiry};
 use crate::listener::{Listener, Listeners};
 use crate::poller::{Poller, READ, Ready, Token, WRITE};
@@ -59,24 +61,19 @@ pub struct EpollBackend {
     ending: Vec<(u32, u32)>,
     /// Readiness gathered by the current poll (kept to reuse its allocation).
     ready: Vec<Ready>,
-    /// The system calls made outside the poller (sockets, reads, writes, the eventfd).
-    calls: u64,
-}
-
-/// The system calls [`socket::apply`](fixring_io::socket::apply) makes for `options`.
-pub(crate) fn apply_calls(options: &SocketOptions) -> u64 {
-    1 + u64::from(options.keep_alive)
-        + u64::from(options.send_buffer_size.is_some())
-        + u64::from(options.receive_buffer_size.is_some())
+    /// System calls made outside the epoll instance (sockets, the eventfd).
+    calls: Calls,
 }
 
 impl EpollBackend {
     /// Creates the epoll instance and the waker's eventfd. No connection buffer is allocated
     /// until a connection needs it.
     pub fn new(options: &BackendOptions) -> io::Result<Self> {
-        let mut poller = Poller::new()?;
+        let poller = Poller::new()?;
         let eventfd = EventFd::new(Mode::NonBlocking)?;
         poller.add(eventfd.as_raw_fd(), Token::Waker, READ)?;
+        let calls = Calls::default();
+        calls.add(1);
         Ok(Self {
             options: *options,
             poller,
@@ -87,7 +84,7 @@ impl EpollBackend {
             dirty: Vec::new(),
             ending: Vec::new(),
             ready: Vec::new(),
-            calls: 1,
+            calls,
         })
     }
 
@@ -101,8 +98,8 @@ impl EpollBackend {
         self.deadlines.remove(index);
         if let Some(socket) = self.slots.release(index).socket() {
             self.poller.delete(socket.as_raw_fd());
-            // The socket closes as the released state drops.
-            self.calls += 1;
+            // The socket closes as the state drops.
+            self.calls.add(1);
         }
     }
 
@@ -174,7 +171,7 @@ impl EpollBackend {
         if *write_blocked || slot.buffers.tx_len == 0 {
             return;
         }
-        match transfer::write(socket, &mut slot.buffers, &mut self.calls) {
+        match transfer::write(socket, &mut slot.buffers, &self.calls) {
             WriteRound::Done => {}
             WriteRound::Blocked => *write_blocked = true,
             WriteRound::Failed(e) => self.end(index, End::Closed(Some(e))),
@@ -186,9 +183,8 @@ impl Backend for EpollBackend {
     type Waker = Waker;
 
     fn listen(&mut self, addr: SocketAddr, options: &SocketOptions) -> io::Result<ListenerId> {
-        // socket, SO_REUSEADDR, IPV6_V6ONLY for `[::]`, the options, bind, listen.
-        self.calls +=
-            4 + u64::from(addr.is_ipv6() && addr.ip().is_unspecified()) + apply_calls(options);
+        self.calls
+            .add(fixring_io::socket::listener_calls(addr, options));
         let listener = Listener::bind(addr, options)?;
         let fd = listener.socket.as_raw_fd();
         let id = self.listeners.insert(listener)?;
@@ -204,6 +200,7 @@ impl Backend for EpollBackend {
             .listeners
             .get(listener)
             .ok_or(BackendError::UnknownListener(listener))?;
+        self.calls.add(1);
         listener
             .socket
             .local_addr()?
@@ -214,7 +211,7 @@ impl Backend for EpollBackend {
     fn unlisten(&mut self, listener: ListenerId) {
         if let Some(listener) = self.listeners.remove(listener) {
             self.poller.delete(listener.socket.as_raw_fd());
-            self.calls += 1;
+            self.calls.add(1);
         }
     }
 
@@ -231,8 +228,9 @@ impl Backend for EpollBackend {
             }
             .into());
         }
-        // socket, the options, SO_REUSEADDR and bind for a source, connect.
-        self.calls += 2 + 2 * u64::from(source.is_some()) + apply_calls(options);
+        // The socket and its options, then the connect itself.
+        self.calls
+            .add(fixring_io::socket::outbound_calls(source, options) + 1);
         let (socket, failed) = connect::start(addr, source, options)?;
         let fd = socket.as_raw_fd();
         let index = self
@@ -378,23 +376,20 @@ impl Backend for EpollBackend {
         }
         for listener in self.listeners.drain() {
             self.poller.delete(listener.socket.as_raw_fd());
-            self.calls += 1;
+            self.calls.add(1);
         }
         self.deadlines.clear();
         self.dirty.clear();
         self.ending.clear();
         if self.eventfd.take().is_some() {
-            self.calls += 1;
-        }
-        if self.poller.is_open() {
-            self.calls += 1;
+            self.calls.add(1);
         }
         self.poller.close();
         Ok(())
     }
 
     fn system_calls(&self) -> u64 {
-        self.calls + self.poller.calls
+        self.poller.calls() + self.calls.get()
     }
 }
 
