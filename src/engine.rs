@@ -15,10 +15,10 @@ use fixring_uring::UringBackend;
 use crate::application::Application;
 use crate::clock::Clock;
 use crate::error::EngineError;
-use crate::event_loop::{EventLoop, LoopPlan, Shutdown};
-use crate::handle::{Inbox, Queued, SessionHandle};
+use crate::event_loop::{Directory, EventLoop, LoopPlan, Shutdown};
+use crate::handle::{Gate, Inbox, Queued, SessionHandle};
 use crate::message_log::{self, LogWriter, LoopLog};
-use crate::stats::LatencyStats;
+use crate::stats::{LatencyStats, LoopCounters, Published};
 use crate::status::{LoopSnapshot, LoopView, StatusServer};
 
 /// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
@@ -48,7 +48,7 @@ struct Ready {
     backend: BackendKind,
     waker: Arc<dyn Wake>,
     listen_addrs: Vec<SocketAddr>,
-    sessions: Vec<SessionId>,
+    sessions: Directory,
 }
 
 struct Running {
@@ -63,12 +63,12 @@ struct Running {
 
 struct LoopInfo {
     backend: BackendKind,
-    stats: Arc<Mutex<LatencyStats>>,
+    stats: Arc<Published>,
     waker: Arc<dyn Wake>,
     queue: SyncSender<Queued>,
-    open: Arc<RwLock<bool>>,
+    gate: Arc<Gate>,
     listen_addrs: Vec<SocketAddr>,
-    sessions: Vec<SessionId>,
+    sessions: Directory,
     /// What the loop publishes for the status server, with `HttpAcceptPort`.
     status: Option<Arc<Mutex<LoopSnapshot>>>,
 }
@@ -159,16 +159,16 @@ impl<A: Application + Clone> Engine<A> {
         let mut failure = None;
         for (number, plan) in plans.into_iter().enumerate() {
             let (queue_tx, queue_rx) = mpsc::sync_channel(QUEUE_CAPACITY);
-            let open = Arc::new(RwLock::new(true));
+            let gate = Arc::new(Gate::default());
             let inbox = Inbox {
                 receiver: queue_rx,
-                open: Arc::clone(&open),
+                gate: Arc::clone(&gate),
             };
             let (ready_tx, ready_rx) = mpsc::channel();
             let app = self.app.clone();
             let transport = self.settings.engine.transport;
             let loop_shutdown = Arc::clone(&shutdown);
-            let stats = Arc::new(Mutex::new(LatencyStats::new()));
+            let stats = Arc::new(Published::new());
             let loop_stats = Arc::clone(&stats);
             let loop_log = loop_logs.get_mut(number).and_then(Option::take);
             let status = status_listener
@@ -202,7 +202,7 @@ impl<A: Application + Clone> Engine<A> {
                     stats,
                     waker: ready.waker,
                     queue: queue_tx,
-                    open,
+                    gate,
                     listen_addrs: ready.listen_addrs,
                     sessions: ready.sessions,
                     status,
@@ -280,12 +280,13 @@ impl<A: Application + Clone> Engine<A> {
     pub fn handle(&self, session: &SessionId) -> Option<SessionHandle> {
         let running = self.running.as_ref()?;
         running.loops.iter().find_map(|info| {
-            let index = info.sessions.iter().position(|id| id == session)?;
+            let sessions = info.sessions.read().unwrap_or_else(PoisonError::into_inner);
+            let index = sessions.iter().position(|id| id == session)?;
             Some(SessionHandle::new(
                 session.clone(),
                 index,
                 info.queue.clone(),
-                Arc::clone(&info.open),
+                Arc::clone(&info.gate),
                 Arc::clone(&info.waker),
             ))
         })
@@ -305,9 +306,18 @@ impl<A: Application + Clone> Engine<A> {
     pub fn latency(&self) -> LatencyStats {
         let mut total = LatencyStats::new();
         for info in self.running.iter().flat_map(|r| r.loops.iter()) {
-            total.add(&info.stats.lock().unwrap_or_else(PoisonError::into_inner));
+            total.add(&info.stats.latency());
         }
         total
+    }
+
+    /// What each running loop has spent so far, in the order of the loops: its backend's
+    /// system calls (published every turn) and its thread's CPU time (read now).
+    pub fn loop_counters(&self) -> Vec<LoopCounters> {
+        self.running
+            .iter()
+            .flat_map(|r| r.loops.iter().map(|l| l.stats.counters()))
+            .collect()
     }
 
     /// The address of the status page, `/metrics` and `/status.json` (`HttpAcceptPort`),
@@ -351,7 +361,7 @@ fn status_views(loops: &[LoopInfo]) -> Vec<LoopView> {
         .filter_map(|(number, info)| {
             Some(LoopView {
                 number,
-                sessions: info.sessions.clone(),
+                sessions: Arc::clone(&info.sessions),
                 snapshot: Arc::clone(info.status.as_ref()?),
                 latency: Arc::clone(&info.stats),
             })
@@ -371,7 +381,7 @@ fn join_error(thread: JoinHandle<Result<(), EngineError>>) -> EngineError {
 struct LoopShared {
     queue: Inbox,
     shutdown: Arc<Shutdown>,
-    stats: Arc<Mutex<LatencyStats>>,
+    stats: Arc<Published>,
     ready: mpsc::Sender<Ready>,
     /// The loop's end of the message log, when one of its sessions logs.
     log: Option<LoopLog>,
@@ -422,7 +432,9 @@ fn drive<B: Backend, A: Application>(
     shared: LoopShared,
 ) -> Result<(), EngineError> {
     let waker: Arc<dyn Wake> = Arc::new(backend.waker());
-    let sessions = plan.sessions.iter().map(|s| s.id.clone()).collect();
+    let sessions: Directory = Arc::new(RwLock::new(
+        plan.sessions.iter().map(|s| s.id.clone()).collect(),
+    ));
     let LoopShared {
         queue,
         shutdown,
@@ -437,6 +449,7 @@ fn drive<B: Backend, A: Application>(
         stats,
         log,
         status,
+        directory: Arc::clone(&sessions),
     };
     let event_loop = EventLoop::new(backend, app, clock, plan, parts)?;
     let listen_addrs = event_loop.listen_addrs();

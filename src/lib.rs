@@ -28,7 +28,7 @@ pub use fixring_core as core;
 pub use fixring_io as io;
 pub use handle::{HandleError, Outbound, SessionHandle};
 pub use reflect::Reflect;
-pub use stats::{LatencyStats, Percentiles};
+pub use stats::{LatencyStats, LoopCounters, Percentiles};
 
 /// The README's Rust examples, which `cargo test --doc` compiles.
 #[cfg(doctest)]

@@ -3,10 +3,12 @@
 //! Each loop records, without allocating, into histograms of its own: the inbound path (a
 //! receive completion seen by the loop → the application callback for each message) and the
 //! outbound path (a message handed over through a [`crate::SessionHandle`] or
-//! [`crate::Context::reply`] → the flush that starts its write). Every 100 ms, off the hot path,
-//! a loop adds what it recorded into a shared copy that [`crate::Engine::latency`] reads.
+//! [`crate::Context::reply`] → the flush that starts its write). Every 100 ms a loop hands what
+//! it recorded over by swapping histograms (see [`Published`]); the reader,
+//! [`crate::Engine::latency`] or the status server, merges and clears them on its own thread.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -103,17 +105,121 @@ fn histogram() -> Histogram<u64> {
     histogram
 }
 
+/// What one loop publishes, read from other threads: its latency histograms, handed over
+/// without merging or clearing anything on the loop, and its counters.
+///
+/// The loop records into a pair of histograms of its own. Every 100 ms it swaps that pair
+/// with an empty one waiting in the exchange (a few pointer moves), if the previous pair has
+/// been taken; a reader takes the recorded pair, adds it into the total and clears it on its
+/// own thread, and puts it back as the next empty one. Nothing is lost when no one reads:
+/// the loop then goes on recording into the pair it has.
+#[derive(Debug)]
+pub(crate) struct Published {
+    exchange: Mutex<Exchange>,
+    total: Mutex<LatencyStats>,
+    system_calls: AtomicU64,
+    cpu_clock: OnceLock<libc::clockid_t>,
+}
+
+#[derive(Debug)]
+struct Exchange {
+    /// Recorded by the loop, not yet added into the total.
+    full: Option<LatencyStats>,
+    /// Cleared, for the loop to swap in.
+    empty: Option<LatencyStats>,
+}
+
+impl Published {
+    pub(crate) fn new() -> Self {
+        Self {
+            exchange: Mutex::new(Exchange {
+                full: None,
+                empty: Some(LatencyStats::new()),
+            }),
+            total: Mutex::new(LatencyStats::new()),
+            system_calls: AtomicU64::new(0),
+            cpu_clock: OnceLock::new(),
+        }
+    }
+
+    /// Everything the loop has published, merged into the total on this thread.
+    pub(crate) fn latency(&self) -> MutexGuard<'_, LatencyStats> {
+        let mut total = self.total.lock().unwrap_or_else(PoisonError::into_inner);
+        let full = self
+            .exchange
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .full
+            .take();
+        if let Some(mut full) = full {
+            total.add(&full);
+            full.reset();
+            let mut exchange = self.exchange.lock().unwrap_or_else(PoisonError::into_inner);
+            exchange.empty = Some(full);
+        }
+        total
+    }
+
+    /// The loop's counters now.
+    pub(crate) fn counters(&self) -> LoopCounters {
+        LoopCounters {
+            system_calls: self.system_calls.load(Ordering::Relaxed),
+            cpu_time: self.cpu_clock.get().and_then(|&clock| cpu_time(clock)),
+        }
+    }
+}
+
+/// What one event loop has spent since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopCounters {
+    /// The system calls its backend has made.
+    pub system_calls: u64,
+    /// The CPU time of the loop's thread (user and system); `None` once the thread has
+    /// ended or where the clock cannot be read.
+    pub cpu_time: Option<Duration>,
+}
+
+/// The CPU time a thread clock shows.
+fn cpu_time(clock: libc::clockid_t) -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // Safety: `ts` is a valid, writable timespec for the call. A clock of a thread that has
+    // ended fails with EINVAL, which is reported as `None`.
+    let rc = unsafe { libc::clock_gettime(clock, &raw mut ts) };
+    if rc != 0 {
+        return None;
+    }
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec).ok()?;
+    Some(Duration::new(secs, nanos))
+}
+
+/// The CPU-time clock of the calling thread.
+fn this_thread_clock() -> Option<libc::clockid_t> {
+    let mut clock: libc::clockid_t = 0;
+    // Safety: `pthread_self` is always valid for the calling thread, and `clock` is a valid
+    // place for the result.
+    let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &raw mut clock) };
+    (rc == 0).then_some(clock)
+}
+
 /// One loop's recording side.
 pub(crate) struct LoopStats {
     local: LatencyStats,
     /// Hand-over times of messages committed since the last flush.
     pending: Vec<Instant>,
-    shared: Arc<Mutex<LatencyStats>>,
+    shared: Arc<Published>,
     published: Instant,
 }
 
 impl LoopStats {
-    pub(crate) fn new(shared: Arc<Mutex<LatencyStats>>) -> Self {
+    /// The recording side of `shared`, on the loop's own thread (whose CPU clock it notes).
+    pub(crate) fn new(shared: Arc<Published>) -> Self {
+        if let Some(clock) = this_thread_clock() {
+            let _ = shared.cpu_clock.set(clock);
+        }
         Self {
             local: LatencyStats::new(),
             pending: Vec::with_capacity(1024),
@@ -151,22 +257,31 @@ impl LoopStats {
         }
     }
 
-    /// Publishes what was recorded, at most every 100 ms, never waiting for the lock.
+    /// The backend's system calls so far: one relaxed store.
+    pub(crate) fn system_calls(&self, count: u64) {
+        self.shared.system_calls.store(count, Ordering::Relaxed);
+    }
+
+    /// Hands what was recorded over, at most every 100 ms, never waiting for the lock: a
+    /// swap with the empty pair when the last one has been taken, nothing otherwise.
     pub(crate) fn publish_if_due(&mut self) {
         if self.published.elapsed() < PUBLISH_EVERY {
             return;
         }
         self.published = Instant::now();
-        if let Ok(mut shared) = self.shared.try_lock() {
-            shared.add(&self.local);
-            self.local.reset();
+        if let Ok(mut exchange) = self.shared.exchange.try_lock()
+            && exchange.full.is_none()
+            && let Some(mut empty) = exchange.empty.take()
+        {
+            std::mem::swap(&mut self.local, &mut empty);
+            exchange.full = Some(empty);
         }
     }
 
-    /// Publishes everything, e.g. as the loop ends.
+    /// Publishes everything, merging on this thread: as the loop ends.
     pub(crate) fn publish(&mut self) {
-        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-        shared.add(&self.local);
+        let mut total = self.shared.latency();
+        total.add(&self.local);
         self.local.reset();
     }
 }
@@ -181,7 +296,7 @@ mod tests {
 
     #[test]
     fn loops_publish_into_the_shared_histograms() {
-        let shared = Arc::new(Mutex::new(LatencyStats::new()));
+        let shared = Arc::new(Published::new());
         let mut stats = LoopStats::new(Arc::clone(&shared));
         let start = Instant::now();
         stats.inbound(start);
@@ -189,10 +304,34 @@ mod tests {
         stats.committed(start);
         stats.flushed();
         stats.publish();
-        let shared = shared.lock().unwrap();
-        assert_eq!(shared.inbound().len(), 1);
-        assert_eq!(shared.outbound().len(), 2);
-        let outbound = Percentiles::of(shared.outbound());
+        let total = shared.latency();
+        assert_eq!(total.inbound().len(), 1);
+        assert_eq!(total.outbound().len(), 2);
+        let outbound = Percentiles::of(total.outbound());
         assert!(outbound.p50 >= 1 && outbound.max >= outbound.p50);
+    }
+
+    #[test]
+    fn a_swap_hands_over_without_losing_what_no_one_read() {
+        let shared = Arc::new(Published::new());
+        let mut stats = LoopStats::new(Arc::clone(&shared));
+        let start = Instant::now();
+        stats.inbound(start);
+        stats.published = start - PUBLISH_EVERY;
+        stats.publish_if_due();
+        // Not read yet: the next hand-over cannot swap, and keeps recording locally.
+        stats.inbound(start);
+        stats.published = start - PUBLISH_EVERY;
+        stats.publish_if_due();
+        assert_eq!(stats.local.inbound().len(), 1);
+        assert_eq!(shared.latency().inbound().len(), 1);
+        stats.published = start - PUBLISH_EVERY;
+        stats.publish_if_due();
+        assert_eq!(stats.local.inbound().len(), 0);
+        assert_eq!(shared.latency().inbound().len(), 2);
+        stats.system_calls(7);
+        let counters = shared.counters();
+        assert_eq!(counters.system_calls, 7);
+        assert!(counters.cpu_time.is_some_and(|t| t > Duration::ZERO));
     }
 }

@@ -7,6 +7,7 @@
 
 mod completions;
 mod conns;
+mod dynamic;
 mod log;
 mod plan;
 mod resolve;
@@ -15,21 +16,21 @@ mod slots;
 mod status;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use fixring_core::config::ConnectionType;
-use fixring_core::connection::{Port, Router};
+use fixring_core::config::{BusyPoll, ConnectionType, SessionConfig};
+use fixring_core::connection::{Port, Router, Template};
 use fixring_core::session::SendError;
 use fixring_core::tls::server_config;
-use fixring_core::{ErrorCode, Event, EventKind, Instant};
+use fixring_core::{ErrorCode, Event, EventKind, Instant, SessionId};
 use fixring_io::{Backend, Completion, ConnId, ListenerId};
 
 use crate::application::Application;
 use crate::clock::Clock;
-use crate::handle::Inbox;
+use crate::handle::{Inbox, Queued};
 use crate::message_log::LoopLog;
-use crate::stats::{LatencyStats, LoopStats};
+use crate::stats::{LoopStats, Published};
 use crate::status::{LoopSnapshot, LoopStatus};
 use conns::Owners;
 pub(crate) use plan::LoopPlan;
@@ -39,6 +40,9 @@ use slots::Slot;
 
 /// The longest a loop sleeps without looking at its stop flag and queue.
 const MAX_PARK: Duration = Duration::from_millis(100);
+
+/// Idle turns of a spinning loop between two looks at whether publishing is due.
+const IDLE_TURNS_PER_PUBLISH: u32 = 64;
 
 /// Extra time granted after the longest LogoutTimeout before a stop closes what is left.
 const STOP_GRACE: Duration = Duration::from_millis(100);
@@ -55,10 +59,17 @@ struct Listener {
 pub(crate) struct Shared {
     pub(crate) queue: Inbox,
     pub(crate) shutdown: Arc<Shutdown>,
-    pub(crate) stats: Arc<Mutex<LatencyStats>>,
+    pub(crate) stats: Arc<Published>,
     pub(crate) log: Option<LoopLog>,
     pub(crate) status: Option<Arc<Mutex<LoopSnapshot>>>,
+    /// The identity of each of the loop's sessions, in slot order: the configured ones, then
+    /// those its templates made.
+    pub(crate) directory: Directory,
 }
+
+/// The identity of each of a loop's sessions, in slot order, read by session handles and
+/// the status server; the loop adds to it when a template makes a session.
+pub(crate) type Directory = Arc<RwLock<Vec<SessionId>>>;
 
 /// An event loop over backend `B`, calling application `A`.
 pub(crate) struct EventLoop<B: Backend, A: Application> {
@@ -66,6 +77,12 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     app: A,
     clock: Clock,
     slots: Vec<Slot>,
+    /// The templates of dynamic sessions of the loop's ports.
+    templates: Vec<SessionConfig>,
+    /// The identities of the loop's sessions, shared.
+    directory: Directory,
+    /// The size of each socket's buffers.
+    buffer_size: usize,
     listeners: Vec<Listener>,
     /// Accepted sockets until their Logon, and which session each Logon is for.
     router: Router<fixring_io::ConnId>,
@@ -73,6 +90,13 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     resolver: Resolver<B::Waker>,
     owners: Owners,
     queue: Inbox,
+    /// A message taken off the queue while checking it before a wait, sent first.
+    early: Option<Queued>,
+    /// Whether the loop spins (`BusyPoll=spin`): it then polls without waiting and looks at
+    /// its queue every turn, so that session handles never need to wake it.
+    spins: bool,
+    /// Turns a spinning loop found nothing to do, counted to space out its publishing.
+    idle_turns: u32,
     shutdown: Arc<Shutdown>,
     /// The kinds of session this loop runs, acceptors first.
     kinds: Vec<ConnectionType>,
@@ -118,8 +142,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             stats,
             log,
             status,
+            directory,
         } = shared;
         let buffer_size = plan.backend.buffer_size;
+        let spins = plan.backend.busy_poll == BusyPoll::Spin;
         let mut listeners = Vec::with_capacity(plan.listeners.len());
         let mut ports = Vec::with_capacity(plan.listeners.len());
         for listener in &plan.listeners {
@@ -144,17 +170,15 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 .iter()
                 .map(|&i| (i, plan.sessions[i].id.clone()))
                 .collect();
-            let logon_timeout = listener
-                .slots
-                .iter()
-                .map(|&i| plan.sessions[i].logon_timeout)
+            let configs = || {
+                let sessions = listener.slots.iter().map(|&i| &plan.sessions[i]);
+                sessions.chain(listener.templates.iter().map(|&i| &plan.templates[i]))
+            };
+            let logon_timeout = configs()
+                .map(|config| config.logon_timeout)
                 .max()
                 .unwrap_or(Duration::from_secs(10));
-            let tls = match listener
-                .slots
-                .iter()
-                .find_map(|&i| plan.sessions[i].tls.as_ref())
-            {
+            let tls = match configs().find_map(|config| config.tls.as_ref()) {
                 Some(config) => Some(server_config(config).map_err(|source| {
                     crate::EngineError::AcceptorTls {
                         port: listener.addr.port(),
@@ -172,12 +196,22 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     Some((i, addresses))
                 })
                 .collect();
+            let templates = listener
+                .templates
+                .iter()
+                .map(|&i| Template {
+                    number: i,
+                    id: plan.templates[i].id.clone(),
+                    allowed: plan.templates[i].allowed_remote_addresses.clone(),
+                })
+                .collect();
             ports.push(Port {
                 number: addr.port(),
                 sessions,
                 logon_timeout,
                 tls,
                 allowed,
+                templates,
             });
         }
         let wall = clock.wall();
@@ -190,8 +224,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             .filter(|&i| slots[i].file.is_some())
             .collect();
         let mut kinds: Vec<ConnectionType> = Vec::new();
-        for slot in &slots {
-            let kind = slot.connection.connection_type();
+        let templates = plan.templates.iter().map(SessionConfig::connection_type);
+        for kind in slots
+            .iter()
+            .map(|slot| slot.connection.connection_type())
+            .chain(templates)
+        {
             if !kinds.contains(&kind) {
                 kinds.push(kind);
             }
@@ -208,11 +246,17 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             app,
             clock,
             slots,
+            templates: plan.templates,
+            directory,
+            buffer_size,
             listeners,
             router: Router::new(ports, buffer_size),
             resolver,
             owners: Owners::default(),
             queue,
+            early: None,
+            spins,
+            idle_turns: 0,
             shutdown,
             kinds,
             completions: Vec::with_capacity(64),
@@ -259,10 +303,22 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 Some(deadline) => deadline.saturating_duration_since(now).min(MAX_PARK),
                 None => MAX_PARK,
             };
+            let timeout = self.wait_for(timeout);
             let mut completions = std::mem::take(&mut self.completions);
-            if let Err(error) = self.backend.poll(Some(timeout), &mut completions) {
+            let polled = self.backend.poll(Some(timeout), &mut completions);
+            self.queue.gate.awake();
+            if let Err(error) = polled {
                 self.failed = Some(error);
                 break;
+            }
+            if completions.is_empty() && self.idle_spin() {
+                self.completions = completions;
+                // Reading the clock is most of an idle turn's cost: look at it now and then.
+                self.idle_turns = self.idle_turns.wrapping_add(1);
+                if self.idle_turns.is_multiple_of(IDLE_TURNS_PER_PUBLISH) {
+                    self.publish_if_due();
+                }
+                continue;
             }
             let now = self.clock.now();
             for completion in completions.drain(..) {
@@ -277,13 +333,32 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.failed = Some(error);
                 break;
             }
-            self.stats.publish_if_due();
-            if let Some(status) = &mut self.status {
-                let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
-                status.publish_if_due(connections, self.clock.wall());
-            }
+            self.publish_if_due();
         }
         self.finish()
+    }
+
+    /// Whether a spinning loop's poll that found nothing leaves nothing to do this turn:
+    /// no socket to route, no slot touched, nothing queued (a queued message is taken and
+    /// sent next turn). The loop then skips the writes and the flush and spins on.
+    fn idle_spin(&mut self) -> bool {
+        if !self.spins || !self.to_route.is_empty() || !self.touched.is_empty() {
+            return false;
+        }
+        if self.early.is_none() {
+            self.early = self.queue.receiver.try_recv().ok();
+        }
+        self.early.is_none()
+    }
+
+    /// Publishes the backend's system calls, and the histograms and the status when due.
+    fn publish_if_due(&mut self) {
+        self.stats.system_calls(self.backend.system_calls());
+        self.stats.publish_if_due();
+        if let Some(status) = &mut self.status {
+            let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
+            status.publish_if_due(connections, self.clock.wall());
+        }
     }
 
     /// Logs out every logged-on session, stops every initiator, and closes the sockets
@@ -332,7 +407,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             self.backend.unlisten(listener.id);
         }
         // Nothing can be queued any more; what still is goes back to the application.
-        for (index, msg, _) in self.queue.close() {
+        let left = self.early.take().into_iter().chain(self.queue.close());
+        for (index, msg, _) in left.collect::<Vec<_>>() {
             if let Some(slot) = self.slots.get(index) {
                 let id = slot.connection.id();
                 self.app.on_not_sent(id, msg, SendError::NotLoggedOn);
@@ -354,6 +430,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             status.publish(connections, self.clock.wall());
         }
         let shut = self.backend.shutdown();
+        self.stats.system_calls(self.backend.system_calls());
         match self.failed.take() {
             Some(error) => Err(error),
             None => flushed.and(shut),
@@ -415,8 +492,29 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         Ok(())
     }
 
+    /// How long the next poll may wait, at most `timeout`: not at all when the loop spins, or
+    /// when a message is already queued. Otherwise the loop tells the session handles it
+    /// sleeps, so that the next message wakes it, and looks at its queue once more.
+    fn wait_for(&mut self, timeout: Duration) -> Duration {
+        if self.spins {
+            return Duration::ZERO;
+        }
+        self.queue.gate.sleeping();
+        if self.early.is_none() {
+            self.early = self.queue.receiver.try_recv().ok();
+        }
+        if self.early.is_some() {
+            Duration::ZERO
+        } else {
+            timeout
+        }
+    }
+
     /// Sends messages queued by session handles, in order.
     fn drain_queue(&mut self, now: Instant) {
+        if let Some((index, msg, handed_over)) = self.early.take() {
+            self.send_queued(now, index, msg, handed_over);
+        }
         while let Ok((index, msg, handed_over)) = self.queue.receiver.try_recv() {
             self.send_queued(now, index, msg, handed_over);
         }

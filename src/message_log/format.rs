@@ -189,6 +189,7 @@ pub(crate) fn event_text(out: &mut String, kind: &EventKind) {
             ..
         } => write!(out, ": message {seq} invalid: {reason}"),
         EventKind::MessageInvalid { reason, .. } => write!(out, ": invalid message: {reason}"),
+        EventKind::SessionReset { reason, .. } => write!(out, ": session reset: {reason}"),
         EventKind::LogOverflow { lost, .. } => write!(
             out,
             ": {lost} lines not logged, the log writer had fallen behind"
@@ -214,6 +215,7 @@ pub(crate) fn event_session(kind: &EventKind) -> Option<&SessionId> {
         | EventKind::SequenceGap { session_id, .. }
         | EventKind::MessageInvalid { session_id, .. }
         | EventKind::MessagesNotResent { session_id, .. }
+        | EventKind::SessionReset { session_id, .. }
         | EventKind::StoreError { session_id, .. }
         | EventKind::LogOverflow { session_id, .. }
         | EventKind::ConnectionEscalation {

@@ -3,10 +3,12 @@
 //! pinned loops.
 //!
 //! Each loop keeps a [`LoopSnapshot`] of its sessions: it counts events by name as they
-//! pass through its report path (rare, not per message), and at most every 100 ms — the
-//! cadence of its latency histograms — reads each session's state, peer, sequence numbers
-//! and last message times and copies the lot into a copy shared behind a mutex, with
-//! `try_lock`, so a page being rendered never makes a loop wait. Messages in and out are
+//! pass through its report path (rare, not per message), and samples its sessions one at a
+//! time, spread over each 100 ms (with N sessions, one every 100/N ms): it reads that
+//! session's state, peer, sequence numbers, last message times and latency percentiles and
+//! copies them, with the loop's event counts, into a copy shared behind a mutex, with
+//! `try_lock`, so a page being rendered never makes a loop wait and no turn of a loop with
+//! many sessions pays for all of them at once. Messages in and out are
 //! counted from the progress of the MsgSeqNums between samples: nothing is done per message.
 
 mod http;
@@ -22,9 +24,9 @@ use std::time::{Duration, Instant as StdInstant};
 use fixring_core::config::ConnectionType;
 use fixring_core::connection::{Connection, Outgoing, StateKind};
 use fixring_core::session::SessionState;
-use fixring_core::{EventKind, SessionId, UtcTimestamp, WallClock};
+use fixring_core::{EventKind, UtcTimestamp, WallClock};
 
-use crate::stats::LatencyStats;
+use crate::stats::Published;
 pub(crate) use http::StatusServer;
 
 /// How often a loop publishes its sessions' status.
@@ -199,6 +201,15 @@ pub(crate) struct LoopSnapshot {
 }
 
 impl LoopSnapshot {
+    /// Copies session `at` and the loop's event counts into `other`.
+    fn copy_session_into(&self, at: usize, other: &mut Self) {
+        if let (Some(session), Some(slot)) = (self.sessions.get(at), other.sessions.get_mut(at)) {
+            session.clone_into(slot);
+        }
+        self.events.clone_into(&mut other.events);
+        self.errors.clone_into(&mut other.errors);
+    }
+
     fn copy_into(&self, other: &mut Self) {
         other.sessions.truncate(self.sessions.len());
         for (at, session) in self.sessions.iter().enumerate() {
@@ -215,16 +226,19 @@ impl LoopSnapshot {
 /// What the status server reads of one loop.
 pub(crate) struct LoopView {
     pub(crate) number: usize,
-    pub(crate) sessions: Vec<SessionId>,
+    /// The loop's sessions, in slot order.
+    pub(crate) sessions: crate::event_loop::Directory,
     pub(crate) snapshot: Arc<Mutex<LoopSnapshot>>,
-    pub(crate) latency: Arc<Mutex<LatencyStats>>,
+    pub(crate) latency: Arc<Published>,
 }
 
-/// A loop's side: its own snapshot, and when it last published it.
+/// A loop's side: its own snapshot, when it last published a session, and which is next.
 pub(crate) struct LoopStatus {
     local: LoopSnapshot,
     shared: Arc<Mutex<LoopSnapshot>>,
     published: StdInstant,
+    /// The session sampled next.
+    next: usize,
 }
 
 impl LoopStatus {
@@ -242,7 +256,13 @@ impl LoopStatus {
             local,
             shared,
             published: StdInstant::now(),
+            next: 0,
         }
+    }
+
+    /// A template made a session of the loop: it is shown from now on, after the others.
+    pub(crate) fn add_session<M: Outgoing>(&mut self, connection: &Connection<M>) {
+        self.local.sessions.push(SessionSnapshot::new(connection));
     }
 
     /// Counts an event the loop reported, of slot `slot`'s session or of none.
@@ -265,20 +285,28 @@ impl LoopStatus {
         }
     }
 
-    /// Samples every session and publishes, at most every 100 ms, never waiting for the
-    /// lock.
+    /// Samples and publishes the next session (and the loop's event counts) when its turn has
+    /// come: every session once per 100 ms, one at a time, never waiting for the lock.
     pub(crate) fn publish_if_due<'a, M: Outgoing + 'a>(
         &mut self,
-        connections: impl Iterator<Item = (&'a Connection<M>, &'a LatencySketch)>,
+        mut connections: impl Iterator<Item = (&'a Connection<M>, &'a LatencySketch)>,
         wall: WallClock,
     ) {
-        if self.published.elapsed() < PUBLISH_EVERY {
+        let sessions = self.local.sessions.len();
+        let every = PUBLISH_EVERY / u32::try_from(sessions.max(1)).unwrap_or(u32::MAX);
+        if self.published.elapsed() < every {
             return;
         }
         self.published = StdInstant::now();
-        self.sample(connections, wall);
+        let at = self.next;
+        self.next = if at + 1 < sessions { at + 1 } else { 0 };
+        if let (Some(session), Some((connection, latency))) =
+            (self.local.sessions.get_mut(at), connections.nth(at))
+        {
+            session.sample(connection, latency, wall);
+        }
         if let Ok(mut shared) = self.shared.try_lock() {
-            self.local.copy_into(&mut shared);
+            self.local.copy_session_into(at, &mut shared);
         }
     }
 

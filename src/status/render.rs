@@ -38,10 +38,14 @@ impl Status {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .clone();
-                let latency = view.latency.lock().unwrap_or_else(PoisonError::into_inner);
+                let latency = view.latency.latency();
                 LoopStatusCopy {
                     number: view.number,
-                    sessions: view.sessions.clone(),
+                    sessions: view
+                        .sessions
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone(),
                     snapshot,
                     inbound: Percentiles::of(latency.inbound()),
                     outbound: Percentiles::of(latency.outbound()),

@@ -206,6 +206,97 @@ fn an_open_loop_run_at_a_fixed_rate() {
 }
 
 #[test]
+fn rounds_report_per_round_ratios() {
+    let args = [
+        "--orders",
+        "400",
+        "--warmup",
+        "40",
+        "--rounds",
+        "2",
+        "--scenarios",
+        "baseline,uring,epoll",
+    ];
+    let output = bench(&[&args[..], &["--json"]].concat());
+    let text = stdout_of(&output);
+    let json = text.trim();
+    json::check(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(json.contains("\"rounds\":2,\"ratios\":{"), "{json}");
+    let mut keys = vec![
+        "epoll_over_baseline_p50_median",
+        "epoll_over_baseline_p99_wins",
+    ];
+    if !String::from_utf8_lossy(&output.stderr).contains("skipping uring") {
+        keys.extend([
+            "uring_over_epoll_p50_median",
+            "uring_over_baseline_p50_median",
+        ]);
+    }
+    for key in keys {
+        let value = number(json, key).unwrap_or_else(|| panic!("{key} in {json}"));
+        assert!(value >= 0.0, "{key}: {value}");
+    }
+    // Both rounds' round trips are in the percentiles: 2 x 200.
+    assert!(
+        json.contains("\"name\":\"epoll\",\"tls\":false,\"count\":400"),
+        "{json}"
+    );
+}
+
+/// The number after `"key":` in `json`.
+fn number(json: &str, key: &str) -> Option<f64> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let value = &json[at..];
+    value[..value.find([',', '}'])?].parse().ok()
+}
+
+#[test]
+fn many_sessions_report_throughput_cpu_and_system_calls() {
+    let args = [
+        "--orders",
+        "600",
+        "--warmup",
+        "60",
+        "--sessions",
+        "4",
+        "--inflight",
+        "2",
+        "--scenarios",
+        "uring,epoll",
+        "--max-rate",
+        "1",
+        "--json",
+    ];
+    let output = bench(&args);
+    let text = stdout_of(&output);
+    let json = text.trim();
+    json::check(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(json.contains("sessions=4 inflight=2"), "{json}");
+    let mut names = vec!["uring", "epoll"];
+    if String::from_utf8_lossy(&output.stderr).contains("skipping uring") {
+        names.remove(0);
+    }
+    for name in names {
+        let at = json
+            .find(&format!("{{\"name\":\"{name}\""))
+            .unwrap_or_else(|| panic!("{name} in {json}"));
+        let entry = &json[at..at + json[at..].find('}').unwrap() + 1];
+        assert!(entry.contains("\"count\":600"), "{entry}");
+        for key in ["msgs_per_s", "cpu_us_per_msg", "syscalls_per_msg", "p99_ns"] {
+            let value = number(entry, key).unwrap_or_else(|| panic!("{key} in {entry}"));
+            assert!(value > 0.0, "{key} in {entry}");
+        }
+        assert!(entry.contains("\"max_rate_p99_under_1ms\":"), "{entry}");
+    }
+}
+
+#[test]
+fn sessions_do_not_combine_with_rounds() {
+    let output = bench(&["--sessions", "2", "--rounds", "2"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
 fn connect_times_for_each_transport() {
     let output = bench(&["--connect", "2", "--json"]);
     let text = stdout_of(&output);

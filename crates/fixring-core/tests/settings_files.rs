@@ -16,14 +16,6 @@ const INVALID: [&str; 4] = [
     "42-user-coinbase-prime.cfg",
 ];
 
-/// Valid files fixring refuses today, each with the key its refusal names. Known gap:
-/// QuickFIX/J's dynamic sessions (AcceptorTemplate=Y) are refused, not implemented.
-const KNOWN_GAPS: [(&str, &str); 1] = [("08-qfj-executor-dynamic.cfg", "AcceptorTemplate")];
-
-/// Engine keys of valid files fixring warns about without implementing (known gaps):
-/// QuickFIX/n's CME resend handling, QuickFIX/J's switch for MsgSeqNum checks.
-const NOT_IMPLEMENTED: [&str; 2] = ["CmeEnhancedResend", "ValidateSequenceNumbers"];
-
 /// The keys naming a data dictionary, or asking for one: the only ones a file that parses
 /// may fail on when its dictionaries are read, as the engine starts.
 const DICTIONARY_KEYS: [&str; 4] = [
@@ -120,11 +112,10 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
     for name in &names {
         let path = dir.join(name);
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let gap = KNOWN_GAPS.iter().find(|(file, _)| file == name);
         match Settings::load(&path) {
             Ok(settings) => {
                 assert!(
-                    !INVALID.contains(&name.as_str()) && gap.is_none(),
+                    !INVALID.contains(&name.as_str()),
                     "{name} loads but must be refused"
                 );
                 assert!(!settings.sessions.is_empty(), "{name}: no sessions");
@@ -132,9 +123,6 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
                 for w in &settings.warnings {
                     let allowed = match &w.kind {
                         ConfigWarningKind::UnknownKey => NOT_ENGINE_KEYS.contains(&w.key.as_str()),
-                        ConfigWarningKind::NotImplemented { .. } => {
-                            NOT_IMPLEMENTED.contains(&w.key.as_str())
-                        }
                         ConfigWarningKind::Insecure { .. } => {
                             INSECURE.contains(&(name.as_str(), w.key.as_str()))
                         }
@@ -162,13 +150,6 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
                 }
             }
             Err(errors) => {
-                if let Some((_, key)) = gap {
-                    assert!(
-                        errors.iter().all(|e| e.key == *key),
-                        "{name}: refused for another reason than the known gap {key}:\n{errors}"
-                    );
-                    continue;
-                }
                 assert!(
                     INVALID.contains(&name.as_str()),
                     "{name} is valid and must load:\n{errors}"
@@ -192,7 +173,7 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
             }
         }
     }
-    assert_eq!(loaded, 39 - KNOWN_GAPS.len(), "valid files that load");
+    assert_eq!(loaded, 39, "valid files that load");
 }
 
 #[test]

@@ -80,6 +80,11 @@ impl Deadlines {
         due
     }
 
+    /// Whether no deadline is in force.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Forgets every deadline.
     pub(crate) fn clear(&mut self) {
         self.entries.clear();

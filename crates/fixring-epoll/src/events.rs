@@ -42,7 +42,9 @@ pub(crate) fn poll(
     }
     backend.ready = ready;
     result?;
-    expire(backend, Instant::now(), out);
+    if !backend.deadlines.is_empty() {
+        expire(backend, Instant::now(), out);
+    }
     // Ends found just now are reported at once, unless the loop has bytes to read first.
     report_ending(backend, out, first);
     Ok(())
@@ -88,6 +90,8 @@ fn report_ending(backend: &mut EpollBackend, out: &mut Vec<Completion>, first: u
         };
         backend.poller.delete(socket.as_raw_fd());
         let conn = ConnId(index);
+        // The socket closes as the released state drops.
+        backend.calls.add(1);
         if let State::Ending { end, .. } = backend.slots.release(index) {
             out.push(match end {
                 End::Closed(error) => Completion::Closed {
@@ -112,6 +116,7 @@ fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>)
         Token::Waker => {
             if let Some(eventfd) = &backend.eventfd {
                 eventfd.drain();
+                backend.calls.add(1);
             }
             if !out.iter().any(|c| matches!(c, Completion::Woken)) {
                 out.push(Completion::Woken);
@@ -141,8 +146,14 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
         let Some(listener) = backend.listeners.get(id) else {
             return;
         };
+        backend.calls.add(1);
         let (socket, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                backend
+                    .calls
+                    .add(fixring_io::socket::apply_calls(&listener.options));
+                accepted
+            }
             // The peer gave up before the accept, or an option could not be set: that
             // connection is lost, the next one may be fine.
             Err(e) if is_per_connection(&e) => continue,
@@ -155,6 +166,7 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
             socket,
             write_blocked: false,
         }) else {
+            backend.calls.add(1);
             continue;
         };
         let token = backend.slots.token(index);
@@ -192,6 +204,7 @@ fn finish_connect(backend: &mut EpollBackend, index: u32, out: &mut Vec<Completi
         slot.state = state;
         return;
     };
+    backend.calls.add(1);
     let error = match socket.take_error() {
         Ok(None) => None,
         Ok(Some(e)) | Err(e) => Some(e),
@@ -226,7 +239,7 @@ fn on_open(backend: &mut EpollBackend, index: u32, event: Ready, out: &mut Vec<C
         } = &mut slot.state
         {
             let before = slot.buffers.tx_len;
-            let round = transfer::write(socket, &mut slot.buffers);
+            let round = transfer::write(socket, &mut slot.buffers, &backend.calls);
             if slot.buffers.tx_len < before && std::mem::take(&mut slot.buffers.notify_writable) {
                 out.push(Completion::Writable { conn });
             }
@@ -252,6 +265,7 @@ fn on_open(backend: &mut EpollBackend, index: u32, event: Ready, out: &mut Vec<C
     if !slot.buffers.rx_room() {
         if event.failed() {
             // Failed while the loop has not made room to read: reading cannot report it.
+            backend.calls.add(1);
             let error = match socket.take_error() {
                 Ok(Some(e)) | Err(e) => e,
                 Ok(None) => io::ErrorKind::ConnectionReset.into(),
@@ -260,7 +274,7 @@ fn on_open(backend: &mut EpollBackend, index: u32, event: Ready, out: &mut Vec<C
         }
         return;
     }
-    let round = transfer::read(socket, &mut slot.buffers);
+    let round = transfer::read(socket, &mut slot.buffers, &backend.calls);
     match round.end {
         None => {}
         // The loop reads the last bytes first; the end is reported at the next poll.
@@ -289,7 +303,9 @@ fn finish_closing(backend: &mut EpollBackend, index: u32) {
     let State::Closing { socket } = &slot.state else {
         return;
     };
-    if let WriteRound::Done | WriteRound::Failed(_) = transfer::write(socket, &mut slot.buffers) {
+    if let WriteRound::Done | WriteRound::Failed(_) =
+        transfer::write(socket, &mut slot.buffers, &backend.calls)
+    {
         backend.release(index);
     }
 }

@@ -18,6 +18,7 @@
 //!   allows it), or spinning and then parking.
 #![warn(missing_docs)]
 
+mod calls;
 mod connect;
 mod events;
 mod listener;
@@ -36,6 +37,7 @@ use fixring_io::{
     ListenerId, Mode, Waker,
 };
 
+use crate::calls::Calls;
 use crate::connect::{Deadline, Deadlines, Expiry};
 use crate::listener::{Listener, Listeners};
 use crate::poller::{Poller, READ, Ready, Token, WRITE};
@@ -59,6 +61,8 @@ pub struct EpollBackend {
     ending: Vec<(u32, u32)>,
     /// Readiness gathered by the current poll (kept to reuse its allocation).
     ready: Vec<Ready>,
+    /// System calls made outside the epoll instance (sockets, the eventfd).
+    calls: Calls,
 }
 
 impl EpollBackend {
@@ -68,6 +72,8 @@ impl EpollBackend {
         let poller = Poller::new()?;
         let eventfd = EventFd::new(Mode::NonBlocking)?;
         poller.add(eventfd.as_raw_fd(), Token::Waker, READ)?;
+        let calls = Calls::default();
+        calls.add(1);
         Ok(Self {
             options: *options,
             poller,
@@ -78,6 +84,7 @@ impl EpollBackend {
             dirty: Vec::new(),
             ending: Vec::new(),
             ready: Vec::new(),
+            calls,
         })
     }
 
@@ -91,6 +98,8 @@ impl EpollBackend {
         self.deadlines.remove(index);
         if let Some(socket) = self.slots.release(index).socket() {
             self.poller.delete(socket.as_raw_fd());
+            // The socket closes as the state drops.
+            self.calls.add(1);
         }
     }
 
@@ -162,7 +171,7 @@ impl EpollBackend {
         if *write_blocked || slot.buffers.tx_len == 0 {
             return;
         }
-        match transfer::write(socket, &mut slot.buffers) {
+        match transfer::write(socket, &mut slot.buffers, &self.calls) {
             WriteRound::Done => {}
             WriteRound::Blocked => *write_blocked = true,
             WriteRound::Failed(e) => self.end(index, End::Closed(Some(e))),
@@ -174,6 +183,8 @@ impl Backend for EpollBackend {
     type Waker = Waker;
 
     fn listen(&mut self, addr: SocketAddr, options: &SocketOptions) -> io::Result<ListenerId> {
+        self.calls
+            .add(fixring_io::socket::listener_calls(addr, options));
         let listener = Listener::bind(addr, options)?;
         let fd = listener.socket.as_raw_fd();
         let id = self.listeners.insert(listener)?;
@@ -189,6 +200,7 @@ impl Backend for EpollBackend {
             .listeners
             .get(listener)
             .ok_or(BackendError::UnknownListener(listener))?;
+        self.calls.add(1);
         listener
             .socket
             .local_addr()?
@@ -199,6 +211,7 @@ impl Backend for EpollBackend {
     fn unlisten(&mut self, listener: ListenerId) {
         if let Some(listener) = self.listeners.remove(listener) {
             self.poller.delete(listener.socket.as_raw_fd());
+            self.calls.add(1);
         }
     }
 
@@ -215,6 +228,9 @@ impl Backend for EpollBackend {
             }
             .into());
         }
+        // The socket and its options, then the connect itself.
+        self.calls
+            .add(fixring_io::socket::outbound_calls(source, options) + 1);
         let (socket, failed) = connect::start(addr, source, options)?;
         let fd = socket.as_raw_fd();
         let index = self
@@ -360,13 +376,20 @@ impl Backend for EpollBackend {
         }
         for listener in self.listeners.drain() {
             self.poller.delete(listener.socket.as_raw_fd());
+            self.calls.add(1);
         }
         self.deadlines.clear();
         self.dirty.clear();
         self.ending.clear();
-        self.eventfd = None;
+        if self.eventfd.take().is_some() {
+            self.calls.add(1);
+        }
         self.poller.close();
         Ok(())
+    }
+
+    fn system_calls(&self) -> u64 {
+        self.poller.calls() + self.calls.get()
     }
 }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use fixring_io::BackendError;
 use fixring_io::slots::SlotKey;
 
+use crate::calls::Calls;
+
 /// Readable (data, end of stream or error pending).
 pub(crate) const READ: u32 = libc::EPOLLIN as u32;
 /// Writable (room in the socket's send buffer, or a connect finished).
@@ -85,6 +87,8 @@ pub(crate) struct Poller {
     events: Vec<libc::epoll_event>,
     /// Whether `epoll_pwait2` (microsecond timeouts, Linux 5.11) is usable here.
     pwait2: bool,
+    /// The system calls made on the epoll instance, its creation and closing included.
+    calls: Calls,
 }
 
 impl Poller {
@@ -101,12 +105,21 @@ impl Poller {
             epoll: Some(epoll),
             events: vec![libc::epoll_event { events: 0, u64: 0 }; BATCH],
             pwait2: true,
+            calls: Calls::default(),
         })
+        .inspect(|poller| poller.calls.add(1))
+    }
+
+    /// The system calls made on the epoll instance so far.
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.get()
     }
 
     /// Closes the epoll instance; later calls fail with [`BackendError::ShutDown`].
     pub(crate) fn close(&mut self) {
-        self.epoll = None;
+        if self.epoll.take().is_some() {
+            self.calls.add(1);
+        }
     }
 
     fn raw(&self) -> io::Result<RawFd> {
@@ -137,6 +150,7 @@ impl Poller {
             u64: token.encode(),
         };
         let epoll = self.raw()?;
+        self.calls.add(1);
         // Safety: `event` is a valid epoll_event that outlives the call; the kernel copies it.
         let rc = unsafe { libc::epoll_ctl(epoll, op, fd, &mut event) };
         if rc < 0 {
@@ -191,6 +205,7 @@ impl Poller {
         };
         let epoll = self.raw()?;
         let max = libc::c_int::try_from(self.events.len()).unwrap_or(libc::c_int::MAX);
+        self.calls.add(1);
         // Safety: the buffer holds `max` events and stays borrowed mutably for the call.
         let rc = unsafe { libc::epoll_wait(epoll, self.events.as_mut_ptr(), max, ms) };
         usize::try_from(rc).map_err(|_| io::Error::last_os_error())
@@ -205,6 +220,7 @@ impl Poller {
         };
         let epoll = self.raw()?;
         let max = libc::c_int::try_from(self.events.len()).unwrap_or(libc::c_int::MAX);
+        self.calls.add(1);
         // Safety: the event buffer holds `max` events and is borrowed mutably for the call;
         // `ts` outlives it; a null signal mask means "leave the mask alone".
         let rc = unsafe {

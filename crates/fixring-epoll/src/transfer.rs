@@ -4,6 +4,7 @@ use std::io::{self, Read};
 
 use socket2::Socket;
 
+use crate::calls::Calls;
 use crate::slots::Buffers;
 
 /// What a read round found besides the bytes it stored.
@@ -21,7 +22,7 @@ pub(crate) struct ReadRound {
 /// A read shorter than the room offered means the socket's queue was empty at that moment;
 /// the level-triggered registration reports anything that arrives later, so the round stops
 /// there instead of paying for a read that would only say `EAGAIN`.
-pub(crate) fn read(socket: &Socket, buffers: &mut Buffers) -> ReadRound {
+pub(crate) fn read(socket: &Socket, buffers: &mut Buffers, calls: &Calls) -> ReadRound {
     let mut round = ReadRound {
         bytes: 0,
         end: None,
@@ -31,6 +32,7 @@ pub(crate) fn read(socket: &Socket, buffers: &mut Buffers) -> ReadRound {
             break;
         }
         let offered = room.len();
+        calls.add(1);
         match (&*socket).read(room) {
             Ok(0) => {
                 round.end = Some(None);
@@ -67,7 +69,7 @@ pub(crate) enum WriteRound {
 
 /// Writes the committed bytes (without SIGPIPE) until they are all written or the socket
 /// would block, then moves what is left to the front of the send buffer.
-pub(crate) fn write(socket: &Socket, buffers: &mut Buffers) -> WriteRound {
+pub(crate) fn write(socket: &Socket, buffers: &mut Buffers, calls: &Calls) -> WriteRound {
     let len = buffers.tx_len.min(buffers.tx.len());
     let mut sent = 0;
     let round = loop {
@@ -77,6 +79,7 @@ pub(crate) fn write(socket: &Socket, buffers: &mut Buffers) -> WriteRound {
         if pending.is_empty() {
             break WriteRound::Done;
         }
+        calls.add(1);
         match socket.send_with_flags(pending, libc::MSG_NOSIGNAL) {
             Ok(0) => break WriteRound::Blocked,
             Ok(n) => sent += n,

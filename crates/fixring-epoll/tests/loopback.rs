@@ -477,3 +477,24 @@ fn close_keeps_writing_when_the_socket_would_block() {
     let got = reader.join().expect("reader").expect("read");
     assert!(got == data, "got {} of {} bytes", got.len(), data.len());
 }
+
+#[test]
+fn system_calls_are_counted_by_the_backend() {
+    let mut b = backend(BackendOptions {
+        busy_poll: BusyPoll::Park,
+        ..BackendOptions::default()
+    });
+    let (_, client, server) = pair(&mut b, &SocketOptions::default());
+    // Creating the backend, listening, connecting and accepting all count.
+    assert!(b.system_calls() > 8, "{}", b.system_calls());
+    let before = b.system_calls();
+    let mut out = Vec::new();
+    b.poll(Some(Duration::ZERO), &mut out).unwrap();
+    assert_eq!(b.system_calls() - before, 1, "one epoll_wait: {out:?}");
+    let before = b.system_calls();
+    send(&mut b, client, b"8=FIX.4.4|ping");
+    assert_eq!(receive(&mut b, server, 14), b"8=FIX.4.4|ping");
+    // At least the send, a wait that sees it and the read; a few waits more at most.
+    let used = b.system_calls() - before;
+    assert!((3..=12).contains(&used), "{used}");
+}

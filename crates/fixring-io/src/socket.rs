@@ -37,6 +37,25 @@ pub fn apply(sock: SockRef<'_>, options: &SocketOptions) -> io::Result<()> {
     Ok(())
 }
 
+/// The system calls [`apply`] makes for `options`, for a backend that counts its own.
+pub fn apply_calls(options: &SocketOptions) -> u64 {
+    1 + u64::from(options.keep_alive)
+        + u64::from(options.send_buffer_size.is_some())
+        + u64::from(options.receive_buffer_size.is_some())
+}
+
+/// The system calls [`listener`] makes for `addr` and `options`.
+pub fn listener_calls(addr: SocketAddr, options: &SocketOptions) -> u64 {
+    // socket, SO_REUSEADDR, bind, listen, the options, and IPV6_V6ONLY on `[::]`.
+    4 + apply_calls(options) + u64::from(addr.is_ipv6() && addr.ip().is_unspecified())
+}
+
+/// The system calls [`outbound`] makes for `source` and `options`.
+pub fn outbound_calls(source: Option<SocketAddr>, options: &SocketOptions) -> u64 {
+    // socket, the options, and SO_REUSEADDR and bind with a source.
+    1 + apply_calls(options) + if source.is_some() { 2 } else { 0 }
+}
+
 /// A socket bound to `addr` and listening, with `options` applied (SO_REUSEADDR before bind).
 ///
 /// The buffer sizes are set on the listener too: accepted sockets inherit them before the

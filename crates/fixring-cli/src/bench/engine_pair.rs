@@ -35,7 +35,7 @@ fn transport_text(transport: Transport) -> &'static str {
     }
 }
 
-fn engine_text(transport: Transport, core: Option<usize>, options: &Options) -> String {
+pub(super) fn engine_text(transport: Transport, core: Option<usize>, options: &Options) -> String {
     let mut text = format!(
         "[DEFAULT]\nTransport={}\nBusyPoll={}\nBeginString=FIX.4.4\nHeartBtInt=30\n\
          ResetOnLogon=Y\nLogonTimeout=5\nLogoutTimeout=1\n",
@@ -357,7 +357,7 @@ fn pace(
 }
 
 /// Hands `body` to the engine, waiting while its queue is full.
-fn send(handle: &SessionHandle, body: Vec<u8>, watch: &Watch) -> Result<(), BenchError> {
+pub(super) fn send(handle: &SessionHandle, body: Vec<u8>, watch: &Watch) -> Result<(), BenchError> {
     let mut msg = body.into();
     let began = Instant::now();
     loop {

@@ -18,7 +18,10 @@ pub(crate) mod hgrm;
 mod order;
 mod pin;
 pub(crate) mod plot;
+pub(crate) mod rate_search;
 pub(crate) mod report;
+pub(crate) mod rounds;
+pub(crate) mod sessions;
 mod tls;
 
 use core::fmt;

@@ -6,6 +6,8 @@ use std::fmt::Write;
 use fixring_core::UtcTimestamp;
 use hdrhistogram::Histogram;
 
+use super::rounds::Ratio;
+use super::sessions::Searched;
 use super::{ConnectMeasured, Measured};
 use crate::json::write_quoted;
 
@@ -135,6 +137,138 @@ pub(crate) fn table(results: &[Measured]) -> String {
     out
 }
 
+/// The per-round comparisons of a run in rounds: per pair and percentile, the median ratio,
+/// its range, and in how many rounds the first scenario was faster.
+pub(crate) fn ratio_table(rounds: u32, ratios: &[Ratio]) -> String {
+    let mut out =
+        format!("per-round ratios over {rounds} rounds: median [min-max], rounds faster\n");
+    let _ = writeln!(out, "{:<24} {:>24} {:>24}", "comparison", "p50", "p99");
+    for pair in ratios.chunks(2) {
+        let Some(first) = pair.first() else { continue };
+        let _ = write!(out, "{:<24}", format!("{} / {}", first.over, first.under));
+        for ratio in pair {
+            let cell = format!(
+                "{:.2} [{:.2}-{:.2}] {}/{}",
+                ratio.median(),
+                ratio.min(),
+                ratio.max(),
+                ratio.wins(),
+                ratio.values.len()
+            );
+            let _ = write!(out, " {cell:>24}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The `"rounds"` and `"ratios"` members of a run in rounds, each with a leading comma:
+/// `KEY_median`, `KEY_min`, `KEY_max`, `KEY_wins` and `KEY_rounds` per comparison, e.g.
+/// `uring_over_epoll_p50_median`.
+pub(crate) fn ratios_json(rounds: u32, ratios: &[Ratio]) -> String {
+    let mut out = format!(",\"rounds\":{rounds},\"ratios\":{{");
+    for (n, ratio) in ratios.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        let key = ratio.key();
+        let _ = write!(
+            out,
+            "\"{key}_median\":{},\"{key}_min\":{},\"{key}_max\":{},\"{key}_wins\":{},\"{key}_rounds\":{}",
+            json_number(ratio.median()),
+            json_number(ratio.min()),
+            json_number(ratio.max()),
+            ratio.wins(),
+            ratio.values.len()
+        );
+    }
+    out.push('}');
+    out
+}
+
+/// A number with four decimals, or `null` when it is not finite.
+pub(crate) fn json_number(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.4}")
+    } else {
+        "null".to_owned()
+    }
+}
+
+/// The table of a `--sessions` run: throughput, the loops' CPU time and system calls per
+/// round trip, latency percentiles in microseconds, and the highest rate found with p99 under
+/// 1 ms when searched.
+pub(crate) fn sessions_table(results: &[Searched]) -> String {
+    let mut out = String::from(
+        "round trips of all sessions; CPU and system calls of every loop of both engines\n",
+    );
+    let _ = writeln!(
+        out,
+        "{:<10} {:>8} {:>9} {:>10} {:>12} {:>8} {:>8} {:>8} {:>8} {:>14}",
+        "scenario",
+        "count",
+        "msgs/s",
+        "cpu us/msg",
+        "syscalls/msg",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "max rate p99<1ms"
+    );
+    for (m, found) in results {
+        let h = &m.histogram;
+        let cpu = m
+            .cpu_us_per_msg()
+            .map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+        let found = match found {
+            None => "-".to_owned(),
+            Some(None) => "none".to_owned(),
+            Some(Some(rate)) => format!("{rate:.0}"),
+        };
+        let _ = writeln!(
+            out,
+            "{:<10} {:>8} {:>9.0} {cpu:>10} {:>12.2} {:>8} {:>8} {:>8} {:>8} {found:>14}",
+            m.scenario.name,
+            h.len(),
+            m.msgs_per_s(),
+            m.syscalls_per_msg(),
+            micros(h.value_at_quantile(0.5)),
+            micros(h.value_at_quantile(0.99)),
+            micros(h.value_at_quantile(0.999)),
+            micros(h.max()),
+        );
+    }
+    out
+}
+
+/// A `--sessions` run as one JSON object: per scenario `msgs_per_s`, `cpu_us_per_msg`
+/// (`null` where the clocks could not be read), `syscalls_per_msg`, the percentiles in
+/// nanoseconds, and `max_rate_p99_under_1ms` when searched (`null` when no rate passed).
+pub(crate) fn sessions_json(machine: &Machine, options: &str, results: &[Searched]) -> String {
+    scenarios_json(machine, options, results, |out, (m, found)| {
+        let _ = write!(
+            out,
+            ",\"tls\":{},\"count\":{},\"msgs_per_s\":{},\"cpu_us_per_msg\":{},\"syscalls_per_msg\":{}",
+            m.scenario.tls,
+            m.histogram.len(),
+            json_number(m.msgs_per_s()),
+            m.cpu_us_per_msg()
+                .map_or_else(|| "null".to_owned(), json_number),
+            json_number(m.syscalls_per_msg()),
+        );
+        quantiles_json(out, "", &m.histogram);
+        if let Some(found) = found {
+            let _ = write!(
+                out,
+                ",\"max_rate_p99_under_1ms\":{}",
+                found.map_or_else(|| "null".to_owned(), json_number)
+            );
+        }
+        m.scenario.name
+    })
+}
+
 /// The connection set-up table: p50, p99 and max in microseconds.
 pub(crate) fn connect_table(results: &[ConnectMeasured]) -> String {
     let mut out = String::from(
@@ -183,9 +317,10 @@ fn quantiles_json(out: &mut String, prefix: &str, h: &Histogram<u64>) {
 }
 
 /// The round trips as one JSON object: `machine`, `options` and one entry per scenario with
-/// `name`, `tls`, `count`, `rate` and the percentiles in nanoseconds.
-pub(crate) fn json(machine: &Machine, options: &str, results: &[Measured]) -> String {
-    scenarios_json(machine, options, results, |out, m| {
+/// `name`, `tls`, `count`, `rate` and the percentiles in nanoseconds, then `extra` (members
+/// with a leading comma, such as [`ratios_json`]'s).
+pub(crate) fn json(machine: &Machine, options: &str, results: &[Measured], extra: &str) -> String {
+    let mut out = scenarios_json(machine, options, results, |out, m| {
         let _ = write!(
             out,
             ",\"tls\":{},\"count\":{},\"rate\":{:.1}",
@@ -195,7 +330,11 @@ pub(crate) fn json(machine: &Machine, options: &str, results: &[Measured]) -> St
         );
         quantiles_json(out, "", &m.histogram);
         m.scenario.name
-    })
+    });
+    out.pop();
+    out.push_str(extra);
+    out.push('}');
+    out
 }
 
 /// The connection set-up times as one JSON object, like [`json`], with `start_…_ns`,
@@ -294,7 +433,12 @@ mod tests {
 
     #[test]
     fn json_has_the_keys_and_escapes() {
-        let json = json(&machine(), "--orders 1", &[measured(2, &[1_500, 2_500])]);
+        let json = json(
+            &machine(),
+            "--orders 1",
+            &[measured(2, &[1_500, 2_500])],
+            "",
+        );
         assert!(json.starts_with(r#"{"machine":{"cores":2,"kernel":"6.1.0","cpu":"Test \"CPU\"""#));
         for key in [
             "\"name\":\"epoll\"",
@@ -311,6 +455,43 @@ mod tests {
             assert!(json.contains(key), "{key} in {json}");
         }
         assert!(json.ends_with("}]}"));
+    }
+
+    #[test]
+    fn ratios_read_as_a_table_and_as_json() {
+        let ratios = [
+            Ratio {
+                over: "uring",
+                under: "epoll",
+                percentile: "p50",
+                values: vec![0.9, 1.1, 0.95],
+            },
+            Ratio {
+                over: "uring",
+                under: "epoll",
+                percentile: "p99",
+                values: vec![1.0, 1.2, 0.8],
+            },
+        ];
+        let table = ratio_table(3, &ratios);
+        assert!(table.contains("over 3 rounds"), "{table}");
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("uring / epoll"))
+            .unwrap();
+        assert!(row.contains("0.95 [0.90-1.10] 2/3"), "{row}");
+        assert!(row.contains("1.00 [0.80-1.20] 1/3"), "{row}");
+        let json = ratios_json(3, &ratios);
+        for key in [
+            ",\"rounds\":3,\"ratios\":{",
+            "\"uring_over_epoll_p50_median\":0.9500",
+            "\"uring_over_epoll_p50_wins\":2",
+            "\"uring_over_epoll_p99_max\":1.2000",
+            "\"uring_over_epoll_p99_rounds\":3",
+        ] {
+            assert!(json.contains(key), "{key} in {json}");
+        }
+        assert_eq!(json_number(f64::NAN), "null");
     }
 
     #[test]

@@ -13,9 +13,13 @@ use std::time::Duration;
 
 use fixring::core::config::{BusyPoll, Transport};
 
+use crate::bench::rate_search::{self, Search};
 use crate::bench::report::{self, Machine};
+use crate::bench::rounds::{self, RoundsMeasured};
+use crate::bench::sessions::{self, Load, Searched};
 use crate::bench::{
-    self, ConnectMeasured, Measured, Options, SCENARIOS, Scenario, ScenarioKind, hgrm, plot,
+    self, BenchError, ConnectMeasured, Measured, Options, SCENARIOS, Scenario, ScenarioKind, hgrm,
+    plot,
 };
 
 /// Arguments of `fixring bench`.
@@ -46,6 +50,24 @@ pub(crate) struct Args {
     /// loop has a core of its own (spin-then-park:50 when unpinned).
     #[arg(long, value_parser = parse_busy_poll)]
     busy_poll: Option<BusyPoll>,
+    /// Run every scenario this many times, in short interleaved rounds (forward, then
+    /// backward: ABBA), sharing --orders and --warmup among them; report the percentiles of
+    /// all rounds and per-round ratios (each scenario against the baseline, io_uring against
+    /// epoll) as a median with range and rounds won.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: Option<u32>,
+    /// Run N initiator sessions against one acceptor instead (engine scenarios only):
+    /// round trips per second, CPU and system calls per round trip, latency percentiles.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    sessions: Option<u64>,
+    /// With --sessions, closed loop: orders in flight per session.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    inflight: u64,
+    /// With --sessions: also search for the highest --rate at which p99 stays under 1 ms:
+    /// at most this many open-loop runs of about a second each (at most --orders), from half
+    /// the closed-loop throughput down, then bisecting.
+    #[arg(long, value_name = "PROBES", num_args = 0..=1, default_missing_value = "6")]
+    max_rate: Option<u32>,
     /// Measure connect + Logon and reconnect times over this many attempts instead.
     #[arg(long, value_name = "ATTEMPTS", num_args = 0..=1, default_missing_value = "20")]
     connect: Option<u64>,
@@ -111,10 +133,22 @@ pub(crate) fn run(args: &Args) -> ExitCode {
 
 /// The options and the scenarios to run, with a note on stderr for each one skipped.
 fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
-    if args.connect.is_some() && (args.out.is_some() || args.rate.is_some()) {
+    if args.connect.is_some()
+        && (args.out.is_some() || args.rate.is_some() || args.rounds.is_some())
+    {
         return Err(
-            "--connect measures connection set-up: --out and --rate do not apply".to_owned(),
+            "--connect measures connection set-up: --out, --rate and --rounds do not apply"
+                .to_owned(),
         );
+    }
+    if args.sessions.is_some() && (args.connect.is_some() || args.rounds.is_some()) {
+        return Err("--sessions does not combine with --connect or --rounds".to_owned());
+    }
+    if args.sessions.is_none() && args.max_rate.is_some() {
+        return Err("--max-rate searches a --sessions run".to_owned());
+    }
+    if args.max_rate.is_some() && args.rate.is_some() {
+        return Err("--max-rate searches the rate itself: --rate does not apply".to_owned());
     }
     let mut options = Options::new();
     options.orders = args.orders;
@@ -153,7 +187,7 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
             }
         }
     }
-    if args.connect.is_some() {
+    if args.connect.is_some() || args.sessions.is_some() {
         scenarios.retain(|s| matches!(s.kind, ScenarioKind::Engine(_)));
     }
     if scenarios
@@ -191,8 +225,16 @@ fn describe(args: &Args, options: &Options) -> String {
         .file_log
         .as_ref()
         .map_or_else(String::new, |dir| format!(" file-log={}", dir.display()));
+    let rounds = args
+        .rounds
+        .map_or_else(String::new, |k| format!(" rounds={k} (ABBA)"));
+    let rounds = match args.sessions {
+        Some(n) if options.rate.is_some() => format!("{rounds} sessions={n}"),
+        Some(n) => format!("{rounds} sessions={n} inflight={}", args.inflight),
+        None => rounds,
+    };
     format!(
-        "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}{store}{log}",
+        "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}{rounds}{store}{log}",
         options.orders, options.warmup, options.size
     )
 }
@@ -222,28 +264,53 @@ fn measure(
         };
         return stdout.write_all(text.as_bytes()).map_err(|e| e.to_string());
     }
-    let mut results: Vec<Measured> = Vec::new();
-    for scenario in scenarios {
-        let mut show = progress(scenario.name, "round trips");
-        match bench::run_scenario(*scenario, options, &mut show) {
-            Ok(measured) => results.push(measured),
-            Err(error) => {
-                if let Some(out) = out {
-                    out.discard();
-                }
-                return Err(error.to_string());
-            }
-        }
+    if let Some(sessions) = args.sessions {
+        let load = Load {
+            sessions: usize::try_from(sessions).unwrap_or(usize::MAX),
+            inflight: usize::try_from(args.inflight).unwrap_or(usize::MAX),
+        };
+        let results =
+            run_sessions(scenarios, options, load, args.max_rate).map_err(|e| e.to_string())?;
+        clear_progress();
+        let text = if args.json {
+            report::sessions_json(&machine, &described, &results) + "\n"
+        } else {
+            report::header(&machine, &described) + "\n" + &report::sessions_table(&results)
+        };
+        return stdout.write_all(text.as_bytes()).map_err(|e| e.to_string());
     }
+    let measured = match args.rounds {
+        Some(rounds) => run_rounds(scenarios, options, rounds).map(|m| {
+            let (table, json) = (
+                report::ratio_table(m.rounds, &m.ratios),
+                report::ratios_json(m.rounds, &m.ratios),
+            );
+            (m.merged, table, json)
+        }),
+        None => run_each(scenarios, options).map(|r| (r, String::new(), String::new())),
+    };
+    let (results, ratio_table, ratio_json) = match measured {
+        Ok(measured) => measured,
+        Err(error) => {
+            if let Some(out) = out {
+                out.discard();
+            }
+            return Err(error.to_string());
+        }
+    };
     clear_progress();
     let written = match out {
         Some(out) => out.write(&described, &results)?,
         None => Vec::new(),
     };
     let text = if args.json {
-        report::json(&machine, &described, &results) + "\n"
+        report::json(&machine, &described, &results, &ratio_json) + "\n"
     } else {
-        report::header(&machine, &described) + "\n" + &report::table(&results)
+        let mut text = report::header(&machine, &described) + "\n" + &report::table(&results);
+        if !ratio_table.is_empty() {
+            text = text + "\n" + &ratio_table;
+        }
+        text
     };
     stdout
         .write_all(text.as_bytes())
@@ -253,6 +320,70 @@ fn measure(
         eprintln!("fixring bench: wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Each scenario once, one after another.
+fn run_each(scenarios: &[Scenario], options: &Options) -> Result<Vec<Measured>, BenchError> {
+    let mut results = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        let mut show = progress(scenario.name, "round trips");
+        results.push(bench::run_scenario(*scenario, options, &mut show)?);
+    }
+    Ok(results)
+}
+
+/// Every scenario with `load`, and the rate search after each when asked.
+fn run_sessions(
+    scenarios: &[Scenario],
+    options: &Options,
+    load: Load,
+    probes: Option<u32>,
+) -> Result<Vec<Searched>, BenchError> {
+    let mut results = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        let ScenarioKind::Engine(transport) = scenario.kind else {
+            continue;
+        };
+        let mut show = progress(scenario.name, "round trips");
+        let measured = sessions::run(*scenario, transport, options, load, &mut show)?;
+        let found = match probes {
+            Some(probes) => {
+                let search = Search {
+                    ceiling: measured.msgs_per_s(),
+                    limit: Duration::from_millis(1),
+                    probes,
+                };
+                let mut show = progress(scenario.name, "round trips, rate search");
+                let found =
+                    rate_search::max_rate(*scenario, transport, options, load, search, &mut show)?;
+                Some(found)
+            }
+            None => None,
+        };
+        results.push((measured, found));
+    }
+    Ok(results)
+}
+
+/// Every scenario in `rounds` interleaved rounds.
+fn run_rounds(
+    scenarios: &[Scenario],
+    options: &Options,
+    rounds: u32,
+) -> Result<RoundsMeasured, BenchError> {
+    let terminal = std::io::stderr().is_terminal();
+    let mut show = |name: &str, round: u32, done: u64, total: u64| {
+        if terminal {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\rround {}/{rounds} {name}: {done}/{total} round trips\x1b[K",
+                round + 1
+            );
+            let _ = err.flush();
+        }
+    };
+    rounds::run(scenarios, options, rounds, &mut show)
 }
 
 /// A progress callback that rewrites one stderr line; silent when stderr is not a terminal,

@@ -113,6 +113,11 @@ pub struct SessionConfig {
     /// UseDataDictionary, DataDictionary and the other validation keys: which dictionaries
     /// messages are checked against, and how.
     pub dictionary: DictionaryConfig,
+    /// AcceptorTemplate=Y (QuickFIX/J): not a session but the template of dynamic ones. A
+    /// Logon that matches no configured session of its port and matches this identity, where
+    /// each field that is `*` matches any value, creates a session with this configuration and
+    /// the Logon's identity (default N).
+    pub template: bool,
     /// The line of the `[SESSION]` header in the settings file, for messages.
     pub line: usize,
 }
@@ -141,7 +146,17 @@ impl SessionConfig {
             allowed_remote_addresses: None,
             rules: SessionRules::default(),
             dictionary: DictionaryConfig::default(),
+            template: false,
             line: 0,
+        }
+    }
+
+    /// The session a template makes for `id`: this configuration with that identity.
+    pub fn instantiate(&self, id: SessionId) -> Self {
+        Self {
+            id,
+            template: false,
+            ..self.clone()
         }
     }
 
