@@ -94,3 +94,62 @@ fn a_rejected_message_beyond_a_gap_is_not_counted() {
     assert_eq!(rejects(&pair.acceptor).len(), 1);
     assert_eq!(pair.acceptor.conn.session().next_target_seq(), 2);
 }
+
+/// A whole message from `body` (`|` for SOH), BodyLength and CheckSum computed.
+fn frame(body: &str) -> Vec<u8> {
+    let body = body.replace('|', "\u{1}");
+    let mut out = format!("8=FIX.4.4\u{1}9={}\u{1}{body}", body.len()).into_bytes();
+    let sum = out.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
+    out.extend_from_slice(format!("10={sum:03}\u{1}").as_bytes());
+    out
+}
+
+/// `(45, 58, 372, 380)` of every BusinessMessageReject `side` wrote.
+fn business_rejects(side: &Side) -> Vec<[String; 4]> {
+    side.written
+        .iter()
+        .filter_map(|frame| Message::parse(frame).ok())
+        .filter(|msg| msg.msg_type() == b"j")
+        .map(|msg| {
+            [45, 58, 372, 380]
+                .map(|tag| String::from_utf8_lossy(msg.get(tag).unwrap_or_default()).into_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn a_message_without_a_comp_id_is_refused_for_it_as_quickfix() {
+    for validating in [true, false] {
+        let mut pair = pair_with(|acceptor| {
+            if !validating {
+                acceptor.dictionary.loaded = None;
+            }
+        });
+        let sending_time = "52=20261126-00:00:00.000|";
+        // An application message: a BusinessMessageReject, its MsgSeqNum counted.
+        let order = frame(&format!(
+            "35=D|34=2|49=INIT|{sending_time}11=ORD-1|21=1|38=100|40=1|54=1|55=X|\
+             60=20261125-23:59:58|"
+        ));
+        pair.inject(End::Acceptor, &order);
+        pair.drive();
+        let expected = ["2", "Conditionally Required Field Missing (56)", "D", "5"];
+        assert_eq!(
+            business_rejects(&pair.acceptor),
+            [expected.map(str::to_owned)],
+            "validating: {validating}"
+        );
+        // A session message: a Reject, the session carries on.
+        let heartbeat = frame(&format!("35=0|34=3|56=ACC|{sending_time}"));
+        pair.inject(End::Acceptor, &heartbeat);
+        pair.drive();
+        let expected = ["3", "Required tag missing", "49", "0", "1"].map(str::to_owned);
+        assert_eq!(
+            rejects(&pair.acceptor),
+            [expected],
+            "validating: {validating}"
+        );
+        assert_eq!(pair.acceptor.conn.session().next_target_seq(), 4);
+        assert!(pair.acceptor.conn.session().state().is_logged_on());
+    }
+}

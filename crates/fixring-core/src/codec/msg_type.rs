@@ -18,6 +18,8 @@ pub const LOGOUT: &[u8] = b"5";
 pub const NEW_ORDER_SINGLE: &[u8] = b"D";
 /// ExecutionReport (`8`): an application message, used in tests and benchmarks.
 pub const EXECUTION_REPORT: &[u8] = b"8";
+/// BusinessMessageReject: an application message refused for a reason of the business layer.
+pub const BUSINESS_MESSAGE_REJECT: &[u8] = b"j";
 
 /// Whether `msg_type` is a session-level (administrative) message: Heartbeat, TestRequest,
 /// ResendRequest, Reject, SequenceReset, Logout or Logon.

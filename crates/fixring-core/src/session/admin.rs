@@ -30,6 +30,14 @@ pub(super) enum Admin {
         route: Vec<(Tag, Vec<u8>)>,
         style: RejectStyle,
     },
+    /// A BusinessMessageReject of the peer's application message `ref_seq_num` of type
+    /// `ref_msg_type`: a conditionally required field (`tag`) is missing, as QuickFIX says
+    /// when an application message lacks SenderCompID or TargetCompID.
+    BusinessReject {
+        ref_seq_num: Option<u64>,
+        ref_msg_type: Vec<u8>,
+        tag: Tag,
+    },
     /// ResendRequest from `begin` to `end`; 0 is infinity.
     ResendRequest { begin: u64, end: u64 },
     /// The peer's ResendRequest for `from` up to `to`, inclusive, not yet answered in full:
@@ -45,6 +53,7 @@ impl Admin {
             Self::TestRequest => msg_type::TEST_REQUEST,
             Self::Logout { .. } => msg_type::LOGOUT,
             Self::Reject { .. } => msg_type::REJECT,
+            Self::BusinessReject { .. } => msg_type::BUSINESS_MESSAGE_REJECT,
             Self::ResendRequest { .. } => msg_type::RESEND_REQUEST,
             Self::Resend { .. } => msg_type::SEQUENCE_RESET,
         }
@@ -111,6 +120,21 @@ impl Admin {
                     out.field_u64(tags::SESSION_REJECT_REASON, code)?;
                 }
             }
+            Self::BusinessReject {
+                ref_seq_num,
+                ref_msg_type,
+                tag,
+            } => {
+                if let Some(seq) = ref_seq_num {
+                    out.field_u64(tags::REF_SEQ_NUM, *seq)?;
+                }
+                // QuickFIX's words, the tag after them: a BusinessMessageReject has no RefTagID.
+                let text = format!("Conditionally Required Field Missing ({tag})");
+                out.field_str(tags::TEXT, &text)?;
+                out.field(tags::REF_MSG_TYPE, truncated(ref_msg_type))?;
+                // BusinessRejectReason (380) 5: conditionally required field missing.
+                out.field_u64(BUSINESS_REJECT_REASON, 5)?;
+            }
             Self::ResendRequest { begin, end } => {
                 out.field_u64(tags::BEGIN_SEQ_NO, *begin)?;
                 out.field_u64(tags::END_SEQ_NO, *end)?;
@@ -154,6 +178,9 @@ pub(super) fn write_gap_fill(
     out.field_u64(tags::NEW_SEQ_NO, new_seq)?;
     out.field(tags::GAP_FILL_FLAG, b"Y")
 }
+
+/// BusinessRejectReason: why a BusinessMessageReject refuses a message.
+const BUSINESS_REJECT_REASON: Tag = 380;
 
 /// Text, or an echoed TestReqID, longer than this is cut, keeping admin messages inside their
 /// fixed buffer.

@@ -8,6 +8,7 @@ use super::state::State;
 use super::{CloseReason, ProtocolViolation, Session, SessionState, Timer};
 use crate::codec::{Message, msg_type, tags};
 use crate::config::ConnectionType;
+use crate::dictionary::{RejectKind, Rejection};
 use crate::{EventKind, Instant};
 
 /// The least time a ResendRequest is given before it is sent again.
@@ -52,6 +53,9 @@ impl Session {
                 .set(Timer::TestRequest, now + self.silence_limit());
         }
 
+        if let Some(inbound) = self.check_comp_ids_present(msg) {
+            return inbound;
+        }
         let header = self.check_header(msg);
         // As QuickFIX: a message is validated once its BeginString is known to be right,
         // before its CompIDs, SendingTime and MsgSeqNum are looked at.
@@ -147,6 +151,41 @@ impl Session {
             return Inbound::Ignored;
         }
         self.dispatch(now, msg, kind)
+    }
+
+    /// As QuickFIX, before anything else: a message without SenderCompID or TargetCompID is
+    /// refused for the missing field. A logged-on session answers an application message of
+    /// FIX.4.2 on with a BusinessMessageReject (and counts its MsgSeqNum), any other with a
+    /// Reject (counting it when it was the one expected); before logon the connection closes.
+    fn check_comp_ids_present(&mut self, msg: &Message<'_>) -> Option<Inbound> {
+        let tag = [tags::SENDER_COMP_ID, tags::TARGET_COMP_ID]
+            .into_iter()
+            .find(|&tag| msg.get(tag).is_none())?;
+        let rejection = Rejection {
+            kind: RejectKind::RequiredTagMissing,
+            tag: Some(i64::from(tag)),
+        };
+        if !self.completed_logon() {
+            self.close_now(CloseReason::Protocol(ProtocolViolation::Invalid(rejection)));
+            return Some(Inbound::Ignored);
+        }
+        let kind = msg.msg_type();
+        let seq = msg.get_u64(tags::MSG_SEQ_NUM).ok().flatten();
+        let before_fix42 = matches!(self.id.begin_string.as_str(), "FIX.4.0" | "FIX.4.1");
+        if !msg_type::is_admin(kind) && !before_fix42 {
+            self.next_target_seq += 1;
+            self.admin.push_back(Admin::BusinessReject {
+                ref_seq_num: seq,
+                ref_msg_type: kind.to_vec(),
+                tag,
+            });
+        } else {
+            if kind != msg_type::SEQUENCE_RESET && seq == Some(self.next_target_seq) {
+                self.next_target_seq += 1;
+            }
+            self.reject(msg, RejectReason::RequiredTagMissing { tag });
+        }
+        Some(Inbound::Ignored)
     }
 
     /// Whether messages are checked against a data dictionary: they are then parsed with

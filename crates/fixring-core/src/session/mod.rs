@@ -468,8 +468,10 @@ impl Session {
         let mut body = [0u8; ADMIN_BODY];
         let mut writer = FieldWriter::new(&mut body);
         admin.write_body(&mut writer, self.heartbeat)?;
-        // As QuickFIX: a FIXT.1.1 Logon, ours or our answer, says the default ApplVerID.
-        if let (Admin::Logon { .. }, Some(appl_ver_id)) = (admin, self.rules.default_appl_ver_id)
+        // As QuickFIX: a FIXT.1.1 Logon, ours or our answer, says the default ApplVerID, and
+        // so does a BusinessMessageReject.
+        if let (Admin::Logon { .. } | Admin::BusinessReject { .. }, Some(appl_ver_id)) =
+            (admin, self.rules.default_appl_ver_id)
             && self.id.begin_string == FIXT_1_1
         {
             writer.field_u64(
