@@ -3,8 +3,9 @@
 
 use fixring_core::codec::Message;
 use fixring_core::connection::{Deliver, Lent, Reply, Routed};
-use fixring_core::{Instant, SessionId};
-use fixring_io::{Backend, Completion, ConnId, ConnIo, TxBuf};
+use fixring_core::event::FLOOD_REPORT_INTERVAL;
+use fixring_core::{ErrorCode, EventKind, Instant, SessionId};
+use fixring_io::{ACCEPT_BACKOFF, Backend, Completion, ConnId, ConnIo, ListenerId, TxBuf};
 
 use super::EventLoop;
 use super::conns::Owner;
@@ -55,8 +56,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     _ => false,
                 };
                 if accepted {
+                    // Its deadline is noted once the batch is handled: see `evict_pending`.
                     self.owners.insert(conn, Owner::Router);
-                    self.note_deadline(self.router.poll_timeout());
                 } else {
                     self.backend.close(conn);
                 }
@@ -128,6 +129,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     self.backlogged.retain(|&i| i != index);
                     self.write_pending(now, index);
                 }
+            }
+            Completion::AcceptPaused { listener, error } => {
+                self.accept_paused(now, listener, &error);
             }
             Completion::Woken => {}
         }
@@ -227,6 +231,53 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
         // Touched: its outputs are carried out once it has written.
         self.touched.push(index);
+    }
+
+    /// Once a batch is handled and its Logons routed, closes the sockets waiting for their
+    /// Logon beyond the budgets of the router, and notes their earliest deadline (which a
+    /// budget under pressure may have brought forward).
+    pub(super) fn evict_pending(&mut self, now: Instant) {
+        let Self {
+            router,
+            owners,
+            backend,
+            ..
+        } = self;
+        router.evict(now, super::closer(owners, backend));
+        self.report_router_events(now);
+        self.note_deadline(self.router.poll_timeout());
+    }
+
+    /// A listener ran out of descriptors or memory and backs off: one `fix.connection.error`
+    /// per [`FLOOD_REPORT_INTERVAL`] at most, which counts the back-offs not reported since.
+    fn accept_paused(&mut self, now: Instant, listener: ListenerId, error: &std::io::Error) {
+        let quiet = self
+            .accept_backoffs
+            .last_report
+            .is_none_or(|last| now.saturating_duration_since(last) >= FLOOD_REPORT_INTERVAL);
+        if !quiet {
+            self.accept_backoffs.unreported += 1;
+            return;
+        }
+        let unreported = std::mem::take(&mut self.accept_backoffs.unreported);
+        self.accept_backoffs.last_report = Some(now);
+        let addr = self.listeners.iter().find(|l| l.id == listener);
+        let mut detail = format!(
+            "accept failed: {error}; accepting again in {} ms",
+            ACCEPT_BACKOFF.as_millis()
+        );
+        if unreported > 0 {
+            detail.push_str(&format!(
+                " ({unreported} more back-offs since the last report)"
+            ));
+        }
+        let kind = EventKind::ConnectionError {
+            remote_host: addr.map_or_else(String::new, |l| l.addr.to_string()),
+            code: ErrorCode::ConnectionRefused,
+            error_detail: detail,
+        };
+        tracing::warn!(%error, "accept ran out of descriptors or memory; backing off");
+        self.report(now, kind);
     }
 
     /// Hands the router's events (refused sockets) to the application.

@@ -101,6 +101,15 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     log: Option<LoopLog>,
     /// The status of the loop's sessions, with `HttpAcceptPort`.
     status: Option<LoopStatus>,
+    /// The reports of listeners backing off for want of descriptors.
+    accept_backoffs: AcceptBackoffs,
+}
+
+/// When a listener's back-off was last reported, and how many came since.
+#[derive(Default)]
+struct AcceptBackoffs {
+    last_report: Option<Instant>,
+    unreported: u64,
 }
 
 impl<B: Backend, A: Application> EventLoop<B, A> {
@@ -120,6 +129,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             status,
         } = shared;
         let buffer_size = plan.backend.buffer_size;
+        let admission = plan.admission();
         let mut listeners = Vec::with_capacity(plan.listeners.len());
         let mut ports = Vec::with_capacity(plan.listeners.len());
         for listener in &plan.listeners {
@@ -209,7 +219,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             clock,
             slots,
             listeners,
-            router: Router::new(ports, buffer_size),
+            router: Router::new(ports, buffer_size, admission),
             resolver,
             owners: Owners::default(),
             queue,
@@ -228,6 +238,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             failed: None,
             log,
             status,
+            accept_backoffs: AcceptBackoffs::default(),
         })
     }
 
@@ -270,6 +281,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             }
             self.completions = completions;
             self.route_received(now);
+            self.evict_pending(now);
             self.drain_resolved(now);
             self.drain_queue(now);
             self.write_touched(now);
@@ -307,7 +319,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             backend,
             ..
         } = self;
-        router.close_all(closer(owners, backend));
+        router.close_all(now, closer(owners, backend));
+        self.report_router_events(now);
         self.write_touched(now);
         self.refresh_deadline();
     }

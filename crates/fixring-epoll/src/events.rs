@@ -6,10 +6,11 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use fixring_io::idle::{self, Waiter};
-use fixring_io::{Completion, ConnId, ListenerId};
+use fixring_io::{ACCEPT_BACKOFF, Completion, ConnId, ListenerId, is_exhaustion};
 
 use crate::EpollBackend;
 use crate::connect::Expiry;
+use crate::listener::Pause;
 use crate::poller::{Poller, READ, Ready, Token};
 use crate::slots::{End, State};
 use crate::transfer::{self, WriteRound};
@@ -22,12 +23,14 @@ pub(crate) fn poll(
 ) -> io::Result<()> {
     let start = Instant::now();
     let first = out.len();
+    resume_listeners(backend, start);
     report_ending(backend, out, first);
     let mut ready = mem::take(&mut backend.ready);
     ready.clear();
     let result = if out.len() == first {
         let limit = timeout.and_then(|t| start.checked_add(t));
         let deadline = idle::earliest(limit, backend.deadlines.next());
+        let deadline = idle::earliest(deadline, backoff_deadline(backend));
         let mut waiter = Readiness {
             poller: &mut backend.poller,
             ready: &mut ready,
@@ -135,9 +138,15 @@ fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>)
     }
 }
 
-/// Accepts every pending connection of a listener.
+/// Accepts every pending connection of a listener while a slot is free. A full table
+/// leaves the rest in the kernel's queue, and a listener out of descriptors backs off
+/// (see [`Pause`]).
 fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completion>) {
     loop {
+        if !backend.slots.has_room() {
+            pause(backend, id, Pause::Full);
+            return;
+        }
         let Some(listener) = backend.listeners.get(id) else {
             return;
         };
@@ -146,11 +155,22 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
             // The peer gave up before the accept, or an option could not be set: that
             // connection is lost, the next one may be fine.
             Err(e) if is_per_connection(&e) => continue,
-            // Nothing pending, or out of descriptors or memory: try again at the next poll.
+            Err(error) if is_exhaustion(&error) => {
+                pause(
+                    backend,
+                    id,
+                    Pause::Exhausted(Instant::now() + ACCEPT_BACKOFF),
+                );
+                out.push(Completion::AcceptPaused {
+                    listener: id,
+                    error,
+                });
+                return;
+            }
+            // Nothing pending: try again at the next readiness.
             Err(_) => return,
         };
         let fd = socket.as_raw_fd();
-        // A full table closes the accepted socket at once (dropping it).
         let Some(index) = backend.slots.insert(State::Open {
             socket,
             write_blocked: false,
@@ -171,6 +191,50 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
             peer,
         });
     }
+}
+
+/// Stops watching listener `id` for `why`; [`resume_listeners`] watches it again.
+fn pause(backend: &mut EpollBackend, id: ListenerId, why: Pause) {
+    let Some(listener) = backend.listeners.get_mut(id) else {
+        return;
+    };
+    listener.paused = Some(why);
+    let fd = listener.socket.as_raw_fd();
+    let _ = backend.poller.modify(fd, Token::Listener(id.0), 0);
+}
+
+/// Watches again the listeners whose pause is over at `now`: a slot is free, or the
+/// back-off has passed.
+fn resume_listeners(backend: &mut EpollBackend, now: Instant) {
+    let room = backend.slots.has_room();
+    let over: Vec<ListenerId> = backend
+        .listeners
+        .paused()
+        .filter(|&(_, pause)| match pause {
+            Pause::Full => room,
+            Pause::Exhausted(until) => until <= now,
+        })
+        .map(|(id, _)| id)
+        .collect();
+    for id in over {
+        if let Some(listener) = backend.listeners.get_mut(id) {
+            listener.paused = None;
+            let fd = listener.socket.as_raw_fd();
+            let _ = backend.poller.modify(fd, Token::Listener(id.0), READ);
+        }
+    }
+}
+
+/// The earliest time a listener backing off accepts again.
+fn backoff_deadline(backend: &EpollBackend) -> Option<Instant> {
+    backend
+        .listeners
+        .paused()
+        .filter_map(|(_, pause)| match pause {
+            Pause::Exhausted(until) => Some(until),
+            Pause::Full => None,
+        })
+        .min()
 }
 
 /// Errors of `accept` that concern one connection only.

@@ -16,6 +16,18 @@ pub(crate) struct Listener {
     pub(crate) socket: Socket,
     /// Applied to every accepted socket.
     pub(crate) options: SocketOptions,
+    /// Why it does not accept for now, its readiness left unwatched meanwhile.
+    pub(crate) paused: Option<Pause>,
+}
+
+/// Why a listener stopped accepting for a while.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pause {
+    /// Every slot is taken: it accepts again once one is free, and the connections wait in
+    /// the kernel's queue, in their order, rather than being accepted only to be closed.
+    Full,
+    /// `accept` ran out of descriptors or memory: it tries again at this time.
+    Exhausted(std::time::Instant),
 }
 
 impl Listener {
@@ -24,6 +36,7 @@ impl Listener {
         Ok(Self {
             socket: socket::listener(addr, options, Mode::NonBlocking)?,
             options: *options,
+            paused: None,
         })
     }
 
@@ -76,6 +89,19 @@ impl Listeners {
     /// The listener with `id`, if it is still open.
     pub(crate) fn get(&self, id: ListenerId) -> Option<&Listener> {
         self.entries.get(usize::try_from(id.0).ok()?)?.as_ref()
+    }
+
+    /// The listener with `id`, mutable.
+    pub(crate) fn get_mut(&mut self, id: ListenerId) -> Option<&mut Listener> {
+        self.entries.get_mut(usize::try_from(id.0).ok()?)?.as_mut()
+    }
+
+    /// The paused listeners, with their identifiers.
+    pub(crate) fn paused(&self) -> impl Iterator<Item = (ListenerId, Pause)> + '_ {
+        self.entries.iter().enumerate().filter_map(|(i, l)| {
+            let pause = l.as_ref()?.paused?;
+            Some((ListenerId(u32::try_from(i).ok()?), pause))
+        })
     }
 
     /// Removes the listener with `id`.

@@ -27,7 +27,10 @@ pub mod slots;
 pub mod socket;
 mod waker;
 
-pub use backend::{Backend, BackendOptions, Completion, ConnId, DRAIN_TIMEOUT, ListenerId, Wake};
+pub use backend::{
+    ACCEPT_BACKOFF, Backend, BackendOptions, Completion, ConnId, DRAIN_TIMEOUT, ListenerId, Wake,
+    is_exhaustion,
+};
 pub use buffers::{ConnIo, TxBuf};
 pub use error::{BackendError, backend_error, is_unavailable};
 pub use waker::{EventFd, Waker};

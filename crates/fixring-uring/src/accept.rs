@@ -1,7 +1,14 @@
 //! Listeners and their multishot accept.
 //!
 //! One `AcceptMulti` stays armed per listener; when the kernel ends it (a completion without
-//! `IORING_CQE_F_MORE`) it is armed again unless the listener is closing.
+//! `IORING_CQE_F_MORE`) it is armed again unless the listener is closing or paused.
+//!
+//! A listener pauses in two cases. When every slot is taken, the sockets the kernel accepted
+//! meanwhile wait, in order, for a slot ([`Waiting`]), and the accept is cancelled: the next
+//! connections wait in the kernel's queue instead of being accepted only to be closed, and
+//! the accept is armed again once the waiting sockets have slots. When `accept` runs out of
+//! descriptors or memory, it is armed again only after [`ACCEPT_BACKOFF`], instead of at
+//! once, failing again and spinning.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,7 +16,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use fixring_core::config::SocketOptions;
 use fixring_io::slots::next_generation;
-use fixring_io::{BackendError, Completion, ConnId, ListenerId, Mode, socket};
+use fixring_io::{
+    ACCEPT_BACKOFF, BackendError, Completion, ConnId, ListenerId, Mode, is_exhaustion, socket,
+};
+use io_uring::types::Timespec;
 use io_uring::{opcode, types};
 use socket2::{SockRef, Socket};
 
@@ -28,7 +38,25 @@ pub(crate) struct Listener {
     armed: bool,
     /// `unlisten` or shutdown asked for it to go; freed once the accept has ended.
     closing: bool,
+    /// Not armed again until sockets waiting for a slot have one.
+    full: bool,
+    /// The back-off timeout in flight after `accept` ran out of descriptors; the box keeps
+    /// its timespec until its completion.
+    backoff: Option<Box<Timespec>>,
 }
+
+/// A socket accepted while every slot was taken.
+#[derive(Debug)]
+pub(crate) struct Waiting {
+    listener: u32,
+    generation: u32,
+    fd: OwnedFd,
+}
+
+/// The most sockets that wait for a slot; beyond, the oldest is closed. The accept is
+/// cancelled as soon as one waits, so only those it had already taken can pile up: at most
+/// the kernel's listen backlog.
+const WAITING_LIMIT: usize = 4096;
 
 /// The listeners of a backend; a slot is reused once its socket is closed.
 #[derive(Debug, Default)]
@@ -48,6 +76,8 @@ impl Listeners {
             generation,
             armed: false,
             closing: false,
+            full: false,
+            backoff: None,
         };
         match free.and_then(|i| Some((i, self.slots.get_mut(i)?))) {
             Some((i, slot)) => {
@@ -69,8 +99,13 @@ impl Listeners {
 
     fn free(&mut self, idx: u32) {
         if let Some(l) = self.slots.get_mut(idx as usize) {
+            if l.backoff.is_some() {
+                // Freed once the back-off's completion has come.
+                return;
+            }
             l.socket = None;
             l.closing = false;
+            l.full = false;
             l.generation = next_generation(l.generation);
         }
     }
@@ -80,10 +115,14 @@ impl Listeners {
         let mut armed = Vec::new();
         for (i, l) in self.slots.iter_mut().enumerate() {
             l.closing = true;
-            if l.armed
-                && let Ok(i) = u32::try_from(i)
-            {
+            let Ok(i) = u32::try_from(i) else {
+                continue;
+            };
+            if l.armed {
                 armed.push(Token::new(OpKind::Accept, i, l.generation));
+            }
+            if l.backoff.is_some() {
+                armed.push(Token::new(OpKind::AcceptBackoff, i, l.generation));
             }
         }
         armed
@@ -134,12 +173,18 @@ impl UringBackend {
             return;
         }
         l.closing = true;
-        if l.armed {
-            let token = Token::new(OpKind::Accept, idx, l.generation);
-            self.cancel(token);
-        } else {
+        let generation = l.generation;
+        let (armed, backing_off) = (l.armed, l.backoff.is_some());
+        if armed {
+            self.cancel(Token::new(OpKind::Accept, idx, generation));
+        }
+        if backing_off {
+            self.cancel(Token::new(OpKind::AcceptBackoff, idx, generation));
+        }
+        if !armed {
             self.listeners.free(idx);
         }
+        self.waiting.retain(|w| w.listener != idx);
     }
 
     /// Arms the multishot accept of listener `idx`.
@@ -153,6 +198,9 @@ impl UringBackend {
         let Some(sock) = l.socket.as_ref() else {
             return Ok(());
         };
+        if l.armed || l.closing || l.full || l.backoff.is_some() {
+            return Ok(());
+        }
         let entry = opcode::AcceptMulti::new(types::Fd(sock.as_raw_fd()))
             .flags(libc::SOCK_CLOEXEC)
             .build()
@@ -185,10 +233,21 @@ impl UringBackend {
         if !cqe.more {
             l.armed = false;
         }
-        if let Some(fd) = accepted
-            && !closing
-        {
-            self.admit(token.index, fd, &options, out);
+        match accepted {
+            Some(fd) if !closing => {
+                if self.waiting.is_empty() && self.conns.has_room() {
+                    self.admit(token.index, fd, &options, out);
+                } else {
+                    self.wait_for_slot(token.index, token.generation, fd);
+                }
+            }
+            None if !closing => {
+                let error = io::Error::from_raw_os_error(-cqe.result);
+                if is_exhaustion(&error) {
+                    self.back_off(token.index, token.generation, error, out);
+                }
+            }
+            _ => {}
         }
         if !cqe.more {
             if closing {
@@ -197,6 +256,113 @@ impl UringBackend {
                 // The ring refused the re-arm; the listener cannot accept any more.
                 self.listeners.free(token.index);
             }
+        }
+    }
+
+    /// Keeps a socket accepted while every slot is taken until one is free, and pauses its
+    /// listener.
+    fn wait_for_slot(&mut self, listener: u32, generation: u32, fd: OwnedFd) {
+        if self.waiting.len() >= WAITING_LIMIT {
+            // Dropping the oldest closes it.
+            self.waiting.pop_front();
+        }
+        self.waiting.push_back(Waiting {
+            listener,
+            generation,
+            fd,
+        });
+        if let Some(l) = self.listeners.slots.get_mut(listener as usize)
+            && !l.full
+        {
+            l.full = true;
+            if l.armed {
+                self.cancel(Token::new(OpKind::Accept, listener, generation));
+            }
+        }
+    }
+
+    /// Gives the sockets waiting for a slot the slots that are free, oldest first, then arms
+    /// again the accepts paused for them. Called after every reap.
+    pub(crate) fn admit_waiting(&mut self, out: &mut Vec<Completion>) {
+        while self.conns.has_room()
+            && let Some(waiting) = self.waiting.pop_front()
+        {
+            let options = self
+                .listeners
+                .open(waiting.listener)
+                .filter(|l| l.generation == waiting.generation)
+                .map(|l| l.options);
+            if let Some(options) = options {
+                self.admit(waiting.listener, waiting.fd, &options, out);
+            }
+        }
+        if !self.waiting.is_empty() {
+            return;
+        }
+        let paused: Vec<u32> = (0..self.listeners.slots.len())
+            .filter(|&i| self.listeners.slots[i].full)
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        for idx in paused {
+            if let Some(l) = self.listeners.slots.get_mut(idx as usize) {
+                l.full = false;
+            }
+            if self.arm_accept(idx).is_err() {
+                self.listeners.free(idx);
+            }
+        }
+    }
+
+    /// Listener `idx`'s accept ran out of descriptors or memory: it is armed again after
+    /// [`ACCEPT_BACKOFF`], and the loop hears of it once.
+    fn back_off(&mut self, idx: u32, generation: u32, error: io::Error, out: &mut Vec<Completion>) {
+        let Some(l) = self.listeners.slots.get_mut(idx as usize) else {
+            return;
+        };
+        if l.backoff.is_some() {
+            return;
+        }
+        let ts = Box::new(Timespec::from(ACCEPT_BACKOFF));
+        let entry = opcode::Timeout::new(&*ts)
+            .build()
+            .user_data(Token::new(OpKind::AcceptBackoff, idx, generation).encode());
+        let armed = l.armed;
+        l.backoff = Some(ts);
+        // Safety: the timespec is boxed (fixed heap address) and kept in the listener slot,
+        // which is not freed before the timeout's completion clears `backoff`.
+        if unsafe { self.ring.push(&[entry]) }.is_err() {
+            if let Some(l) = self.listeners.slots.get_mut(idx as usize) {
+                l.backoff = None;
+            }
+            return;
+        }
+        if armed {
+            // A multishot accept that failed but goes on would fail again at once.
+            self.cancel(Token::new(OpKind::Accept, idx, generation));
+        }
+        out.push(Completion::AcceptPaused {
+            listener: ListenerId(idx),
+            error,
+        });
+    }
+
+    /// Listener `token.index`'s back-off is over (or was cancelled): it accepts again.
+    pub(crate) fn on_accept_backoff(&mut self, token: Token) {
+        let Some(l) = self
+            .listeners
+            .slots
+            .get_mut(token.index as usize)
+            .filter(|l| l.generation == token.generation)
+        else {
+            return;
+        };
+        l.backoff = None;
+        if l.closing {
+            if !l.armed {
+                self.listeners.free(token.index);
+            }
+        } else if self.arm_accept(token.index).is_err() {
+            self.listeners.free(token.index);
         }
     }
 

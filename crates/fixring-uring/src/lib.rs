@@ -73,6 +73,8 @@ pub struct UringBackend {
     busy_poll: BusyPoll,
     cqes: Vec<Cqe>,
     dirty: Vec<u32>,
+    /// Sockets accepted while every slot was taken, oldest first, until a slot is free.
+    waiting: std::collections::VecDeque<accept::Waiting>,
     shut_down: bool,
 }
 
@@ -110,6 +112,7 @@ impl UringBackend {
             busy_poll: options.busy_poll,
             cqes: Vec::new(),
             dirty: Vec::new(),
+            waiting: std::collections::VecDeque::new(),
             shut_down: false,
         };
         backend.arm_wake()?;

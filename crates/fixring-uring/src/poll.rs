@@ -89,9 +89,11 @@ impl UringBackend {
                 OpKind::Read => self.on_read(token, cqe.result, out),
                 OpKind::Write => self.on_write(token, cqe.result, out),
                 OpKind::DrainTimeout => self.on_drain_timeout(token),
+                OpKind::AcceptBackoff => self.on_accept_backoff(token),
                 OpKind::Cancel => {}
             }
         }
         self.cqes = cqes;
+        self.admit_waiting(out);
     }
 }

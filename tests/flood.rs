@@ -1,0 +1,301 @@
+//! A flood of connections never locks out a counterparty: during a flood of 10,000 idle
+//! connections, and one of garbage senders, that connect again as soon as they are closed, a
+//! configured session logs on 10 times out of 10, each within 300 ms; the session already
+//! logged on stays up; descriptors come back to their count; and the flood is reported in a
+//! few events, not one per connection. On both backends, over loopback.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::flood::{Behaviour, Flood, FloodPlan};
+use common::recorder::Recorder;
+use common::rig::{fix_message, start};
+use common::vitals::{exclusive, fds_settle, open_fds};
+use common::{free_port, sending_time_now};
+use fixring::core::EventKind;
+
+/// Connections the flood keeps open, or trying to be.
+const FLOOD: usize = 10_000;
+/// Logons of the configured session during the flood, and the bound on each.
+const LOGONS: usize = 10;
+const LOGON_BOUND: Duration = Duration::from_millis(300);
+/// The time between two Logons.
+const PAUSE: Duration = Duration::from_millis(150);
+/// The most event lines the engine may report for the whole of one flood.
+const MAX_EVENTS: usize = 300;
+/// How long anything that should take a moment may take.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Room for the flood's sockets and the engine's in this process (we run as root; the soft
+/// limit goes up to the hard one otherwise).
+fn raise_descriptor_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // Safety: `limit` is a valid rlimit for both calls.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        let wanted = 40_000.max(limit.rlim_cur);
+        let raised = libc::rlimit {
+            rlim_cur: wanted,
+            rlim_max: wanted.max(limit.rlim_max),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+fn acceptor(transport: &str, port: u16) -> String {
+    format!(
+        "[DEFAULT]\nTransport={transport}\nConnectionType=acceptor\nBeginString=FIX.4.4\n\
+         SenderCompID=ACC\nSocketAcceptPort={port}\nSocketAcceptHost=127.0.0.1\n\
+         HeartBtInt=30\nLogonTimeout=10\nLogoutTimeout=1\n\
+         [SESSION]\nTargetCompID=STAYER\n[SESSION]\nTargetCompID=CLIENT\n"
+    )
+}
+
+/// A Logon from `sender` that resets both sequence numbers.
+fn logon(sender: &str) -> Vec<u8> {
+    fix_message(&[
+        "35=A",
+        &format!("49={sender}"),
+        "56=ACC",
+        "34=1",
+        &sending_time_now(),
+        "98=0",
+        "108=30",
+        "141=Y",
+    ])
+}
+
+fn admin(sender: &str, msg_type: &str, seq: u32, extra: &[&str]) -> Vec<u8> {
+    let mut fields = vec![
+        format!("35={msg_type}"),
+        format!("49={sender}"),
+        "56=ACC".to_owned(),
+        format!("34={seq}"),
+        sending_time_now(),
+    ];
+    fields.extend(extra.iter().map(|&f| f.to_owned()));
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    fix_message(&fields)
+}
+
+/// Reads from `stream` until what it received contains `needle`, or `within` passes.
+fn read_until(stream: &mut TcpStream, needle: &[u8], within: Duration) -> Result<(), String> {
+    let end = Instant::now() + within;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if seen.windows(needle.len()).any(|w| w == needle) {
+            return Ok(());
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "timed out; received {:?}",
+                String::from_utf8_lossy(&seen)
+            ));
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                return Err(format!(
+                    "closed; received {:?}",
+                    String::from_utf8_lossy(&seen)
+                ));
+            }
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(format!(
+                    "{e}; received {:?}",
+                    String::from_utf8_lossy(&seen)
+                ));
+            }
+        }
+    }
+}
+
+/// Connects to `addr` and logs on as `sender`: the socket and how long until the acceptor's
+/// Logon came back.
+fn log_on(
+    addr: SocketAddr,
+    sender: &str,
+    within: Duration,
+) -> Result<(TcpStream, Duration), String> {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect_timeout(&addr, within).map_err(|e| e.to_string())?;
+    stream
+        .write_all(&logon(sender))
+        .map_err(|e| e.to_string())?;
+    let left = within.saturating_sub(started.elapsed());
+    read_until(&mut stream, b"\x0135=A\x01", left)?;
+    Ok((stream, started.elapsed()))
+}
+
+/// Logs `sender` out and waits for the acceptor to close the socket.
+fn log_out(mut stream: TcpStream, sender: &str) -> Result<(), String> {
+    stream
+        .write_all(&admin(sender, "5", 2, &[]))
+        .map_err(|e| e.to_string())?;
+    read_until(&mut stream, b"\x0135=5\x01", WAIT)?;
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    Ok(())
+}
+
+fn flood_plan(target: SocketAddr, behaviour: Behaviour) -> FloodPlan {
+    // Sixteen addresses, so that the flood fills the budget of every address and, beyond
+    // them, the loop's whole budget; the counterparty comes from 127.0.0.1.
+    let sources = (1..=16).map(|i| Ipv4Addr::new(127, 0, 1, i)).collect();
+    FloodPlan {
+        target,
+        sources,
+        connections: FLOOD,
+        behaviour,
+        deadline: Duration::from_secs(60),
+        max_connects: 2_000_000,
+    }
+}
+
+fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Behaviour) {
+    let _one_at_a_time = exclusive();
+    raise_descriptor_limit();
+    let port = free_port();
+    let app = Recorder::new();
+    let engine = start(&acceptor(transport, port), app.clone());
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let (mut stayer, _) = log_on(addr, "STAYER", WAIT).expect("STAYER logs on before the flood");
+    let fds_before = open_fds();
+    let events_before = app.with(|s| s.events.len());
+
+    let flood = Flood::start(flood_plan(addr, behaviour));
+    // The flood is on once every one of its connections has been tried and the acceptor is
+    // closing them as they come.
+    let on = Instant::now();
+    while (flood.connects() < FLOOD as u64 || flood.closed_by_peer() < 2 * FLOOD as u64 / 10)
+        && on.elapsed() < WAIT
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (connects, closed) = (flood.connects(), flood.closed_by_peer());
+    assert!(
+        connects >= FLOOD as u64 && closed > 0,
+        "the flood did not get going: {connects} connects, {closed} closed"
+    );
+
+    let mut took = Vec::new();
+    for i in 0..LOGONS {
+        // Spread over the flood, through the waves of connects the kernel retries.
+        std::thread::sleep(PAUSE);
+        let (stream, elapsed) = log_on(addr, "CLIENT", WAIT)
+            .unwrap_or_else(|e| panic!("{transport}: Logon {} of {LOGONS} failed: {e}", i + 1));
+        took.push(elapsed);
+        log_out(stream, "CLIENT").unwrap_or_else(|e| panic!("{transport}: Logout {}: {e}", i + 1));
+    }
+    // The session logged on before the flood still answers.
+    stayer
+        .write_all(&admin("STAYER", "1", 2, &["112=STILL-THERE"]))
+        .expect("STAYER's socket is open");
+    read_until(&mut stayer, b"\x01112=STILL-THERE\x01", WAIT).expect("STAYER's Heartbeat");
+    let during = (
+        flood.connects(),
+        flood.closed_by_peer(),
+        flood.established(),
+    );
+    flood.stop();
+    let events = app.with(|s| s.events.len()) - events_before;
+    let slowest = took.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "{transport} {behaviour:?}: {} connects, {} established, {} closed by the acceptor; \
+         Logons took {took:?}; {events} events",
+        during.0, during.2, during.1
+    );
+    assert!(
+        slowest <= LOGON_BOUND,
+        "{transport}: a Logon took {slowest:?}, more than {LOGON_BOUND:?}: {took:?}"
+    );
+    let lost = app.with(|s| {
+        s.events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::ConnectionLost { session_id, .. } if session_id.target_comp_id == "STAYER"))
+            .count()
+    });
+    assert_eq!(lost, 0, "{transport}: STAYER was dropped");
+    let fds_after = fds_settle(fds_before, WAIT);
+    assert!(
+        fds_after <= fds_before,
+        "{transport}: {fds_after} descriptors open after the flood, {fds_before} before"
+    );
+    assert!(
+        events <= MAX_EVENTS,
+        "{transport}: {events} events for one flood, more than {MAX_EVENTS}: {:?}",
+        app.names()
+    );
+
+    engine.stop();
+    let flood_events = |s: &common::recorder::Seen| {
+        s.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ConnectionFlood {
+                    evicted,
+                    refused,
+                    sources,
+                    ..
+                } => Some((*evicted, *refused, sources.clone())),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        app.wait_for(WAIT, |s| !flood_events(s).is_empty()),
+        "{transport}: no fix.connection.flood"
+    );
+    let reports = app.with(flood_events);
+    let (evicted, refused): (u64, u64) = reports
+        .iter()
+        .fold((0, 0), |(e, r), report| (e + report.0, r + report.1));
+    eprintln!("{transport} {behaviour:?}: fix.connection.flood {reports:?}");
+    assert!(
+        evicted + refused > 0,
+        "{transport}: nothing evicted or refused: {reports:?}"
+    );
+    let sources_named = reports
+        .iter()
+        .flat_map(|r| r.2.iter())
+        .all(|(address, _)| address.to_string().starts_with("127.0.1."));
+    assert!(
+        sources_named,
+        "{transport}: the flood's sources: {reports:?}"
+    );
+}
+
+#[test]
+fn idle_flood_uring() {
+    a_flood_never_locks_out_a_counterparty("uring", Behaviour::Idle);
+}
+
+#[test]
+fn idle_flood_epoll() {
+    a_flood_never_locks_out_a_counterparty("epoll", Behaviour::Idle);
+}
+
+#[test]
+fn garbage_flood_uring() {
+    a_flood_never_locks_out_a_counterparty("uring", Behaviour::Garbage);
+}
+
+#[test]
+fn garbage_flood_epoll() {
+    a_flood_never_locks_out_a_counterparty("epoll", Behaviour::Garbage);
+}
