@@ -6,11 +6,10 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use fixring_io::idle::{self, Waiter};
-use fixring_io::{ACCEPT_BACKOFF, Completion, ConnId, ListenerId, is_exhaustion};
+use fixring_io::{ACCEPT_BACKOFF, Completion, ConnId, ListenerId, WAITING_LIMIT, is_exhaustion};
 
 use crate::EpollBackend;
 use crate::connect::Expiry;
-use crate::listener::Pause;
 use crate::poller::{Poller, READ, Ready, Token};
 use crate::slots::{End, State};
 use crate::transfer::{self, WriteRound};
@@ -24,6 +23,7 @@ pub(crate) fn poll(
     let start = Instant::now();
     let first = out.len();
     resume_listeners(backend, start);
+    admit_waiting(backend, out);
     report_ending(backend, out, first);
     let mut ready = mem::take(&mut backend.ready);
     ready.clear();
@@ -138,15 +138,11 @@ fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>)
     }
 }
 
-/// Accepts every pending connection of a listener while a slot is free. A full table
-/// leaves the rest in the kernel's queue, and a listener out of descriptors backs off
-/// (see [`Pause`]).
+/// Accepts every pending connection of a listener. While every slot is taken they wait for
+/// one (see [`WAITING_LIMIT`]); a listener out of descriptors backs off for
+/// [`ACCEPT_BACKOFF`].
 fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completion>) {
     loop {
-        if !backend.slots.has_room() {
-            pause(backend, id, Pause::Full);
-            return;
-        }
         let Some(listener) = backend.listeners.get(id) else {
             return;
         };
@@ -156,11 +152,7 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
             // connection is lost, the next one may be fine.
             Err(e) if is_per_connection(&e) => continue,
             Err(error) if is_exhaustion(&error) => {
-                pause(
-                    backend,
-                    id,
-                    Pause::Exhausted(Instant::now() + ACCEPT_BACKOFF),
-                );
+                back_off(backend, id, Instant::now() + ACCEPT_BACKOFF);
                 out.push(Completion::AcceptPaused {
                     listener: id,
                     error,
@@ -170,55 +162,80 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
             // Nothing pending: try again at the next readiness.
             Err(_) => return,
         };
-        let fd = socket.as_raw_fd();
-        let Some(index) = backend.slots.insert(State::Open {
-            socket,
-            write_blocked: false,
-        }) else {
-            continue;
-        };
-        let token = backend.slots.token(index);
-        if backend.poller.add(fd, token, READ).is_err() {
-            backend.release(index);
-            continue;
+        if backend.waiting.is_empty() && backend.slots.has_room() {
+            admit(backend, id, socket, peer, out);
+        } else {
+            if backend.waiting.len() >= WAITING_LIMIT {
+                // The oldest goes (dropping it closes it).
+                backend.waiting.pop_front();
+            }
+            backend.waiting.push_back((id, socket, peer));
         }
-        if let Some(slot) = backend.slots.get_mut(index) {
-            slot.interest = READ;
-        }
-        out.push(Completion::Accepted {
-            listener: id,
-            conn: ConnId(index),
-            peer,
-        });
     }
 }
 
-/// Stops watching listener `id` for `why`; [`resume_listeners`] watches it again.
-fn pause(backend: &mut EpollBackend, id: ListenerId, why: Pause) {
+/// Gives accepted socket `socket` a slot and reports it.
+fn admit(
+    backend: &mut EpollBackend,
+    id: ListenerId,
+    socket: socket2::Socket,
+    peer: std::net::SocketAddr,
+    out: &mut Vec<Completion>,
+) {
+    let fd = socket.as_raw_fd();
+    let Some(index) = backend.slots.insert(State::Open {
+        socket,
+        write_blocked: false,
+    }) else {
+        return;
+    };
+    let token = backend.slots.token(index);
+    if backend.poller.add(fd, token, READ).is_err() {
+        backend.release(index);
+        return;
+    }
+    if let Some(slot) = backend.slots.get_mut(index) {
+        slot.interest = READ;
+    }
+    out.push(Completion::Accepted {
+        listener: id,
+        conn: ConnId(index),
+        peer,
+    });
+}
+
+/// Gives the free slots to the sockets waiting for one, newest first.
+fn admit_waiting(backend: &mut EpollBackend, out: &mut Vec<Completion>) {
+    while backend.slots.has_room()
+        && let Some((id, socket, peer)) = backend.waiting.pop_back()
+    {
+        if backend.listeners.get(id).is_some() {
+            admit(backend, id, socket, peer, out);
+        }
+    }
+}
+
+/// Stops watching listener `id` until `until`; [`resume_listeners`] watches it again.
+fn back_off(backend: &mut EpollBackend, id: ListenerId, until: Instant) {
     let Some(listener) = backend.listeners.get_mut(id) else {
         return;
     };
-    listener.paused = Some(why);
+    listener.backoff = Some(until);
     let fd = listener.socket.as_raw_fd();
     let _ = backend.poller.modify(fd, Token::Listener(id.0), 0);
 }
 
-/// Watches again the listeners whose pause is over at `now`: a slot is free, or the
-/// back-off has passed.
+/// Watches again the listeners whose back-off is over at `now`.
 fn resume_listeners(backend: &mut EpollBackend, now: Instant) {
-    let room = backend.slots.has_room();
     let over: Vec<ListenerId> = backend
         .listeners
-        .paused()
-        .filter(|&(_, pause)| match pause {
-            Pause::Full => room,
-            Pause::Exhausted(until) => until <= now,
-        })
+        .backing_off()
+        .filter(|&(_, until)| until <= now)
         .map(|(id, _)| id)
         .collect();
     for id in over {
         if let Some(listener) = backend.listeners.get_mut(id) {
-            listener.paused = None;
+            listener.backoff = None;
             let fd = listener.socket.as_raw_fd();
             let _ = backend.poller.modify(fd, Token::Listener(id.0), READ);
         }
@@ -227,14 +244,8 @@ fn resume_listeners(backend: &mut EpollBackend, now: Instant) {
 
 /// The earliest time a listener backing off accepts again.
 fn backoff_deadline(backend: &EpollBackend) -> Option<Instant> {
-    backend
-        .listeners
-        .paused()
-        .filter_map(|(_, pause)| match pause {
-            Pause::Exhausted(until) => Some(until),
-            Pause::Full => None,
-        })
-        .min()
+    let backing_off = backend.listeners.backing_off();
+    backing_off.map(|(_, until)| until).min()
 }
 
 /// Errors of `accept` that concern one connection only.

@@ -59,6 +59,8 @@ pub struct EpollBackend {
     ending: Vec<(u32, u32)>,
     /// Readiness gathered by the current poll (kept to reuse its allocation).
     ready: Vec<Ready>,
+    /// Sockets accepted while every slot was taken, oldest first, until a slot is free.
+    waiting: std::collections::VecDeque<(ListenerId, socket2::Socket, SocketAddr)>,
 }
 
 impl EpollBackend {
@@ -78,6 +80,7 @@ impl EpollBackend {
             dirty: Vec::new(),
             ending: Vec::new(),
             ready: Vec::new(),
+            waiting: std::collections::VecDeque::new(),
         })
     }
 
@@ -197,9 +200,10 @@ impl Backend for EpollBackend {
     }
 
     fn unlisten(&mut self, listener: ListenerId) {
-        if let Some(listener) = self.listeners.remove(listener) {
-            self.poller.delete(listener.socket.as_raw_fd());
+        if let Some(removed) = self.listeners.remove(listener) {
+            self.poller.delete(removed.socket.as_raw_fd());
         }
+        self.waiting.retain(|(id, _, _)| *id != listener);
     }
 
     fn connect(
@@ -364,6 +368,7 @@ impl Backend for EpollBackend {
         self.deadlines.clear();
         self.dirty.clear();
         self.ending.clear();
+        self.waiting.clear();
         self.eventfd = None;
         self.poller.close();
         Ok(())

@@ -16,18 +16,9 @@ pub(crate) struct Listener {
     pub(crate) socket: Socket,
     /// Applied to every accepted socket.
     pub(crate) options: SocketOptions,
-    /// Why it does not accept for now, its readiness left unwatched meanwhile.
-    pub(crate) paused: Option<Pause>,
-}
-
-/// Why a listener stopped accepting for a while.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Pause {
-    /// Every slot is taken: it accepts again once one is free, and the connections wait in
-    /// the kernel's queue, in their order, rather than being accepted only to be closed.
-    Full,
-    /// `accept` ran out of descriptors or memory: it tries again at this time.
-    Exhausted(std::time::Instant),
+    /// `accept` ran out of descriptors or memory: it accepts again at this time, its
+    /// readiness left unwatched meanwhile.
+    pub(crate) backoff: Option<std::time::Instant>,
 }
 
 impl Listener {
@@ -36,7 +27,7 @@ impl Listener {
         Ok(Self {
             socket: socket::listener(addr, options, Mode::NonBlocking)?,
             options: *options,
-            paused: None,
+            backoff: None,
         })
     }
 
@@ -96,11 +87,13 @@ impl Listeners {
         self.entries.get_mut(usize::try_from(id.0).ok()?)?.as_mut()
     }
 
-    /// The paused listeners, with their identifiers.
-    pub(crate) fn paused(&self) -> impl Iterator<Item = (ListenerId, Pause)> + '_ {
+    /// The listeners backing off, with their identifiers and when they accept again.
+    pub(crate) fn backing_off(
+        &self,
+    ) -> impl Iterator<Item = (ListenerId, std::time::Instant)> + '_ {
         self.entries.iter().enumerate().filter_map(|(i, l)| {
-            let pause = l.as_ref()?.paused?;
-            Some((ListenerId(u32::try_from(i).ok()?), pause))
+            let until = l.as_ref()?.backoff?;
+            Some((ListenerId(u32::try_from(i).ok()?), until))
         })
     }
 

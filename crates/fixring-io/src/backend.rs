@@ -20,6 +20,13 @@ use crate::ConnIo;
 /// connection well before a reconnect could need it.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The most accepted sockets a backend keeps while every one of its connections is taken,
+/// waiting for a free one. Each costs a descriptor and no buffer. A listener goes on
+/// accepting meanwhile, so that its kernel queue never fills and a counterparty's connection
+/// is never dropped there; a free connection goes to the newest waiting socket first (a
+/// flood's sockets are the old ones), and beyond this many the oldest is closed.
+pub const WAITING_LIMIT: usize = 16_384;
+
 /// How long a listener stops accepting after `accept` ran out of descriptors (`EMFILE`,
 /// `ENFILE`) or memory (`ENOBUFS`, `ENOMEM`), instead of trying again at once and spinning:
 /// the connections wait in the kernel's queue meanwhile.

@@ -28,8 +28,8 @@ pub mod socket;
 mod waker;
 
 pub use backend::{
-    ACCEPT_BACKOFF, Backend, BackendOptions, Completion, ConnId, DRAIN_TIMEOUT, ListenerId, Wake,
-    is_exhaustion,
+    ACCEPT_BACKOFF, Backend, BackendOptions, Completion, ConnId, DRAIN_TIMEOUT, ListenerId,
+    WAITING_LIMIT, Wake, is_exhaustion,
 };
 pub use buffers::{ConnIo, TxBuf};
 pub use error::{BackendError, backend_error, is_unavailable};

@@ -1,12 +1,11 @@
 //! Listeners and their multishot accept.
 //!
 //! One `AcceptMulti` stays armed per listener; when the kernel ends it (a completion without
-//! `IORING_CQE_F_MORE`) it is armed again unless the listener is closing or paused.
+//! `IORING_CQE_F_MORE`) it is armed again unless the listener is closing or backing off.
 //!
-//! A listener pauses in two cases. When every slot is taken, the sockets the kernel accepted
-//! meanwhile wait, in order, for a slot ([`Waiting`]), and the accept is cancelled: the next
-//! connections wait in the kernel's queue instead of being accepted only to be closed, and
-//! the accept is armed again once the waiting sockets have slots. When `accept` runs out of
+//! While every slot is taken, accepted sockets wait for one ([`Waiting`], up to
+//! [`WAITING_LIMIT`]), newest served first, and the accept goes on, so that the kernel's
+//! queue never fills and drops a counterparty's connection. When `accept` runs out of
 //! descriptors or memory, it is armed again only after [`ACCEPT_BACKOFF`], instead of at
 //! once, failing again and spinning.
 
@@ -17,7 +16,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use fixring_core::config::SocketOptions;
 use fixring_io::slots::next_generation;
 use fixring_io::{
-    ACCEPT_BACKOFF, BackendError, Completion, ConnId, ListenerId, Mode, is_exhaustion, socket,
+    ACCEPT_BACKOFF, BackendError, Completion, ConnId, ListenerId, Mode, WAITING_LIMIT,
+    is_exhaustion, socket,
 };
 use io_uring::types::Timespec;
 use io_uring::{opcode, types};
@@ -38,8 +38,6 @@ pub(crate) struct Listener {
     armed: bool,
     /// `unlisten` or shutdown asked for it to go; freed once the accept has ended.
     closing: bool,
-    /// Not armed again until sockets waiting for a slot have one.
-    full: bool,
     /// The back-off timeout in flight after `accept` ran out of descriptors; the box keeps
     /// its timespec until its completion.
     backoff: Option<Box<Timespec>>,
@@ -52,11 +50,6 @@ pub(crate) struct Waiting {
     generation: u32,
     fd: OwnedFd,
 }
-
-/// The most sockets that wait for a slot; beyond, the oldest is closed. The accept is
-/// cancelled as soon as one waits, so only those it had already taken can pile up: at most
-/// the kernel's listen backlog.
-const WAITING_LIMIT: usize = 4096;
 
 /// The listeners of a backend; a slot is reused once its socket is closed.
 #[derive(Debug, Default)]
@@ -76,7 +69,6 @@ impl Listeners {
             generation,
             armed: false,
             closing: false,
-            full: false,
             backoff: None,
         };
         match free.and_then(|i| Some((i, self.slots.get_mut(i)?))) {
@@ -105,7 +97,6 @@ impl Listeners {
             }
             l.socket = None;
             l.closing = false;
-            l.full = false;
             l.generation = next_generation(l.generation);
         }
     }
@@ -198,7 +189,7 @@ impl UringBackend {
         let Some(sock) = l.socket.as_ref() else {
             return Ok(());
         };
-        if l.armed || l.closing || l.full || l.backoff.is_some() {
+        if l.armed || l.closing || l.backoff.is_some() {
             return Ok(());
         }
         let entry = opcode::AcceptMulti::new(types::Fd(sock.as_raw_fd()))
@@ -259,8 +250,7 @@ impl UringBackend {
         }
     }
 
-    /// Keeps a socket accepted while every slot is taken until one is free, and pauses its
-    /// listener.
+    /// Keeps a socket accepted while every slot is taken until one is free.
     fn wait_for_slot(&mut self, listener: u32, generation: u32, fd: OwnedFd) {
         if self.waiting.len() >= WAITING_LIMIT {
             // Dropping the oldest closes it.
@@ -271,21 +261,13 @@ impl UringBackend {
             generation,
             fd,
         });
-        if let Some(l) = self.listeners.slots.get_mut(listener as usize)
-            && !l.full
-        {
-            l.full = true;
-            if l.armed {
-                self.cancel(Token::new(OpKind::Accept, listener, generation));
-            }
-        }
     }
 
-    /// Gives the sockets waiting for a slot the slots that are free, oldest first, then arms
-    /// again the accepts paused for them. Called after every reap.
+    /// Gives the slots that are free to the sockets waiting for one, newest first. Called
+    /// after every reap.
     pub(crate) fn admit_waiting(&mut self, out: &mut Vec<Completion>) {
         while self.conns.has_room()
-            && let Some(waiting) = self.waiting.pop_front()
+            && let Some(waiting) = self.waiting.pop_back()
         {
             let options = self
                 .listeners
@@ -294,21 +276,6 @@ impl UringBackend {
                 .map(|l| l.options);
             if let Some(options) = options {
                 self.admit(waiting.listener, waiting.fd, &options, out);
-            }
-        }
-        if !self.waiting.is_empty() {
-            return;
-        }
-        let paused: Vec<u32> = (0..self.listeners.slots.len())
-            .filter(|&i| self.listeners.slots[i].full)
-            .filter_map(|i| u32::try_from(i).ok())
-            .collect();
-        for idx in paused {
-            if let Some(l) = self.listeners.slots.get_mut(idx as usize) {
-                l.full = false;
-            }
-            if self.arm_accept(idx).is_err() {
-                self.listeners.free(idx);
             }
         }
     }
