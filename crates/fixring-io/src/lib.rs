@@ -23,6 +23,7 @@ mod backend;
 mod buffers;
 mod error;
 pub mod idle;
+pub mod limits;
 pub mod slots;
 pub mod socket;
 mod waker;
