@@ -53,7 +53,8 @@ fn raise_descriptor_limit() {
 
 fn acceptor(transport: &str, port: u16) -> String {
     format!(
-        "[DEFAULT]\nTransport={transport}\nConnectionType=acceptor\nBeginString=FIX.4.4\n\
+        "[DEFAULT]\nTransport={transport}\nHttpAcceptPort=0\nConnectionType=acceptor\n\
+         BeginString=FIX.4.4\n\
          SenderCompID=ACC\nSocketAcceptPort={port}\nSocketAcceptHost=127.0.0.1\n\
          HeartBtInt=30\nLogonTimeout=10\nLogoutTimeout=1\n\
          [SESSION]\nTargetCompID=STAYER\n[SESSION]\nTargetCompID=CLIENT\n"
@@ -153,6 +154,30 @@ fn log_out(mut stream: TcpStream, sender: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The sum over the loops of `name` on the status server's `/metrics`, once the loops have
+/// published (every 100 ms).
+fn metric(engine: &fixring::Engine<Recorder>, name: &str) -> u64 {
+    let addr = engine.status_addr().expect("HttpAcceptPort serves");
+    let end = Instant::now() + WAIT;
+    loop {
+        let mut stream = TcpStream::connect(addr).expect("the status server");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .expect("GET /metrics");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        let sum: u64 = response
+            .lines()
+            .filter(|line| line.starts_with(&format!("{name}{{")))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum();
+        if sum > 0 || Instant::now() >= end {
+            return sum;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn flood_plan(target: SocketAddr, behaviour: Behaviour) -> FloodPlan {
     // Sixteen addresses, so that the flood fills the budget of every address and, beyond
     // them, the loop's whole budget; the counterparty comes from 127.0.0.1.
@@ -240,6 +265,12 @@ fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Be
         events <= MAX_EVENTS,
         "{transport}: {events} events for one flood, more than {MAX_EVENTS}: {:?}",
         app.names()
+    );
+
+    let evicted_metric = metric(&engine, "fixring_connections_evicted_total");
+    assert!(
+        evicted_metric > 0,
+        "{transport}: /metrics counts no connection evicted"
     );
 
     engine.stop();

@@ -291,6 +291,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             }
             self.stats.publish_if_due();
             if let Some(status) = &mut self.status {
+                status.admission(crate::status::AdmissionCounts {
+                    pending: self.router.pending_len() as u64,
+                    evicted: self.router.evicted_total(),
+                    refused: self.router.refused_total(),
+                });
                 let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
                 status.publish_if_due(connections, self.clock.wall());
             }

@@ -8,7 +8,10 @@ use std::sync::PoisonError;
 use fixring_core::SessionId;
 use fixring_core::session::SessionState;
 
-use super::{ESCALATION, EventCounts, LoopSnapshot, LoopView, SessionLatency, SessionSnapshot};
+use super::{
+    AdmissionCounts, ESCALATION, EventCounts, LoopSnapshot, LoopView, SessionLatency,
+    SessionSnapshot,
+};
 use crate::stats::Percentiles;
 
 /// How often the page reloads itself, in seconds.
@@ -301,6 +304,38 @@ impl Status {
                     out,
                     "fixring_events_total{{loop=\"{}\",event=\"{event}\"}} {count}",
                     l.number
+                );
+            }
+        }
+        let admission: [(&str, &str, &str, fn(&AdmissionCounts) -> u64); 3] = [
+            (
+                "fixring_pending_connections",
+                "gauge",
+                "Accepted connections waiting for their Logon (MaxPendingConnections bounds them).",
+                |a| a.pending,
+            ),
+            (
+                "fixring_connections_evicted_total",
+                "counter",
+                "Connections not logged on closed to admit newer ones (see fix.connection.flood).",
+                |a| a.evicted,
+            ),
+            (
+                "fixring_connections_refused_total",
+                "counter",
+                "Connections refused before their Logon: bad first bytes, no Logon in time, an \
+                 address not allowed, an unknown or busy session.",
+                |a| a.refused,
+            ),
+        ];
+        for (name, kind, help, value) in admission {
+            family(&mut out, name, kind, help);
+            for l in &self.loops {
+                let _ = writeln!(
+                    out,
+                    "{name}{{loop=\"{}\"}} {}",
+                    l.number,
+                    value(&l.snapshot.admission)
                 );
             }
         }

@@ -60,7 +60,11 @@ fn an_address_beyond_its_cap_loses_its_own_oldest_only() {
     accept(&mut router, now, 10..15, from(2));
     assert_eq!(evicted(&mut router, now), vec![10, 11]);
     assert_eq!(router.pending_len(), 5);
-    assert_eq!(evicted(&mut router, now), Vec::<u32>::new(), "within the caps");
+    assert_eq!(
+        evicted(&mut router, now),
+        Vec::<u32>::new(),
+        "within the caps"
+    );
 }
 
 #[test]

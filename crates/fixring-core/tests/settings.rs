@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use fixring_core::ErrorCode;
 use fixring_core::config::{
-    Admission, BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarningKind, ConnectionType,
-    EngineConfig, HostConfig, HostSelectionPolicy, InitiatorConfig, Role, SessionConfig, Settings,
-    SocketOptions, TlsMinVersion, Transport,
+    Admission, BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarningKind,
+    ConnectionType, EngineConfig, HostConfig, HostSelectionPolicy, InitiatorConfig, Role,
+    SessionConfig, Settings, SocketOptions, TlsMinVersion, Transport,
 };
 
 fn parse(text: &str) -> Settings {
