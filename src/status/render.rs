@@ -307,7 +307,7 @@ impl Status {
                 );
             }
         }
-        let admission: [(&str, &str, &str, fn(&AdmissionCounts) -> u64); 3] = [
+        let admission: [AdmissionMetric; 3] = [
             (
                 "fixring_pending_connections",
                 "gauge",
@@ -516,6 +516,14 @@ fn json_percentiles(p: &Percentiles) -> String {
         p.count, p.p50, p.p90, p.p99, p.p999, p.max
     )
 }
+
+/// A metric of a loop's admission: its name, its type, its help, and its value.
+type AdmissionMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&AdmissionCounts) -> u64,
+);
 
 #[cfg(test)]
 mod tests {
