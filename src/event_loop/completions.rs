@@ -58,6 +58,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 if accepted {
                     // Its deadline is noted once the batch is handled: see `evict_pending`.
                     self.owners.insert(conn, Owner::Router);
+                    self.accepted = true;
                 } else {
                     self.backend.close(conn);
                 }
@@ -233,10 +234,14 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.touched.push(index);
     }
 
-    /// Once a batch is handled and its Logons routed, closes the sockets waiting for their
-    /// Logon beyond the budgets of the router, and notes their earliest deadline (which a
-    /// budget under pressure may have brought forward).
+    /// Once a batch with accepts is handled and its Logons routed, closes the sockets
+    /// waiting for their Logon beyond the budgets of the router, and notes their earliest
+    /// deadline (which a budget under pressure may have brought forward).
     pub(super) fn evict_pending(&mut self, now: Instant) {
+        // Only an accept adds to the budgets or brings a deadline forward.
+        if !std::mem::take(&mut self.accepted) {
+            return;
+        }
         let Self {
             router,
             owners,

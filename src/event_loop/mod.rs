@@ -103,6 +103,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     status: Option<LoopStatus>,
     /// The reports of listeners backing off for want of descriptors.
     accept_backoffs: AcceptBackoffs,
+    /// Whether the batch being handled accepted a socket.
+    accepted: bool,
 }
 
 /// When a listener's back-off was last reported, and how many came since.
@@ -239,6 +241,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             log,
             status,
             accept_backoffs: AcceptBackoffs::default(),
+            accepted: false,
         })
     }
 
