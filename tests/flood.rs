@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::flood::{Behaviour, Flood, FloodPlan};
+use common::flood::{Flood, FloodPlan};
 use common::recorder::Recorder;
 use common::rig::{fix_message, start};
 use common::vitals::{exclusive, fds_settle, open_fds};
@@ -178,6 +178,15 @@ fn metric(engine: &fixring::Engine<Recorder>, name: &str) -> u64 {
     }
 }
 
+/// What the flooding connections do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Behaviour {
+    /// Connect and wait.
+    Idle,
+    /// Send 2 KiB of bytes that are not FIX, and wait.
+    Garbage,
+}
+
 fn flood_plan(target: SocketAddr, behaviour: Behaviour) -> FloodPlan {
     // Sixteen addresses, so that the flood fills the budget of every address and, beyond
     // them, the loop's whole budget; the counterparty comes from 127.0.0.1.
@@ -186,7 +195,10 @@ fn flood_plan(target: SocketAddr, behaviour: Behaviour) -> FloodPlan {
         target,
         sources,
         connections: FLOOD,
-        behaviour,
+        payload: match behaviour {
+            Behaviour::Idle => Vec::new(),
+            Behaviour::Garbage => vec![b'x'; 2048],
+        },
         deadline: Duration::from_secs(60),
         max_connects: 2_000_000,
     }
@@ -329,4 +341,134 @@ fn garbage_flood_uring() {
 #[test]
 fn garbage_flood_epoll() {
     a_flood_never_locks_out_a_counterparty("epoll", Behaviour::Garbage);
+}
+
+/// The ClientHello a TLS client trusting `ca` sends first.
+fn client_hello(ca: &std::path::Path) -> Vec<u8> {
+    use fixring::core::tls::{TlsConnection, TlsSetup};
+    let ca = std::fs::read(ca).expect("the CA certificate");
+    let config = TlsSetup::from_pem(None, None, Some(&ca))
+        .and_then(|setup| setup.client_config())
+        .expect("a client configuration");
+    let mut client = TlsConnection::client(config, "localhost").expect("a client");
+    let mut out = vec![0u8; 16 * 1024];
+    let progress = client
+        .process(&mut [], &mut out, &mut |_| {})
+        .expect("a ClientHello");
+    out.truncate(progress.written);
+    out
+}
+
+/// Orders from `DESK`, sent one every millisecond; waits for each batch's echo.
+fn trade(handle: &fixring::SessionHandle, app: &Recorder, from: usize, count: usize) {
+    for i in from..from + count {
+        handle
+            .send(b"D", common::rig::order(&format!("ORD-{i}")))
+            .expect("queued");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let echoed = app.wait_for(WAIT, |s| s.app_in.len() >= from + count);
+    assert!(
+        echoed,
+        "{} of {} orders echoed",
+        app.with(|s| s.app_in.len()),
+        from + count
+    );
+}
+
+/// A logged-on session's orders, measured by the engine's own histogram (hand-over to the
+/// socket, on the loop that also serves the flooded TLS port), before and during a flood of
+/// ClientHellos, each of which costs the server an RSA signature. The figures are printed;
+/// the test asserts what must hold: every order goes out and comes back, the session is
+/// never lost, and the flood is reported.
+#[test]
+fn a_client_hello_flood_leaves_the_loop_s_sessions_trading() {
+    let _one_at_a_time = exclusive();
+    raise_descriptor_limit();
+    let certs = common::rig::certs();
+    let pki = &certs.pki;
+    let (echo_port, tls_port) = (free_port(), free_port());
+    let echo_app = Recorder::echoing();
+    let _echo = start(
+        &format!(
+            "[DEFAULT]\nTransport=uring\nBeginString=FIX.4.4\nHeartBtInt=30\n\
+             [SESSION]\nConnectionType=acceptor\nSenderCompID=ECHO\nTargetCompID=DESK\n\
+             SocketAcceptPort={echo_port}\nSocketAcceptHost=127.0.0.1\n"
+        ),
+        echo_app,
+    );
+    let app = Recorder::new();
+    let engine = start(
+        &format!(
+            "[DEFAULT]\nTransport=uring\nBeginString=FIX.4.4\nHeartBtInt=30\n\
+             [SESSION]\nConnectionType=initiator\nSenderCompID=DESK\nTargetCompID=ECHO\n\
+             SocketConnectHost=127.0.0.1\nSocketConnectPort={echo_port}\nReconnectInterval=1\n\
+             [SESSION]\nConnectionType=acceptor\nSenderCompID=ACC\nTargetCompID=CLIENT\n\
+             SocketAcceptPort={tls_port}\nSocketAcceptHost=127.0.0.1\nLogonTimeout=10\n\
+             SocketUseSSL=Y\nSocketCertificateFile={}\nSocketPrivateKeyFile={}\n",
+            pki.server_cert.display(),
+            pki.server_key.display()
+        ),
+        app.clone(),
+    );
+    app.expect_events("fix.session.logon", 1, WAIT);
+    let desk = fixring::core::SessionId::new("FIX.4.4", "DESK", "ECHO");
+    let handle = engine.handle(&desk).expect("DESK's handle");
+    const ORDERS: usize = 300;
+    trade(&handle, &app, 0, ORDERS);
+    // The loops publish their histograms every 100 ms.
+    std::thread::sleep(Duration::from_millis(300));
+    let before = engine.latency().outbound().clone();
+
+    let flood = Flood::start(FloodPlan {
+        payload: client_hello(&pki.ca_cert),
+        connections: 2_000,
+        ..flood_plan(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, tls_port)),
+            Behaviour::Idle,
+        )
+    });
+    let on = Instant::now();
+    while flood.closed_by_peer() < 500 && on.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    trade(&handle, &app, ORDERS, ORDERS);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut during = engine.latency().outbound().clone();
+    during.subtract(&before).expect("the same histogram, later");
+    let (connects, closed) = (flood.connects(), flood.closed_by_peer());
+    flood.stop();
+    let quantiles = |h: &hdrhistogram::Histogram<u64>| {
+        let p = fixring::Percentiles::of(h);
+        format!(
+            "p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs ({} orders)",
+            p.p50 as f64 / 1e3,
+            p.p99 as f64 / 1e3,
+            p.p999 as f64 / 1e3,
+            p.max as f64 / 1e3,
+            p.count
+        )
+    };
+    eprintln!(
+        "hand-over to socket of DESK's orders: before the flood {}; during a flood of \
+         ClientHellos ({connects} connects, {closed} closed by the acceptor) {}",
+        quantiles(&before),
+        quantiles(&during)
+    );
+    assert!(closed > 0, "the flood's connections were never closed");
+    let lost = app.with(|s| {
+        s.events
+            .iter()
+            .filter(|e| e.name() == "fix.connection.lost")
+            .count()
+    });
+    assert_eq!(lost, 0, "DESK was dropped");
+    engine.stop();
+    assert!(
+        app.wait_for(WAIT, |s| s
+            .events
+            .iter()
+            .any(|e| e.name() == "fix.connection.flood")),
+        "no fix.connection.flood"
+    );
 }

@@ -14,6 +14,12 @@ use crate::handle::Handed;
 use crate::stats::LoopStats;
 use crate::status::LatencySketch;
 
+/// The time a loop turn spends at most on the bytes of sockets on a TLS port that have not
+/// logged on (the step that passes it finishes): each may cost a handshake step, and the
+/// server's signature for a ClientHello takes from tens of microseconds (ECDSA) to a
+/// millisecond or two (RSA 2048).
+const HANDSHAKE_BUDGET: std::time::Duration = std::time::Duration::from_micros(500);
+
 /// Delivers what a connection received to the application, timing each application message
 /// from the receive completion.
 struct ToApp<'a, A> {
@@ -142,14 +148,39 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// batch just handled. They wait for the rest of the batch so that a session's socket
     /// closed by its peer is released first: a peer that closes and logs on again at once is
     /// never refused as already logged on, whatever order the backend reported the two in.
+    ///
+    /// Those on a TLS port are routed newest first for at most [`HANDSHAKE_BUDGET`] a turn
+    /// (one at least), the rest in the next turns: a stream of ClientHellos, each costing a
+    /// signature, cannot stall the sessions of the loop for longer than that a turn, and a
+    /// counterparty's handshake does not queue behind a flood's.
     pub(super) fn route_received(&mut self, now: Instant) {
         let mut to_route = std::mem::take(&mut self.to_route);
+        let mut tls = std::mem::take(&mut self.to_handshake);
         for (conn, seen) in to_route.drain(..) {
             if let Some(Owner::Router) = self.owners.get(conn) {
-                self.route(now, conn, seen, true);
+                if self.router.is_tls_pending(conn) {
+                    // Once in the list is enough: its turn reads whatever it has received.
+                    if !tls.iter().any(|&(c, _)| c == conn) {
+                        tls.push((conn, seen));
+                    }
+                } else {
+                    self.route(now, conn, seen, true);
+                }
             }
         }
         self.to_route = to_route;
+        let started = std::time::Instant::now();
+        while let Some((conn, seen)) = tls.pop() {
+            if let Some(Owner::Router) = self.owners.get(conn) {
+                self.route(now, conn, seen, true);
+            }
+            if started.elapsed() >= HANDSHAKE_BUDGET {
+                break;
+            }
+        }
+        // Those left wait for the next turn, unless they were closed meanwhile.
+        tls.retain(|&(conn, _)| self.router.is_tls_pending(conn));
+        self.to_handshake = tls;
     }
 
     /// An accepted socket received bytes before its Logon: the router maps its first

@@ -79,6 +79,9 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     completions: Vec<Completion>,
     /// Sockets not logged on that received bytes this batch, with when the completion came.
     to_route: Vec<(ConnId, std::time::Instant)>,
+    /// Sockets on a TLS port whose bytes wait for a later turn, oldest first (see
+    /// `route_received`).
+    to_handshake: Vec<(ConnId, std::time::Instant)>,
     /// Slots that did something this turn and must write and report.
     touched: Vec<usize>,
     /// Slots holding messages that did not fit in their send buffer.
@@ -229,6 +232,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             kinds,
             completions: Vec::with_capacity(64),
             to_route: Vec::new(),
+            to_handshake: Vec::new(),
             touched: Vec::new(),
             backlogged: Vec::new(),
             stored,
@@ -270,6 +274,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 break;
             }
             let timeout = match self.next_deadline {
+                // Handshakes left for the next turn: look for completions without waiting.
+                _ if !self.to_handshake.is_empty() => Duration::ZERO,
                 Some(deadline) => deadline.saturating_duration_since(now).min(MAX_PARK),
                 None => MAX_PARK,
             };

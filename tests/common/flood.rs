@@ -13,15 +13,6 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-/// What each flooding connection does once connected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Behaviour {
-    /// Sends nothing and waits.
-    Idle,
-    /// Sends 2 KiB of bytes that are not FIX, then waits.
-    Garbage,
-}
-
 /// How a flood looks.
 #[derive(Clone, Debug)]
 pub(crate) struct FloodPlan {
@@ -30,7 +21,8 @@ pub(crate) struct FloodPlan {
     pub(crate) sources: Vec<Ipv4Addr>,
     /// Connections kept open (or trying to be) at once.
     pub(crate) connections: usize,
-    pub(crate) behaviour: Behaviour,
+    /// What each connection sends once connected, before it waits (nothing: idle).
+    pub(crate) payload: Vec<u8>,
     /// The flood ends by itself this long after it started.
     pub(crate) deadline: Duration,
     /// It ends by itself after this many connects.
@@ -117,8 +109,6 @@ struct Conn {
     fresh: bool,
 }
 
-const GARBAGE: [u8; 2048] = [b'x'; 2048];
-
 fn run(plan: &FloodPlan, counters: &Counters) {
     // Safety: epoll_create1 takes no pointers; a non-negative result is a new descriptor.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -174,8 +164,8 @@ fn run(plan: &FloodPlan, counters: &Counters) {
             }
             if !gone && flags & libc::EPOLLOUT as u32 != 0 && conn.fresh {
                 conn.fresh = false;
-                if plan.behaviour == Behaviour::Garbage {
-                    let _ = conn.socket.send(&GARBAGE);
+                if !plan.payload.is_empty() {
+                    let _ = conn.socket.send(&plan.payload);
                 }
                 let mut event = libc::epoll_event {
                     events: (libc::EPOLLIN | libc::EPOLLRDHUP) as u32,

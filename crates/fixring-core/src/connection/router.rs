@@ -251,6 +251,12 @@ impl<K: Copy + Eq + Hash> Router<K> {
         }
     }
 
+    /// Whether socket `key` waits for its Logon on a TLS port: its next bytes may cost a
+    /// handshake step (a ClientHello costs the server a signature).
+    pub fn is_tls_pending(&self, key: K) -> bool {
+        self.pending.get(&key).is_some_and(|p| p.link.is_tls())
+    }
+
     /// How many sockets wait for their Logon.
     pub fn pending_len(&self) -> usize {
         self.pending.len()
