@@ -472,3 +472,109 @@ fn a_client_hello_flood_leaves_the_loop_s_sessions_trading() {
         "no fix.connection.flood"
     );
 }
+
+/// CPU time the engine's threads (named `fixring-…`) have used, from `/proc/self/task`.
+fn engine_cpu() -> Duration {
+    let tick = Duration::from_millis(10);
+    let mut ticks = 0;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // `pid (comm) state …`: utime and stime are the 12th and 13th fields after comm.
+        let Some((comm, rest)) = stat.split_once(") ") else {
+            continue;
+        };
+        if !comm.contains("(fixring") {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let time = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        ticks += time(11) + time(12);
+    }
+    tick * ticks
+}
+
+/// Out of descriptors, an acceptor backs off instead of spinning on `accept`, says so once,
+/// and takes the waiting connection as soon as descriptors are free again.
+#[test]
+fn out_of_descriptors_uring() {
+    out_of_descriptors_an_acceptor_backs_off_with_one_event("uring");
+}
+
+#[test]
+fn out_of_descriptors_epoll() {
+    out_of_descriptors_an_acceptor_backs_off_with_one_event("epoll");
+}
+
+fn out_of_descriptors_an_acceptor_backs_off_with_one_event(transport: &str) {
+    let _one_at_a_time = exclusive();
+    raise_descriptor_limit();
+    let port = free_port();
+    let app = Recorder::new();
+    let text = acceptor(transport, port);
+    let engine = start(&text, app.clone());
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    // The client's socket exists before descriptors run out; it connects after.
+    let client =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+    let cpu = engine_cpu();
+    // Every descriptor the limit allows taken (the limit an armed io_uring accept read
+    // when it was armed, too): `accept` has none left. Bounded by the limit itself.
+    let mut fillers = Vec::new();
+    while fillers.len() < 1_000_000
+        && let Ok(file) = std::fs::File::open("/dev/null")
+    {
+        fillers.push(file);
+    }
+    client
+        .connect(&addr.into())
+        .expect("connect: the kernel queues it");
+    std::thread::sleep(Duration::from_secs(1));
+    drop(fillers);
+    let used = engine_cpu().saturating_sub(cpu);
+    assert!(
+        used < Duration::from_millis(500),
+        "{transport}: the engine used {used:?} of CPU in one second out of descriptors: spinning"
+    );
+    let backoffs = details_of(&app, "accept failed");
+    assert_eq!(
+        backoffs.len(),
+        1,
+        "{transport}: {backoffs:?} {:?}",
+        app.names()
+    );
+    assert!(
+        backoffs[0].contains("Too many open files") && backoffs[0].contains("100 ms"),
+        "{transport}: {backoffs:?}"
+    );
+    let mut stream = TcpStream::from(client);
+    stream.write_all(&logon("CLIENT")).expect("Logon");
+    read_until(&mut stream, b"\x0135=A\x01", WAIT)
+        .unwrap_or_else(|e| panic!("{transport}: no Logon back once descriptors are free: {e}"));
+    engine.stop();
+}
+
+/// The details of the `fix.connection.error` events that contain `needle`.
+fn details_of(app: &Recorder, needle: &str) -> Vec<String> {
+    app.with(|s| {
+        s.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ConnectionError { error_detail, .. }
+                    if error_detail.contains(needle) =>
+                {
+                    Some(error_detail.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    })
+}
