@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::flood::{Flood, FloodPlan};
 use common::recorder::Recorder;
 use common::rig::{fix_message, start};
-use common::vitals::{exclusive, fds_settle, open_fds};
+use common::vitals::{exclusive, fds_settle, open_fds, rss_kib};
 use common::{free_port, sending_time_now};
 use fixring::core::EventKind;
 
@@ -26,6 +26,10 @@ const LOGON_BOUND: Duration = Duration::from_millis(300);
 const PAUSE: Duration = Duration::from_millis(150);
 /// The most event lines the engine may report for the whole of one flood.
 const MAX_EVENTS: usize = 300;
+/// Resident memory a flood may leave behind: the buffers of the loop's 1,024 connections, which
+/// epoll allocates as each is first used and keeps (16 KiB each way: 32 MiB), and allocator
+/// caches.
+const RSS_SLACK_KIB: u64 = 40 * 1024;
 /// How long anything that should take a moment may take.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -212,7 +216,7 @@ fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Be
     let engine = start(&acceptor(transport, port), app.clone());
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let (mut stayer, _) = log_on(addr, "STAYER", WAIT).expect("STAYER logs on before the flood");
-    let fds_before = open_fds();
+    let (fds_before, rss_before) = (open_fds(), rss_kib());
     let events_before = app.with(|s| s.events.len());
 
     let flood = Flood::start(flood_plan(addr, behaviour));
@@ -272,6 +276,14 @@ fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Be
     assert!(
         fds_after <= fds_before,
         "{transport}: {fds_after} descriptors open after the flood, {fds_before} before"
+    );
+    let grown = rss_kib().saturating_sub(rss_before);
+    eprintln!(
+        "{transport} {behaviour:?}: descriptors {fds_before} → {fds_after}, VmRSS +{grown} KiB"
+    );
+    assert!(
+        grown <= RSS_SLACK_KIB,
+        "{transport}: VmRSS grew by {grown} KiB through the flood"
     );
     assert!(
         events <= MAX_EVENTS,
