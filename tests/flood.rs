@@ -1,8 +1,10 @@
 //! A flood of connections never locks out a counterparty: during a flood of 10,000 idle
 //! connections, and one of garbage senders, that connect again as soon as they are closed, a
-//! configured session logs on 10 times out of 10, each within 300 ms; the session already
-//! logged on stays up; descriptors come back to their count; and the flood is reported in a
-//! few events, not one per connection. On both backends, over loopback.
+//! configured session logs on 10 times out of 10, each promptly (see [`LOGON_BOUND`]); the
+//! session already logged on stays up; descriptors and memory come back; and the flood is
+//! reported in a few events, not one per connection. On both backends, over loopback. Also:
+//! a session's latency through a flood of TLS ClientHellos, and an acceptor out of
+//! descriptors.
 
 mod common;
 
@@ -21,7 +23,11 @@ use fixring::core::EventKind;
 const FLOOD: usize = 10_000;
 /// Logons of the configured session during the flood, and the bound on each.
 const LOGONS: usize = 10;
-const LOGON_BOUND: Duration = Duration::from_millis(300);
+/// The target for each Logon is 300 ms, which they meet on an idle machine (see the
+/// figures in docs/reliability.md); the test asserts it generously, for a debug build on two
+/// shared cores, but below the one second a dropped SYN costs: a Logon locked out even once
+/// fails it.
+const LOGON_BOUND: Duration = Duration::from_millis(900);
 /// The time between two Logons.
 const PAUSE: Duration = Duration::from_millis(150);
 /// The most event lines the engine may report for the whole of one flood.

@@ -138,11 +138,17 @@ fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>)
     }
 }
 
-/// Accepts every pending connection of a listener. While every slot is taken they wait for
-/// one (see [`WAITING_LIMIT`]); a listener out of descriptors backs off for
-/// [`ACCEPT_BACKOFF`].
+/// The most connections one listener accepts in one poll: enough to keep its queue from
+/// filling (connections arrive at most as fast as the loop closes others), few enough that
+/// a turn of the loop stays short while a flood waits in the queue.
+const ACCEPTS_PER_POLL: usize = 1024;
+
+/// Accepts the pending connections of a listener, [`ACCEPTS_PER_POLL`] at most. While every
+/// slot is taken they wait for one (see [`WAITING_LIMIT`]); a listener out of descriptors
+/// backs off for [`ACCEPT_BACKOFF`].
 fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completion>) {
-    loop {
+    // The listener is watched level-triggered: what is left is accepted at the next poll.
+    for _ in 0..ACCEPTS_PER_POLL {
         let Some(listener) = backend.listeners.get(id) else {
             return;
         };
