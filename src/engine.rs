@@ -15,7 +15,7 @@ use fixring_uring::UringBackend;
 use crate::application::Application;
 use crate::clock::Clock;
 use crate::error::EngineError;
-use crate::event_loop::{EventLoop, LoopPlan, Shutdown};
+use crate::event_loop::{Directory, EventLoop, LoopPlan, Shutdown};
 use crate::handle::{Inbox, Queued, SessionHandle};
 use crate::message_log::{self, LogWriter, LoopLog};
 use crate::stats::LatencyStats;
@@ -48,7 +48,7 @@ struct Ready {
     backend: BackendKind,
     waker: Arc<dyn Wake>,
     listen_addrs: Vec<SocketAddr>,
-    sessions: Vec<SessionId>,
+    sessions: Directory,
 }
 
 struct Running {
@@ -68,7 +68,7 @@ struct LoopInfo {
     queue: SyncSender<Queued>,
     open: Arc<RwLock<bool>>,
     listen_addrs: Vec<SocketAddr>,
-    sessions: Vec<SessionId>,
+    sessions: Directory,
     /// What the loop publishes for the status server, with `HttpAcceptPort`.
     status: Option<Arc<Mutex<LoopSnapshot>>>,
 }
@@ -278,7 +278,8 @@ impl<A: Application + Clone> Engine<A> {
     pub fn handle(&self, session: &SessionId) -> Option<SessionHandle> {
         let running = self.running.as_ref()?;
         running.loops.iter().find_map(|info| {
-            let index = info.sessions.iter().position(|id| id == session)?;
+            let sessions = info.sessions.read().unwrap_or_else(PoisonError::into_inner);
+            let index = sessions.iter().position(|id| id == session)?;
             Some(SessionHandle::new(
                 session.clone(),
                 index,
@@ -349,7 +350,7 @@ fn status_views(loops: &[LoopInfo]) -> Vec<LoopView> {
         .filter_map(|(number, info)| {
             Some(LoopView {
                 number,
-                sessions: info.sessions.clone(),
+                sessions: Arc::clone(&info.sessions),
                 snapshot: Arc::clone(info.status.as_ref()?),
                 latency: Arc::clone(&info.stats),
             })
@@ -420,7 +421,9 @@ fn drive<B: Backend, A: Application>(
     shared: LoopShared,
 ) -> Result<(), EngineError> {
     let waker: Arc<dyn Wake> = Arc::new(backend.waker());
-    let sessions = plan.sessions.iter().map(|s| s.id.clone()).collect();
+    let sessions: Directory = Arc::new(RwLock::new(
+        plan.sessions.iter().map(|s| s.id.clone()).collect(),
+    ));
     let LoopShared {
         queue,
         shutdown,
@@ -435,6 +438,7 @@ fn drive<B: Backend, A: Application>(
         stats,
         log,
         status,
+        directory: Arc::clone(&sessions),
     };
     let event_loop = EventLoop::new(backend, app, clock, plan, parts)?;
     let listen_addrs = event_loop.listen_addrs();

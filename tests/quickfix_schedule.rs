@@ -96,4 +96,9 @@ fn a_period_that_ends_logs_out_and_the_next_starts_with_new_sequence_numbers() {
         .filter(|l| l.starts_with("APP_IN D"))
         .count();
     assert_eq!(orders, 3, "the orders went in the first period");
+    assert_eq!(
+        app.count("fix.session.reset"),
+        1,
+        "the new period is reported"
+    );
 }

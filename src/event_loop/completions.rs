@@ -2,7 +2,7 @@
 //! socket's owner, the router or a session's connection.
 
 use fixring_core::codec::Message;
-use fixring_core::connection::{Deliver, Lent, Reply, Routed};
+use fixring_core::connection::{Deliver, Lent, Link, Reply, Routed};
 use fixring_core::event::FLOOD_REPORT_INTERVAL;
 use fixring_core::{ErrorCode, EventKind, Instant, SessionId};
 use fixring_io::{ACCEPT_BACKOFF, Backend, Completion, ConnId, ConnIo, ListenerId, TxBuf};
@@ -209,14 +209,15 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         let routed = router.handle_received(conn, &mut lent, may_replace, gives_way);
         self.report_router_events(now);
         match routed {
-            Routed::Session { session, link } => {
-                self.owners.insert(conn, Owner::Slot(session));
-                let slot = &mut self.slots[session];
-                slot.conn = Some(conn);
-                slot.fd = self.backend.socket_fd(conn);
-                slot.refresh_before_logon();
-                slot.connection.handle_accepted(now, link);
-                self.deliver(now, session, seen);
+            Routed::Session { session, link } => self.accepted(now, conn, session, link, seen),
+            Routed::Template { template, id, link } => {
+                match self.make_session(now, template, id, link.remote_host()) {
+                    Some(session) => self.accepted(now, conn, session, link, seen),
+                    None => {
+                        self.owners.remove(conn);
+                        self.backend.close(conn);
+                    }
+                }
             }
             Routed::Replace { session } => {
                 let slot = &mut self.slots[session];
@@ -235,6 +236,24 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             }
             _ => {}
         }
+    }
+
+    /// Socket `conn`, with `link`, is session `session`'s: its connection reads the Logon.
+    fn accepted(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        session: usize,
+        link: Link,
+        seen: std::time::Instant,
+    ) {
+        self.owners.insert(conn, Owner::Slot(session));
+        let slot = &mut self.slots[session];
+        slot.conn = Some(conn);
+        slot.fd = self.backend.socket_fd(conn);
+        slot.refresh_before_logon();
+        slot.connection.handle_accepted(now, link);
+        self.deliver(now, session, seen);
     }
 
     /// Slot `index`'s socket received bytes: its connection frames them and hands them on.

@@ -7,6 +7,7 @@
 
 mod completions;
 mod conns;
+mod dynamic;
 mod log;
 mod plan;
 mod resolve;
@@ -15,14 +16,15 @@ mod slots;
 mod status;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use fixring_core::config::ConnectionType;
-use fixring_core::connection::{Port, Router};
+use fixring_core::config::SessionConfig;
+use fixring_core::connection::{Port, Router, Template};
 use fixring_core::session::SendError;
 use fixring_core::tls::server_config;
-use fixring_core::{ErrorCode, Event, EventKind, Instant};
+use fixring_core::{ErrorCode, Event, EventKind, Instant, SessionId};
 use fixring_io::{Backend, Completion, ConnId, ListenerId};
 
 use crate::application::Application;
@@ -58,7 +60,14 @@ pub(crate) struct Shared {
     pub(crate) stats: Arc<Mutex<LatencyStats>>,
     pub(crate) log: Option<LoopLog>,
     pub(crate) status: Option<Arc<Mutex<LoopSnapshot>>>,
+    /// The identity of each of the loop's sessions, in slot order: the configured ones, then
+    /// those its templates made.
+    pub(crate) directory: Directory,
 }
+
+/// The identity of each of a loop's sessions, in slot order, read by session handles and
+/// the status server; the loop adds to it when a template makes a session.
+pub(crate) type Directory = Arc<RwLock<Vec<SessionId>>>;
 
 /// An event loop over backend `B`, calling application `A`.
 pub(crate) struct EventLoop<B: Backend, A: Application> {
@@ -66,6 +75,12 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     app: A,
     clock: Clock,
     slots: Vec<Slot>,
+    /// The templates of dynamic sessions of the loop's ports.
+    templates: Vec<SessionConfig>,
+    /// The identities of the loop's sessions, shared.
+    directory: Directory,
+    /// The size of each socket's buffers.
+    buffer_size: usize,
     listeners: Vec<Listener>,
     /// Accepted sockets until their Logon, and which session each Logon is for.
     router: Router<fixring_io::ConnId>,
@@ -132,6 +147,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             stats,
             log,
             status,
+            directory,
         } = shared;
         let buffer_size = plan.backend.buffer_size;
         let admission = plan.admission();
@@ -159,17 +175,15 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 .iter()
                 .map(|&i| (i, plan.sessions[i].id.clone()))
                 .collect();
-            let logon_timeout = listener
-                .slots
-                .iter()
-                .map(|&i| plan.sessions[i].logon_timeout)
+            let configs = || {
+                let sessions = listener.slots.iter().map(|&i| &plan.sessions[i]);
+                sessions.chain(listener.templates.iter().map(|&i| &plan.templates[i]))
+            };
+            let logon_timeout = configs()
+                .map(|config| config.logon_timeout)
                 .max()
                 .unwrap_or(Duration::from_secs(10));
-            let tls = match listener
-                .slots
-                .iter()
-                .find_map(|&i| plan.sessions[i].tls.as_ref())
-            {
+            let tls = match configs().find_map(|config| config.tls.as_ref()) {
                 Some(config) => Some(server_config(config).map_err(|source| {
                     crate::EngineError::AcceptorTls {
                         port: listener.addr.port(),
@@ -187,12 +201,22 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     Some((i, addresses))
                 })
                 .collect();
+            let templates = listener
+                .templates
+                .iter()
+                .map(|&i| Template {
+                    number: i,
+                    id: plan.templates[i].id.clone(),
+                    allowed: plan.templates[i].allowed_remote_addresses.clone(),
+                })
+                .collect();
             ports.push(Port {
                 number: addr.port(),
                 sessions,
                 logon_timeout,
                 tls,
                 allowed,
+                templates,
             });
         }
         let wall = clock.wall();
@@ -205,8 +229,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             .filter(|&i| slots[i].file.is_some())
             .collect();
         let mut kinds: Vec<ConnectionType> = Vec::new();
-        for slot in &slots {
-            let kind = slot.connection.connection_type();
+        let templates = plan.templates.iter().map(SessionConfig::connection_type);
+        for kind in slots
+            .iter()
+            .map(|slot| slot.connection.connection_type())
+            .chain(templates)
+        {
             if !kinds.contains(&kind) {
                 kinds.push(kind);
             }
@@ -223,6 +251,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             app,
             clock,
             slots,
+            templates: plan.templates,
+            directory,
+            buffer_size,
             listeners,
             router: Router::new(ports, buffer_size, admission),
             resolver,

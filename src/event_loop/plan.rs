@@ -19,6 +19,8 @@ pub(crate) struct ListenerPlan {
     pub(crate) options: SocketOptions,
     /// Indexes into [`LoopPlan::sessions`].
     pub(crate) slots: Vec<usize>,
+    /// Indexes into [`LoopPlan::templates`].
+    pub(crate) templates: Vec<usize>,
 }
 
 /// What one event loop owns.
@@ -27,6 +29,9 @@ pub(crate) struct LoopPlan {
     /// The core to pin the loop's thread to.
     pub(crate) core: Option<usize>,
     pub(crate) sessions: Vec<SessionConfig>,
+    /// Templates of dynamic sessions (AcceptorTemplate=Y): a Logon that fits one makes a
+    /// session of the loop.
+    pub(crate) templates: Vec<SessionConfig>,
     pub(crate) listeners: Vec<ListenerPlan>,
     pub(crate) backend: BackendOptions,
     /// How its acceptors admit sockets before their Logon, as configured.
@@ -81,38 +86,52 @@ impl LoopPlan {
                                 addr,
                                 options: config.socket,
                                 slots: Vec::new(),
+                                templates: Vec::new(),
                             });
                             owner
                         }
                     };
                     let plan = &mut plans[owner];
-                    let slot = plan.sessions.len();
-                    plan.sessions.push(config.clone());
-                    if let Some(listener) = plan
+                    let Some(listener) = plan
                         .listeners
                         .iter_mut()
                         .find(|l| l.addr.port() == addr.port())
-                    {
-                        listener.slots.push(slot);
+                    else {
+                        continue;
+                    };
+                    if config.template {
+                        listener.templates.push(plan.templates.len());
+                        plan.templates.push(config.clone());
+                    } else {
+                        listener.slots.push(plan.sessions.len());
+                        plan.sessions.push(config.clone());
                     }
                 }
             }
         }
-        plans.retain(|plan| !plan.sessions.is_empty() || plan.core.is_none());
+        plans.retain(|plan| {
+            !plan.listeners.is_empty() || !plan.sessions.is_empty() || plan.core.is_none()
+        });
         for plan in &mut plans {
             // A TLS record can carry 16 KiB of plaintext plus its overhead: the receive buffer
             // of a TLS loop must hold a whole one.
-            if plan.sessions.iter().any(|s| s.tls.is_some()) {
+            if plan.configs().any(|s| s.tls.is_some()) {
                 plan.backend.buffer_size = plan.backend.buffer_size.max(TLS_BUFFER_SIZE);
             }
         }
         Ok(plans)
     }
 
+    /// Every session configuration of the loop: its sessions, then its templates.
+    pub(crate) fn configs(&self) -> impl Iterator<Item = &SessionConfig> {
+        self.sessions.iter().chain(&self.templates)
+    }
+
     fn empty(core: Option<usize>, backend: BackendOptions, admission: Admission) -> Self {
         Self {
             core,
             sessions: Vec::new(),
+            templates: Vec::new(),
             listeners: Vec::new(),
             backend,
             admission,

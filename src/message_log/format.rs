@@ -189,6 +189,7 @@ pub(crate) fn event_text(out: &mut String, kind: &EventKind) {
             )
         }
         EventKind::StoreError { detail, .. } => write!(out, ": {detail}"),
+        EventKind::SessionReset { reason, .. } => write!(out, ": session reset: {reason}"),
         EventKind::LogOverflow { lost, .. } => write!(
             out,
             ": {lost} lines not logged, the log writer had fallen behind"
@@ -213,6 +214,7 @@ pub(crate) fn event_session(kind: &EventKind) -> Option<&SessionId> {
         | EventKind::Logout { session_id, .. }
         | EventKind::SequenceGap { session_id, .. }
         | EventKind::MessagesNotResent { session_id, .. }
+        | EventKind::SessionReset { session_id, .. }
         | EventKind::StoreError { session_id, .. }
         | EventKind::LogOverflow { session_id, .. }
         | EventKind::ConnectionEscalation {

@@ -34,6 +34,9 @@ enum Kind {
     Lost = 3,
     /// The session's sequence numbers started again: move its logs to the backup path.
     Backup = 4,
+    /// A template made the session: the payload is the template's number (a `u32`), then
+    /// the prefix of its files' names, a zero byte, and its name on the screen.
+    Open = 5,
 }
 
 impl Kind {
@@ -44,6 +47,7 @@ impl Kind {
             2 => Self::Event,
             3 => Self::Lost,
             4 => Self::Backup,
+            5 => Self::Open,
             _ => return None,
         })
     }
@@ -87,9 +91,8 @@ impl<'a> Record<'a> {
 
 /// The ring size of a loop: its sessions' `FileLogBufferSize`s, and room for the largest
 /// message several times over.
-fn ring_size(sessions: &[SessionConfig], max_message: usize) -> usize {
+fn ring_size<'a>(sessions: impl Iterator<Item = &'a SessionConfig>, max_message: usize) -> usize {
     let shares: usize = sessions
-        .iter()
         .filter(|s| s.log.is_enabled())
         .map(|s| s.log.buffer_size)
         .sum();
@@ -161,6 +164,28 @@ impl LoopLog {
         };
         self.text = text;
         lost
+    }
+
+    /// Template `template` made session `config` the loop's slot `index` (the next one): it
+    /// logs as the template says, in files named after its own identity, which the writer
+    /// opens.
+    pub(crate) fn add_session(
+        &mut self,
+        index: usize,
+        template: usize,
+        config: &SessionConfig,
+        at: UtcTimestamp,
+    ) {
+        self.slots.push(slot_log(&config.log));
+        if !config.log.is_enabled() {
+            return;
+        }
+        let slot_number = u32::try_from(index).unwrap_or(GLOBAL_SLOT);
+        let header = header(Kind::Open, slot_number, at);
+        let number = u32::try_from(template).unwrap_or(u32::MAX).to_le_bytes();
+        let prefix = format::prefix(&config.id);
+        let who = config.id.to_string();
+        self.push_blocking(&[&header, &number, prefix.as_bytes(), &[0], who.as_bytes()]);
     }
 
     /// Slot `index`'s sequence numbers started again: its logs move to its backup path,

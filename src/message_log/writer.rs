@@ -125,6 +125,8 @@ struct SessionSink {
 struct LoopSink {
     consumer: Consumer,
     sessions: Vec<SessionSink>,
+    /// The log settings of the loop's templates of dynamic sessions, by number.
+    templates: Vec<LogConfig>,
 }
 
 /// Where everything goes: what [`LogWriter`]'s thread owns.
@@ -162,7 +164,7 @@ pub(crate) type Opened = (Vec<Option<LoopLog>>, LogWriter);
 /// Opens the files of every session that logs, on the caller's thread so that a directory
 /// that cannot be written fails start-up, and starts the writer. `None` when nothing logs.
 pub(crate) fn open(plans: &[LoopPlan]) -> Result<Option<Opened>, EngineError> {
-    if !super::any_enabled(plans.iter().flat_map(|p| p.sessions.iter())) {
+    if !super::any_enabled(plans.iter().flat_map(LoopPlan::configs)) {
         return Ok(None);
     }
     let mut loops = Vec::new();
@@ -170,10 +172,10 @@ pub(crate) fn open(plans: &[LoopPlan]) -> Result<Option<Opened>, EngineError> {
     let mut global: Vec<Files> = Vec::new();
     let mut global_screen = None;
     for plan in plans {
-        let size = super::ring_size(&plan.sessions, plan.backend.buffer_size);
+        let size = super::ring_size(plan.configs(), plan.backend.buffer_size);
         let (producer, consumer) = ring::ring(size);
         let mut sessions = Vec::with_capacity(plan.sessions.len());
-        for config in &plan.sessions {
+        for config in plan.configs() {
             let log = &config.log;
             let error = |path: &Path, source| EngineError::Log {
                 session: config.id.to_string(),
@@ -181,6 +183,15 @@ pub(crate) fn open(plans: &[LoopPlan]) -> Result<Option<Opened>, EngineError> {
                 source,
             };
             let files = match &log.file_log_path {
+                // A template's sessions open their own files when it makes them.
+                Some(dir) if config.template => {
+                    if !global.iter().any(|g| g.dir == *dir) {
+                        let globals = Files::open(dir, None, format::GLOBAL.to_owned())
+                            .map_err(|source| error(dir, source))?;
+                        global.push(globals);
+                    }
+                    None
+                }
                 Some(dir) => {
                     let backup = log.file_log_backup_path.as_deref();
                     let files = Files::open(dir, backup, format::prefix(&config.id))
@@ -197,13 +208,16 @@ pub(crate) fn open(plans: &[LoopPlan]) -> Result<Option<Opened>, EngineError> {
             if log.screen.events && global_screen.is_none() {
                 global_screen = Some(log.screen);
             }
-            sessions.push(SessionSink {
-                config: log.clone(),
-                files,
-                who: config.id.to_string(),
-            });
+            if !config.template {
+                sessions.push(SessionSink {
+                    config: log.clone(),
+                    files,
+                    who: config.id.to_string(),
+                });
+            }
         }
-        let enabled = plan.sessions.iter().any(|s| s.log.is_enabled());
+        let templates = plan.templates.iter().map(|t| t.log.clone()).collect();
+        let enabled = plan.configs().any(|s| s.log.is_enabled());
         producers.push(enabled.then(|| {
             (
                 producer,
@@ -213,7 +227,11 @@ pub(crate) fn open(plans: &[LoopPlan]) -> Result<Option<Opened>, EngineError> {
                     .collect::<Vec<_>>(),
             )
         }));
-        loops.push(LoopSink { consumer, sessions });
+        loops.push(LoopSink {
+            consumer,
+            sessions,
+            templates,
+        });
     }
     let stop = Arc::new(AtomicBool::new(false));
     let writer = Writer {
@@ -282,11 +300,19 @@ impl Writer {
         } = self;
         let mut count = 0;
         for sink in loops.iter_mut() {
-            let LoopSink { consumer, sessions } = sink;
+            let LoopSink {
+                consumer,
+                sessions,
+                templates,
+            } = sink;
             count += consumer.drain(|bytes| {
                 let Some(record) = Record::parse(bytes) else {
                     return;
                 };
+                if record.kind == Kind::Open {
+                    open_session(sessions, templates, &record);
+                    return;
+                }
                 match sessions.get_mut(record.slot as usize) {
                     Some(session) => session_record(session, screen, &record),
                     None => global_record(global, *global_screen, screen, &record),
@@ -309,6 +335,42 @@ impl Writer {
             self.screen.clear();
         }
     }
+}
+
+/// Opens the logs of a session a template made (a [`Kind::Open`] record): it takes the
+/// record's slot. Files that cannot be opened are reported; the session then logs to the
+/// screen only, if it shows anything there.
+fn open_session(sessions: &mut Vec<SessionSink>, templates: &[LogConfig], record: &Record<'_>) {
+    let Some((number, rest)) = record.payload.split_first_chunk::<4>() else {
+        return;
+    };
+    let Some(config) = templates.get(u32::from_le_bytes(*number) as usize) else {
+        return;
+    };
+    let mut parts = rest.splitn(2, |&b| b == 0);
+    let prefix = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    let who = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    let files = config.file_log_path.as_deref().and_then(|dir| {
+        let backup = config.file_log_backup_path.as_deref();
+        Files::open(dir, backup, prefix)
+            .inspect_err(|error| {
+                tracing::error!(session = %who, path = %dir.display(), %error,
+                    "the message log of a session made from a template cannot be opened");
+            })
+            .ok()
+    });
+    // A session made earlier that logs nothing sent no record: it gets a sink that stays
+    // unused, so that each sink sits at its slot.
+    sessions.resize_with(record.slot as usize, || SessionSink {
+        config: LogConfig::default(),
+        files: None,
+        who: String::new(),
+    });
+    sessions.push(SessionSink {
+        config: config.clone(),
+        files,
+        who,
+    });
 }
 
 /// Formats one record of a session into its files and the screen.
@@ -374,6 +436,8 @@ fn session_record(session: &mut SessionSink, screen: &mut Vec<u8>, record: &Reco
                 show(screen, ScreenKind::Event, text.as_bytes());
             }
         }
+        // Handled by the drain before a record reaches its session.
+        Kind::Open => {}
         Kind::Backup => {
             if let Some(files) = &mut session.files
                 && let Err(error) = files.backup()

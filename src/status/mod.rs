@@ -22,7 +22,7 @@ use std::time::{Duration, Instant as StdInstant};
 use fixring_core::config::ConnectionType;
 use fixring_core::connection::{Connection, Outgoing, StateKind};
 use fixring_core::session::SessionState;
-use fixring_core::{EventKind, SessionId, UtcTimestamp, WallClock};
+use fixring_core::{EventKind, UtcTimestamp, WallClock};
 
 use crate::stats::LatencyStats;
 pub(crate) use http::StatusServer;
@@ -228,7 +228,8 @@ impl LoopSnapshot {
 /// What the status server reads of one loop.
 pub(crate) struct LoopView {
     pub(crate) number: usize,
-    pub(crate) sessions: Vec<SessionId>,
+    /// The loop's sessions, in slot order.
+    pub(crate) sessions: crate::event_loop::Directory,
     pub(crate) snapshot: Arc<Mutex<LoopSnapshot>>,
     pub(crate) latency: Arc<Mutex<LatencyStats>>,
 }
@@ -261,6 +262,11 @@ impl LoopStatus {
     /// Notes the loop's admission counts, published with the next snapshot.
     pub(crate) fn admission(&mut self, counts: AdmissionCounts) {
         self.local.admission = counts;
+    }
+
+    /// A template made a session of the loop: it is shown from now on, after the others.
+    pub(crate) fn add_session<M: Outgoing>(&mut self, connection: &Connection<M>) {
+        self.local.sessions.push(SessionSnapshot::new(connection));
     }
 
     /// Counts an event the loop reported, of slot `slot`'s session or of none.

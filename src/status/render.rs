@@ -44,7 +44,11 @@ impl Status {
                 let latency = view.latency.lock().unwrap_or_else(PoisonError::into_inner);
                 LoopStatusCopy {
                     number: view.number,
-                    sessions: view.sessions.clone(),
+                    sessions: view
+                        .sessions
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone(),
                     snapshot,
                     inbound: Percentiles::of(latency.inbound()),
                     outbound: Percentiles::of(latency.outbound()),

@@ -96,6 +96,10 @@ pub(crate) fn event_json(event: &Event) -> String {
             out.str("session_id", &session_id.to_string());
             out.str("detail", detail);
         }
+        EventKind::SessionReset { session_id, reason } => {
+            out.str("session_id", &session_id.to_string());
+            out.str("reason", reason);
+        }
         EventKind::LogOverflow { session_id, lost } => {
             out.str("session_id", &session_id.to_string());
             out.num("lost", *lost);

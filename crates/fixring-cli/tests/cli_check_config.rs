@@ -181,3 +181,31 @@ fn an_acceptor_s_allow_list_is_described() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_template_of_dynamic_sessions_is_described_and_an_initiator_s_refused() {
+    let path = write_settings(
+        "template.cfg",
+        "[DEFAULT]\nBeginString=FIX.4.4\nSenderCompID=A\nTargetCompID=*\n\
+         [SESSION]\nConnectionType=acceptor\nSocketAcceptPort=9000\nAcceptorTemplate=Y\n",
+    );
+    let output = check_config(&path);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("  template:    AcceptorTemplate=Y: a Logon for no configured session that fits FIX.4.4:A->*"),
+        "{stdout}"
+    );
+    std::fs::write(
+        &path,
+        "[DEFAULT]\nBeginString=FIX.4.4\nSenderCompID=A\nTargetCompID=B\n\
+         [SESSION]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\n\
+         SocketConnectPort=9000\nAcceptorTemplate=Y\n",
+    )
+    .expect("rewrite");
+    let output = check_config(&path);
+    remove_settings(&path);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(":9: AcceptorTemplate: "), "{stderr}");
+}

@@ -187,6 +187,16 @@ pub enum EventKind {
         /// The I/O error.
         detail: String,
     },
+    /// The session's sequence numbers started again at 1 and its stored messages were
+    /// dropped because its schedule began a new session period (`fix.session.reset`): at the
+    /// boundary once the connection of the old period is gone, or at start-up when the
+    /// session's store was created in an earlier period.
+    SessionReset {
+        /// The session.
+        session_id: SessionId,
+        /// Why, in words, naming the schedule.
+        reason: String,
+    },
     /// The message log's writer fell behind with `FileLogOverflow=drop`, and lines of the
     /// session's messages or event log were not written (`fix.session.log_overflow`);
     /// reported once there is room again, when the log gets a line saying the same.
@@ -236,6 +246,7 @@ impl EventKind {
             Self::SequenceGap { .. } => "fix.session.sequence_gap",
             Self::MessagesNotResent { .. } => "fix.session.messages_not_resent",
             Self::StoreError { .. } => "fix.session.store_error",
+            Self::SessionReset { .. } => "fix.session.reset",
             Self::LogOverflow { .. } => "fix.session.log_overflow",
             Self::BackendFallback { .. } => "fix.engine.backend_fallback",
             Self::ConnectionFlood { .. } => "fix.connection.flood",
@@ -379,6 +390,10 @@ impl fmt::Display for EventKind {
             Self::LogOverflow { session_id, lost } => write!(
                 f,
                 "{session_id}: {lost} log lines not written, the log writer fell behind"
+            ),
+            Self::SessionReset { session_id, reason } => write!(
+                f,
+                "{session_id}: sequence numbers start again at 1 ({reason})"
             ),
         }
     }

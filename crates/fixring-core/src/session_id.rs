@@ -26,6 +26,9 @@ pub struct SessionId {
     pub qualifier: String,
 }
 
+/// The value of a template's identity field that matches any value.
+const WILDCARD: &str = "*";
+
 impl SessionId {
     /// A session identity without Sub or Location IDs or a qualifier.
     pub fn new(begin_string: &str, sender_comp_id: &str, target_comp_id: &str) -> Self {
@@ -49,6 +52,28 @@ impl SessionId {
             target_location_id: self.sender_location_id.clone(),
             qualifier: self.qualifier.clone(),
         }
+    }
+
+    /// Whether this identity fits `template`'s (QuickFIX/J's AcceptorTemplate): each of its
+    /// fields is `*`, which matches any value, or equal to this one's.
+    pub fn fits(&self, template: &SessionId) -> bool {
+        fn fields(id: &SessionId) -> [&str; 8] {
+            [
+                &id.begin_string,
+                &id.sender_comp_id,
+                &id.sender_sub_id,
+                &id.sender_location_id,
+                &id.target_comp_id,
+                &id.target_sub_id,
+                &id.target_location_id,
+                &id.qualifier,
+            ]
+            .map(String::as_str)
+        }
+        fields(template)
+            .iter()
+            .zip(fields(self))
+            .all(|(&pattern, value)| pattern == WILDCARD || pattern == value)
     }
 
     /// Whether any of the Sub and Location IDs is set.
@@ -110,5 +135,24 @@ mod tests {
         let mut other = id.clone();
         other.target_sub_id = "OTHER".into();
         assert_ne!(other, id, "a Sub ID is part of the identity");
+    }
+
+    #[test]
+    fn fits_a_template_field_by_field_as_quickfix_j() {
+        let template = SessionId::new("FIX.4.4", "US", "*");
+        assert!(SessionId::new("FIX.4.4", "US", "ANYONE").fits(&template));
+        assert!(!SessionId::new("FIX.4.2", "US", "ANYONE").fits(&template));
+        assert!(!SessionId::new("FIX.4.4", "OTHER", "ANYONE").fits(&template));
+        // A field the template leaves empty matches only an empty one.
+        let mut desk = SessionId::new("FIX.4.4", "US", "ANYONE");
+        desk.target_sub_id = "DESK".into();
+        assert!(!desk.fits(&template));
+        let mut any_desk = template.clone();
+        any_desk.target_sub_id = "*".into();
+        assert!(desk.fits(&any_desk));
+        // `*` matches no value too.
+        assert!(SessionId::new("FIX.4.4", "US", "X").fits(&any_desk));
+        let everything = SessionId::new("*", "*", "*");
+        assert!(SessionId::new("FIXT.1.1", "A", "B").fits(&everything));
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::configs;
 use fixring_core::config::{SessionConfig, Settings};
-use fixring_core::connection::Connection;
+use fixring_core::connection::{Connection, Output};
 use fixring_core::schedule::Schedule;
 use fixring_core::session::SessionState;
 use fixring_core::testing::{AppMessage, Pair, PairConfig, Side};
@@ -202,6 +202,24 @@ fn a_whole_day_session_starts_again_at_midnight_with_new_sequence_numbers() {
         pair.initiator.conn.session().creation_time(),
         utc("2026-11-27T00:00:00Z")
     );
+    // Both sides say so, once each.
+    for side in [&pair.initiator, &pair.acceptor] {
+        assert_eq!(
+            times(side, "fix.session.reset"),
+            [utc("2026-11-27T00:00:00Z")]
+        );
+    }
+    let reset = pair
+        .initiator
+        .events
+        .iter()
+        .find(|e| e.name() == "fix.session.reset");
+    let text = reset.map(ToString::to_string).unwrap_or_default();
+    assert!(
+        text.contains("sequence numbers start again at 1 (a new session period began (")
+            && text.contains("00:00:00"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -320,6 +338,14 @@ fn numbers_kept_from_an_earlier_period_start_again_when_the_engine_starts() {
         (1, 1)
     );
     assert_eq!(session.creation_time(), utc("2026-11-26T09:00:00Z"));
+    let mut resets = 0;
+    while let Some(output) = yesterday.poll_output(Instant::ZERO) {
+        resets += usize::from(matches!(
+            output,
+            Output::Event(EventKind::SessionReset { .. })
+        ));
+    }
+    assert_eq!(resets, 1, "the reset at start-up is reported");
     // Without a schedule nothing starts again by time.
     let mut non_stop = restored("2020-01-01T00:00:00Z", "");
     non_stop.start(Instant::ZERO);

@@ -421,3 +421,98 @@ fn a_fixt_logon_carries_the_default_appl_ver_id_and_others_do_not() {
     });
     assert_eq!(fields(&fix44.initiator, b"A", 1137), [""]);
 }
+
+#[test]
+fn cme_enhanced_resend_asks_for_the_next_chunk_after_a_gap_fill_past_this_one() {
+    for cme in [false, true] {
+        let mut pair = pair_with(|_, acceptor| {
+            acceptor.rules.resend_request_chunk_size = 2;
+            acceptor.rules.cme_enhanced_resend = cme;
+        });
+        to_acceptor(&mut pair, b"D", 7, ORDER);
+        assert_eq!(fields(&pair.acceptor, b"2", 16), ["3"]);
+        // The peer fills 2–6 at once, past the chunk 2–3 asked for.
+        let mut gap_fill = header(b"4", "INIT", "ACC", 2);
+        gap_fill.poss_dup = true;
+        gap_fill.orig_sending_time = Some(gap_fill.sending_time);
+        pair.inject(End::Acceptor, &encoded(gap_fill, b"123=Y\x0136=7\x01"));
+        pair.drive();
+        let begins = fields(&pair.acceptor, b"2", 7);
+        if cme {
+            // As QuickFIX/n: the GapFill fills 2–3 only, and 4–5 is asked for next.
+            assert_eq!(begins, ["2", "4"], "CmeEnhancedResend=Y");
+            assert_eq!(fields(&pair.acceptor, b"2", 16), ["3", "5"]);
+            assert_eq!(pair.acceptor.conn.session().next_target_seq(), 4);
+        } else {
+            assert_eq!(begins, ["2"], "CmeEnhancedResend=N");
+            // 7, kept from beyond the gap, follows the GapFill.
+            assert_eq!(pair.acceptor.conn.session().next_target_seq(), 8);
+        }
+    }
+}
+
+#[test]
+fn cme_enhanced_resend_takes_the_next_expected_msg_seq_num_of_a_logout_answering_our_logon() {
+    for cme in [false, true] {
+        let (mut initiator, acceptor) = configs(false);
+        initiator.rules.cme_enhanced_resend = cme;
+        let mut pair = Pair::new(PairConfig::new(initiator, acceptor)).expect("pair");
+        pair.initiator.conn.session_mut().set_sequence_numbers(4, 1);
+        pair.acceptor.muted = true;
+        pair.connect();
+        pair.drive();
+        assert_eq!(fields(&pair.initiator, b"A", 34), ["4"]);
+        let text = b"58=Failed to reset sequence numbers. Logout forced.\x01789=1\x01";
+        pair.inject(
+            End::Initiator,
+            &encoded(header(b"5", "ACC", "INIT", 1), text),
+        );
+        pair.drive();
+        let session = pair.initiator.conn.session();
+        if cme {
+            // Answered with our current number; the next Logon goes with 789's.
+            assert_eq!(
+                fields(&pair.initiator, b"5", 34),
+                ["5"],
+                "CmeEnhancedResend=Y"
+            );
+            assert_eq!(session.state(), SessionState::Disconnected);
+            assert_eq!(session.next_sender_seq(), 1);
+        } else {
+            assert!(
+                fields(&pair.initiator, b"5", 34).is_empty(),
+                "CmeEnhancedResend=N"
+            );
+            assert_eq!(session.next_sender_seq(), 5);
+        }
+    }
+}
+
+#[test]
+fn validate_sequence_numbers_n_takes_every_message_as_it_comes() {
+    for validate in [true, false] {
+        let mut pair = pair_with(|_, acceptor| acceptor.rules.validate_sequence_numbers = validate);
+        to_acceptor(&mut pair, b"D", 5, ORDER);
+        to_acceptor(&mut pair, b"D", 1, ORDER);
+        let session = pair.acceptor.conn.session();
+        if validate {
+            // A gap asked for; then a number too low without PossDupFlag: Logout.
+            assert_eq!(fields(&pair.acceptor, b"2", 7), ["2"]);
+            assert!(pair.acceptor.delivered.is_empty());
+            assert_eq!(
+                pair.acceptor.sent_count("5"),
+                1,
+                "ValidateSequenceNumbers=Y"
+            );
+        } else {
+            assert!(fields(&pair.acceptor, b"2", 7).is_empty());
+            assert_eq!(
+                pair.acceptor.delivered.len(),
+                2,
+                "ValidateSequenceNumbers=N"
+            );
+            assert_eq!(session.state(), SessionState::Active);
+            assert_eq!(session.next_target_seq(), 2, "follows the peer's number");
+        }
+    }
+}

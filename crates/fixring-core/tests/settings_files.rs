@@ -16,13 +16,9 @@ const INVALID: [&str; 4] = [
     "42-user-coinbase-prime.cfg",
 ];
 
-/// Valid files fixring refuses today, each with the key its refusal names. Known gap:
-/// QuickFIX/J's dynamic sessions (AcceptorTemplate=Y) are refused, not implemented.
-const KNOWN_GAPS: [(&str, &str); 1] = [("08-qfj-executor-dynamic.cfg", "AcceptorTemplate")];
-
 /// The validation and dictionary keys: warned about, not implemented yet. Empties when
 /// validation against QuickFIX's data dictionaries lands.
-const NOT_VALIDATED_YET: [&str; 11] = [
+const NOT_VALIDATED_YET: [&str; 10] = [
     "UseDataDictionary",
     "DataDictionary",
     "TransportDataDictionary",
@@ -33,12 +29,7 @@ const NOT_VALIDATED_YET: [&str; 11] = [
     "ValidateIncomingMessage",
     "AllowUnknownMsgFields",
     "RejectInvalidMessage",
-    "ValidateSequenceNumbers",
 ];
-
-/// Other engine keys of valid files fixring warns about without implementing (known gaps):
-/// QuickFIX/n's CME resend handling.
-const OTHER_NOT_IMPLEMENTED: [&str; 1] = ["CmeEnhancedResend"];
 
 /// Keys of the valid files that no engine of the four reads: the applications' own
 /// (`ValidOrderTypes`…), test keys (`TestLong`…), QuickFIX/n's acceptance-test runner
@@ -127,11 +118,10 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
     for name in &names {
         let path = dir.join(name);
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let gap = KNOWN_GAPS.iter().find(|(file, _)| file == name);
         match Settings::load(&path) {
             Ok(settings) => {
                 assert!(
-                    !INVALID.contains(&name.as_str()) && gap.is_none(),
+                    !INVALID.contains(&name.as_str()),
                     "{name} loads but must be refused"
                 );
                 assert!(!settings.sessions.is_empty(), "{name}: no sessions");
@@ -141,7 +131,6 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
                         ConfigWarningKind::UnknownKey => NOT_ENGINE_KEYS.contains(&w.key.as_str()),
                         ConfigWarningKind::NotImplemented { .. } => {
                             NOT_VALIDATED_YET.contains(&w.key.as_str())
-                                || OTHER_NOT_IMPLEMENTED.contains(&w.key.as_str())
                         }
                         ConfigWarningKind::Insecure { .. } => {
                             INSECURE.contains(&(name.as_str(), w.key.as_str()))
@@ -155,13 +144,6 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
                 }
             }
             Err(errors) => {
-                if let Some((_, key)) = gap {
-                    assert!(
-                        errors.iter().all(|e| e.key == *key),
-                        "{name}: refused for another reason than the known gap {key}:\n{errors}"
-                    );
-                    continue;
-                }
                 assert!(
                     INVALID.contains(&name.as_str()),
                     "{name} is valid and must load:\n{errors}"
@@ -185,7 +167,7 @@ fn every_settings_file_loads_or_is_refused_naming_its_own_keys() {
             }
         }
     }
-    assert_eq!(loaded, 39 - KNOWN_GAPS.len(), "valid files that load");
+    assert_eq!(loaded, 39, "valid files that load");
 }
 
 #[test]

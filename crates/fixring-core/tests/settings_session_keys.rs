@@ -36,7 +36,8 @@ fn defaults_are_quickfix_s() {
     assert!(!rules.enable_last_msg_seq_num_processed);
     assert!(rules.requires_orig_sending_time && rules.check_comp_id);
     assert!(rules.validate_length_and_checksum);
-    assert!(!rules.send_logout_before_timeout_disconnect);
+    assert!(!rules.send_logout_before_timeout_disconnect && !rules.cme_enhanced_resend);
+    assert!(rules.validate_sequence_numbers);
     assert_eq!(rules.timestamp_precision, TimestampPrecision::Millis);
 }
 
@@ -47,7 +48,8 @@ fn every_key_is_read_in_any_case() {
          SendRedundantResendRequests=Y\nResendRequestChunkSize=100\n\
          EnableLastMsgSeqNumProcessed=Y\nRequiresOrigSendingTime=N\n\
          SendLogoutBeforeDisconnectFromTimeout=Y\nTimeStampPrecision=NANOS\n\
-         CheckCompID=N\nValidateLengthAndChecksum=N\nDefaultApplVerID=FIX.5.0SP1\n",
+         CheckCompID=N\nValidateLengthAndChecksum=N\nDefaultApplVerID=FIX.5.0SP1\n\
+         CmeEnhancedResend=Y\nValidateSequenceNumbers=N\n",
     );
     let expected = SessionRules {
         reset_on_logout: true,
@@ -63,6 +65,8 @@ fn every_key_is_read_in_any_case() {
         check_comp_id: false,
         validate_length_and_checksum: false,
         default_appl_ver_id: Some(8),
+        cme_enhanced_resend: true,
+        validate_sequence_numbers: false,
     };
     assert_eq!(rules, expected);
 }

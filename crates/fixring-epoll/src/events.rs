@@ -115,6 +115,7 @@ fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>)
         Token::Waker => {
             if let Some(eventfd) = &backend.eventfd {
                 eventfd.drain();
+                backend.calls += 1;
             }
             if !out.iter().any(|c| matches!(c, Completion::Woken)) {
                 out.push(Completion::Woken);
@@ -152,7 +153,12 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
         let Some(listener) = backend.listeners.get(id) else {
             return;
         };
-        let (socket, peer) = match listener.accept() {
+        backend.calls += 1;
+        let accepted = listener.accept();
+        if accepted.is_ok() {
+            backend.calls += crate::apply_calls(&listener.options);
+        }
+        let (socket, peer) = match accepted {
             Ok(accepted) => accepted,
             // The peer gave up before the accept, or an option could not be set: that
             // connection is lost, the next one may be fine.
@@ -174,6 +180,7 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
             if backend.waiting.len() >= WAITING_LIMIT {
                 // The oldest goes (dropping it closes it).
                 backend.waiting.pop_front();
+                backend.calls += 1;
             }
             backend.waiting.push_back((id, socket, peer));
         }
@@ -273,6 +280,7 @@ fn finish_connect(backend: &mut EpollBackend, index: u32, out: &mut Vec<Completi
         slot.state = state;
         return;
     };
+    backend.calls += 1;
     let error = match socket.take_error() {
         Ok(None) => None,
         Ok(Some(e)) | Err(e) => Some(e),
@@ -307,7 +315,7 @@ fn on_open(backend: &mut EpollBackend, index: u32, event: Ready, out: &mut Vec<C
         } = &mut slot.state
         {
             let before = slot.buffers.tx_len;
-            let round = transfer::write(socket, &mut slot.buffers);
+            let round = transfer::write(socket, &mut slot.buffers, &mut backend.calls);
             if slot.buffers.tx_len < before && std::mem::take(&mut slot.buffers.notify_writable) {
                 out.push(Completion::Writable { conn });
             }
@@ -333,6 +341,7 @@ fn on_open(backend: &mut EpollBackend, index: u32, event: Ready, out: &mut Vec<C
     if !slot.buffers.rx_room() {
         if event.failed() {
             // Failed while the loop has not made room to read: reading cannot report it.
+            backend.calls += 1;
             let error = match socket.take_error() {
                 Ok(Some(e)) | Err(e) => e,
                 Ok(None) => io::ErrorKind::ConnectionReset.into(),
@@ -341,7 +350,7 @@ fn on_open(backend: &mut EpollBackend, index: u32, event: Ready, out: &mut Vec<C
         }
         return;
     }
-    let round = transfer::read(socket, &mut slot.buffers);
+    let round = transfer::read(socket, &mut slot.buffers, &mut backend.calls);
     match round.end {
         None => {}
         // The loop reads the last bytes first; the end is reported at the next poll.
@@ -370,7 +379,9 @@ fn finish_closing(backend: &mut EpollBackend, index: u32) {
     let State::Closing { socket } = &slot.state else {
         return;
     };
-    if let WriteRound::Done | WriteRound::Failed(_) = transfer::write(socket, &mut slot.buffers) {
+    if let WriteRound::Done | WriteRound::Failed(_) =
+        transfer::write(socket, &mut slot.buffers, &mut backend.calls)
+    {
         backend.release(index);
     }
 }

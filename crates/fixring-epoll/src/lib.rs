@@ -61,13 +61,22 @@ pub struct EpollBackend {
     ready: Vec<Ready>,
     /// Sockets accepted while every slot was taken, oldest first, until a slot is free.
     waiting: std::collections::VecDeque<(ListenerId, socket2::Socket, SocketAddr)>,
+    /// The system calls made outside the poller (sockets, reads, writes, the eventfd).
+    calls: u64,
+}
+
+/// The system calls [`socket::apply`](fixring_io::socket::apply) makes for `options`.
+pub(crate) fn apply_calls(options: &SocketOptions) -> u64 {
+    1 + u64::from(options.keep_alive)
+        + u64::from(options.send_buffer_size.is_some())
+        + u64::from(options.receive_buffer_size.is_some())
 }
 
 impl EpollBackend {
     /// Creates the epoll instance and the waker's eventfd. No connection buffer is allocated
     /// until a connection needs it.
     pub fn new(options: &BackendOptions) -> io::Result<Self> {
-        let poller = Poller::new()?;
+        let mut poller = Poller::new()?;
         let eventfd = EventFd::new(Mode::NonBlocking)?;
         poller.add(eventfd.as_raw_fd(), Token::Waker, READ)?;
         Ok(Self {
@@ -81,6 +90,7 @@ impl EpollBackend {
             ending: Vec::new(),
             ready: Vec::new(),
             waiting: std::collections::VecDeque::new(),
+            calls: 1,
         })
     }
 
@@ -94,6 +104,8 @@ impl EpollBackend {
         self.deadlines.remove(index);
         if let Some(socket) = self.slots.release(index).socket() {
             self.poller.delete(socket.as_raw_fd());
+            // The socket closes as the released state drops.
+            self.calls += 1;
         }
     }
 
@@ -165,7 +177,7 @@ impl EpollBackend {
         if *write_blocked || slot.buffers.tx_len == 0 {
             return;
         }
-        match transfer::write(socket, &mut slot.buffers) {
+        match transfer::write(socket, &mut slot.buffers, &mut self.calls) {
             WriteRound::Done => {}
             WriteRound::Blocked => *write_blocked = true,
             WriteRound::Failed(e) => self.end(index, End::Closed(Some(e))),
@@ -177,6 +189,9 @@ impl Backend for EpollBackend {
     type Waker = Waker;
 
     fn listen(&mut self, addr: SocketAddr, options: &SocketOptions) -> io::Result<ListenerId> {
+        // socket, SO_REUSEADDR, IPV6_V6ONLY for `[::]`, the options, bind, listen.
+        self.calls +=
+            4 + u64::from(addr.is_ipv6() && addr.ip().is_unspecified()) + apply_calls(options);
         let listener = Listener::bind(addr, options)?;
         let fd = listener.socket.as_raw_fd();
         let id = self.listeners.insert(listener)?;
@@ -202,6 +217,7 @@ impl Backend for EpollBackend {
     fn unlisten(&mut self, listener: ListenerId) {
         if let Some(removed) = self.listeners.remove(listener) {
             self.poller.delete(removed.socket.as_raw_fd());
+            self.calls += 1;
         }
         self.waiting.retain(|(id, _, _)| *id != listener);
     }
@@ -219,6 +235,8 @@ impl Backend for EpollBackend {
             }
             .into());
         }
+        // socket, the options, SO_REUSEADDR and bind for a source, connect.
+        self.calls += 2 + 2 * u64::from(source.is_some()) + apply_calls(options);
         let (socket, failed) = connect::start(addr, source, options)?;
         let fd = socket.as_raw_fd();
         let index = self
@@ -364,14 +382,24 @@ impl Backend for EpollBackend {
         }
         for listener in self.listeners.drain() {
             self.poller.delete(listener.socket.as_raw_fd());
+            self.calls += 1;
         }
         self.deadlines.clear();
         self.dirty.clear();
         self.ending.clear();
         self.waiting.clear();
-        self.eventfd = None;
+        if self.eventfd.take().is_some() {
+            self.calls += 1;
+        }
+        if self.poller.is_open() {
+            self.calls += 1;
+        }
         self.poller.close();
         Ok(())
+    }
+
+    fn system_calls(&self) -> u64 {
+        self.calls + self.poller.calls
     }
 }
 

@@ -85,6 +85,8 @@ pub(crate) struct Poller {
     events: Vec<libc::epoll_event>,
     /// Whether `epoll_pwait2` (microsecond timeouts, Linux 5.11) is usable here.
     pwait2: bool,
+    /// The epoll system calls made (create, ctl, wait).
+    pub(crate) calls: u64,
 }
 
 impl Poller {
@@ -101,7 +103,13 @@ impl Poller {
             epoll: Some(epoll),
             events: vec![libc::epoll_event { events: 0, u64: 0 }; BATCH],
             pwait2: true,
+            calls: 1,
         })
+    }
+
+    /// Whether the epoll instance is still open.
+    pub(crate) fn is_open(&self) -> bool {
+        self.epoll.is_some()
     }
 
     /// Closes the epoll instance; later calls fail with [`BackendError::ShutDown`].
@@ -117,26 +125,27 @@ impl Poller {
     }
 
     /// Registers `fd` (level-triggered) for `interest`.
-    pub(crate) fn add(&self, fd: RawFd, token: Token, interest: u32) -> io::Result<()> {
+    pub(crate) fn add(&mut self, fd: RawFd, token: Token, interest: u32) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_ADD, fd, token, interest)
     }
 
     /// Changes the interest of a registered `fd`.
-    pub(crate) fn modify(&self, fd: RawFd, token: Token, interest: u32) -> io::Result<()> {
+    pub(crate) fn modify(&mut self, fd: RawFd, token: Token, interest: u32) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_MOD, fd, token, interest)
     }
 
     /// Removes `fd`; errors are ignored since closing the descriptor removes it anyway.
-    pub(crate) fn delete(&self, fd: RawFd) {
+    pub(crate) fn delete(&mut self, fd: RawFd) {
         let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, Token::Waker, 0);
     }
 
-    fn ctl(&self, op: libc::c_int, fd: RawFd, token: Token, interest: u32) -> io::Result<()> {
+    fn ctl(&mut self, op: libc::c_int, fd: RawFd, token: Token, interest: u32) -> io::Result<()> {
         let mut event = libc::epoll_event {
             events: interest,
             u64: token.encode(),
         };
         let epoll = self.raw()?;
+        self.calls += 1;
         // Safety: `event` is a valid epoll_event that outlives the call; the kernel copies it.
         let rc = unsafe { libc::epoll_ctl(epoll, op, fd, &mut event) };
         if rc < 0 {
@@ -191,6 +200,7 @@ impl Poller {
         };
         let epoll = self.raw()?;
         let max = libc::c_int::try_from(self.events.len()).unwrap_or(libc::c_int::MAX);
+        self.calls += 1;
         // Safety: the buffer holds `max` events and stays borrowed mutably for the call.
         let rc = unsafe { libc::epoll_wait(epoll, self.events.as_mut_ptr(), max, ms) };
         usize::try_from(rc).map_err(|_| io::Error::last_os_error())
@@ -205,6 +215,7 @@ impl Poller {
         };
         let epoll = self.raw()?;
         let max = libc::c_int::try_from(self.events.len()).unwrap_or(libc::c_int::MAX);
+        self.calls += 1;
         // Safety: the event buffer holds `max` events and is borrowed mutably for the call;
         // `ts` outlives it; a null signal mask means "leave the mask alone".
         let rc = unsafe {

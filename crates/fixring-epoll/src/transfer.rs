@@ -20,8 +20,9 @@ pub(crate) struct ReadRound {
 ///
 /// A read shorter than the room offered means the socket's queue was empty at that moment;
 /// the level-triggered registration reports anything that arrives later, so the round stops
-/// there instead of paying for a read that would only say `EAGAIN`.
-pub(crate) fn read(socket: &Socket, buffers: &mut Buffers) -> ReadRound {
+/// there instead of paying for a read that would only say `EAGAIN`. Each `recv` is counted in
+/// `calls`.
+pub(crate) fn read(socket: &Socket, buffers: &mut Buffers, calls: &mut u64) -> ReadRound {
     let mut round = ReadRound {
         bytes: 0,
         end: None,
@@ -31,6 +32,7 @@ pub(crate) fn read(socket: &Socket, buffers: &mut Buffers) -> ReadRound {
             break;
         }
         let offered = room.len();
+        *calls += 1;
         match (&*socket).read(room) {
             Ok(0) => {
                 round.end = Some(None);
@@ -66,8 +68,9 @@ pub(crate) enum WriteRound {
 }
 
 /// Writes the committed bytes (without SIGPIPE) until they are all written or the socket
-/// would block, then moves what is left to the front of the send buffer.
-pub(crate) fn write(socket: &Socket, buffers: &mut Buffers) -> WriteRound {
+/// would block, then moves what is left to the front of the send buffer. Each `send` is
+/// counted in `calls`.
+pub(crate) fn write(socket: &Socket, buffers: &mut Buffers, calls: &mut u64) -> WriteRound {
     let len = buffers.tx_len.min(buffers.tx.len());
     let mut sent = 0;
     let round = loop {
@@ -77,6 +80,7 @@ pub(crate) fn write(socket: &Socket, buffers: &mut Buffers) -> WriteRound {
         if pending.is_empty() {
             break WriteRound::Done;
         }
+        *calls += 1;
         match socket.send_with_flags(pending, libc::MSG_NOSIGNAL) {
             Ok(0) => break WriteRound::Blocked,
             Ok(n) => sent += n,

@@ -172,6 +172,9 @@ pub trait Backend {
 
     /// Cancels everything in flight, waits for the cancellations, and closes every socket.
     fn shutdown(&mut self) -> io::Result<()>;
+
+    /// The system calls this backend has made since it was created.
+    fn system_calls(&self) -> u64;
 }
 
 /// How a backend is set up.

@@ -119,9 +119,12 @@ impl Listeners {
         armed
     }
 
-    /// Closes every listening socket; only once no accept can be in flight.
-    pub(crate) fn clear(&mut self) {
+    /// Closes every listening socket, returning how many; only once no accept can be in
+    /// flight.
+    pub(crate) fn clear(&mut self) -> u64 {
+        let open = self.slots.iter().filter(|l| l.socket.is_some()).count();
         self.slots.clear();
+        u64::try_from(open).unwrap_or(u64::MAX)
     }
 }
 
@@ -132,10 +135,15 @@ impl UringBackend {
         options: &SocketOptions,
     ) -> io::Result<ListenerId> {
         self.check_running()?;
+        // socket, SO_REUSEADDR, IPV6_V6ONLY for `[::]`, the options, bind, listen.
+        self.calls += 4
+            + u64::from(addr.is_ipv6() && addr.ip().is_unspecified())
+            + crate::apply_calls(options);
         let sock = socket::listener(addr, options, Mode::Blocking)?;
         let idx = self.listeners.insert(sock, *options);
         if let Err(e) = self.arm_accept(idx) {
             self.listeners.free(idx);
+            self.calls += 1;
             return Err(e);
         }
         Ok(ListenerId(idx))
@@ -174,6 +182,7 @@ impl UringBackend {
         }
         if !armed {
             self.listeners.free(idx);
+            self.calls += 1;
         }
         self.waiting.retain(|w| w.listener != idx);
     }
@@ -240,13 +249,10 @@ impl UringBackend {
             }
             _ => {}
         }
-        if !cqe.more {
-            if closing {
-                self.listeners.free(token.index);
-            } else if self.arm_accept(token.index).is_err() {
-                // The ring refused the re-arm; the listener cannot accept any more.
-                self.listeners.free(token.index);
-            }
+        // Closing, or the ring refused the re-arm: the listener cannot accept any more.
+        if !cqe.more && (closing || self.arm_accept(token.index).is_err()) {
+            self.listeners.free(token.index);
+            self.calls += 1;
         }
     }
 
@@ -341,6 +347,8 @@ impl UringBackend {
         options: &SocketOptions,
         out: &mut Vec<Completion>,
     ) {
+        // The options, getpeername, and the close if the socket is not taken.
+        self.calls += crate::apply_calls(options) + 2;
         let sock = SockRef::from(&fd);
         if socket::apply(sock, options).is_err() {
             return;
@@ -355,11 +363,14 @@ impl UringBackend {
         let Some(idx) = self.conns.alloc(fd, Phase::Open, peer) else {
             return;
         };
-        if self.arm_read(idx).is_err() {
+        // The close is counted when the slot is reclaimed.
+        self.calls -= 1;
+        self.register_fixed(idx);
+        if self.arm_recv(idx).is_err() {
             if let Some(c) = self.conns.slot(idx) {
                 c.phase = Phase::Closing;
             }
-            self.conns.reclaim(idx);
+            self.reclaim(idx);
             return;
         }
         out.push(Completion::Accepted {

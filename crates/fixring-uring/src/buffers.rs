@@ -1,16 +1,14 @@
 //! The buffer slab: one anonymous mapping holding every connection's receive slot and send
-//! slot, registered with the ring when the kernel allows.
+//! slot.
 //!
-//! Receive slot `i` is registered buffer `i`; send slot `i` is registered buffer `slots + i`.
+//! The slab is not registered with the kernel: receives land in the shared provided-buffer
+//! ring and are copied into a receive slot, and sends copy their bytes into the socket, so
+//! registering (pinning) every slot would only make all of them resident from the start.
+//! Untouched pages of an idle connection's slots stay unallocated.
 //! The mapping never moves and lives until the backend is dropped, after the ring.
 
 use std::io;
 use std::ptr::NonNull;
-
-/// The most buffers one ring can register (`IORING_MAX_REG_BUFFERS`).
-const MAX_REGISTERED: usize = 1 << 14;
-/// The largest single registered buffer the kernel accepts.
-const MAX_REGISTERED_LEN: usize = 1 << 30;
 
 /// The receive and send slots of every connection.
 #[derive(Debug)]
@@ -19,7 +17,6 @@ pub(crate) struct Slab {
     map_len: usize,
     slot_size: usize,
     slots: usize,
-    registered: bool,
     /// Set when operations may still target the mapping at drop: it is then never unmapped.
     leak: bool,
 }
@@ -57,34 +54,8 @@ impl Slab {
             map_len,
             slot_size,
             slots,
-            registered: false,
             leak: false,
         })
-    }
-
-    /// One iovec per slot, receive slots first, or `None` when the kernel could not take them
-    /// as registered buffers (too many, or too large).
-    pub(crate) fn iovecs(&self) -> Option<Vec<libc::iovec>> {
-        if self.slots * 2 > MAX_REGISTERED || self.slot_size > MAX_REGISTERED_LEN {
-            return None;
-        }
-        let iovecs = (0..self.slots * 2)
-            .map(|i| libc::iovec {
-                iov_base: self.slot_ptr(i).cast(),
-                iov_len: self.slot_size,
-            })
-            .collect();
-        Some(iovecs)
-    }
-
-    /// Records that the ring holds the slots as registered buffers.
-    pub(crate) fn set_registered(&mut self) {
-        self.registered = true;
-    }
-
-    /// Whether reads and writes use the registered (fixed) buffer operations.
-    pub(crate) fn registered(&self) -> bool {
-        self.registered
     }
 
     /// Keeps the mapping alive past drop, for operations that never completed.
@@ -105,31 +76,14 @@ impl Slab {
         unsafe { self.base.as_ptr().add(i * self.slot_size) }
     }
 
-    /// Receive slot `conn`: its start and registered buffer index.
-    pub(crate) fn rx(&self, conn: usize) -> Option<(*mut u8, u16)> {
-        (conn < self.slots).then(|| (self.slot_ptr(conn), buf_index(conn)))
+    /// The start of receive slot `conn`.
+    pub(crate) fn rx(&self, conn: usize) -> Option<*mut u8> {
+        (conn < self.slots).then(|| self.slot_ptr(conn))
     }
 
-    /// Send slot `conn`: its start and registered buffer index.
-    pub(crate) fn tx(&self, conn: usize) -> Option<(*mut u8, u16)> {
-        (conn < self.slots).then(|| {
-            (
-                self.slot_ptr(self.slots + conn),
-                buf_index(self.slots + conn),
-            )
-        })
-    }
-
-    /// Receive slot `conn` as a slice.
-    ///
-    /// # Safety
-    ///
-    /// No kernel operation may target the receive slot while the slice lives.
-    pub(crate) unsafe fn rx_mut(&mut self, conn: usize) -> Option<&mut [u8]> {
-        let (rx, _) = self.rx(conn)?;
-        // Safety: the range lies inside the mapping (checked by `rx`), `&mut self` keeps it
-        // from being lent twice, and the caller keeps the kernel away from it.
-        unsafe { Some(std::slice::from_raw_parts_mut(rx, self.slot_size)) }
+    /// The start of send slot `conn`.
+    pub(crate) fn tx(&self, conn: usize) -> Option<*mut u8> {
+        (conn < self.slots).then(|| self.slot_ptr(self.slots + conn))
     }
 
     /// Send slot `conn` as a slice.
@@ -138,8 +92,9 @@ impl Slab {
     ///
     /// No kernel operation may target the send slot while the slice lives.
     pub(crate) unsafe fn tx_mut(&mut self, conn: usize) -> Option<&mut [u8]> {
-        let (tx, _) = self.tx(conn)?;
-        // Safety: as in `rx_mut`, for the send slot.
+        let tx = self.tx(conn)?;
+        // Safety: the range lies inside the mapping (checked by `tx`), `&mut self` keeps it
+        // from being lent twice, and the caller keeps the kernel away from it.
         unsafe { Some(std::slice::from_raw_parts_mut(tx, self.slot_size)) }
     }
 
@@ -152,8 +107,8 @@ impl Slab {
     /// keeps an in-flight read past the received bytes and an in-flight write before the
     /// committed end, as the backend's buffer discipline says.
     pub(crate) unsafe fn pair_mut(&mut self, conn: usize) -> Option<(&mut [u8], &mut [u8])> {
-        let (rx, _) = self.rx(conn)?;
-        let (tx, _) = self.tx(conn)?;
+        let rx = self.rx(conn)?;
+        let tx = self.tx(conn)?;
         // Safety: both ranges lie inside the mapping (checked by `rx`/`tx`), do not overlap
         // (different slots), and `&mut self` keeps the backend from lending them twice; the
         // kernel's accesses are kept disjoint by the caller's contract.
@@ -164,12 +119,6 @@ impl Slab {
             ))
         }
     }
-}
-
-/// The registered index of slab slot `i`, which stays below `MAX_REGISTERED` whenever
-/// registration succeeded; otherwise the index is never used.
-fn buf_index(i: usize) -> u16 {
-    u16::try_from(i).unwrap_or(u16::MAX)
 }
 
 impl Drop for Slab {

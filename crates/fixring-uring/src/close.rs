@@ -11,7 +11,7 @@ use io_uring::opcode;
 use io_uring::types::Timespec;
 
 use crate::UringBackend;
-use crate::slots::Phase;
+use crate::slots::{Phase, Released};
 use crate::token::{OpKind, Token};
 
 /// The longest [`UringBackend::shutdown_all`] waits for cancelled operations.
@@ -31,13 +31,32 @@ impl UringBackend {
         let _ = unsafe { self.ring.push(&[entry]) };
     }
 
-    /// Cancels the read and write in flight on slot `idx`.
+    /// Frees slot `idx` if it is released and idle: its socket leaves the fixed-file table
+    /// and closes.
+    pub(crate) fn reclaim(&mut self, idx: u32) {
+        if let Some(released) = self.conns.reclaim(idx) {
+            if released.fixed {
+                // A refused update leaves the file in the table until the ring closes; the
+                // slot's next occupant replaces it.
+                let _ = self.ring.update_file(idx, -1);
+            }
+            self.close_released(released);
+        }
+    }
+
+    /// Closes a freed slot's socket.
+    fn close_released(&mut self, released: Released) {
+        drop(released.fd);
+        self.calls += 1;
+    }
+
+    /// Cancels the receive and send in flight on slot `idx`.
     fn cancel_io(&mut self, idx: u32) {
         let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return;
         };
-        let (read, write) = (c.read.is_some(), c.write.is_some());
+        let (read, write) = (c.recv, c.write.is_some());
         let connecting = c.connect_pending > 0;
         let draining = c.drain_timer.is_some();
         if read {
@@ -83,9 +102,8 @@ impl UringBackend {
             }
             Phase::Open if c.tx_len > 0 => {
                 c.phase = Phase::Draining;
-                let read = c.read.map(|_| Token::new(OpKind::Read, idx, generation));
-                if let Some(token) = read {
-                    self.cancel(token);
+                if c.recv {
+                    self.cancel(Token::new(OpKind::Read, idx, generation));
                 }
                 if self.start_write(idx).is_err() || self.arm_drain_timer(idx).is_err() {
                     self.finish_drain(idx);
@@ -97,7 +115,7 @@ impl UringBackend {
             }
             Phase::Draining | Phase::Closing => {}
         }
-        self.conns.reclaim(idx);
+        self.reclaim(idx);
     }
 
     /// Bounds the drain of slot `idx` by [`DRAIN_TIMEOUT`].
@@ -126,7 +144,7 @@ impl UringBackend {
         if c.phase == Phase::Draining {
             self.finish_drain(token.index);
         }
-        self.conns.reclaim(token.index);
+        self.reclaim(token.index);
     }
 
     /// A draining connection has written everything (or failed): close it.
@@ -174,8 +192,9 @@ impl UringBackend {
             discard.clear();
         }
         if self.ring.in_flight() > 0 {
-            // The kernel may still write into the slab: never unmap it.
+            // The kernel may still write into the buffers: never unmap them.
             self.slab.leak_on_drop();
+            self.provided.leak_on_drop();
             if result.is_ok() {
                 result = Err(io::Error::new(
                     io::ErrorKind::TimedOut,
@@ -183,8 +202,15 @@ impl UringBackend {
                 ));
             }
         }
-        self.conns.clear();
-        self.listeners.clear();
+        for released in self.conns.clear() {
+            self.close_released(released);
+        }
+        if self.fixed_files {
+            // Slots still busy when the wait ended were freed just now: the table still holds
+            // their sockets, which end once it goes.
+            self.fixed_files = self.ring.unregister_files().is_err();
+        }
+        self.calls += self.listeners.clear();
         result
     }
 }

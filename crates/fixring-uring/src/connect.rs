@@ -33,12 +33,16 @@ impl UringBackend {
         timeout: Duration,
     ) -> io::Result<ConnId> {
         self.check_running()?;
+        // socket, the options, SO_REUSEADDR and bind for a source, and the close.
+        self.calls += 2 + 2 * u64::from(source.is_some()) + crate::apply_calls(options);
         let fd: OwnedFd = socket::outbound(addr, source, options, Mode::Blocking)?.into();
         let raw = fd.as_raw_fd();
         let idx = self
             .conns
             .alloc(fd, Phase::Connecting, addr)
             .ok_or_else(|| self.table_full())?;
+        // The close is counted when the slot is reclaimed.
+        self.calls -= 1;
         let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return Err(self.table_full().into());
@@ -72,7 +76,7 @@ impl UringBackend {
             }
             Err(e) => {
                 c.phase = Phase::Closing;
-                self.conns.reclaim(idx);
+                self.reclaim(idx);
                 Err(e)
             }
         }
@@ -92,7 +96,8 @@ impl UringBackend {
             let peer = c.peer;
             if result >= 0 {
                 c.phase = Phase::Open;
-                match (self.arm_read(idx), peer) {
+                self.register_fixed(idx);
+                match (self.arm_recv(idx), peer) {
                     (Ok(()), Some(peer)) => out.push(Completion::Connected {
                         conn: ConnId(idx),
                         peer,
@@ -113,7 +118,7 @@ impl UringBackend {
                 self.fail_connect(idx, error, out);
             }
         }
-        self.conns.reclaim(idx);
+        self.reclaim(idx);
     }
 
     /// Handles the completion of a connect's link timeout.
@@ -125,15 +130,15 @@ impl UringBackend {
         if c.connect_pending == 0 {
             c.connect = None;
         }
-        self.conns.reclaim(token.index);
+        self.reclaim(token.index);
     }
 
     fn fail_connect(&mut self, idx: u32, error: io::Error, out: &mut Vec<Completion>) {
         let generation = self.conns.generation(idx);
         if let Some(c) = self.conns.slot(idx) {
             c.phase = Phase::Closing;
-            if let Some(token) = c.read.map(|_| Token::new(OpKind::Read, idx, generation)) {
-                self.cancel(token);
+            if c.recv {
+                self.cancel(Token::new(OpKind::Read, idx, generation));
             }
         }
         out.push(Completion::ConnectFailed {

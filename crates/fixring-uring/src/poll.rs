@@ -1,7 +1,9 @@
 //! Waiting for completions by the idle policy, and routing each completion to its operation.
 //!
 //! With `DEFER_TASKRUN`, completions are posted only when this thread enters the kernel with
-//! `GETEVENTS`; every path here does (the busy-poll step and the parking wait alike).
+//! `GETEVENTS`. The busy-poll step enters when something is queued to submit or the kernel
+//! flags waiting completions (`IORING_SQ_TASKRUN`), and otherwise only looks at the
+//! completion queue; the parking wait is one enter that submits and sleeps.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -20,10 +22,12 @@ struct Reaping<'a> {
 }
 
 impl Waiter for Reaping<'_> {
-    /// Enters the kernel with `GETEVENTS` (the busy-poll step) and reaps.
+    /// The busy-poll step (entering the kernel only when it has something to submit or
+    /// run), then a reap.
     fn look(&mut self) -> io::Result<bool> {
-        self.backend.ring.get_events()?;
-        self.backend.dispatch(self.out);
+        if self.backend.ring.get_events()? || !self.backend.silent.is_empty() {
+            self.backend.dispatch(self.out);
+        }
         Ok(self.out.len() > self.before)
     }
 
@@ -43,6 +47,18 @@ impl UringBackend {
         let deadline = timeout.and_then(|t| start.checked_add(t));
         let busy_poll = self.busy_poll;
         let before = out.len();
+        self.report_pending(out);
+        if !self.silent.is_empty() {
+            // Sends issued by an enter outside a poll (a push that made room) end here.
+            self.dispatch(out);
+        }
+        if out.len() > before {
+            // Bytes held back are reported; gather what else is ready without waiting.
+            if self.ring.get_events()? {
+                self.dispatch(out);
+            }
+            return Ok(());
+        }
         let mut waiter = Reaping {
             backend: self,
             out,
@@ -61,8 +77,9 @@ impl UringBackend {
         loop {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if remaining == Some(Duration::ZERO) {
-                self.ring.get_events()?;
-                self.dispatch(out);
+                if self.ring.get_events()? {
+                    self.dispatch(out);
+                }
                 return Ok(());
             }
             self.ring.wait(remaining)?;
@@ -86,7 +103,7 @@ impl UringBackend {
                 OpKind::Accept => self.on_accept(token, cqe, out),
                 OpKind::Connect => self.on_connect(token, cqe.result, out),
                 OpKind::ConnectTimeout => self.on_connect_timeout(token),
-                OpKind::Read => self.on_read(token, cqe.result, out),
+                OpKind::Read => self.on_recv(token, cqe, out),
                 OpKind::Write => self.on_write(token, cqe.result, out),
                 OpKind::DrainTimeout => self.on_drain_timeout(token),
                 OpKind::AcceptBackoff => self.on_accept_backoff(token),
@@ -94,6 +111,7 @@ impl UringBackend {
             }
         }
         self.cqes = cqes;
+        self.finish_silent_sends(out);
         self.admit_waiting(out);
     }
 }

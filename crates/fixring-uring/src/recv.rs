@@ -1,30 +1,32 @@
-//! Reads into a connection's receive slot: `ReadFixed` when the slab is registered, `Read`
-//! otherwise, always into the free tail of the slot, one at a time.
+//! Receives: one multishot `Recv` per connection, armed once and kept armed, drawing buffers
+//! from the shared provided-buffer ring; each completion's bytes are copied into the
+//! connection's receive slot and the buffer goes back to the ring.
+//!
+//! Bytes that find the receive slot full are kept in the connection's spill, in order, and
+//! the receive is cancelled until the loop has consumed enough for the spill to move into the
+//! slot; an end of stream seen meanwhile is reported after those bytes.
 
 use std::io;
 use std::os::fd::AsRawFd;
 
 use fixring_io::{Completion, ConnId};
 use io_uring::opcode;
-use io_uring::types::Fd;
+use io_uring::types::{Fd, Fixed};
 
 use crate::UringBackend;
-use crate::ring::from_result;
+use crate::provided::GROUP;
+use crate::ring::{Cqe, from_result};
 use crate::slots::Phase;
 use crate::token::{OpKind, Token};
 
 impl UringBackend {
-    /// Arms a read into the free tail of connection `idx`'s receive slot, unless one is in
-    /// flight or the slot is full.
-    pub(crate) fn arm_read(&mut self, idx: u32) -> io::Result<()> {
+    /// Arms connection `idx`'s multishot receive unless it is armed, the connection is not
+    /// open, or received bytes wait for room.
+    pub(crate) fn arm_recv(&mut self, idx: u32) -> io::Result<()> {
         if self.shut_down {
             return Ok(());
         }
         let size = self.slab.slot_size();
-        let registered = self.slab.registered();
-        let Some((base, buf_index)) = self.slab.rx(idx as usize) else {
-            return Ok(());
-        };
         let generation = self.conns.generation(idx);
         let Some(c) = self.conns.slot(idx) else {
             return Ok(());
@@ -32,67 +34,160 @@ impl UringBackend {
         let Some(fd) = c.fd.as_ref().map(AsRawFd::as_raw_fd) else {
             return Ok(());
         };
-        let offset = c.rx_len;
-        if c.read.is_some() || offset >= size || c.phase != Phase::Open {
+        if c.recv
+            || c.phase != Phase::Open
+            || !c.spill.is_empty()
+            || c.end.is_some()
+            || c.rx_len >= size
+        {
             return Ok(());
         }
-        let len = u32::try_from(size - offset).unwrap_or(u32::MAX);
-        // Safety: `offset < size`, so the pointer stays inside this connection's slot.
-        let ptr = unsafe { base.add(offset) };
-        let user_data = Token::new(OpKind::Read, idx, generation).encode();
-        let entry = if registered {
-            opcode::ReadFixed::new(Fd(fd), ptr, len, buf_index).build()
+        let entry = if c.fixed {
+            opcode::RecvMulti::new(Fixed(idx), GROUP).build()
         } else {
-            opcode::Read::new(Fd(fd), ptr, len).build()
+            opcode::RecvMulti::new(Fd(fd), GROUP).build()
         }
-        .user_data(user_data);
-        // Safety: the target is the slot's tail past `rx_len`, inside the slab, which outlives
-        // the ring. Until the completion, `read` is set, so no second read is armed, the slot
-        // is not reclaimed (its socket stays open) and a lent `ConnIo` only touches bytes
-        // before `offset` (it can shrink `rx_len`, never grow it).
+        .user_data(Token::new(OpKind::Read, idx, generation).encode());
+        // Safety: the receive writes only into the provided-buffer ring's buffers, which live
+        // until the ring is dropped; the socket is owned by the slot, which `recv` keeps from
+        // being reclaimed until the receive's final completion.
         unsafe { self.ring.push(&[entry])? };
-        c.read = Some(offset);
-        c.want_read = false;
+        c.recv = true;
         Ok(())
     }
 
-    /// Handles the completion of a read.
-    pub(crate) fn on_read(&mut self, token: Token, result: i32, out: &mut Vec<Completion>) {
+    /// Handles one completion of a multishot receive.
+    pub(crate) fn on_recv(&mut self, token: Token, cqe: Cqe, out: &mut Vec<Completion>) {
         let idx = token.index;
-        let Some(c) = self.conns.current(idx, token.generation) else {
-            return;
-        };
-        let Some(offset) = c.read.take() else {
-            return;
-        };
-        if c.phase == Phase::Open {
-            if result > 0 {
-                let n = usize::try_from(result).unwrap_or(0);
-                let rx_len = c.rx_len;
-                if rx_len < offset {
-                    // The loop consumed bytes while the read was in flight: close the gap.
-                    // Safety: the read just completed and writes to this slot end with it; the
-                    // `&mut self` of this call means no `ConnIo` is lent.
-                    if let Some(rx) = unsafe { self.slab.rx_mut(idx as usize) } {
-                        let end = offset.saturating_add(n).min(rx.len());
-                        rx.copy_within(offset..end, rx_len);
+        let size = self.slab.slot_size();
+        let n = usize::try_from(cqe.result).unwrap_or(0);
+        // Safety: the flags and length are this receive completion's; the slice is dropped
+        // before the buffer is released below.
+        let bytes = unsafe { self.provided.bytes(cqe.flags, n) };
+        let mut received = false;
+        let mut buffer = None;
+        if let Some((bytes, bid)) = bytes {
+            buffer = Some(bid);
+            let rx = self.slab.rx(idx as usize);
+            if let (Some(c), Some(rx)) = (self.conns.current(idx, token.generation), rx)
+                && c.phase == Phase::Open
+                && !bytes.is_empty()
+            {
+                let room = size.saturating_sub(c.rx_len).min(bytes.len());
+                if c.spill.is_empty() && room > 0 {
+                    // Safety: the receive slot is never a kernel target (receives land in the
+                    // provided buffers), `&mut self` means no `ConnIo` is lent, and
+                    // `rx_len + room <= size` keeps the copy inside the slot.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(bytes.as_ptr(), rx.add(c.rx_len), room);
                     }
+                    c.rx_len += room;
+                    c.spill.extend_from_slice(&bytes[room..]);
+                } else {
+                    c.spill.extend_from_slice(bytes);
                 }
-                if let Some(c) = self.conns.slot(idx) {
-                    c.rx_len = (rx_len + n).min(self.slab.slot_size());
-                    c.want_read = true;
-                }
-                self.conns.mark_dirty(idx);
-                out.push(Completion::Received { conn: ConnId(idx) });
-            } else if result == 0 {
-                self.fail(idx, None, out);
-            } else if result == -libc::EAGAIN || result == -libc::EINTR {
-                c.want_read = true;
-                self.conns.mark_dirty(idx);
-            } else if result != -libc::ECANCELED {
-                self.fail(idx, Some(from_result(result)), out);
+                received = true;
             }
         }
-        self.conns.reclaim(idx);
+        if let Some(bid) = buffer {
+            self.provided.release(bid, cqe.flags);
+        }
+        let generation = token.generation;
+        let Some(c) = self.conns.current(idx, generation) else {
+            return;
+        };
+        if !cqe.more {
+            c.recv = false;
+        }
+        if c.phase == Phase::Open {
+            let stop = c.recv && !c.spill.is_empty();
+            if received
+                && !matches!(out.last(), Some(Completion::Received { conn }) if conn.0 == idx)
+            {
+                out.push(Completion::Received { conn: ConnId(idx) });
+            }
+            if cqe.result == 0 {
+                self.end(idx, None, out);
+            } else if cqe.result < 0
+                && !matches!(
+                    -cqe.result,
+                    libc::ENOBUFS | libc::EAGAIN | libc::EINTR | libc::ECANCELED
+                )
+            {
+                self.end(idx, Some(from_result(cqe.result)), out);
+            } else if stop {
+                // No room for more: stop receiving until the loop consumes.
+                self.cancel(Token::new(OpKind::Read, idx, generation));
+            } else if !cqe.more {
+                // Ended by the kernel (out of buffers) or by our cancel: re-armed at the next
+                // flush, once there is room.
+                self.conns.mark_dirty(idx);
+            }
+        }
+        self.reclaim(idx);
+    }
+
+    /// The stream of open connection `idx` ended: reported now if the loop has read
+    /// everything, or else at the poll after the flush that follows its reading, so that the
+    /// bytes before the end stay readable until then.
+    fn end(&mut self, idx: u32, error: Option<io::Error>, out: &mut Vec<Completion>) {
+        let Some(c) = self.conns.slot(idx) else {
+            return;
+        };
+        if c.spill.is_empty() && c.rx_len == 0 {
+            self.fail(idx, error, out);
+        } else {
+            c.end = Some(error);
+            self.conns.mark_dirty(idx);
+        }
+    }
+
+    /// Moves held-back bytes into the receive slot as far as it has room, at a flush; the
+    /// connection is reported at the next poll when bytes moved or its end is due.
+    pub(crate) fn refill(&mut self, idx: u32) {
+        let size = self.slab.slot_size();
+        let rx = self.slab.rx(idx as usize);
+        let generation = self.conns.generation(idx);
+        let (Some(c), Some(rx)) = (self.conns.slot(idx), rx) else {
+            return;
+        };
+        if c.spill.is_empty() && c.end.is_none() {
+            return;
+        }
+        let room = size.saturating_sub(c.rx_len).min(c.spill.len());
+        if room > 0 {
+            // Safety: as in `on_recv`; the copy stays inside the slot.
+            unsafe {
+                std::ptr::copy_nonoverlapping(c.spill.as_ptr(), rx.add(c.rx_len), room);
+            }
+            c.rx_len += room;
+            c.spill.drain(..room);
+        }
+        if room > 0 || (c.spill.is_empty() && c.end.is_some()) {
+            self.pending.push((idx, generation));
+        }
+    }
+
+    /// Reports the connections [`UringBackend::refill`] queued: their bytes, then their end.
+    pub(crate) fn report_pending(&mut self, out: &mut Vec<Completion>) {
+        let mut pending = std::mem::take(&mut self.pending);
+        for (idx, generation) in pending.drain(..) {
+            let Some(c) = self.conns.current(idx, generation) else {
+                continue;
+            };
+            if c.phase != Phase::Open {
+                continue;
+            }
+            if c.rx_len > 0 {
+                out.push(Completion::Received { conn: ConnId(idx) });
+            }
+            if c.spill.is_empty()
+                && let Some(error) = c.end.take()
+            {
+                self.fail(idx, error, out);
+                self.reclaim(idx);
+            }
+        }
+        self.pending = pending;
     }
 }

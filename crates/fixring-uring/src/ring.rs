@@ -1,16 +1,29 @@
 //! Ring setup, submission and waiting.
 //!
-//! The ring is set up with `SINGLE_ISSUER | DEFER_TASKRUN` when the kernel has them (falling
-//! back to `COOP_TASKRUN`, then to a plain ring), or with `SQPOLL` when asked. A
-//! single-issuer ring is created disabled and enabled on the first submission, so that the
-//! thread which drives it, not the one which built it, becomes its issuer.
+//! The ring is set up with `SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG` when the kernel has
+//! them (falling back to `COOP_TASKRUN | TASKRUN_FLAG`, then to a plain ring), or with `SQPOLL`
+//! when asked. A single-issuer ring is created disabled and enabled on the first submission,
+//! so that the thread which drives it, not the one which built it, becomes its issuer; that
+//! thread also registers the ring's descriptor (registered rings are per thread), so that
+//! every later enter skips the descriptor lookup.
+//!
+//! With `TASKRUN_FLAG` the kernel raises `IORING_SQ_TASKRUN` in the shared ring when
+//! completions wait for this thread to enter: the busy-poll step looks at that flag and at the
+//! completion queue in user space, and enters only when one of them (or a queued submission)
+//! says there is something to do.
+//!
+//! Every `io_uring_enter` and `io_uring_register` the ring makes is counted
+//! ([`Ring::calls`]); so is how many enters have issued everything queued before them
+//! ([`Ring::issued`]), which is what tells a send whose success posts no completion
+//! (`SKIP_SUCCESS`) that it is over.
 
 use std::io;
+use std::os::fd::RawFd;
 use std::time::Duration;
 
 use io_uring::squeue::Entry;
 use io_uring::types::{SubmitArgs, Timespec};
-use io_uring::{IoUring, cqueue};
+use io_uring::{EnterFlags, IoUring, Submitter, cqueue};
 
 use fixring_io::BackendError;
 
@@ -28,29 +41,51 @@ pub enum RingMode {
     SqPoll,
 }
 
+impl RingMode {
+    /// Whether the kernel issues an entry inside the enter that submits it, so that an entry
+    /// which cannot wait (`MSG_DONTWAIT`) is over when that enter returns.
+    pub(crate) fn issues_inline(self) -> bool {
+        self != RingMode::SqPoll
+    }
+}
+
 /// One completion, copied out of the completion queue.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Cqe {
     pub(crate) user_data: u64,
     pub(crate) result: i32,
+    pub(crate) flags: u32,
     /// The operation stays armed (multishot) and will complete again.
     pub(crate) more: bool,
 }
 
-/// The ring and the count of operations whose last completion has not arrived.
+/// The ring, the submitter that holds its registered descriptor, and its counters.
 pub(crate) struct Ring {
-    uring: IoUring,
+    /// Borrows `uring` (boxed, so it never moves); declared first, so dropped first.
+    submitter: Submitter<'static>,
+    uring: Box<IoUring>,
     mode: RingMode,
-    enabled: bool,
+    /// The thread that first used the ring (its issuer), once one has.
+    issuer: Option<std::thread::ThreadId>,
+    /// The issuer registered the ring's descriptor (a per-thread registration).
+    ring_fd_registered: bool,
     in_flight: usize,
+    calls: u64,
+    issued: u64,
 }
+
+// Safety: the submitter's pointers and references lead into `uring` (its boxed fields and its
+// mappings), which moves with it and is owned by this value alone; nothing in either is tied
+// to the thread that created them (the issuer is chosen at the first enter).
+unsafe impl Send for Ring {}
 
 impl std::fmt::Debug for Ring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ring")
             .field("mode", &self.mode)
-            .field("enabled", &self.enabled)
+            .field("issuer", &self.issuer)
             .field("in_flight", &self.in_flight)
+            .field("calls", &self.calls)
             .finish()
     }
 }
@@ -77,7 +112,8 @@ impl Ring {
             ]
         };
         let mut last = io::Error::from_raw_os_error(libc::EINVAL);
-        for &mode in attempts {
+        for (tried, &mode) in attempts.iter().enumerate() {
+            let calls = u64::try_from(tried).unwrap_or(0) + 1;
             let mut builder = IoUring::builder();
             builder.setup_cqsize(cq_entries).setup_clamp();
             match mode {
@@ -85,6 +121,7 @@ impl Ring {
                     builder
                         .setup_single_issuer()
                         .setup_defer_taskrun()
+                        .setup_taskrun_flag()
                         .setup_r_disabled();
                 }
                 RingMode::CoopTaskrun => {
@@ -103,11 +140,23 @@ impl Ring {
                         )
                         .into());
                     }
+                    let uring = Box::new(uring);
+                    // Safety: the submitter borrows the boxed ring, whose heap address never
+                    // changes; the field order drops the submitter before the box, and no
+                    // `&mut IoUring` is ever taken while both live (the queues are reached
+                    // through the `_shared` accessors).
+                    let submitter = unsafe {
+                        std::mem::transmute::<Submitter<'_>, Submitter<'static>>(uring.submitter())
+                    };
                     return Ok(Self {
+                        submitter,
                         uring,
                         mode,
-                        enabled: mode != RingMode::DeferTaskrun,
+                        issuer: None,
+                        ring_fd_registered: false,
                         in_flight: 0,
+                        calls,
+                        issued: 0,
                     });
                 }
                 Err(e) if is_einval(&e) => last = e,
@@ -127,21 +176,77 @@ impl Ring {
         self.in_flight
     }
 
-    /// Registers the buffer slab.
+    /// The `io_uring_setup`, `io_uring_enter` and `io_uring_register` calls made so far.
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    /// How many enters returned with every entry queued before them issued.
+    pub(crate) fn issued(&self) -> u64 {
+        self.issued
+    }
+
+    /// Counts `n` system calls made on the ring's behalf.
+    fn count(&mut self, n: u64) {
+        self.calls += n;
+    }
+
+    /// Registers a sparse table of `n` fixed files.
+    pub(crate) fn register_files_sparse(&mut self, n: u32) -> io::Result<()> {
+        self.count(1);
+        self.submitter.register_files_sparse(n)
+    }
+
+    /// Drops the fixed-file table (closing the files only it still held).
+    pub(crate) fn unregister_files(&mut self) -> io::Result<()> {
+        self.count(1);
+        self.submitter.unregister_files()
+    }
+
+    /// Puts `fd` (or nothing, for `-1`) at `offset` of the fixed-file table.
+    pub(crate) fn update_file(&mut self, offset: u32, fd: RawFd) -> io::Result<()> {
+        self.count(1);
+        self.submitter
+            .register_files_update(offset, &[fd])
+            .map(drop)
+    }
+
+    /// Registers a provided-buffer ring.
     ///
     /// # Safety
     ///
-    /// The memory each iovec names must stay valid until the ring is dropped.
-    pub(crate) unsafe fn register_buffers(&self, iovecs: &[libc::iovec]) -> io::Result<()> {
+    /// The ring memory (`entries` entries at `addr`, page-aligned) must stay valid until the
+    /// ring is dropped.
+    pub(crate) unsafe fn register_buf_ring(
+        &mut self,
+        addr: u64,
+        entries: u16,
+        group: u16,
+        flags: u16,
+    ) -> io::Result<()> {
+        self.count(1);
         // Safety: forwarded from this function's contract.
-        unsafe { self.uring.submitter().register_buffers(iovecs) }
+        unsafe {
+            self.submitter
+                .register_buf_ring_with_flags(addr, entries, group, flags)
+        }
     }
 
-    /// Enables a ring created disabled, making the calling thread its single issuer.
-    fn ensure_enabled(&mut self) -> io::Result<()> {
-        if !self.enabled {
-            self.uring.submitter().register_enable_rings()?;
-            self.enabled = true;
+    /// On the first use: enables a ring created disabled, making the calling thread its
+    /// single issuer, and registers the ring's descriptor for this thread.
+    fn ensure_ready(&mut self) -> io::Result<()> {
+        if self.issuer.is_some() {
+            return Ok(());
+        }
+        if self.mode == RingMode::DeferTaskrun {
+            self.count(1);
+            self.submitter.register_enable_rings()?;
+        }
+        self.issuer = Some(std::thread::current().id());
+        if self.mode != RingMode::SqPoll {
+            self.count(1);
+            // A kernel without registered rings (before 5.18) enters by descriptor.
+            self.ring_fd_registered = self.submitter.register_ring_fd().is_ok();
         }
         Ok(())
     }
@@ -155,57 +260,71 @@ impl Ring {
     /// accessed against the operation's use, until the operation's final completion.
     pub(crate) unsafe fn push(&mut self, entries: &[Entry]) -> io::Result<()> {
         for _ in 0..PUSH_ATTEMPTS {
-            // Safety: forwarded from this function's contract.
-            let pushed = unsafe { self.uring.submission().push_multiple(entries) };
+            // Safety: forwarded from this function's contract; no other submission queue
+            // handle exists (each is dropped before this one is made).
+            let pushed = unsafe { self.uring.submission_shared().push_multiple(entries) };
             match pushed {
                 Ok(()) => {
                     self.in_flight += entries.len();
                     return Ok(());
                 }
-                Err(_) if self.uring.submission().is_empty() => break,
+                Err(_) if self.sq_len() == 0 => break,
                 Err(_) => self.submit()?,
             }
         }
         Err(io::Error::from_raw_os_error(libc::EBUSY))
     }
 
-    /// Submits queued operations without waiting.
-    pub(crate) fn submit(&mut self) -> io::Result<()> {
-        if self.uring.submission().is_empty() {
-            return Ok(());
-        }
-        self.ensure_enabled()?;
-        match self.uring.submit() {
-            Ok(_) => Ok(()),
-            Err(e) if transient(&e) => Ok(()),
-            Err(e) => Err(e),
+    /// Records that an operation ended without a completion (a send whose success was
+    /// skipped).
+    pub(crate) fn ended_silently(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    fn sq_len(&self) -> usize {
+        // Safety: a transient handle; no other submission queue handle exists.
+        unsafe { self.uring.submission_shared().len() }
+    }
+
+    /// Whether completions wait for this thread to enter (`IORING_SQ_TASKRUN`) or the
+    /// completion queue overflowed into the kernel.
+    fn kernel_has_work(&self) -> bool {
+        // Safety: a transient handle; no other submission queue handle exists.
+        let sq = unsafe { self.uring.submission_shared() };
+        sq.taskrun() || sq.cq_overflow()
+    }
+
+    /// Whether completions overflowed the completion queue into the kernel's list (they
+    /// reach the queue at the next enter).
+    pub(crate) fn cq_overflowed(&self) -> bool {
+        // Safety: a transient handle; no other submission queue handle exists.
+        unsafe { self.uring.submission_shared().cq_overflow() }
+    }
+
+    /// Whether completions wait in the completion queue.
+    fn cq_ready(&self) -> bool {
+        // Safety: a transient handle; no other completion queue handle exists.
+        unsafe { !self.uring.completion_shared().is_empty() }
+    }
+
+    /// Marks the entries queued before an enter as issued, if the enter took them all.
+    fn after_enter(&mut self) {
+        if self.sq_len() == 0 {
+            self.issued += 1;
         }
     }
 
-    /// Submits queued operations and runs pending completions without sleeping: the busy-poll
-    /// step. A `DEFER_TASKRUN` ring posts completions only on an enter with `GETEVENTS`.
-    pub(crate) fn get_events(&mut self) -> io::Result<()> {
-        self.ensure_enabled()?;
-        if self.mode == RingMode::SqPoll {
-            // The kernel thread submits and completes; this enters only when the thread
-            // sleeps or the completion queue overflowed.
-            return match self.uring.submit() {
-                Ok(_) => Ok(()),
-                Err(e) if transient(&e) => Ok(()),
-                Err(e) => Err(e),
-            };
+    /// Submits queued operations without waiting.
+    pub(crate) fn submit(&mut self) -> io::Result<()> {
+        if self.sq_len() == 0 {
+            return Ok(());
         }
-        let to_submit = u32::try_from(self.uring.submission().len()).unwrap_or(u32::MAX);
-        // Safety: no argument structure is passed (`None`), so the kernel reads no user memory
-        // beyond the rings it owns; the flags only ask it to submit and reap.
-        let res = unsafe {
-            self.uring.submitter().enter::<libc::sigset_t>(
-                to_submit,
-                0,
-                io_uring::EnterFlags::GETEVENTS.bits(),
-                None,
-            )
-        };
+        self.ensure_ready()?;
+        if self.mode != RingMode::SqPoll || self.sq_need_wakeup() {
+            self.count(1);
+        }
+        let res = self.submitter.submit();
+        self.after_enter();
         match res {
             Ok(_) => Ok(()),
             Err(e) if transient(&e) => Ok(()),
@@ -213,17 +332,72 @@ impl Ring {
         }
     }
 
-    /// Submits and sleeps until one completion arrives or `timeout` passes.
+    fn sq_need_wakeup(&self) -> bool {
+        // Safety: a transient handle; no other submission queue handle exists.
+        unsafe { self.uring.submission_shared().need_wakeup() }
+    }
+
+    /// The busy-poll step: submits what is queued and runs pending completions without
+    /// sleeping, entering the kernel only when there is something to submit or run.
+    /// Whether the completion queue may hold something afterwards.
+    pub(crate) fn get_events(&mut self) -> io::Result<bool> {
+        self.ensure_ready()?;
+        let pending = self.sq_len() > 0;
+        let needs_enter = match self.mode {
+            // The kernel thread submits and completes; enter only to wake it or flush an
+            // overflow.
+            RingMode::SqPoll => {
+                if (pending && self.sq_need_wakeup()) || self.kernel_has_work() {
+                    self.count(1);
+                    let res = self.submitter.submit();
+                    return match res {
+                        Ok(_) => Ok(true),
+                        Err(e) if transient(&e) => Ok(true),
+                        Err(e) => Err(e),
+                    };
+                }
+                return Ok(self.cq_ready());
+            }
+            // Without the flag the kernel cannot say when task work waits.
+            RingMode::Plain => true,
+            RingMode::DeferTaskrun | RingMode::CoopTaskrun => pending || self.kernel_has_work(),
+        };
+        if !needs_enter {
+            return Ok(self.cq_ready());
+        }
+        let to_submit = u32::try_from(self.sq_len()).unwrap_or(u32::MAX);
+        self.count(1);
+        // Safety: no argument structure is passed (`None`), so the kernel reads no user memory
+        // beyond the rings it owns; the flags only ask it to submit and reap.
+        let res = unsafe {
+            self.submitter
+                .enter::<libc::sigset_t>(to_submit, 0, EnterFlags::GETEVENTS.bits(), None)
+        };
+        self.after_enter();
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if transient(&e) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Submits and sleeps until one completion arrives or `timeout` passes: one enter.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.ensure_enabled()?;
+        self.ensure_ready()?;
+        if self.cq_ready() {
+            // Something to reap already: submit without sleeping.
+            return self.get_events().map(drop);
+        }
+        self.count(1);
         let res = match timeout {
             Some(t) => {
                 let ts = Timespec::from(t);
                 let args = SubmitArgs::new().timespec(&ts);
-                self.uring.submitter().submit_with_args(1, &args)
+                self.submitter.submit_with_args(1, &args)
             }
-            None => self.uring.submitter().submit_and_wait(1),
+            None => self.submitter.submit_and_wait(1),
         };
+        self.after_enter();
         match res {
             Ok(_) => Ok(()),
             Err(e) if transient(&e) || e.raw_os_error() == Some(libc::ETIME) => Ok(()),
@@ -233,7 +407,9 @@ impl Ring {
 
     /// Moves every available completion into `into`.
     pub(crate) fn reap(&mut self, into: &mut Vec<Cqe>) {
-        for cqe in self.uring.completion() {
+        // Safety: a transient handle; no other completion queue handle exists.
+        let cq = unsafe { self.uring.completion_shared() };
+        for cqe in cq {
             let more = cqueue::more(cqe.flags());
             if !more {
                 self.in_flight = self.in_flight.saturating_sub(1);
@@ -241,8 +417,21 @@ impl Ring {
             into.push(Cqe {
                 user_data: cqe.user_data(),
                 result: cqe.result(),
+                flags: cqe.flags(),
                 more,
             });
+        }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // The registration holds the ring open; it lives in the issuer's thread, and only
+        // that thread can undo it (elsewhere the index would name another ring). Dropped on
+        // another thread, the ring is freed when the issuer exits.
+        if self.ring_fd_registered && self.issuer == Some(std::thread::current().id()) {
+            self.calls += 1;
+            let _ = self.submitter.unregister_ring_fd();
         }
     }
 }

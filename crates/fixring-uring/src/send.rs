@@ -1,33 +1,43 @@
-//! Writes from a connection's send slot: `WriteFixed` when the slab is registered, `Write`
-//! otherwise, of the committed prefix, one at a time.
+//! Sends from a connection's send slot, of the committed prefix, one at a time.
 //!
-//! The written prefix is dropped by moving the rest to the front when the write completes:
-//! at that moment no write is in flight, so no bytes move under the kernel.
+//! A send is first tried without waiting (`MSG_DONTWAIT | MSG_WAITALL`) and with
+//! `IOSQE_CQE_SKIP_SUCCESS`: the kernel issues it inside the enter that submits it, and it
+//! either writes every byte, posting nothing, or fails at once with a completion (`EAGAIN`
+//! when the socket's buffer is full, the count written when only part fit, or the error).
+//! So a send is known to be over, in full, once an enter has issued it and reaping found no
+//! completion for it ([`UringBackend::finish_silent_sends`]): the room it held in the send
+//! slot is free again without a completion per send. A socket whose buffer was full gets
+//! sends that wait for room and complete, until one has written everything. On an SQPOLL
+//! ring, whose kernel thread issues entries when it likes, every send waits and completes.
+//!
+//! The written prefix is dropped by moving the rest to the front once the send is over: at
+//! that moment no send is in flight, so no bytes move under the kernel.
 
 use std::io;
 use std::os::fd::AsRawFd;
 
-use fixring_io::Completion;
+use fixring_io::{Completion, ConnId};
 use io_uring::opcode;
-use io_uring::types::Fd;
+use io_uring::squeue::Flags;
+use io_uring::types::{Fd, Fixed};
 
 use crate::UringBackend;
 use crate::ring::from_result;
-use crate::slots::Phase;
+use crate::slots::{Phase, WriteOp};
 use crate::token::{OpKind, Token};
 
 impl UringBackend {
-    /// Starts writing connection `idx`'s committed bytes unless a write is in flight.
+    /// Starts sending connection `idx`'s committed bytes unless a send is in flight.
     pub(crate) fn start_write(&mut self, idx: u32) -> io::Result<()> {
         if self.shut_down {
             return Ok(());
         }
-        let registered = self.slab.registered();
-        let Some((base, buf_index)) = self.slab.tx(idx as usize) else {
+        let Some(base) = self.slab.tx(idx as usize) else {
             return Ok(());
         };
         let size = self.slab.slot_size();
         let generation = self.conns.generation(idx);
+        let inline = self.ring.mode().issues_inline();
         let Some(c) = self.conns.slot(idx) else {
             return Ok(());
         };
@@ -39,55 +49,124 @@ impl UringBackend {
         if c.write.is_some() || len == 0 || !writable {
             return Ok(());
         }
+        let silent = inline && !c.blocked;
         let len32 = u32::try_from(len).unwrap_or(u32::MAX);
-        let user_data = Token::new(OpKind::Write, idx, generation).encode();
-        let entry = if registered {
-            opcode::WriteFixed::new(Fd(fd), base, len32, buf_index).build()
+        let flags = if silent {
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT | libc::MSG_WAITALL
         } else {
-            opcode::Write::new(Fd(fd), base, len32).build()
+            libc::MSG_NOSIGNAL
+        };
+        let entry = if c.fixed {
+            opcode::Send::new(Fixed(idx), base, len32)
+                .flags(flags)
+                .build()
+        } else {
+            opcode::Send::new(Fd(fd), base, len32).flags(flags).build()
         }
-        .user_data(user_data);
+        .user_data(Token::new(OpKind::Write, idx, generation).encode());
+        let entry = if silent {
+            entry.flags(Flags::SKIP_SUCCESS)
+        } else {
+            entry
+        };
         // Safety: the source is the committed prefix of the slot, inside the slab, which
-        // outlives the ring. Until the completion, `write` is set, so no compaction moves those
-        // bytes, the slot is not reclaimed (its socket stays open), and a lent `ConnIo` only
-        // writes past `tx_len`, which never shrinks while the write is in flight.
+        // outlives the ring. Until the send is over, `write` is set, so no compaction moves
+        // those bytes, the slot is not reclaimed (its socket stays open), and a lent `ConnIo`
+        // only writes past `tx_len`, which never shrinks while the send is in flight.
         unsafe { self.ring.push(&[entry])? };
-        c.write = Some(len);
+        let issued = self.ring.issued();
+        let Some(c) = self.conns.slot(idx) else {
+            return Ok(());
+        };
+        c.write = Some(WriteOp {
+            len,
+            silent: silent.then_some(issued),
+        });
+        if silent {
+            self.silent.push((idx, generation));
+        }
         Ok(())
     }
 
-    /// Handles the completion of a write.
+    /// Ends the silent sends an enter has issued since they were queued and for which no
+    /// failure completion came: each wrote everything. Called after a reap.
+    pub(crate) fn finish_silent_sends(&mut self, out: &mut Vec<Completion>) {
+        if self.silent.is_empty() || self.ring.cq_overflowed() {
+            // A failure completion may still wait in the kernel's overflow list.
+            return;
+        }
+        let issued = self.ring.issued();
+        let mut silent = std::mem::take(&mut self.silent);
+        silent.retain(|&(idx, generation)| {
+            let Some(c) = self.conns.current(idx, generation) else {
+                return false;
+            };
+            let Some(op) = c.write else {
+                return false;
+            };
+            match op.silent {
+                Some(at) if at < issued => {
+                    c.write = None;
+                    self.ring.ended_silently();
+                    self.sent(idx, op.len, out);
+                    self.reclaim(idx);
+                    false
+                }
+                Some(_) => true,
+                None => false,
+            }
+        });
+        silent.append(&mut self.silent);
+        self.silent = silent;
+    }
+
+    /// `n` bytes of connection `idx`'s send slot left: drop them, tell a loop that waits for
+    /// room, and send the rest.
+    fn sent(&mut self, idx: u32, n: usize, out: &mut Vec<Completion>) {
+        let Some(c) = self.conns.slot(idx) else {
+            return;
+        };
+        let phase = c.phase;
+        let tx_len = c.tx_len;
+        let n = n.min(tx_len);
+        c.tx_len = tx_len - n;
+        let rest = c.tx_len;
+        if n > 0 && std::mem::take(&mut c.notify_writable) && phase == Phase::Open {
+            out.push(Completion::Writable { conn: ConnId(idx) });
+        }
+        if rest > 0 {
+            // Safety: the send just ended and no other send is in flight, so the kernel reads
+            // nothing of this slot; `&mut self` means no `ConnIo` is lent.
+            if let Some(tx) = unsafe { self.slab.tx_mut(idx as usize) } {
+                tx.copy_within(n..tx_len, 0);
+            }
+            if let Err(e) = self.start_write(idx) {
+                self.write_failed(idx, phase, e, out);
+            }
+        } else if phase == Phase::Draining {
+            self.finish_drain(idx);
+        }
+    }
+
+    /// Handles the completion of a send: a waiting send's result, or a silent send's failure.
     pub(crate) fn on_write(&mut self, token: Token, result: i32, out: &mut Vec<Completion>) {
         let idx = token.index;
         let Some(c) = self.conns.current(idx, token.generation) else {
             return;
         };
-        let Some(len) = c.write.take() else {
+        let Some(op) = c.write.take() else {
             return;
         };
         let phase = c.phase;
+        let n = usize::try_from(result).unwrap_or(0).min(op.len);
+        if op.silent.is_some() && (result > 0 || result == -libc::EAGAIN) {
+            // The socket's buffer is full: wait for room from now on.
+            c.blocked = true;
+        } else if op.silent.is_none() && result > 0 && n == c.tx_len {
+            c.blocked = false;
+        }
         if result > 0 {
-            let tx_len = c.tx_len;
-            let n = usize::try_from(result).unwrap_or(0).min(len).min(tx_len);
-            c.tx_len = tx_len - n;
-            let rest = c.tx_len;
-            if std::mem::take(&mut c.notify_writable) && phase == Phase::Open {
-                out.push(Completion::Writable {
-                    conn: fixring_io::ConnId(idx),
-                });
-            }
-            if rest > 0 {
-                // Safety: the write just completed and no other write is in flight, so the
-                // kernel reads nothing of this slot; `&mut self` means no `ConnIo` is lent.
-                if let Some(tx) = unsafe { self.slab.tx_mut(idx as usize) } {
-                    tx.copy_within(n..tx_len, 0);
-                }
-                if let Err(e) = self.start_write(idx) {
-                    self.write_failed(idx, phase, e, out);
-                }
-            } else if phase == Phase::Draining {
-                self.finish_drain(idx);
-            }
+            self.sent(idx, n, out);
         } else if result == -libc::EAGAIN || result == -libc::EINTR {
             if let Err(e) = self.start_write(idx) {
                 self.write_failed(idx, phase, e, out);
@@ -100,7 +179,7 @@ impl UringBackend {
             };
             self.write_failed(idx, phase, error, out);
         }
-        self.conns.reclaim(idx);
+        self.reclaim(idx);
     }
 
     fn write_failed(

@@ -1,6 +1,7 @@
 //! The connection table: one slot per connection, reused only once every operation on it has
 //! completed.
 
+use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
@@ -24,30 +25,49 @@ pub(crate) enum Phase {
     Closing,
 }
 
+/// A send in flight.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WriteOp {
+    /// Bytes it sends, from the front of the send slot.
+    pub(crate) len: usize,
+    /// For a send whose success posts no completion (`SKIP_SUCCESS`, `MSG_DONTWAIT`): the
+    /// ring's [`issued`](crate::ring::Ring::issued) count when it was queued. It is over, sent
+    /// in full, once an enter issued it and no failure completion came.
+    pub(crate) silent: Option<u64>,
+}
+
 /// One connection slot.
 #[derive(Debug, Default)]
 pub(crate) struct Conn {
     pub(crate) phase: Phase,
     pub(crate) fd: Option<OwnedFd>,
+    /// The socket is in the ring's fixed-file table at the slot's index.
+    pub(crate) fixed: bool,
     pub(crate) peer: Option<SocketAddr>,
     /// Received bytes at the front of the receive slot.
     pub(crate) rx_len: usize,
-    /// Committed bytes at the front of the send slot (an in-flight write reads a prefix).
+    /// Received bytes that did not fit in the receive slot, in order, moved there as the
+    /// loop consumes; the receive stays stopped until they are.
+    pub(crate) spill: Vec<u8>,
+    /// How the stream ended (`None`: in order), held back until `spill` is delivered.
+    pub(crate) end: Option<Option<io::Error>>,
+    /// Committed bytes at the front of the send slot (a send in flight reads a prefix).
     pub(crate) tx_len: usize,
     /// The loop asked to hear when a write makes room.
     pub(crate) notify_writable: bool,
-    /// Offset in the receive slot of the read in flight.
-    pub(crate) read: Option<usize>,
-    /// Length of the write in flight.
-    pub(crate) write: Option<usize>,
+    /// The multishot receive is armed (until its final completion).
+    pub(crate) recv: bool,
+    /// The send in flight.
+    pub(crate) write: Option<WriteOp>,
+    /// The socket's send buffer was full: sends wait for room until one has written
+    /// everything.
+    pub(crate) blocked: bool,
     /// The connect's address and timeout, owned until both its completions arrive.
     pub(crate) connect: Option<Box<ConnectOp>>,
     /// Completions still due for the connect and its link timeout.
     pub(crate) connect_pending: u8,
     /// The drain timeout's duration, owned while the timeout is in flight.
     pub(crate) drain_timer: Option<Box<Timespec>>,
-    /// The read is to be re-armed at the next flush.
-    pub(crate) want_read: bool,
     /// The slot is in the dirty list.
     pub(crate) dirty: bool,
 }
@@ -60,11 +80,15 @@ impl Conn {
 
     /// Whether any operation on this slot has yet to complete.
     pub(crate) fn busy(&self) -> bool {
-        self.read.is_some()
-            || self.write.is_some()
-            || self.connect_pending > 0
-            || self.drain_timer.is_some()
+        self.recv || self.write.is_some() || self.connect_pending > 0 || self.drain_timer.is_some()
     }
+}
+
+/// A freed slot's socket, to be taken out of the fixed-file table before it closes.
+#[derive(Debug)]
+pub(crate) struct Released {
+    pub(crate) fd: OwnedFd,
+    pub(crate) fixed: bool,
 }
 
 /// The table of connection slots and the list of slots the next flush visits.
@@ -98,10 +122,13 @@ impl Conns {
         c.phase = phase;
         c.fd = Some(fd);
         c.peer = Some(peer);
+        c.fixed = false;
         c.rx_len = 0;
+        c.spill = Vec::new();
+        c.end = None;
         c.tx_len = 0;
         c.notify_writable = false;
-        c.want_read = false;
+        c.blocked = false;
         Some(idx)
     }
 
@@ -146,19 +173,19 @@ impl Conns {
         into.append(&mut self.dirty);
     }
 
-    /// Frees slot `idx` (closing its socket) if it is released and idle.
-    pub(crate) fn reclaim(&mut self, idx: u32) {
-        let Some(c) = self.slots.get(idx) else {
-            return;
-        };
+    /// Frees slot `idx` if it is released and idle, handing back its socket.
+    pub(crate) fn reclaim(&mut self, idx: u32) -> Option<Released> {
+        let c = self.slots.get(idx)?;
         if c.phase != Phase::Closing || c.busy() {
-            return;
+            return None;
         }
-        if let Some(c) = self.slots.release(idx) {
-            c.fd = None;
-            c.peer = None;
-            c.connect = None;
-        }
+        let c = self.slots.release(idx)?;
+        c.peer = None;
+        c.connect = None;
+        c.spill = Vec::new();
+        c.end = None;
+        let fixed = std::mem::take(&mut c.fixed);
+        c.fd.take().map(|fd| Released { fd, fixed })
     }
 
     /// Indices of every occupied slot.
@@ -166,18 +193,20 @@ impl Conns {
         self.slots.occupied()
     }
 
-    /// Closes every socket and frees every slot; only once no operation can touch them.
-    pub(crate) fn clear(&mut self) {
+    /// Frees every slot, handing back their sockets; only once no operation can touch them.
+    pub(crate) fn clear(&mut self) -> Vec<Released> {
+        let mut released = Vec::new();
         for idx in self.slots.occupied() {
             if let Some(c) = self.slots.get_mut(idx) {
                 c.phase = Phase::Closing;
-                c.read = None;
+                c.recv = false;
                 c.write = None;
                 c.connect_pending = 0;
                 c.drain_timer = None;
             }
-            self.reclaim(idx);
+            released.extend(self.reclaim(idx));
         }
         self.dirty.clear();
+        released
     }
 }

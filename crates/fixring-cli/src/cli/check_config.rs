@@ -119,6 +119,14 @@ fn describe_engine(out: &mut String, engine: &EngineConfig) {
 fn describe_session(out: &mut String, session: &SessionConfig) {
     let _ = writeln!(out, "session {} (line {})", session.id, session.line);
     let _ = writeln!(out, "  role:        {}", session.connection_type().as_str());
+    if session.template {
+        let _ = writeln!(
+            out,
+            "  template:    AcceptorTemplate=Y: a Logon for no configured session that fits \
+             {} (* matches any value) makes a session with these settings",
+            session.id
+        );
+    }
     match &session.role {
         Role::Acceptor(acceptor) => {
             let host = acceptor.accept_host.as_deref().unwrap_or("*");

@@ -160,7 +160,10 @@ fn announcement(settings: &Settings, listening: &[SocketAddr]) -> String {
             .sessions
             .iter()
             .filter(|s| matches!(&s.role, Role::Acceptor(a) if a.accept_port == addr.port()))
-            .map(|s| s.id.to_string())
+            .map(|s| match s.template {
+                true => format!("{} (AcceptorTemplate)", s.id),
+                false => s.id.to_string(),
+            })
             .collect();
         let _ = write!(out, "fixring: listening on {addr}");
         if !sessions.is_empty() {

@@ -43,8 +43,10 @@ pub(super) fn describe(out: &mut String, session: &SessionConfig) {
     };
     let _ = writeln!(
         out,
-        "  resends:     SendRedundantResendRequests {}, ResendRequestChunkSize {chunk}",
-        yes_no(rules.send_redundant_resend_requests)
+        "  resends:     SendRedundantResendRequests {}, ResendRequestChunkSize {chunk}, \
+         CmeEnhancedResend {}",
+        yes_no(rules.send_redundant_resend_requests),
+        yes_no(rules.cme_enhanced_resend)
     );
     let precision = match rules.timestamp_precision {
         TimestampPrecision::Seconds => "0 (seconds)",
@@ -77,10 +79,12 @@ pub(super) fn describe(out: &mut String, session: &SessionConfig) {
     let _ = writeln!(
         out,
         "  checks:      CheckCompID {}, CheckLatency {latency}, RequiresOrigSendingTime {}, \
-         ValidateLengthAndChecksum {}, SendLogoutBeforeDisconnectFromTimeout {}",
+         ValidateLengthAndChecksum {}, ValidateSequenceNumbers {}, \
+         SendLogoutBeforeDisconnectFromTimeout {}",
         yes_no(rules.check_comp_id),
         yes_no(rules.requires_orig_sending_time),
         yes_no(rules.validate_length_and_checksum),
+        yes_no(rules.validate_sequence_numbers),
         yes_no(rules.send_logout_before_timeout_disconnect)
     );
 }

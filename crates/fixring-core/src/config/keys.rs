@@ -200,7 +200,7 @@ const NO_EFFECT: [&str; 1] = [
 
 /// QuickFIX keys whose behaviour fixring does not have yet: accepted, warned about, with what
 /// the session does instead.
-const NOT_IMPLEMENTED: [(&str, &str); 12] = [
+const NOT_IMPLEMENTED: [(&str, &str); 10] = [
     (
         "usedatadictionary",
         "messages are not validated against a data dictionary",
@@ -214,12 +214,6 @@ const NOT_IMPLEMENTED: [(&str, &str); 12] = [
     ("validateincomingmessage", "messages are not validated"),
     ("allowunknownmsgfields", "messages are not validated"),
     ("rejectinvalidmessage", "messages are not validated"),
-    ("validatesequencenumbers", "messages are not validated"),
-    (
-        "cmeenhancedresend",
-        "QuickFIX/n's CME-style resend handling is not implemented: resend requests are \
-         answered and sent as QuickFIX's default",
-    ),
 ];
 
 /// The lower-cased name of `key`, with a synonym mapped onto fixring's name.

@@ -108,6 +108,11 @@ pub struct SessionConfig {
     pub allowed_remote_addresses: Option<Vec<IpAddr>>,
     /// Resets, resend requests, optional header fields, SendingTime precision, input checks.
     pub rules: SessionRules,
+    /// AcceptorTemplate=Y (QuickFIX/J): not a session but the template of dynamic ones. A
+    /// Logon that matches no configured session of its port and matches this identity, where
+    /// each field that is `*` matches any value, creates a session with this configuration and
+    /// the Logon's identity (default N).
+    pub template: bool,
     /// The line of the `[SESSION]` header in the settings file, for messages.
     pub line: usize,
 }
@@ -135,7 +140,17 @@ impl SessionConfig {
             tls: None,
             allowed_remote_addresses: None,
             rules: SessionRules::default(),
+            template: false,
             line: 0,
+        }
+    }
+
+    /// The session a template makes for `id`: this configuration with that identity.
+    pub fn instantiate(&self, id: SessionId) -> Self {
+        Self {
+            id,
+            template: false,
+            ..self.clone()
         }
     }
 

@@ -37,7 +37,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
         None => None,
     };
     let tls = connection_type.and_then(|t| super::tls::read_tls(view, t, report));
-    refuse_template(view, report);
+    let template = acceptor_template(view, connection_type, report);
     // Read everything before giving up, so that every error of the session is reported.
     let heartbeat_interval = seconds(view, keys::HEARTBEAT_INTERVAL, false, report);
     let logon_timeout = seconds(view, keys::LOGON_TIMEOUT, false, report);
@@ -91,6 +91,7 @@ pub(super) fn read_session(view: &View<'_, '_>, report: &mut Report) -> Option<S
     session.schedule = schedule?;
     session.rules = rules;
     session.log = log;
+    session.template = template;
     Some(session)
 }
 
@@ -126,18 +127,24 @@ fn allowed_remote_addresses(
     Some(addresses)
 }
 
-/// QuickFIX/J's AcceptorTemplate=Y: refused, fixring has no dynamic sessions yet.
-fn refuse_template(view: &View<'_, '_>, report: &mut Report) {
+/// QuickFIX/J's AcceptorTemplate: `Y` makes the section a template of dynamic sessions, an
+/// acceptor's key. Its identity fields may be `*`, which matches any value.
+fn acceptor_template(
+    view: &View<'_, '_>,
+    connection_type: Option<ConnectionType>,
+    report: &mut Report,
+) -> bool {
     let Some(entry) = view.get(keys::ACCEPTOR_TEMPLATE) else {
-        return;
+        return false;
     };
-    if bool_value(entry, report) == Some(true) {
-        let reason = "dynamic sessions are not implemented: a Logon matching a template does \
-                      not create a session in fixring (its sessions are fixed when it starts). \
-                      Write one [SESSION] per counterparty with its own SenderCompID and \
-                      TargetCompID instead, and no AcceptorTemplate";
+    let template = bool_value(entry, report) == Some(true);
+    if template && connection_type == Some(ConnectionType::Initiator) {
+        let reason = "an acceptor's key: a template makes a session for a Logon that arrives, \
+                      and an initiator sends the Logon";
         invalid(report, entry, reason.to_owned());
+        return false;
     }
+    template
 }
 
 /// A key every session needs; an empty string (and an error) when absent or empty.

@@ -29,9 +29,11 @@ const MILLISECONDS_IN_TIMESTAMP: &str = "millisecondsintimestamp";
 const CHECK_COMP_ID: &str = "checkcompid";
 const VALIDATE_LENGTH_AND_CHECKSUM: &str = "validatelengthandchecksum";
 const DEFAULT_APPL_VER_ID: &str = "defaultapplverid";
+const CME_ENHANCED_RESEND: &str = "cmeenhancedresend";
+const VALIDATE_SEQUENCE_NUMBERS: &str = "validatesequencenumbers";
 
 /// Every key this module reads (lower-cased).
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 21] = [
     SENDER_SUB_ID,
     SENDER_LOCATION_ID,
     TARGET_SUB_ID,
@@ -51,6 +53,8 @@ const KEYS: [&str; 19] = [
     CHECK_COMP_ID,
     VALIDATE_LENGTH_AND_CHECKSUM,
     DEFAULT_APPL_VER_ID,
+    CME_ENHANCED_RESEND,
+    VALIDATE_SEQUENCE_NUMBERS,
 ];
 
 /// Whether a canonical name is one of this module's keys.
@@ -104,6 +108,17 @@ pub struct SessionRules {
     /// DefaultApplVerID: the ApplVerID (1137) a FIXT.1.1 session's Logon carries, as its
     /// code (`9` for FIX.5.0SP2); none by default. Other BeginStrings do not send it.
     pub default_appl_ver_id: Option<u8>,
+    /// CmeEnhancedResend (QuickFIX/n), CME's resend rules: a GapFill that reaches past the
+    /// chunk of a gap asked for (`MaxMessagesInResendRequest`) fills that chunk only, and
+    /// the next chunk is asked for; a Logout in answer to our Logon that carries
+    /// NextExpectedMsgSeqNum (789) is answered, and our next Logon goes with that MsgSeqNum
+    /// (default N).
+    pub cme_enhanced_resend: bool,
+    /// ValidateSequenceNumbers (QuickFIX/J): a logged-on session's messages are checked
+    /// against the MsgSeqNum expected, a gap asked for again and a number too low logged out;
+    /// with N every message is taken as it comes, and the number expected next follows the
+    /// peer's (default Y).
+    pub validate_sequence_numbers: bool,
 }
 
 impl Default for SessionRules {
@@ -122,6 +137,8 @@ impl Default for SessionRules {
             check_comp_id: true,
             validate_length_and_checksum: true,
             default_appl_ver_id: None,
+            cme_enhanced_resend: false,
+            validate_sequence_numbers: true,
         }
     }
 }
@@ -171,6 +188,12 @@ pub(super) fn read_rules(view: &View<'_, '_>, report: &mut Report) -> SessionRul
         report,
     );
     set(CHECK_COMP_ID, &mut rules.check_comp_id, report);
+    set(CME_ENHANCED_RESEND, &mut rules.cme_enhanced_resend, report);
+    set(
+        VALIDATE_SEQUENCE_NUMBERS,
+        &mut rules.validate_sequence_numbers,
+        report,
+    );
     set(
         VALIDATE_LENGTH_AND_CHECKSUM,
         &mut rules.validate_length_and_checksum,

@@ -40,6 +40,22 @@ impl<'a> LogonIdentity<'a> {
         }
     }
 
+    /// The identity of the session this Logon is for, seen from our side (its SenderCompID
+    /// is our TargetCompID…), with no qualifier.
+    pub fn session_id(&self) -> SessionId {
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        SessionId {
+            begin_string: text(self.begin_string),
+            sender_comp_id: text(self.target_comp_id),
+            sender_sub_id: text(self.target_sub_id),
+            sender_location_id: text(self.target_location_id),
+            target_comp_id: text(self.sender_comp_id),
+            target_sub_id: text(self.sender_sub_id),
+            target_location_id: text(self.sender_location_id),
+            qualifier: String::new(),
+        }
+    }
+
     /// A Logon with BeginString and CompIDs only.
     pub fn comp_ids(
         begin_string: &'a [u8],
@@ -307,6 +323,15 @@ impl LogonRouter {
         self.sessions
             .get_mut(index.0)
             .is_some_and(|entry| core::mem::replace(&mut entry.logged_on, false))
+    }
+
+    /// Adds session `id`, logged on (a template made it for a Logon); returns its index.
+    pub fn add_logged_on(&mut self, id: SessionId) -> SessionIndex {
+        self.sessions.push(Entry {
+            id,
+            logged_on: true,
+        });
+        SessionIndex(self.sessions.len() - 1)
     }
 
     /// Whether the session at `index` is logged on.

@@ -66,7 +66,7 @@ impl Link {
     }
 
     /// The peer's IP address as text, or nothing when unknown.
-    pub(crate) fn remote_host(&self) -> String {
+    pub fn remote_host(&self) -> String {
         self.peer.map(|p| p.ip().to_string()).unwrap_or_default()
     }
 

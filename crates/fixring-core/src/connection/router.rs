@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::acceptor::{LogonIdentity, LogonRouter, SessionIndex};
+use super::acceptor::{LogonIdentity, LogonRouter, RouteRefusal, SessionIndex};
 use super::escalation::ErrorRate;
 use super::flood::FloodReport;
 use super::framing::first_message;
@@ -32,6 +32,19 @@ pub struct Port {
     /// The sessions that take Logons only from some addresses (AllowedRemoteAddresses): the
     /// caller's number for the connection, and the addresses.
     pub allowed: Vec<(usize, Vec<IpAddr>)>,
+    /// The port's templates of dynamic sessions (AcceptorTemplate=Y), in the settings' order.
+    pub templates: Vec<Template>,
+}
+
+/// A template of dynamic sessions on a [`Port`] (QuickFIX/J's AcceptorTemplate=Y).
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// The caller's number for the template.
+    pub number: usize,
+    /// The template's identity; a field that is `*` matches any value.
+    pub id: SessionId,
+    /// Its AllowedRemoteAddresses, if it has any.
+    pub allowed: Option<Vec<IpAddr>>,
 }
 
 /// What [`Router::handle_received`] found.
@@ -56,6 +69,17 @@ pub enum Routed {
     Replace {
         /// The caller's number for the session's connection.
         session: usize,
+    },
+    /// The Logon is for no configured session, and fits template `template`: make session
+    /// `id` from it, add it with [`Router::add_session`], give it `link` and let it read the
+    /// Logon, as for [`Routed::Session`].
+    Template {
+        /// The caller's number for the template.
+        template: usize,
+        /// The identity of the new session: the Logon's, seen from our side.
+        id: SessionId,
+        /// The socket's link, handshake done on a TLS port.
+        link: Link,
     },
     /// The socket is refused (an event says why): close it.
     Refused,
@@ -86,6 +110,7 @@ struct PortState {
     logon_timeout: Duration,
     tls: Option<Arc<ServerConfig>>,
     allowed: Vec<(usize, Vec<IpAddr>)>,
+    templates: Vec<Template>,
 }
 
 impl PortState {
@@ -97,12 +122,25 @@ impl PortState {
             .is_none_or(|(_, addresses)| addresses.contains(&peer))
     }
 
-    /// Whether no session of the port would take a Logon from `peer`: every one of them has
-    /// an allow-list, and none lists it.
+    /// Whether no session of the port, nor any of its templates, would take a Logon from
+    /// `peer`: every one of them has an allow-list, and none lists it.
     fn refuses_outright(&self, peer: IpAddr) -> bool {
+        let template_admits = |t: &Template| t.allowed.as_ref().is_none_or(|a| a.contains(&peer));
         self.sessions
             .iter()
             .all(|&session| !self.admits(session, peer))
+            && !self.templates.iter().any(template_admits)
+    }
+
+    /// The first template a Logon for no configured session fits, with the session's
+    /// identity.
+    fn template_for(&self, logon: &LogonIdentity<'_>) -> Option<(&Template, SessionId)> {
+        if self.templates.is_empty() {
+            return None;
+        }
+        let id = logon.session_id();
+        let template = self.templates.iter().find(|t| id.fits(&t.id))?;
+        Some((template, id))
     }
 }
 
@@ -151,6 +189,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
                 logon_timeout: port.logon_timeout,
                 tls: port.tls,
                 allowed: port.allowed,
+                templates: port.templates,
             })
             .collect();
         Self {
@@ -362,7 +401,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
                                 Some(&session) => Outcome::Routed(session),
                                 None => Outcome::Waiting,
                             },
-                            Err(refusal) => {
+                            Err(refusal @ RouteRefusal::AlreadyLoggedOn(_)) => {
                                 let giving_way = port
                                     .logons
                                     .logged_on_matches(&logon)
@@ -374,6 +413,10 @@ impl<K: Copy + Eq + Hash> Router<K> {
                                     _ => Outcome::Refuse(refusal.to_string()),
                                 }
                             }
+                            Err(refusal) => match port.template_for(&logon) {
+                                Some((template, id)) => Outcome::Template(template.number, id),
+                                None => Outcome::Refuse(refusal.to_string()),
+                            },
                         }
                     }
                 };
@@ -384,6 +427,31 @@ impl<K: Copy + Eq + Hash> Router<K> {
             Outcome::Replace(session) => Routed::Replace { session },
             Outcome::Refuse(detail) => {
                 self.refuse_pending(key, ErrorCode::ConnectionRefused, detail)
+            }
+            Outcome::Template(template, id) => {
+                let peer = pending.link.peer().map(|p| p.ip());
+                let allowed = port
+                    .templates
+                    .iter()
+                    .find(|t| t.number == template)
+                    .and_then(|t| t.allowed.as_ref());
+                if let (Some(peer), Some(allowed)) = (peer, allowed)
+                    && !allowed.contains(&peer)
+                {
+                    let detail = format!(
+                        "{peer} is not among the AllowedRemoteAddresses of the template that \
+                         would make session {id}"
+                    );
+                    return self.refuse_pending(key, ErrorCode::ConnectionRefused, detail);
+                }
+                match self.pending.remove(&key) {
+                    Some(pending) => Routed::Template {
+                        template,
+                        id,
+                        link: pending.link,
+                    },
+                    None => Routed::Waiting,
+                }
             }
             Outcome::Routed(session) => {
                 let peer = pending.link.peer().map(|p| p.ip());
@@ -408,6 +476,29 @@ impl<K: Copy + Eq + Hash> Router<K> {
                     None => Routed::Waiting,
                 }
             }
+        }
+    }
+
+    /// Adds session `session` (the caller's number for its connection), made from template
+    /// `template` for a Logon the router returned as [`Routed::Template`], to the template's
+    /// port, logged on: from now on its peer's Logons are routed to it.
+    pub fn add_session(&mut self, template: usize, session: usize, id: SessionId) {
+        let Some(port) = self
+            .ports
+            .iter_mut()
+            .find(|p| p.templates.iter().any(|t| t.number == template))
+        else {
+            return;
+        };
+        let allowed = port
+            .templates
+            .iter()
+            .find(|t| t.number == template)
+            .and_then(|t| t.allowed.clone());
+        port.logons.add_logged_on(id);
+        port.sessions.push(session);
+        if let Some(addresses) = allowed {
+            port.allowed.push((session, addresses));
         }
     }
 
@@ -514,6 +605,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
 enum Outcome {
     Waiting,
     Routed(usize),
+    Template(usize, SessionId),
     Replace(usize),
     Refuse(String),
 }

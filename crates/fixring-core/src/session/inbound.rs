@@ -74,6 +74,14 @@ impl Session {
         };
         let kind = msg.msg_type();
         if !self.completed_logon() {
+            if kind == msg_type::LOGOUT
+                && self.rules.cme_enhanced_resend
+                && self.connection_type == ConnectionType::Initiator
+            {
+                self.logout_before_logon(msg);
+                self.on_logout(now, msg);
+                return Inbound::Admin;
+            }
             if kind != msg_type::LOGON {
                 self.close_now(CloseReason::Protocol(
                     ProtocolViolation::FirstMessageNotLogon,
@@ -109,6 +117,11 @@ impl Session {
         // for ever), are acted on even out of sequence. As QuickFIX, a MsgSeqNum too low on
         // them is no violation and leaves the number expected next as it is, and a Logout
         // too high is answered without asking for what it skipped.
+        if !self.rules.validate_sequence_numbers {
+            // ValidateSequenceNumbers=N: taken as it comes.
+            self.next_target_seq = seq.saturating_add(1);
+            return self.dispatch(now, msg, kind);
+        }
         let always = kind == msg_type::LOGOUT || kind == msg_type::RESEND_REQUEST;
         if !always && seq < self.next_target_seq && !self.check_poss_dup(msg) {
             return Inbound::Ignored;
@@ -329,6 +342,11 @@ impl Session {
     fn apply_new_seq_no(&mut self, msg: &Message<'_>, reset: bool) {
         let Ok(Some(new_seq)) = msg.get_u64(tags::NEW_SEQ_NO) else {
             return;
+        };
+        let new_seq = if reset {
+            new_seq
+        } else {
+            self.gap_fill_within_chunk(new_seq)
         };
         if new_seq > self.next_target_seq {
             self.next_target_seq = new_seq;

@@ -146,6 +146,10 @@ pub struct Session {
     /// The sequence numbers start again once the connection ends (ResetOnLogout after a
     /// Logout exchange, ResetOnError after a garbled message).
     reset_when_disconnected: bool,
+    /// CmeEnhancedResend: the MsgSeqNum our next Logon goes with, from the
+    /// NextExpectedMsgSeqNum (789) of the Logout that answered our last one; taken when the
+    /// connection ends.
+    next_sender_after_close: Option<u64>,
     /// Messages the peer sent beyond a gap, until it is filled.
     beyond_gap: queue::BeyondGap,
     last_received: Instant,
@@ -189,6 +193,7 @@ impl Session {
             resend_requested_at: None,
             resend_chunk: None,
             reset_when_disconnected: false,
+            next_sender_after_close: None,
             beyond_gap: queue::BeyondGap::default(),
             last_received: Instant::ZERO,
             last_sent: Instant::ZERO,

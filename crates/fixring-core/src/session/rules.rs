@@ -87,6 +87,31 @@ impl Session {
         if asked || self.rules.reset_on_disconnect {
             self.reset_sequence_numbers(now);
         }
+        if let Some(next) = self.next_sender_after_close.take() {
+            self.next_sender_seq = next;
+        }
+    }
+
+    /// CmeEnhancedResend: the peer's Logout answered our Logon. Its NextExpectedMsgSeqNum
+    /// (789), when it has one, is the MsgSeqNum of our next Logon, once this connection,
+    /// whose Logout answer still goes with our current number, has ended.
+    pub(super) fn logout_before_logon(&mut self, msg: &Message<'_>) {
+        if let Ok(Some(next)) = msg.get_u64(tags::NEXT_EXPECTED_MSG_SEQ_NUM)
+            && next >= 1
+        {
+            self.next_sender_after_close = Some(next);
+        }
+    }
+
+    /// CmeEnhancedResend: a GapFill's NewSeqNo reaching past the chunk of a gap asked for
+    /// fills that chunk only, so that the next chunk is asked for; `new_seq` otherwise.
+    pub(super) fn gap_fill_within_chunk(&self, new_seq: u64) -> u64 {
+        match self.resend_chunk {
+            Some(chunk) if self.rules.cme_enhanced_resend && chunk.end < chunk.last => {
+                new_seq.min(chunk.end + 1)
+            }
+            _ => new_seq,
+        }
     }
 }
 

@@ -286,7 +286,8 @@ impl Pair {
                     self.outputs(End::Acceptor, false, false);
                     replaced = true;
                 }
-                Routed::Refused => {
+                // The pair's port has no templates: nothing else is routed.
+                Routed::Refused | Routed::Template { .. } => {
                     self.collect_router_events();
                     self.close(Slot::Pending(link));
                     return true;

@@ -247,6 +247,7 @@ impl Pair {
                 .clone()
                 .map(|addresses| vec![(ACCEPTOR, addresses)])
                 .unwrap_or_default(),
+            templates: Vec::new(),
         };
         Ok(Self {
             initiator: Side::new(initiator),

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use super::{Connection, Outgoing, Side};
+use super::{Connection, Outgoing, Output, Side};
 use crate::schedule::{At, Schedule};
-use crate::{Instant, WallClock};
+use crate::session::SessionState;
+use crate::{EventKind, Instant, WallClock};
 
 /// A connection's schedule and what it said at the last look.
 #[derive(Debug)]
@@ -119,9 +120,24 @@ impl<M: Outgoing> Connection<M> {
         if self.window.schedule.is_non_stop() || self.window.at.is_none() {
             return;
         }
-        if self.link.is_none() && self.window.reset_due {
+        // Once the old period's connection is gone and its session disconnected.
+        if self.link.is_none()
+            && self.window.reset_due
+            && self.session.state() == SessionState::Disconnected
+        {
             self.window.reset_due = false;
+            let session = &self.session;
+            let fresh = (session.next_sender_seq(), session.next_target_seq()) == (1, 1)
+                && session.stored_messages() == 0;
             self.session.reset(now);
+            // Reported when it changed something: a period that ends resets, and the next
+            // one, starting after a gap, finds nothing left to reset.
+            if !fresh {
+                let reason = format!("a new session period began ({})", self.window.schedule);
+                let session_id = self.session.id().clone();
+                let reset = EventKind::SessionReset { session_id, reason };
+                self.output.push_back(Output::Event(reset));
+            }
         }
         let open = self.window.is_open();
         let window = &mut self.window;

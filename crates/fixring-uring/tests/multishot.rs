@@ -1,0 +1,301 @@
+//! The redone data path: received bytes held back while the receive slot is full, sends into
+//! a socket whose buffer is full, and what a round trip costs in system calls.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{DEADLINE, accepted, backend, loopback, options, receive, wait_for};
+use fixring_core::config::{BusyPoll, SocketOptions};
+use fixring_io::{Backend, BackendOptions, Completion};
+use socket2::{Domain, Socket, Type};
+
+/// A byte pattern whose order shows: byte `i` is `i * 7 mod 251`.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| u8::try_from(i * 7 % 251).unwrap_or(0))
+        .collect()
+}
+
+fn small_slots(busy_poll: BusyPoll) -> BackendOptions {
+    BackendOptions {
+        buffer_size: 4096,
+        ..options(busy_poll)
+    }
+}
+
+#[test]
+fn bytes_beyond_a_full_receive_slot_arrive_in_order() {
+    let mut b = backend(&small_slots(BusyPoll::Park));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    let data = pattern(256 * 1024);
+    let sent = data.clone();
+    let writer = std::thread::spawn(move || {
+        let mut client = TcpStream::connect(addr).expect("connect");
+        client.write_all(&sent).expect("write");
+        client
+    });
+    let conn = accepted(&mut b);
+    // Let the receive slot fill and the rest pile up before anything is consumed.
+    let mut seen = Vec::new();
+    wait_for(&mut b, &mut seen, |c| match c {
+        Completion::Received { conn: c } if *c == conn => Some(()),
+        _ => None,
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    let mut out = Vec::new();
+    b.poll(Some(Duration::from_millis(10)), &mut out)
+        .expect("poll");
+    assert!(b.io(conn).expect("io").receive_buffer_full());
+    let got = receive(&mut b, conn, data.len());
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "bytes out of order");
+    drop(writer.join().expect("writer"));
+}
+
+#[test]
+fn the_end_of_stream_comes_after_the_bytes_held_back() {
+    let mut b = backend(&small_slots(BusyPoll::Park));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    let data = pattern(64 * 1024);
+    let sent = data.clone();
+    let writer = std::thread::spawn(move || {
+        let mut client = TcpStream::connect(addr).expect("connect");
+        client.write_all(&sent).expect("write");
+        // Closed here, with most of the bytes not yet consumed by the backend's loop.
+    });
+    let conn = accepted(&mut b);
+    writer.join().expect("writer");
+    std::thread::sleep(Duration::from_millis(50));
+    let mut got = Vec::new();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    let closed = loop {
+        assert!(Instant::now() < deadline, "received {} bytes", got.len());
+        b.poll(Some(Duration::from_millis(10)), &mut out)
+            .expect("poll");
+        let mut closed = None;
+        for c in out.drain(..) {
+            match c {
+                Completion::Received { conn: c } if c == conn => {
+                    if let Some(mut io) = b.io(conn) {
+                        let bytes = io.received().to_vec();
+                        io.consume(bytes.len());
+                        got.extend_from_slice(&bytes);
+                    }
+                }
+                Completion::Closed { conn: c, error, .. } if c == conn => closed = Some(error),
+                _ => {}
+            }
+        }
+        b.flush().expect("flush");
+        if let Some(error) = closed {
+            break error;
+        }
+    };
+    assert!(closed.is_none(), "an orderly close: {closed:?}");
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "bytes out of order");
+}
+
+#[test]
+fn sends_into_a_full_socket_wait_and_lose_nothing() {
+    let mut b = backend(&small_slots(BusyPoll::SpinThenPark(Duration::from_micros(
+        20,
+    ))));
+    let tiny = SocketOptions {
+        send_buffer_size: Some(4096),
+        ..SocketOptions::default()
+    };
+    let l = b.listen(loopback(), &tiny).expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    // A small receive window on the client too, so that its side cannot absorb everything.
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    socket.set_recv_buffer_size(4096).expect("rcvbuf");
+    socket.connect(&addr.into()).expect("connect");
+    let mut client = TcpStream::from(socket);
+    client.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    let conn = accepted(&mut b);
+    let data = pattern(1024 * 1024);
+    let reader = std::thread::spawn(move || {
+        // Not reading at first, so that the backend's socket buffer fills.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut got = vec![0u8; 1024 * 1024];
+        client.read_exact(&mut got).expect("read");
+        // The client stays open until the test has checked the backend's side.
+        (got, client)
+    });
+    let mut offset = 0;
+    let mut out = Vec::new();
+    let mut writable = 0;
+    let deadline = Instant::now() + DEADLINE;
+    while offset < data.len() {
+        assert!(Instant::now() < deadline, "sent {offset} bytes");
+        if let Some(mut io) = b.io(conn) {
+            let tx = io.tx();
+            let spare = tx.spare();
+            let n = spare.len().min(data.len() - offset);
+            spare[..n].copy_from_slice(&data[offset..offset + n]);
+            tx.commit(n);
+            offset += n;
+            if n == 0 {
+                tx.notify_when_writable();
+            }
+        }
+        b.flush().expect("flush");
+        b.poll(Some(Duration::from_millis(10)), &mut out)
+            .expect("poll");
+        for c in out.drain(..) {
+            match c {
+                Completion::Writable { conn: c } if c == conn => writable += 1,
+                Completion::Closed { .. } => panic!("closed: {c:?}"),
+                _ => {}
+            }
+        }
+    }
+    while b.io(conn).is_some_and(|mut io| io.tx().queued() > 0) {
+        assert!(Instant::now() < deadline, "bytes still queued");
+        b.flush().expect("flush");
+        b.poll(Some(Duration::from_millis(10)), &mut out)
+            .expect("poll");
+        out.clear();
+    }
+    let (got, _client) = reader.join().expect("reader");
+    assert!(got == data, "bytes lost or out of order");
+    assert!(writable > 0, "the loop was told when room came back");
+}
+
+#[test]
+fn a_parked_round_trip_costs_about_one_enter() {
+    let mut b = backend(&options(BusyPoll::Park));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    const ROUNDS: usize = 200;
+    let echo = std::thread::spawn(move || {
+        let mut client = TcpStream::connect(addr).expect("connect");
+        client.set_nodelay(true).expect("nodelay");
+        let mut buf = [0u8; 64];
+        for _ in 0..ROUNDS {
+            client.write_all(&buf).expect("write");
+            client.read_exact(&mut buf).expect("read");
+        }
+    });
+    let conn = accepted(&mut b);
+    let mut seen = Vec::new();
+    let mut echoed = 0;
+    let mut before = None;
+    while echoed < ROUNDS * 64 {
+        wait_for(&mut b, &mut seen, |c| match c {
+            Completion::Received { conn: c } if *c == conn => Some(()),
+            _ => None,
+        });
+        if echoed == 64 * 10 {
+            before = Some(b.system_calls());
+        }
+        let Some(mut io) = b.io(conn) else {
+            panic!("connection gone");
+        };
+        let bytes = io.received().to_vec();
+        io.consume(bytes.len());
+        let tx = io.tx();
+        tx.spare()[..bytes.len()].copy_from_slice(&bytes);
+        tx.commit(bytes.len());
+        echoed += bytes.len();
+        b.flush().expect("flush");
+    }
+    let mut out = Vec::new();
+    b.poll(Some(Duration::ZERO), &mut out).expect("poll");
+    echo.join().expect("echo");
+    let calls = b.system_calls() - before.expect("counted");
+    let rounds = u64::try_from(ROUNDS - 10).unwrap_or(1);
+    // One enter submits the echo and sleeps until the next message; a few more for messages
+    // split across receives or polls that return on their timeout.
+    assert!(
+        calls <= rounds * 3 / 2,
+        "{calls} system calls for {rounds} round trips"
+    );
+}
+
+#[test]
+fn the_last_bytes_before_a_close_are_readable_when_they_are_reported() {
+    let mut b = backend(&options(BusyPoll::Park));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    let mut client = TcpStream::connect(addr).expect("connect");
+    let conn = accepted(&mut b);
+    client.write_all(b"last words").expect("write");
+    drop(client);
+    // Both the bytes and the end are in the kernel before the next poll.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut got = Vec::new();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        assert!(Instant::now() < deadline, "no close; got {got:?}");
+        b.poll(Some(Duration::from_millis(10)), &mut out)
+            .expect("poll");
+        let mut closed = false;
+        for c in out.drain(..) {
+            match c {
+                Completion::Received { conn: c } if c == conn => {
+                    let mut io = b.io(conn).expect("readable when reported");
+                    let bytes = io.received().to_vec();
+                    io.consume(bytes.len());
+                    got.extend_from_slice(&bytes);
+                }
+                Completion::Closed { conn: c, .. } if c == conn => closed = true,
+                _ => {}
+            }
+        }
+        b.flush().expect("flush");
+        if closed {
+            break;
+        }
+    }
+    assert_eq!(got, b"last words");
+}
+
+/// The running kernel's version, as (major, minor).
+fn kernel_version() -> (u32, u32) {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse().ok());
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+#[test]
+fn buffers_are_consumed_incrementally_where_the_kernel_can() {
+    let b = backend(&options(BusyPoll::Park));
+    assert_eq!(b.incremental_buffers(), kernel_version() >= (6, 12));
+}
+
+#[test]
+fn shutdown_closes_sockets_held_in_the_fixed_file_table() {
+    let mut b = backend(&options(BusyPoll::Park));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    let mut client = TcpStream::connect(addr).expect("connect");
+    client.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    let _conn = accepted(&mut b);
+    assert!(b.fixed_files());
+    b.shutdown().expect("shutdown");
+    // The backend lives on, but the peer sees the end of the stream.
+    let mut buf = [0u8; 1];
+    assert_eq!(client.read(&mut buf).expect("read"), 0);
+    drop(b);
+}
