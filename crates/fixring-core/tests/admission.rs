@@ -31,6 +31,7 @@ fn router(admission: Admission, allowed: Vec<IpAddr>) -> Router<u32> {
         logon_timeout: LOGON_TIMEOUT,
         tls: None,
         allowed,
+        templates: Vec::new(),
     };
     Router::new(vec![port], 4096, admission)
 }
