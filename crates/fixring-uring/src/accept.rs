@@ -261,6 +261,7 @@ impl UringBackend {
         if self.waiting.len() >= WAITING_LIMIT {
             // Dropping the oldest closes it.
             self.waiting.pop_front();
+            self.calls += 1;
         }
         self.waiting.push_back(Waiting {
             listener,
