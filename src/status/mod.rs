@@ -198,6 +198,18 @@ pub(crate) struct LoopSnapshot {
     pub(crate) sessions: Vec<SessionSnapshot>,
     pub(crate) events: EventCounts,
     pub(crate) errors: EventCounts,
+    pub(crate) admission: AdmissionCounts,
+}
+
+/// The loop's acceptors' admission of sockets not logged on yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AdmissionCounts {
+    /// Sockets waiting for their Logon now.
+    pub(crate) pending: u64,
+    /// Sockets closed for newer ones, since the loop started.
+    pub(crate) evicted: u64,
+    /// Sockets refused before their Logon, since the loop started.
+    pub(crate) refused: u64,
 }
 
 impl LoopSnapshot {
@@ -220,6 +232,7 @@ impl LoopSnapshot {
         }
         self.events.clone_into(&mut other.events);
         self.errors.clone_into(&mut other.errors);
+        other.admission = self.admission;
     }
 }
 
@@ -258,6 +271,11 @@ impl LoopStatus {
             published: StdInstant::now(),
             next: 0,
         }
+    }
+
+    /// Notes the loop's admission counts, published with the next snapshot.
+    pub(crate) fn admission(&mut self, counts: AdmissionCounts) {
+        self.local.admission = counts;
     }
 
     /// A template made a session of the loop: it is shown from now on, after the others.
