@@ -213,13 +213,21 @@ pub(crate) struct AdmissionCounts {
 }
 
 impl LoopSnapshot {
-    /// Copies session `at` and the loop's event counts into `other`.
+    /// Copies session `at`, the loop's event counts and its admission counts into `other`;
+    /// a session made since the last copy (from a template) is added.
     fn copy_session_into(&self, at: usize, other: &mut Self) {
-        if let (Some(session), Some(slot)) = (self.sessions.get(at), other.sessions.get_mut(at)) {
-            session.clone_into(slot);
+        if let Some(session) = self.sessions.get(at) {
+            match other.sessions.get_mut(at) {
+                Some(slot) => session.clone_into(slot),
+                None => {
+                    let missing = self.sessions.get(other.sessions.len()..=at).unwrap_or(&[]);
+                    other.sessions.extend_from_slice(missing);
+                }
+            }
         }
         self.events.clone_into(&mut other.events);
         self.errors.clone_into(&mut other.errors);
+        other.admission = self.admission;
     }
 
     fn copy_into(&self, other: &mut Self) {
