@@ -141,6 +141,7 @@ impl<A: Application + Clone> Engine<A> {
             .load_dictionaries()
             .map_err(EngineError::Settings)?;
         let plans = LoopPlan::split(&self.settings, self.backend)?;
+        raise_descriptor_limit();
         let status_listener = match self.settings.engine.http_accept {
             Some(addr) => Some(
                 StatusServer::bind(addr)
@@ -461,4 +462,21 @@ fn drive<B: Backend, A: Application>(
         sessions,
     });
     event_loop.run().map_err(EngineError::Backend)
+}
+
+/// Raises the soft descriptor limit to the hard one, once per process, and says so: every
+/// connection, and every socket that waits for one during a flood, holds a descriptor.
+fn raise_descriptor_limit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| match fixring_io::limits::raise_nofile() {
+        Ok(fixring_io::limits::NofileLimit::Raised { from, to }) => {
+            tracing::info!(from, to, "raised the soft RLIMIT_NOFILE to the hard limit");
+        }
+        Ok(fixring_io::limits::NofileLimit::Unchanged(limit)) => {
+            tracing::debug!(limit, "RLIMIT_NOFILE is already at the hard limit");
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the soft RLIMIT_NOFILE could not be raised to the hard limit");
+        }
+    });
 }

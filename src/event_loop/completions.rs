@@ -3,8 +3,9 @@
 
 use fixring_core::codec::Message;
 use fixring_core::connection::{Deliver, Lent, Link, Reply, Routed};
-use fixring_core::{Instant, SessionId};
-use fixring_io::{Backend, Completion, ConnId, ConnIo, TxBuf};
+use fixring_core::event::FLOOD_REPORT_INTERVAL;
+use fixring_core::{ErrorCode, EventKind, Instant, SessionId};
+use fixring_io::{ACCEPT_BACKOFF, Backend, Completion, ConnId, ConnIo, ListenerId, TxBuf};
 
 use super::EventLoop;
 use super::conns::Owner;
@@ -12,6 +13,12 @@ use crate::application::{Application, Context};
 use crate::handle::Handed;
 use crate::stats::LoopStats;
 use crate::status::LatencySketch;
+
+/// The time a loop turn spends at most on the bytes of sockets on a TLS port that have not
+/// logged on (the step that passes it finishes): each may cost a handshake step, and the
+/// server's signature for a ClientHello takes from tens of microseconds (ECDSA) to a
+/// millisecond or two (RSA 2048).
+const HANDSHAKE_BUDGET: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// Delivers what a connection received to the application, timing each application message
 /// from the receive completion.
@@ -55,8 +62,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     _ => false,
                 };
                 if accepted {
+                    // Its deadline is noted once the batch is handled: see `evict_pending`.
                     self.owners.insert(conn, Owner::Router);
-                    self.note_deadline(self.router.poll_timeout());
+                    self.accepted = true;
                 } else {
                     self.backend.close(conn);
                 }
@@ -129,6 +137,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     self.write_pending(now, index);
                 }
             }
+            Completion::AcceptPaused { listener, error } => {
+                self.accept_paused(now, listener, &error);
+            }
             Completion::Woken => {}
         }
     }
@@ -137,14 +148,39 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// batch just handled. They wait for the rest of the batch so that a session's socket
     /// closed by its peer is released first: a peer that closes and logs on again at once is
     /// never refused as already logged on, whatever order the backend reported the two in.
+    ///
+    /// Those on a TLS port are routed newest first for at most [`HANDSHAKE_BUDGET`] a turn
+    /// (one at least), the rest in the next turns: a stream of ClientHellos, each costing a
+    /// signature, cannot stall the sessions of the loop for longer than that a turn, and a
+    /// counterparty's handshake does not queue behind a flood's.
     pub(super) fn route_received(&mut self, now: Instant) {
         let mut to_route = std::mem::take(&mut self.to_route);
+        let mut tls = std::mem::take(&mut self.to_handshake);
         for (conn, seen) in to_route.drain(..) {
             if let Some(Owner::Router) = self.owners.get(conn) {
-                self.route(now, conn, seen, true);
+                if self.router.is_tls_pending(conn) {
+                    // Once in the list is enough: its turn reads whatever it has received.
+                    if !tls.iter().any(|&(c, _)| c == conn) {
+                        tls.push((conn, seen));
+                    }
+                } else {
+                    self.route(now, conn, seen, true);
+                }
             }
         }
         self.to_route = to_route;
+        let started = std::time::Instant::now();
+        while let Some((conn, seen)) = tls.pop() {
+            if let Some(Owner::Router) = self.owners.get(conn) {
+                self.route(now, conn, seen, true);
+            }
+            if started.elapsed() >= HANDSHAKE_BUDGET {
+                break;
+            }
+        }
+        // Those left wait for the next turn, unless they were closed meanwhile.
+        tls.retain(|&(conn, _)| self.router.is_tls_pending(conn));
+        self.to_handshake = tls;
     }
 
     /// An accepted socket received bytes before its Logon: the router maps its first
@@ -246,6 +282,57 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
         // Touched: its outputs are carried out once it has written.
         self.touched.push(index);
+    }
+
+    /// Once a batch with accepts is handled and its Logons routed, closes the sockets
+    /// waiting for their Logon beyond the budgets of the router, and notes their earliest
+    /// deadline (which a budget under pressure may have brought forward).
+    pub(super) fn evict_pending(&mut self, now: Instant) {
+        // Only an accept adds to the budgets or brings a deadline forward.
+        if !std::mem::take(&mut self.accepted) {
+            return;
+        }
+        let Self {
+            router,
+            owners,
+            backend,
+            ..
+        } = self;
+        router.evict(now, super::closer(owners, backend));
+        self.report_router_events(now);
+        self.note_deadline(self.router.poll_timeout());
+    }
+
+    /// A listener ran out of descriptors or memory and backs off: one `fix.connection.error`
+    /// per [`FLOOD_REPORT_INTERVAL`] at most, which counts the back-offs not reported since.
+    fn accept_paused(&mut self, now: Instant, listener: ListenerId, error: &std::io::Error) {
+        let quiet = self
+            .accept_backoffs
+            .last_report
+            .is_none_or(|last| now.saturating_duration_since(last) >= FLOOD_REPORT_INTERVAL);
+        if !quiet {
+            self.accept_backoffs.unreported += 1;
+            return;
+        }
+        let unreported = std::mem::take(&mut self.accept_backoffs.unreported);
+        self.accept_backoffs.last_report = Some(now);
+        let addr = self.listeners.iter().find(|l| l.id == listener);
+        let mut detail = format!(
+            "accept failed: {error}; accepting again in {} ms",
+            ACCEPT_BACKOFF.as_millis()
+        );
+        if unreported > 0 {
+            detail.push_str(&format!(
+                " ({unreported} more back-offs since the last report)"
+            ));
+        }
+        let kind = EventKind::ConnectionError {
+            remote_host: addr.map_or_else(String::new, |l| l.addr.to_string()),
+            code: ErrorCode::ConnectionRefused,
+            error_detail: detail,
+        };
+        tracing::warn!(%error, "accept ran out of descriptors or memory; backing off");
+        self.report(now, kind);
     }
 
     /// Hands the router's events (refused sockets) to the application.

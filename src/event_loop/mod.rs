@@ -103,6 +103,9 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     completions: Vec<Completion>,
     /// Sockets not logged on that received bytes this batch, with when the completion came.
     to_route: Vec<(ConnId, std::time::Instant)>,
+    /// Sockets on a TLS port whose bytes wait for a later turn, oldest first (see
+    /// `route_received`).
+    to_handshake: Vec<(ConnId, std::time::Instant)>,
     /// Slots that did something this turn and must write and report.
     touched: Vec<usize>,
     /// Slots holding messages that did not fit in their send buffer.
@@ -125,6 +128,17 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     log: Option<LoopLog>,
     /// The status of the loop's sessions, with `HttpAcceptPort`.
     status: Option<LoopStatus>,
+    /// The reports of listeners backing off for want of descriptors.
+    accept_backoffs: AcceptBackoffs,
+    /// Whether the batch being handled accepted a socket.
+    accepted: bool,
+}
+
+/// When a listener's back-off was last reported, and how many came since.
+#[derive(Default)]
+struct AcceptBackoffs {
+    last_report: Option<Instant>,
+    unreported: u64,
 }
 
 impl<B: Backend, A: Application> EventLoop<B, A> {
@@ -146,6 +160,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         } = shared;
         let buffer_size = plan.backend.buffer_size;
         let spins = plan.backend.busy_poll == BusyPoll::Spin;
+        let admission = plan.admission();
         let mut listeners = Vec::with_capacity(plan.listeners.len());
         let mut ports = Vec::with_capacity(plan.listeners.len());
         for listener in &plan.listeners {
@@ -250,7 +265,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             directory,
             buffer_size,
             listeners,
-            router: Router::new(ports, buffer_size),
+            router: Router::new(ports, buffer_size, admission),
             resolver,
             owners: Owners::default(),
             queue,
@@ -261,6 +276,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             kinds,
             completions: Vec::with_capacity(64),
             to_route: Vec::new(),
+            to_handshake: Vec::new(),
             touched: Vec::new(),
             backlogged: Vec::new(),
             stored,
@@ -272,6 +288,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             failed: None,
             log,
             status,
+            accept_backoffs: AcceptBackoffs::default(),
+            accepted: false,
         })
     }
 
@@ -300,6 +318,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 break;
             }
             let timeout = match self.next_deadline {
+                // Handshakes left for the next turn: look for completions without waiting.
+                _ if !self.to_handshake.is_empty() => Duration::ZERO,
                 Some(deadline) => deadline.saturating_duration_since(now).min(MAX_PARK),
                 None => MAX_PARK,
             };
@@ -326,6 +346,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             }
             self.completions = completions;
             self.route_received(now);
+            self.evict_pending(now);
             self.drain_resolved(now);
             self.drain_queue(now);
             self.write_touched(now);
@@ -356,6 +377,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.stats.system_calls(self.backend.system_calls());
         self.stats.publish_if_due();
         if let Some(status) = &mut self.status {
+            status.admission(crate::status::AdmissionCounts {
+                pending: self.router.pending_len() as u64,
+                evicted: self.router.evicted_total(),
+                refused: self.router.refused_total(),
+            });
             let connections = self.slots.iter().map(|s| (&s.connection, &s.latency));
             status.publish_if_due(connections, self.clock.wall());
         }
@@ -382,7 +408,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             backend,
             ..
         } = self;
-        router.close_all(closer(owners, backend));
+        router.close_all(now, closer(owners, backend));
+        self.report_router_events(now);
         self.write_touched(now);
         self.refresh_deadline();
     }

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::sync::OnceLock;
 
-use fixring_core::config::{Role, SessionConfig, Settings, SocketOptions};
+use fixring_core::config::{Admission, Role, SessionConfig, Settings, SocketOptions};
 use fixring_io::BackendOptions;
 
 use crate::EngineError;
@@ -34,6 +34,8 @@ pub(crate) struct LoopPlan {
     pub(crate) templates: Vec<SessionConfig>,
     pub(crate) listeners: Vec<ListenerPlan>,
     pub(crate) backend: BackendOptions,
+    /// How its acceptors admit sockets before their Logon, as configured.
+    pub(crate) admission: Admission,
 }
 
 impl LoopPlan {
@@ -47,11 +49,11 @@ impl LoopPlan {
     ) -> Result<Vec<Self>, EngineError> {
         let cores = &settings.engine.event_loop_cores;
         let mut plans: Vec<Self> = if cores.is_empty() {
-            vec![Self::empty(None, backend)]
+            vec![Self::empty(None, backend, settings.engine.admission)]
         } else {
             cores
                 .iter()
-                .map(|&core| Self::empty(Some(core), backend))
+                .map(|&core| Self::empty(Some(core), backend, settings.engine.admission))
                 .collect()
         };
         let loops = plans.len();
@@ -125,14 +127,36 @@ impl LoopPlan {
         self.sessions.iter().chain(&self.templates)
     }
 
-    fn empty(core: Option<usize>, backend: BackendOptions) -> Self {
+    fn empty(core: Option<usize>, backend: BackendOptions, admission: Admission) -> Self {
         Self {
             core,
             sessions: Vec::new(),
             templates: Vec::new(),
             listeners: Vec::new(),
             backend,
+            admission,
         }
+    }
+
+    /// The admission of the loop's acceptors: MaxPendingConnections, but never so many that
+    /// the sockets waiting for their Logon could fill the backend's connection table and
+    /// leave no room for the sessions' own sockets and a new socket's accept. Brought down to
+    /// what fits, with a warning.
+    pub(crate) fn admission(&self) -> Admission {
+        let mut admission = self.admission;
+        let table = self.backend.max_connections as usize;
+        let room = table.saturating_sub(self.sessions.len() + 1).max(1);
+        if admission.max_pending > room {
+            tracing::warn!(
+                configured = admission.max_pending,
+                used = room,
+                "MaxPendingConnections is more than an event loop's {table} connections hold \
+                 beside its {} sessions; {room} is used",
+                self.sessions.len()
+            );
+            admission.max_pending = room;
+        }
+        admission
     }
 }
 

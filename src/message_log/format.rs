@@ -173,6 +173,12 @@ pub(crate) fn event_text(out: &mut String, kind: &EventKind) {
         EventKind::BackendFallback { reason } => {
             write!(out, ": io_uring refused, running on epoll: {reason}")
         }
+        EventKind::ConnectionFlood {
+            evicted, refused, ..
+        } => write!(
+            out,
+            ": {evicted} connections closed for newer ones, {refused} refused"
+        ),
         EventKind::SequenceGap {
             expected, received, ..
         } => write!(out, ": expected MsgSeqNum {expected}, received {received}"),

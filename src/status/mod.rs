@@ -198,16 +198,36 @@ pub(crate) struct LoopSnapshot {
     pub(crate) sessions: Vec<SessionSnapshot>,
     pub(crate) events: EventCounts,
     pub(crate) errors: EventCounts,
+    pub(crate) admission: AdmissionCounts,
+}
+
+/// The loop's acceptors' admission of sockets not logged on yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AdmissionCounts {
+    /// Sockets waiting for their Logon now.
+    pub(crate) pending: u64,
+    /// Sockets closed for newer ones, since the loop started.
+    pub(crate) evicted: u64,
+    /// Sockets refused before their Logon, since the loop started.
+    pub(crate) refused: u64,
 }
 
 impl LoopSnapshot {
-    /// Copies session `at` and the loop's event counts into `other`.
+    /// Copies session `at`, the loop's event counts and its admission counts into `other`;
+    /// a session made since the last copy (from a template) is added.
     fn copy_session_into(&self, at: usize, other: &mut Self) {
-        if let (Some(session), Some(slot)) = (self.sessions.get(at), other.sessions.get_mut(at)) {
-            session.clone_into(slot);
+        if let Some(session) = self.sessions.get(at) {
+            match other.sessions.get_mut(at) {
+                Some(slot) => session.clone_into(slot),
+                None => {
+                    let missing = self.sessions.get(other.sessions.len()..=at).unwrap_or(&[]);
+                    other.sessions.extend_from_slice(missing);
+                }
+            }
         }
         self.events.clone_into(&mut other.events);
         self.errors.clone_into(&mut other.errors);
+        other.admission = self.admission;
     }
 
     fn copy_into(&self, other: &mut Self) {
@@ -220,6 +240,7 @@ impl LoopSnapshot {
         }
         self.events.clone_into(&mut other.events);
         self.errors.clone_into(&mut other.errors);
+        other.admission = self.admission;
     }
 }
 
@@ -258,6 +279,11 @@ impl LoopStatus {
             published: StdInstant::now(),
             next: 0,
         }
+    }
+
+    /// Notes the loop's admission counts, published with the next snapshot.
+    pub(crate) fn admission(&mut self, counts: AdmissionCounts) {
+        self.local.admission = counts;
     }
 
     /// A template made a session of the loop: it is shown from now on, after the others.

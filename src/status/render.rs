@@ -8,7 +8,10 @@ use std::sync::PoisonError;
 use fixring_core::SessionId;
 use fixring_core::session::SessionState;
 
-use super::{ESCALATION, EventCounts, LoopSnapshot, LoopView, SessionLatency, SessionSnapshot};
+use super::{
+    AdmissionCounts, ESCALATION, EventCounts, LoopSnapshot, LoopView, SessionLatency,
+    SessionSnapshot,
+};
 use crate::stats::Percentiles;
 
 /// How often the page reloads itself, in seconds.
@@ -308,6 +311,38 @@ impl Status {
                 );
             }
         }
+        let admission: [AdmissionMetric; 3] = [
+            (
+                "fixring_pending_connections",
+                "gauge",
+                "Accepted connections waiting for their Logon (MaxPendingConnections bounds them).",
+                |a| a.pending,
+            ),
+            (
+                "fixring_connections_evicted_total",
+                "counter",
+                "Connections not logged on closed to admit newer ones (see fix.connection.flood).",
+                |a| a.evicted,
+            ),
+            (
+                "fixring_connections_refused_total",
+                "counter",
+                "Connections refused before their Logon: bad first bytes, no Logon in time, an \
+                 address not allowed, an unknown or busy session.",
+                |a| a.refused,
+            ),
+        ];
+        for (name, kind, help, value) in admission {
+            family(&mut out, name, kind, help);
+            for l in &self.loops {
+                let _ = writeln!(
+                    out,
+                    "{name}{{loop=\"{}\"}} {}",
+                    l.number,
+                    value(&l.snapshot.admission)
+                );
+            }
+        }
         family(
             &mut out,
             "fixring_connection_escalations_total",
@@ -485,6 +520,14 @@ fn json_percentiles(p: &Percentiles) -> String {
         p.count, p.p50, p.p90, p.p99, p.p999, p.max
     )
 }
+
+/// A metric of a loop's admission: its name, its type, its help, and its value.
+type AdmissionMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&AdmissionCounts) -> u64,
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@
 )]
 
 pub(crate) mod certs;
+pub(crate) mod flood;
 pub(crate) mod netns;
 pub(crate) mod proxy;
 pub(crate) mod quickfix;

@@ -131,6 +131,21 @@ pub(crate) fn event_json(event: &Event) -> String {
             }
             out.str("reason", reason);
         }
+        EventKind::ConnectionFlood {
+            evicted,
+            refused,
+            sources,
+            window,
+        } => {
+            out.num("evicted", *evicted);
+            out.num("refused", *refused);
+            let sources: Vec<String> = sources
+                .iter()
+                .map(|(address, count)| format!("{address} ({count})"))
+                .collect();
+            out.str("sources", &sources.join(", "));
+            out.num("window_secs", window.as_secs());
+        }
         _ => {}
     }
     out.finish()

@@ -6,10 +6,14 @@
 //! `session_id`, `is_ssl`, `error_detail`, `connection_type`).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::config::ConnectionType;
 use crate::{ErrorCode, SessionId, UtcTimestamp};
+
+/// The shortest time between two `fix.connection.flood` events of one event loop.
+pub const FLOOD_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Something the engine reports to the application and to monitoring: what happened, and
 /// when the event loop that saw it took it (UTC, to the microsecond).
@@ -132,6 +136,22 @@ pub enum EventKind {
         /// The sliding window they fell in.
         window: Duration,
     },
+    /// An acceptor's loop closed connections that had not logged on, or refused more of them
+    /// than it reports one by one (`fix.connection.flood`): one event per
+    /// [`FLOOD_REPORT_INTERVAL`] at most, instead of one per connection.
+    ConnectionFlood {
+        /// Connections closed to make room for newer ones: beyond MaxPendingConnections, or
+        /// beyond MaxPendingConnectionsPerAddress for their address.
+        evicted: u64,
+        /// Connections refused (bad first bytes, no Logon in time, an address not allowed…)
+        /// without a `fix.connection.error` of their own.
+        refused: u64,
+        /// The addresses most of them came from, most first, with how many each (at most
+        /// three).
+        sources: Vec<(IpAddr, u64)>,
+        /// The time the counts cover.
+        window: Duration,
+    },
     /// io_uring was refused by the kernel and the loop runs on epoll instead
     /// (`fix.engine.backend_fallback`).
     BackendFallback {
@@ -241,6 +261,7 @@ impl EventKind {
             Self::SessionReset { .. } => "fix.session.reset",
             Self::LogOverflow { .. } => "fix.session.log_overflow",
             Self::BackendFallback { .. } => "fix.engine.backend_fallback",
+            Self::ConnectionFlood { .. } => "fix.connection.flood",
         }
     }
 
@@ -335,6 +356,24 @@ impl fmt::Display for EventKind {
             }
             Self::BackendFallback { reason } => {
                 write!(f, "io_uring was refused ({reason}); running on epoll")
+            }
+            Self::ConnectionFlood {
+                evicted,
+                refused,
+                sources,
+                window,
+            } => {
+                write!(
+                    f,
+                    "{evicted} connections not logged on closed for newer ones, {refused} \
+                     refused, within {} s",
+                    window.as_secs()
+                )?;
+                for (i, (address, count)) in sources.iter().enumerate() {
+                    let lead = if i == 0 { "; from " } else { ", " };
+                    write!(f, "{lead}{address} ({count})")?;
+                }
+                Ok(())
             }
             Self::SequenceGap {
                 session_id,

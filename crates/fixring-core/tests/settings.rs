@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use fixring_core::ErrorCode;
 use fixring_core::config::{
-    BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, ConnectionType, EngineConfig, HostConfig,
-    HostSelectionPolicy, InitiatorConfig, Role, SessionConfig, Settings, SocketOptions,
+    Admission, BusyPoll, ConfigError, ConfigErrorKind, ConfigErrors, ConnectionType, EngineConfig,
+    HostConfig, HostSelectionPolicy, InitiatorConfig, Role, SessionConfig, Settings, SocketOptions,
     TlsMinVersion, Transport,
 };
 
@@ -130,6 +130,22 @@ fn default_section_is_inherited_and_overridden() {
 }
 
 #[test]
+fn the_admission_keys_are_read() {
+    let text = "[DEFAULT]\nMaxPendingConnections=200\nMaxPendingConnectionsPerAddress=8\n\
+        PressureLogonTimeout=3\n[SESSION]\nConnectionType=acceptor\nBeginString=FIX.4.4\n\
+        SenderCompID=S\nTargetCompID=T\nSocketAcceptPort=9000\n";
+    let admission = parse(text).engine.admission;
+    assert_eq!(
+        admission,
+        Admission {
+            max_pending: 200,
+            max_pending_per_address: 8,
+            pressure_logon_timeout: Duration::from_secs(3),
+        }
+    );
+}
+
+#[test]
 fn every_connection_key_is_read() {
     let text = "[DEFAULT]\nEventLoopCores=0,1\nBusyPoll=spin-then-park:80\nTransport=epoll\n\
         [SESSION]\nConnectionType=initiator\nBeginString=FIXT.1.1\nSenderCompID=S\n\
@@ -152,6 +168,7 @@ fn every_connection_key_is_read() {
         panic!("one session")
     };
     assert_eq!(s.id.to_string(), "FIXT.1.1:S->T:Q");
+    assert_eq!(settings.engine.admission, Admission::default());
     let i = initiator(s);
     assert_eq!(i.hosts.len(), 2);
     assert_eq!(i.hosts[0].source_host.as_deref(), Some("10.0.0.1"));
@@ -377,6 +394,18 @@ fn each_error_kind_has_its_line_and_key() {
             matches!(k, ConfigErrorKind::InvalidValue { .. })
         }),
         (format!("{ACCEPTOR}[SESSION]\nTargetCompID=T\nTransport=uring\n"), 8, "Transport", |k| {
+            matches!(k, ConfigErrorKind::InvalidValue { .. })
+        }),
+        (format!("[DEFAULT]\nMaxPendingConnections=0\n{ONE_SESSION}"), 2, "MaxPendingConnections", |k| {
+            matches!(k, ConfigErrorKind::InvalidValue { .. })
+        }),
+        (format!("[DEFAULT]\nMaxPendingConnectionsPerAddress=many\n{ONE_SESSION}"), 2, "MaxPendingConnectionsPerAddress", |k| {
+            matches!(k, ConfigErrorKind::InvalidValue { .. })
+        }),
+        (format!("[DEFAULT]\nPressureLogonTimeout=0.5\n{ONE_SESSION}"), 2, "PressureLogonTimeout", |k| {
+            matches!(k, ConfigErrorKind::InvalidValue { .. })
+        }),
+        (format!("{ACCEPTOR}[SESSION]\nTargetCompID=T\nMaxPendingConnections=5\n"), 8, "MaxPendingConnections", |k| {
             matches!(k, ConfigErrorKind::InvalidValue { .. })
         }),
     ];

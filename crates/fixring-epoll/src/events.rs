@@ -6,7 +6,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use fixring_io::idle::{self, Waiter};
-use fixring_io::{Completion, ConnId, ListenerId};
+use fixring_io::{ACCEPT_BACKOFF, Completion, ConnId, ListenerId, WAITING_LIMIT, is_exhaustion};
 
 use crate::EpollBackend;
 use crate::connect::Expiry;
@@ -22,12 +22,15 @@ pub(crate) fn poll(
 ) -> io::Result<()> {
     let start = Instant::now();
     let first = out.len();
+    resume_listeners(backend, start);
+    admit_waiting(backend, out);
     report_ending(backend, out, first);
     let mut ready = mem::take(&mut backend.ready);
     ready.clear();
     let result = if out.len() == first {
         let limit = timeout.and_then(|t| start.checked_add(t));
         let deadline = idle::earliest(limit, backend.deadlines.next());
+        let deadline = idle::earliest(deadline, backoff_deadline(backend));
         let mut waiter = Readiness {
             poller: &mut backend.poller,
             ready: &mut ready,
@@ -140,9 +143,17 @@ fn dispatch(backend: &mut EpollBackend, event: Ready, out: &mut Vec<Completion>)
     }
 }
 
-/// Accepts every pending connection of a listener.
+/// The most connections one listener accepts in one poll: enough to keep its queue from
+/// filling (connections arrive at most as fast as the loop closes others), few enough that
+/// a turn of the loop stays short while a flood waits in the queue.
+const ACCEPTS_PER_POLL: usize = 1024;
+
+/// Accepts the pending connections of a listener, [`ACCEPTS_PER_POLL`] at most. While every
+/// slot is taken they wait for one (see [`WAITING_LIMIT`]); a listener out of descriptors
+/// backs off for [`ACCEPT_BACKOFF`].
 fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completion>) {
-    loop {
+    // The listener is watched level-triggered: what is left is accepted at the next poll.
+    for _ in 0..ACCEPTS_PER_POLL {
         let Some(listener) = backend.listeners.get(id) else {
             return;
         };
@@ -157,32 +168,104 @@ fn accept_all(backend: &mut EpollBackend, id: ListenerId, out: &mut Vec<Completi
             // The peer gave up before the accept, or an option could not be set: that
             // connection is lost, the next one may be fine.
             Err(e) if is_per_connection(&e) => continue,
-            // Nothing pending, or out of descriptors or memory: try again at the next poll.
+            Err(error) if is_exhaustion(&error) => {
+                back_off(backend, id, Instant::now() + ACCEPT_BACKOFF);
+                out.push(Completion::AcceptPaused {
+                    listener: id,
+                    error,
+                });
+                return;
+            }
+            // Nothing pending: try again at the next readiness.
             Err(_) => return,
         };
-        let fd = socket.as_raw_fd();
-        // A full table closes the accepted socket at once (dropping it).
-        let Some(index) = backend.slots.insert(State::Open {
-            socket,
-            write_blocked: false,
-        }) else {
-            backend.calls.add(1);
-            continue;
-        };
-        let token = backend.slots.token(index);
-        if backend.poller.add(fd, token, READ).is_err() {
-            backend.release(index);
-            continue;
+        if backend.waiting.is_empty() && backend.slots.has_room() {
+            admit(backend, id, socket, peer, out);
+        } else {
+            if backend.waiting.len() >= WAITING_LIMIT {
+                // The oldest goes (dropping it closes it).
+                backend.waiting.pop_front();
+                backend.calls.add(1);
+            }
+            backend.waiting.push_back((id, socket, peer));
         }
-        if let Some(slot) = backend.slots.get_mut(index) {
-            slot.interest = READ;
-        }
-        out.push(Completion::Accepted {
-            listener: id,
-            conn: ConnId(index),
-            peer,
-        });
     }
+}
+
+/// Gives accepted socket `socket` a slot and reports it.
+fn admit(
+    backend: &mut EpollBackend,
+    id: ListenerId,
+    socket: socket2::Socket,
+    peer: std::net::SocketAddr,
+    out: &mut Vec<Completion>,
+) {
+    let fd = socket.as_raw_fd();
+    let Some(index) = backend.slots.insert(State::Open {
+        socket,
+        write_blocked: false,
+    }) else {
+        // Dropped: closed.
+        backend.calls.add(1);
+        return;
+    };
+    let token = backend.slots.token(index);
+    if backend.poller.add(fd, token, READ).is_err() {
+        backend.release(index);
+        return;
+    }
+    if let Some(slot) = backend.slots.get_mut(index) {
+        slot.interest = READ;
+    }
+    out.push(Completion::Accepted {
+        listener: id,
+        conn: ConnId(index),
+        peer,
+    });
+}
+
+/// Gives the free slots to the sockets waiting for one, newest first.
+fn admit_waiting(backend: &mut EpollBackend, out: &mut Vec<Completion>) {
+    while backend.slots.has_room()
+        && let Some((id, socket, peer)) = backend.waiting.pop_back()
+    {
+        if backend.listeners.get(id).is_some() {
+            admit(backend, id, socket, peer, out);
+        }
+    }
+}
+
+/// Stops watching listener `id` until `until`; [`resume_listeners`] watches it again.
+fn back_off(backend: &mut EpollBackend, id: ListenerId, until: Instant) {
+    let Some(listener) = backend.listeners.get_mut(id) else {
+        return;
+    };
+    listener.backoff = Some(until);
+    let fd = listener.socket.as_raw_fd();
+    let _ = backend.poller.modify(fd, Token::Listener(id.0), 0);
+}
+
+/// Watches again the listeners whose back-off is over at `now`.
+fn resume_listeners(backend: &mut EpollBackend, now: Instant) {
+    let over: Vec<ListenerId> = backend
+        .listeners
+        .backing_off()
+        .filter(|&(_, until)| until <= now)
+        .map(|(id, _)| id)
+        .collect();
+    for id in over {
+        if let Some(listener) = backend.listeners.get_mut(id) {
+            listener.backoff = None;
+            let fd = listener.socket.as_raw_fd();
+            let _ = backend.poller.modify(fd, Token::Listener(id.0), READ);
+        }
+    }
+}
+
+/// The earliest time a listener backing off accepts again.
+fn backoff_deadline(backend: &EpollBackend) -> Option<Instant> {
+    let backing_off = backend.listeners.backing_off();
+    backing_off.map(|(_, until)| until).min()
 }
 
 /// Errors of `accept` that concern one connection only.

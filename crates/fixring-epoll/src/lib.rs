@@ -63,6 +63,8 @@ pub struct EpollBackend {
     ready: Vec<Ready>,
     /// System calls made outside the epoll instance (sockets, the eventfd).
     calls: Calls,
+    /// Sockets accepted while every slot was taken, oldest first, until a slot is free.
+    waiting: std::collections::VecDeque<(ListenerId, socket2::Socket, SocketAddr)>,
 }
 
 impl EpollBackend {
@@ -85,6 +87,7 @@ impl EpollBackend {
             ending: Vec::new(),
             ready: Vec::new(),
             calls,
+            waiting: std::collections::VecDeque::new(),
         })
     }
 
@@ -209,10 +212,11 @@ impl Backend for EpollBackend {
     }
 
     fn unlisten(&mut self, listener: ListenerId) {
-        if let Some(listener) = self.listeners.remove(listener) {
-            self.poller.delete(listener.socket.as_raw_fd());
+        if let Some(removed) = self.listeners.remove(listener) {
+            self.poller.delete(removed.socket.as_raw_fd());
             self.calls.add(1);
         }
+        self.waiting.retain(|(id, _, _)| *id != listener);
     }
 
     fn connect(
@@ -381,6 +385,7 @@ impl Backend for EpollBackend {
         self.deadlines.clear();
         self.dirty.clear();
         self.ending.clear();
+        self.waiting.clear();
         if self.eventfd.take().is_some() {
             self.calls.add(1);
         }

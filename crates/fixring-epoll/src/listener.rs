@@ -16,6 +16,9 @@ pub(crate) struct Listener {
     pub(crate) socket: Socket,
     /// Applied to every accepted socket.
     pub(crate) options: SocketOptions,
+    /// `accept` ran out of descriptors or memory: it accepts again at this time, its
+    /// readiness left unwatched meanwhile.
+    pub(crate) backoff: Option<std::time::Instant>,
 }
 
 impl Listener {
@@ -24,6 +27,7 @@ impl Listener {
         Ok(Self {
             socket: socket::listener(addr, options, Mode::NonBlocking)?,
             options: *options,
+            backoff: None,
         })
     }
 
@@ -76,6 +80,21 @@ impl Listeners {
     /// The listener with `id`, if it is still open.
     pub(crate) fn get(&self, id: ListenerId) -> Option<&Listener> {
         self.entries.get(usize::try_from(id.0).ok()?)?.as_ref()
+    }
+
+    /// The listener with `id`, mutable.
+    pub(crate) fn get_mut(&mut self, id: ListenerId) -> Option<&mut Listener> {
+        self.entries.get_mut(usize::try_from(id.0).ok()?)?.as_mut()
+    }
+
+    /// The listeners backing off, with their identifiers and when they accept again.
+    pub(crate) fn backing_off(
+        &self,
+    ) -> impl Iterator<Item = (ListenerId, std::time::Instant)> + '_ {
+        self.entries.iter().enumerate().filter_map(|(i, l)| {
+            let until = l.as_ref()?.backoff?;
+            Some((ListenerId(u32::try_from(i).ok()?), until))
+        })
     }
 
     /// Removes the listener with `id`.

@@ -20,6 +20,27 @@ use crate::ConnIo;
 /// connection well before a reconnect could need it.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The most accepted sockets a backend keeps while every one of its connections is taken,
+/// waiting for a free one. Each costs a descriptor and no buffer. A listener goes on
+/// accepting meanwhile, so that its kernel queue never fills and a counterparty's connection
+/// is never dropped there; a free connection goes to the newest waiting socket first (a
+/// flood's sockets are the old ones), and beyond this many the oldest is closed.
+pub const WAITING_LIMIT: usize = 16_384;
+
+/// How long a listener stops accepting after `accept` ran out of descriptors (`EMFILE`,
+/// `ENFILE`) or memory (`ENOBUFS`, `ENOMEM`), instead of trying again at once and spinning:
+/// the connections wait in the kernel's queue meanwhile.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Whether an error of `accept` means the process or the system ran out of descriptors or
+/// memory, which a listener waits out for [`ACCEPT_BACKOFF`].
+pub fn is_exhaustion(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
 /// A connection of one backend. Identifiers are reused only after [`Completion::Closed`] or
 /// [`Backend::close`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,6 +97,14 @@ pub enum Completion {
     Writable {
         /// The connection.
         conn: ConnId,
+    },
+    /// A listener's `accept` ran out of descriptors or memory ([`is_exhaustion`]); it
+    /// accepts again after [`ACCEPT_BACKOFF`]. Reported once per back-off.
+    AcceptPaused {
+        /// The listener.
+        listener: ListenerId,
+        /// The error `accept` returned.
+        error: io::Error,
     },
     /// [`Wake::wake`] was called on the backend's waker.
     Woken,

@@ -23,11 +23,15 @@ mod backend;
 mod buffers;
 mod error;
 pub mod idle;
+pub mod limits;
 pub mod slots;
 pub mod socket;
 mod waker;
 
-pub use backend::{Backend, BackendOptions, Completion, ConnId, DRAIN_TIMEOUT, ListenerId, Wake};
+pub use backend::{
+    ACCEPT_BACKOFF, Backend, BackendOptions, Completion, ConnId, DRAIN_TIMEOUT, ListenerId,
+    WAITING_LIMIT, Wake, is_exhaustion,
+};
 pub use buffers::{ConnIo, TxBuf};
 pub use error::{BackendError, backend_error, is_unavailable};
 pub use waker::{EventFd, Waker};

@@ -9,8 +9,12 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::Mode;
 
-/// How many connections a listener's kernel queue holds before the loop accepts them.
-const LISTEN_BACKLOG: i32 = 1024;
+/// How many connections a listener's kernel queue holds before the loop accepts them: as
+/// many as `net.core.somaxconn` allows (the kernel lowers a larger value to it; 4096 by
+/// default). A connection that finds the queue full has its SYN dropped and waits a second
+/// for the retransmission, so the queue is as long as it may be: a burst of connections (a
+/// flood's retries come in waves) then leaves room for a counterparty's.
+const LISTEN_BACKLOG: i32 = i32::MAX;
 
 /// A close-on-exec TCP socket for `addr`'s family.
 fn tcp(addr: SocketAddr, mode: Mode) -> io::Result<Socket> {

@@ -1,7 +1,13 @@
 //! Listeners and their multishot accept.
 //!
 //! One `AcceptMulti` stays armed per listener; when the kernel ends it (a completion without
-//! `IORING_CQE_F_MORE`) it is armed again unless the listener is closing.
+//! `IORING_CQE_F_MORE`) it is armed again unless the listener is closing or backing off.
+//!
+//! While every slot is taken, accepted sockets wait for one ([`Waiting`], up to
+//! [`WAITING_LIMIT`]), newest served first, and the accept goes on, so that the kernel's
+//! queue never fills and drops a counterparty's connection. When `accept` runs out of
+//! descriptors or memory, it is armed again only after [`ACCEPT_BACKOFF`], instead of at
+//! once, failing again and spinning.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,7 +15,11 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use fixring_core::config::SocketOptions;
 use fixring_io::slots::next_generation;
-use fixring_io::{BackendError, Completion, ConnId, ListenerId, Mode, socket};
+use fixring_io::{
+    ACCEPT_BACKOFF, BackendError, Completion, ConnId, ListenerId, Mode, WAITING_LIMIT,
+    is_exhaustion, socket,
+};
+use io_uring::types::Timespec;
 use io_uring::{opcode, types};
 use socket2::{SockRef, Socket};
 
@@ -28,6 +38,17 @@ pub(crate) struct Listener {
     armed: bool,
     /// `unlisten` or shutdown asked for it to go; freed once the accept has ended.
     closing: bool,
+    /// The back-off timeout in flight after `accept` ran out of descriptors; the box keeps
+    /// its timespec until its completion.
+    backoff: Option<Box<Timespec>>,
+}
+
+/// A socket accepted while every slot was taken.
+#[derive(Debug)]
+pub(crate) struct Waiting {
+    listener: u32,
+    generation: u32,
+    fd: OwnedFd,
 }
 
 /// The listeners of a backend; a slot is reused once its socket is closed.
@@ -48,6 +69,7 @@ impl Listeners {
             generation,
             armed: false,
             closing: false,
+            backoff: None,
         };
         match free.and_then(|i| Some((i, self.slots.get_mut(i)?))) {
             Some((i, slot)) => {
@@ -69,6 +91,10 @@ impl Listeners {
 
     fn free(&mut self, idx: u32) {
         if let Some(l) = self.slots.get_mut(idx as usize) {
+            if l.backoff.is_some() {
+                // Freed once the back-off's completion has come.
+                return;
+            }
             l.socket = None;
             l.closing = false;
             l.generation = next_generation(l.generation);
@@ -80,10 +106,14 @@ impl Listeners {
         let mut armed = Vec::new();
         for (i, l) in self.slots.iter_mut().enumerate() {
             l.closing = true;
-            if l.armed
-                && let Ok(i) = u32::try_from(i)
-            {
+            let Ok(i) = u32::try_from(i) else {
+                continue;
+            };
+            if l.armed {
                 armed.push(Token::new(OpKind::Accept, i, l.generation));
+            }
+            if l.backoff.is_some() {
+                armed.push(Token::new(OpKind::AcceptBackoff, i, l.generation));
             }
         }
         armed
@@ -142,13 +172,19 @@ impl UringBackend {
             return;
         }
         l.closing = true;
-        if l.armed {
-            let token = Token::new(OpKind::Accept, idx, l.generation);
-            self.cancel(token);
-        } else {
+        let generation = l.generation;
+        let (armed, backing_off) = (l.armed, l.backoff.is_some());
+        if armed {
+            self.cancel(Token::new(OpKind::Accept, idx, generation));
+        }
+        if backing_off {
+            self.cancel(Token::new(OpKind::AcceptBackoff, idx, generation));
+        }
+        if !armed {
             self.listeners.free(idx);
             self.calls += 1;
         }
+        self.waiting.retain(|w| w.listener != idx);
     }
 
     /// Arms the multishot accept of listener `idx`.
@@ -162,6 +198,9 @@ impl UringBackend {
         let Some(sock) = l.socket.as_ref() else {
             return Ok(());
         };
+        if l.armed || l.closing || l.backoff.is_some() {
+            return Ok(());
+        }
         let entry = opcode::AcceptMulti::new(types::Fd(sock.as_raw_fd()))
             .flags(libc::SOCK_CLOEXEC)
             .build()
@@ -194,15 +233,110 @@ impl UringBackend {
         if !cqe.more {
             l.armed = false;
         }
-        if let Some(fd) = accepted
-            && !closing
-        {
-            self.admit(token.index, fd, &options, out);
+        match accepted {
+            Some(fd) if !closing => {
+                if self.waiting.is_empty() && self.conns.has_room() {
+                    self.admit(token.index, fd, &options, out);
+                } else {
+                    self.wait_for_slot(token.index, token.generation, fd);
+                }
+            }
+            None if !closing => {
+                let error = io::Error::from_raw_os_error(-cqe.result);
+                if is_exhaustion(&error) {
+                    self.back_off(token.index, token.generation, error, out);
+                }
+            }
+            _ => {}
         }
         // Closing, or the ring refused the re-arm: the listener cannot accept any more.
         if !cqe.more && (closing || self.arm_accept(token.index).is_err()) {
             self.listeners.free(token.index);
             self.calls += 1;
+        }
+    }
+
+    /// Keeps a socket accepted while every slot is taken until one is free.
+    fn wait_for_slot(&mut self, listener: u32, generation: u32, fd: OwnedFd) {
+        if self.waiting.len() >= WAITING_LIMIT {
+            // Dropping the oldest closes it.
+            self.waiting.pop_front();
+            self.calls += 1;
+        }
+        self.waiting.push_back(Waiting {
+            listener,
+            generation,
+            fd,
+        });
+    }
+
+    /// Gives the slots that are free to the sockets waiting for one, newest first. Called
+    /// after every reap.
+    pub(crate) fn admit_waiting(&mut self, out: &mut Vec<Completion>) {
+        while self.conns.has_room()
+            && let Some(waiting) = self.waiting.pop_back()
+        {
+            let options = self
+                .listeners
+                .open(waiting.listener)
+                .filter(|l| l.generation == waiting.generation)
+                .map(|l| l.options);
+            if let Some(options) = options {
+                self.admit(waiting.listener, waiting.fd, &options, out);
+            }
+        }
+    }
+
+    /// Listener `idx`'s accept ran out of descriptors or memory: it is armed again after
+    /// [`ACCEPT_BACKOFF`], and the loop hears of it once.
+    fn back_off(&mut self, idx: u32, generation: u32, error: io::Error, out: &mut Vec<Completion>) {
+        let Some(l) = self.listeners.slots.get_mut(idx as usize) else {
+            return;
+        };
+        if l.backoff.is_some() {
+            return;
+        }
+        let ts = Box::new(Timespec::from(ACCEPT_BACKOFF));
+        let entry = opcode::Timeout::new(&*ts)
+            .build()
+            .user_data(Token::new(OpKind::AcceptBackoff, idx, generation).encode());
+        let armed = l.armed;
+        l.backoff = Some(ts);
+        // Safety: the timespec is boxed (fixed heap address) and kept in the listener slot,
+        // which is not freed before the timeout's completion clears `backoff`.
+        if unsafe { self.ring.push(&[entry]) }.is_err() {
+            if let Some(l) = self.listeners.slots.get_mut(idx as usize) {
+                l.backoff = None;
+            }
+            return;
+        }
+        if armed {
+            // A multishot accept that failed but goes on would fail again at once.
+            self.cancel(Token::new(OpKind::Accept, idx, generation));
+        }
+        out.push(Completion::AcceptPaused {
+            listener: ListenerId(idx),
+            error,
+        });
+    }
+
+    /// Listener `token.index`'s back-off is over (or was cancelled): it accepts again.
+    pub(crate) fn on_accept_backoff(&mut self, token: Token) {
+        let Some(l) = self
+            .listeners
+            .slots
+            .get_mut(token.index as usize)
+            .filter(|l| l.generation == token.generation)
+        else {
+            return;
+        };
+        l.backoff = None;
+        if l.closing {
+            if !l.armed {
+                self.listeners.free(token.index);
+            }
+        } else if self.arm_accept(token.index).is_err() {
+            self.listeners.free(token.index);
         }
     }
 

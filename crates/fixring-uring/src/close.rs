@@ -172,6 +172,7 @@ impl UringBackend {
         for token in self.listeners.close_all() {
             self.cancel(token);
         }
+        self.waiting.clear();
         if self.waker.armed() {
             self.cancel(Token::new(OpKind::Wake, 0, 0));
         }

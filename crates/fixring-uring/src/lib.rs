@@ -117,6 +117,8 @@ pub struct UringBackend {
     busy_poll: BusyPoll,
     cqes: Vec<Cqe>,
     dirty: Vec<u32>,
+    /// Sockets accepted while every slot was taken, oldest first, until a slot is free.
+    waiting: std::collections::VecDeque<accept::Waiting>,
     /// Connections with a silent send in flight (slot index and generation).
     silent: Vec<(u32, u32)>,
     /// Connections whose held-back bytes or end the next poll reports.
@@ -160,6 +162,7 @@ impl UringBackend {
             busy_poll: options.busy_poll,
             cqes: Vec::new(),
             dirty: Vec::new(),
+            waiting: std::collections::VecDeque::new(),
             silent: Vec::new(),
             pending: Vec::new(),
             shut_down: false,

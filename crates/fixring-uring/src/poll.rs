@@ -106,10 +106,12 @@ impl UringBackend {
                 OpKind::Read => self.on_recv(token, cqe, out),
                 OpKind::Write => self.on_write(token, cqe.result, out),
                 OpKind::DrainTimeout => self.on_drain_timeout(token),
+                OpKind::AcceptBackoff => self.on_accept_backoff(token),
                 OpKind::Cancel => {}
             }
         }
         self.cqes = cqes;
         self.finish_silent_sends(out);
+        self.admit_waiting(out);
     }
 }

@@ -108,6 +108,10 @@ impl Conns {
     }
 
     /// How many slots the table has.
+    pub(crate) fn has_room(&self) -> bool {
+        self.slots.has_room()
+    }
+
     pub(crate) fn capacity(&self) -> u32 {
         self.slots.capacity()
     }

@@ -23,6 +23,8 @@ pub(crate) enum OpKind {
     Cancel = 7,
     /// The bound on writing a closed connection's last bytes.
     DrainTimeout = 8,
+    /// A listener's back-off after its accept ran out of descriptors.
+    AcceptBackoff = 9,
 }
 
 /// A decoded `user_data`.
@@ -61,6 +63,7 @@ impl Token {
             6 => OpKind::Write,
             7 => OpKind::Cancel,
             8 => OpKind::DrainTimeout,
+            9 => OpKind::AcceptBackoff,
             _ => return None,
         };
         Some(Self {

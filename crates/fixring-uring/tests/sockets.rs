@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
@@ -371,7 +371,7 @@ fn waker_interrupts_poll_from_another_thread() {
 }
 
 #[test]
-fn full_table_closes_new_sockets_and_refuses_connects() {
+fn a_full_table_keeps_new_sockets_waiting_and_refuses_connects() {
     let opts = BackendOptions {
         max_connections: 1,
         ..options(BusyPoll::Park)
@@ -384,22 +384,20 @@ fn full_table_closes_new_sockets_and_refuses_connects() {
     let _first = client_stream(&b, l);
     let conn = accepted(&mut b);
     let mut second = client_stream(&b, l);
-    // The second socket is accepted and closed at once: its peer sees EOF or a reset.
-    let mut buf = [0u8; 1];
-    let deadline = Instant::now() + DEADLINE;
-    let mut out = Vec::new();
+    second.write_all(b"logon").expect("write");
+    // The second socket waits for a slot, open, and is not reported yet.
     second
         .set_read_timeout(Some(Duration::from_millis(20)))
         .expect("timeout");
-    loop {
-        assert!(Instant::now() < deadline, "second socket not closed");
+    let mut out = Vec::new();
+    let waited = Instant::now();
+    while waited.elapsed() < Duration::from_millis(200) {
         b.poll(Some(Duration::from_millis(10)), &mut out)
             .expect("poll");
         assert!(out.is_empty(), "{out:?}");
-        match second.read(&mut buf) {
-            Ok(0) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            _ => {}
+        match second.read(&mut [0u8; 1]) {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            other => panic!("the waiting socket was closed: {other:?}"),
         }
     }
     let err = b
@@ -415,6 +413,17 @@ fn full_table_closes_new_sockets_and_refuses_connects() {
         Some(BackendError::TableFull { capacity: 1 })
     );
     assert!(b.io(conn).is_some());
+    // Once the first is closed, the waiting socket takes its slot, its bytes intact.
+    b.close(conn);
+    b.flush().expect("flush");
+    let next = accepted(&mut b);
+    let mut seen = Vec::new();
+    wait_for(&mut b, &mut seen, |c| match c {
+        Completion::Received { conn } if *conn == next => Some(()),
+        _ => None,
+    });
+    let mut io = b.io(next).expect("the waiting socket's slot");
+    assert_eq!(io.received(), b"logon");
 }
 
 #[test]

@@ -111,6 +111,15 @@ fn describe_engine(out: &mut String, engine: &EngineConfig) {
         Transport::Epoll => "epoll",
     };
     let _ = writeln!(out, "  transport:        {transport}");
+    let admission = &engine.admission;
+    let _ = writeln!(
+        out,
+        "  admission:        {} connections not logged on per loop, {} per address, \
+         LogonTimeout {} s under pressure",
+        admission.max_pending,
+        admission.max_pending_per_address,
+        admission.pressure_logon_timeout.as_secs()
+    );
 }
 
 fn describe_session(out: &mut String, session: &SessionConfig) {

@@ -88,14 +88,21 @@ pub(super) const TRANSPORT: &str = "transport";
 pub(super) const HTTP_ACCEPT_PORT: &str = "httpacceptport";
 /// fixring's: the address the status page binds (default the loopback).
 pub(super) const HTTP_ACCEPT_HOST: &str = "httpaccepthost";
+/// fixring's admission of connections not logged on yet (docs/reliability.md).
+pub(super) const MAX_PENDING_CONNECTIONS: &str = "maxpendingconnections";
+pub(super) const MAX_PENDING_PER_ADDRESS: &str = "maxpendingconnectionsperaddress";
+pub(super) const PRESSURE_LOGON_TIMEOUT: &str = "pressurelogontimeout";
 
 /// The engine keys.
-pub(super) const ENGINE: [&str; 5] = [
+pub(super) const ENGINE: [&str; 8] = [
     EVENT_LOOP_CORES,
     BUSY_POLL,
     TRANSPORT,
     HTTP_ACCEPT_PORT,
     HTTP_ACCEPT_HOST,
+    MAX_PENDING_CONNECTIONS,
+    MAX_PENDING_PER_ADDRESS,
+    PRESSURE_LOGON_TIMEOUT,
 ];
 
 /// Every session key fixring reads.

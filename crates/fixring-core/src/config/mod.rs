@@ -360,6 +360,43 @@ pub struct EngineConfig {
     /// `/status.json` are served (default none: no status server; the host defaults to the
     /// loopback; port 0 takes a free port).
     pub http_accept: Option<SocketAddr>,
+    /// How the acceptors admit connections that have not logged on yet.
+    pub admission: Admission,
+}
+
+/// How an event loop's acceptors admit connections that have not logged on yet: a budget of
+/// their own, apart from the sessions' connections, a cap per peer address, and a shorter
+/// LogonTimeout while the budget fills. See docs/reliability.md, Admission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Admission {
+    /// MaxPendingConnections: the connections of one event loop that may wait for their
+    /// Logon at once. A new one beyond it closes the oldest still waiting.
+    pub max_pending: usize,
+    /// MaxPendingConnectionsPerAddress: the connections from one IP address that may wait
+    /// for their Logon at once. A new one beyond it closes that address's oldest.
+    pub max_pending_per_address: usize,
+    /// PressureLogonTimeout: the LogonTimeout of every waiting connection while more than
+    /// half of MaxPendingConnections are taken, when shorter than its session's.
+    pub pressure_logon_timeout: Duration,
+}
+
+impl Admission {
+    /// MaxPendingConnections' default: half of an event loop's 1,024 connections.
+    pub const DEFAULT_MAX_PENDING: usize = 512;
+    /// MaxPendingConnectionsPerAddress' default.
+    pub const DEFAULT_MAX_PENDING_PER_ADDRESS: usize = 64;
+    /// PressureLogonTimeout's default.
+    pub const DEFAULT_PRESSURE_LOGON_TIMEOUT: Duration = Duration::from_secs(2);
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Self {
+            max_pending: Self::DEFAULT_MAX_PENDING,
+            max_pending_per_address: Self::DEFAULT_MAX_PENDING_PER_ADDRESS,
+            pressure_logon_timeout: Self::DEFAULT_PRESSURE_LOGON_TIMEOUT,
+        }
+    }
 }
 
 /// How an event loop waits when it has nothing to do.

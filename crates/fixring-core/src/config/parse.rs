@@ -10,7 +10,7 @@ use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarningKind
 use super::keys::{self, HostKey};
 use super::session::read_session;
 use super::settings_file::{Entry, SettingsFile};
-use super::{BusyPoll, EngineConfig, Role, SessionConfig, Settings, Transport};
+use super::{Admission, BusyPoll, EngineConfig, Role, SessionConfig, Settings, Transport};
 
 impl Settings {
     /// Parses the text of a QuickFIX-style settings file.
@@ -142,8 +142,8 @@ fn warn_unknown(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
     }
 }
 
-/// Reads EventLoopCores, BusyPoll, Transport, HttpAcceptPort and HttpAcceptHost from
-/// `[DEFAULT]`.
+/// Reads EventLoopCores, BusyPoll, Transport, HttpAcceptPort, HttpAcceptHost and the
+/// admission keys from `[DEFAULT]`.
 fn read_engine(defaults: &[Entry<'_>], report: &mut Report) -> EngineConfig {
     let mut engine = EngineConfig::default();
     let find = |name: &str| defaults.iter().rev().find(|e| e.name == name);
@@ -176,7 +176,43 @@ fn read_engine(defaults: &[Entry<'_>], report: &mut Report) -> EngineConfig {
         find(keys::HTTP_ACCEPT_HOST),
         report,
     );
+    engine.admission = read_admission(&find, report);
     engine
+}
+
+/// MaxPendingConnections, MaxPendingConnectionsPerAddress and PressureLogonTimeout.
+fn read_admission<'e, 'a: 'e>(
+    find: &impl Fn(&str) -> Option<&'e Entry<'a>>,
+    report: &mut Report,
+) -> Admission {
+    let mut admission = Admission::default();
+    let count = |entry: &Entry<'_>| match entry.value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of connections, at least 1".to_owned()),
+    };
+    if let Some(entry) = find(keys::MAX_PENDING_CONNECTIONS) {
+        match count(entry) {
+            Ok(n) => admission.max_pending = n,
+            Err(reason) => invalid(report, entry, reason),
+        }
+    }
+    if let Some(entry) = find(keys::MAX_PENDING_PER_ADDRESS) {
+        match count(entry) {
+            Ok(n) => admission.max_pending_per_address = n,
+            Err(reason) => invalid(report, entry, reason),
+        }
+    }
+    if let Some(entry) = find(keys::PRESSURE_LOGON_TIMEOUT) {
+        match entry.value.parse::<u64>() {
+            Ok(secs) if secs >= 1 => admission.pressure_logon_timeout = Duration::from_secs(secs),
+            _ => invalid(
+                report,
+                entry,
+                "expected a whole number of seconds, at least 1".to_owned(),
+            ),
+        }
+    }
+    admission
 }
 
 /// HttpAcceptPort, on HttpAcceptHost (an IP address) or else the loopback.

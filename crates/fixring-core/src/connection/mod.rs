@@ -37,6 +37,7 @@ mod acceptor;
 mod capture;
 mod conn;
 mod escalation;
+mod flood;
 pub(crate) mod framing;
 mod hosts;
 mod initiator;

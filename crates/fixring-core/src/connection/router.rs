@@ -1,7 +1,6 @@
 //! Which configured session a new socket belongs to: the acceptor's router, sans-IO.
 
-use std::collections::HashMap;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -9,10 +8,12 @@ use std::time::Duration;
 
 use super::acceptor::{LogonIdentity, LogonRouter, RouteRefusal, SessionIndex};
 use super::escalation::ErrorRate;
+use super::flood::FloodReport;
 use super::framing::first_message;
 use super::io::{Lent, SocketBuffers};
 use super::link::{Link, looks_like_tls};
 use crate::codec::{Framer, msg_type};
+use crate::config::Admission;
 use crate::session::ProtocolViolation;
 use crate::tls::{ServerConfig, TlsConnection};
 use crate::{ErrorCode, ErrorSource, EventKind, Instant, SessionId};
@@ -89,7 +90,13 @@ pub enum Routed {
 struct Pending {
     port: usize,
     link: Link,
+    /// When it was accepted.
+    accepted: Instant,
+    /// Its port's LogonTimeout after `accepted`.
     deadline: Instant,
+    /// Its place in the order of acceptance: the oldest has the lowest.
+    order: u64,
+    peer: Option<IpAddr>,
 }
 
 #[derive(Debug)]
@@ -143,20 +150,35 @@ impl PortState {
 /// logged on, unless that session's connection gives way (it has gone silent, or its peer
 /// has closed it): then the new socket replaces it.
 ///
+/// The sockets waiting for their Logon have a budget of their own ([`Admission`]): beyond
+/// it, and beyond the cap of one address, [`Router::evict`] closes the oldest, so that a
+/// flood of connections that never log on cannot keep a counterparty's Logon out. While
+/// more than half the budget is taken, a waiting socket's LogonTimeout is the shorter
+/// PressureLogonTimeout. A flood is reported as one `fix.connection.flood` event per
+/// interval, not one event per socket.
+///
 /// Sockets are known by the caller's key `K`; sessions by the caller's connection numbers.
 #[derive(Debug)]
 pub struct Router<K> {
     ports: Vec<PortState>,
     pending: HashMap<K, Pending>,
+    /// The waiting sockets in the order they were accepted.
+    by_age: BTreeMap<u64, K>,
+    /// The waiting sockets of each peer address, by their place in `by_age`.
+    by_address: HashMap<IpAddr, BTreeSet<u64>>,
+    next_order: u64,
+    admission: Admission,
+    flood: FloodReport,
     framer: Framer,
     /// The events to report; a refusal with the index of the port it happened on, which
-    /// counts it as one of the port's errors.
-    events: VecDeque<(Option<usize>, EventKind)>,
+    /// counts it as one of the port's errors, and the peer it came from.
+    events: VecDeque<(Option<usize>, Option<IpAddr>, EventKind)>,
 }
 
 impl<K: Copy + Eq + Hash> Router<K> {
-    /// A router over `ports`; `max_message` is the largest first message it frames.
-    pub fn new(ports: Vec<Port>, max_message: usize) -> Self {
+    /// A router over `ports` admitting sockets by `admission`; `max_message` is the largest
+    /// first message it frames.
+    pub fn new(ports: Vec<Port>, max_message: usize, admission: Admission) -> Self {
         let ports = ports
             .into_iter()
             .map(|port| PortState {
@@ -173,14 +195,21 @@ impl<K: Copy + Eq + Hash> Router<K> {
         Self {
             ports,
             pending: HashMap::new(),
+            by_age: BTreeMap::new(),
+            by_address: HashMap::new(),
+            next_order: 0,
+            admission,
+            flood: FloodReport::default(),
             framer: Framer::new(max_message),
             events: VecDeque::new(),
         }
     }
 
     /// Port `port` accepted socket `key` from `peer`; its Logon is due within the port's
-    /// LogonTimeout. Returns `false` when the socket is refused at once (its TLS set-up
-    /// failed; an event says so): close it.
+    /// LogonTimeout. Returns `false` when the socket is refused at once (no session of the
+    /// port allows its address, or its TLS set-up failed; an event says so): close it.
+    /// Refused that way, it never takes a place among the sockets waiting for their Logon.
+    /// Once the batch of completions it came in is handled, call [`Router::evict`].
     pub fn handle_accepted(&mut self, now: Instant, key: K, port: usize, peer: SocketAddr) -> bool {
         let Some(state) = self.ports.get(port) else {
             return false;
@@ -214,15 +243,117 @@ impl<K: Copy + Eq + Hash> Router<K> {
             },
         };
         let deadline = now + state.logon_timeout;
-        self.pending.insert(
-            key,
-            Pending {
-                port,
-                link,
-                deadline,
-            },
-        );
+        let order = self.next_order;
+        self.next_order += 1;
+        self.by_age.insert(order, key);
+        self.by_address.entry(peer.ip()).or_default().insert(order);
+        let pending = Pending {
+            port,
+            link,
+            accepted: now,
+            deadline,
+            order,
+            peer: Some(peer.ip()),
+        };
+        if let Some(old) = self.pending.insert(key, pending) {
+            // A key the caller reused without closing: forget the old socket's place.
+            self.forget(&old);
+        }
         true
+    }
+
+    /// Closes the sockets waiting for their Logon beyond the budgets, oldest first: those of
+    /// an address beyond MaxPendingConnectionsPerAddress, then any beyond
+    /// MaxPendingConnections; `close` closes each. Called once a batch of completions is
+    /// handled, after the sockets that received bytes were routed: a socket whose Logon
+    /// came in the batch has left the waiting ones already.
+    pub fn evict(&mut self, now: Instant, mut close: impl FnMut(K)) {
+        let cap = self.admission.max_pending_per_address;
+        let crowded: Vec<IpAddr> = self
+            .by_address
+            .iter()
+            .filter(|(_, orders)| orders.len() > cap)
+            .map(|(&address, _)| address)
+            .collect();
+        for address in crowded {
+            while let Some(orders) = self.by_address.get(&address)
+                && orders.len() > cap
+                && let Some(&oldest) = orders.first()
+            {
+                self.evict_order(now, oldest, &mut close);
+            }
+        }
+        while self.pending.len() > self.admission.max_pending
+            && let Some((&oldest, _)) = self.by_age.first_key_value()
+        {
+            self.evict_order(now, oldest, &mut close);
+        }
+    }
+
+    /// Whether socket `key` waits for its Logon on a TLS port: its next bytes may cost a
+    /// handshake step (a ClientHello costs the server a signature).
+    pub fn is_tls_pending(&self, key: K) -> bool {
+        self.pending.get(&key).is_some_and(|p| p.link.is_tls())
+    }
+
+    /// How many sockets wait for their Logon.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Sockets closed for newer ones since the router was made.
+    pub fn evicted_total(&self) -> u64 {
+        self.flood.evicted_total()
+    }
+
+    /// Sockets refused before their Logon since the router was made.
+    pub fn refused_total(&self) -> u64 {
+        self.flood.refused_total()
+    }
+
+    fn evict_order(&mut self, now: Instant, order: u64, close: &mut impl FnMut(K)) {
+        let Some(key) = self.by_age.get(&order).copied() else {
+            return;
+        };
+        if let Some(pending) = self.take(key) {
+            self.flood.evicted(now, pending.peer);
+        }
+        close(key);
+    }
+
+    /// Removes socket `key` from the waiting ones.
+    fn take(&mut self, key: K) -> Option<Pending> {
+        let pending = self.pending.remove(&key)?;
+        self.forget(&pending);
+        Some(pending)
+    }
+
+    fn forget(&mut self, pending: &Pending) {
+        self.by_age.remove(&pending.order);
+        if let Some(peer) = pending.peer
+            && let Some(orders) = self.by_address.get_mut(&peer)
+        {
+            orders.remove(&pending.order);
+            if orders.is_empty() {
+                self.by_address.remove(&peer);
+            }
+        }
+    }
+
+    /// Whether more than half of MaxPendingConnections is taken.
+    fn under_pressure(&self) -> bool {
+        self.pending.len() > self.admission.max_pending / 2
+    }
+
+    /// When a waiting socket's Logon is overdue: after LogonTimeout, or after the shorter
+    /// PressureLogonTimeout while the budget is under pressure.
+    fn deadline_of(&self, pending: &Pending, pressure: bool) -> Instant {
+        if pressure {
+            let pressed = pending.accepted + self.admission.pressure_logon_timeout;
+            pending.deadline.min(pressed)
+        } else {
+            pending.deadline
+        }
     }
 
     /// Socket `key` received bytes: runs its TLS handshake, and routes its first message.
@@ -337,7 +468,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
                     );
                     return self.refuse_pending(key, ErrorCode::ConnectionRefused, detail);
                 }
-                match self.pending.remove(&key) {
+                match self.take(key) {
                     Some(pending) => Routed::Session {
                         session,
                         link: pending.link,
@@ -373,7 +504,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
 
     /// Socket `key` closed before its Logon.
     pub fn handle_closed(&mut self, key: K) {
-        self.pending.remove(&key);
+        self.take(key);
     }
 
     /// The connection of session `session` has ended: the session is free for its peer's
@@ -386,17 +517,22 @@ impl<K: Copy + Eq + Hash> Router<K> {
         }
     }
 
-    /// The earliest LogonTimeout of the sockets waiting for their Logon.
+    /// The earliest LogonTimeout of the sockets waiting for their Logon, or the end of the
+    /// interval of a flood's report.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.pending.values().map(|p| p.deadline).min()
+        let pressure = self.under_pressure();
+        let logons = self.pending.values().map(|p| self.deadline_of(p, pressure));
+        logons.chain(self.flood.deadline()).min()
     }
 
-    /// Refuses every socket whose Logon is overdue at `now`; `close` closes each.
+    /// Refuses every socket whose Logon is overdue at `now`; `close` closes each. Reports a
+    /// flood whose interval is over.
     pub fn handle_timeout(&mut self, now: Instant, mut close: impl FnMut(K)) {
+        let pressure = self.under_pressure();
         let overdue: Vec<K> = self
             .pending
             .iter()
-            .filter(|(_, p)| p.deadline <= now)
+            .filter(|(_, p)| self.deadline_of(p, pressure) <= now)
             .map(|(&key, _)| key)
             .collect();
         for key in overdue {
@@ -404,35 +540,51 @@ impl<K: Copy + Eq + Hash> Router<K> {
             self.refuse_pending(key, ErrorCode::ConnectionRefused, detail);
             close(key);
         }
+        if let Some(report) = self.flood.poll(now, false) {
+            self.events.push_back((None, None, report));
+        }
     }
 
     /// Forgets every socket waiting for its Logon (the engine stops); `close` closes each.
-    pub fn close_all(&mut self, mut close: impl FnMut(K)) {
+    /// What a flood's report counted so far is reported at once.
+    pub fn close_all(&mut self, now: Instant, mut close: impl FnMut(K)) {
+        self.by_age.clear();
+        self.by_address.clear();
         for (key, _) in self.pending.drain() {
             close(key);
+        }
+        if let Some(report) = self.flood.poll(now, true) {
+            self.events.push_back((None, None, report));
         }
     }
 
     /// The next event at `now`: a refused socket (`fix.connection.error`), followed by
     /// `fix.connection.escalation` when it is the sixth of its port within
-    /// [`ErrorRate::WINDOW`] (counted at the `now` it is polled at).
+    /// [`ErrorRate::WINDOW`] (counted at the `now` it is polled at). Beyond the first
+    /// refusals of a report's interval, refusals are counted for `fix.connection.flood`
+    /// instead of reported one by one.
     pub fn poll_event(&mut self, now: Instant) -> Option<EventKind> {
-        let (port, event) = self.events.pop_front()?;
-        if let Some(state) = port.and_then(|port| self.ports.get_mut(port))
-            && let Some(count) = state.errors.record(now)
-        {
-            let escalation = EventKind::ConnectionEscalation {
-                source: ErrorSource::Port(state.number),
-                count: count as u64,
-                window: ErrorRate::WINDOW,
+        loop {
+            let (port, peer, event) = self.events.pop_front()?;
+            let Some(state) = port.and_then(|port| self.ports.get_mut(port)) else {
+                return Some(event);
             };
-            self.events.push_front((None, escalation));
+            if let Some(count) = state.errors.record(now) {
+                let escalation = EventKind::ConnectionEscalation {
+                    source: ErrorSource::Port(state.number),
+                    count: count as u64,
+                    window: ErrorRate::WINDOW,
+                };
+                self.events.push_front((None, None, escalation));
+            }
+            if self.flood.refused(now, peer) {
+                return Some(event);
+            }
         }
-        Some(event)
     }
 
     fn refuse_pending(&mut self, key: K, code: ErrorCode, detail: String) -> Routed {
-        if let Some(pending) = self.pending.remove(&key) {
+        if let Some(pending) = self.take(key) {
             self.refuse(pending.port, &pending.link, code, detail);
         }
         Routed::Refused
@@ -444,7 +596,8 @@ impl<K: Copy + Eq + Hash> Router<K> {
             code,
             error_detail: detail,
         };
-        self.events.push_back((Some(port), event));
+        let peer = link.peer().map(|peer| peer.ip());
+        self.events.push_back((Some(port), peer, event));
     }
 }
 

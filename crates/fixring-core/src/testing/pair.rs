@@ -256,7 +256,7 @@ impl Pair {
             reconnect: false,
             router_events: Vec::new(),
             wall: config.wall,
-            router: Router::new(vec![port], size),
+            router: Router::new(vec![port], size, crate::config::Admission::default()),
             pending: Vec::new(),
             scratch: vec![0; size],
             buffer_size: size,
