@@ -85,6 +85,7 @@ fn validator() -> Validator {
     let dictionaries = Dictionaries {
         session: Arc::new(load("FIX44.xml")),
         application: None,
+        versions: Vec::new(),
     };
     Validator::new(dictionaries, ValidationOptions::default())
 }

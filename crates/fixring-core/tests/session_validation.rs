@@ -26,6 +26,7 @@ fn fix44() -> Dictionaries {
     Dictionaries {
         session: Arc::new(dictionary),
         application: None,
+        versions: Vec::new(),
     }
 }
 

@@ -136,3 +136,47 @@ fn a_fixt_session_reads_the_transport_and_application_dictionaries() {
         .to_string();
     assert!(text.contains("TransportDataDictionary"), "{text}");
 }
+
+#[test]
+fn app_data_dictionary_of_a_version_names_that_versions_dictionary() {
+    let text = format!(
+        "[SESSION]\nConnectionType=acceptor\nSocketAcceptPort=9000\nBeginString=FIXT.1.1\n\
+         SenderCompID=S\nTargetCompID=T\nDefaultApplVerID=FIX.5.0SP2\n\
+         TransportDataDictionary={DICTIONARIES}/FIXT11.xml\n\
+         AppDataDictionary={DICTIONARIES}/FIX50SP2.xml\n\
+         AppDataDictionary.FIX.4.4={DICTIONARIES}/FIX44.xml\n"
+    );
+    let mut settings = Settings::parse(&text, None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
+    settings
+        .load_dictionaries()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded = settings.sessions[0]
+        .dictionary
+        .loaded
+        .as_ref()
+        .expect("loaded");
+    let versions: Vec<_> = loaded
+        .versions
+        .iter()
+        .map(|(code, d)| (*code, d.version()))
+        .collect();
+    assert_eq!(versions, [(6, "FIX.4.4")]);
+
+    let unknown = text.replace("AppDataDictionary.FIX.4.4", "AppDataDictionary.FIX.9.9");
+    let text_of = |e: fixring_core::config::ConfigErrors| e.to_string();
+    let refused = Settings::parse(&unknown, Some(std::path::Path::new("at.cfg"))).map_err(text_of);
+    let message = refused.expect_err("no such version");
+    assert!(
+        message.contains("at.cfg:10: AppDataDictionary.FIX.9.9:"),
+        "{message}"
+    );
+
+    let without_default = text.replace("AppDataDictionary=", "Unused=");
+    let mut settings = Settings::parse(&without_default, None).unwrap_or_else(|e| panic!("{e}"));
+    let message = settings
+        .load_dictionaries()
+        .expect_err("no AppDataDictionary")
+        .to_string();
+    assert!(message.contains("AppDataDictionary.FIX.4.4"), "{message}");
+}

@@ -101,6 +101,9 @@ fn describe_dictionary(out: &mut String, config: &fixring_core::config::Dictiona
         versions.push_str(" + ");
         versions.push_str(app.version());
     }
+    for ((_, app), (_, named)) in loaded.versions.iter().zip(&config.app_data_dictionaries) {
+        let _ = write!(versions, " ({} for {})", app.version(), named.key);
+    }
     let o = config.options;
     let _ = writeln!(
         out,

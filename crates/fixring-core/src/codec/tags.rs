@@ -55,6 +55,8 @@ pub const TARGET_LOCATION_ID: Tag = 143;
 pub const LAST_MSG_SEQ_NUM_PROCESSED: Tag = 369;
 /// NextExpectedMsgSeqNum: the MsgSeqNum the sender expects from us next.
 pub const NEXT_EXPECTED_MSG_SEQ_NUM: Tag = 789;
+/// ApplVerID: on a FIXT.1.1 message, the application version of its body.
+pub const APPL_VER_ID: Tag = 1128;
 /// DefaultApplVerID: on a FIXT.1.1 Logon, the application version the session's messages
 /// default to.
 pub const DEFAULT_APPL_VER_ID: Tag = 1137;

@@ -11,12 +11,15 @@ use std::path::{Path, PathBuf};
 use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, Report};
 use super::parse::View;
 use super::session::flag;
+use super::session_keys::appl_ver_id_of;
 use crate::dictionary::{Dictionaries, DictionaryCache, ValidationOptions};
 
 const USE_DATA_DICTIONARY: &str = "usedatadictionary";
 const DATA_DICTIONARY: &str = "datadictionary";
 const TRANSPORT_DATA_DICTIONARY: &str = "transportdatadictionary";
 const APP_DATA_DICTIONARY: &str = "appdatadictionary";
+/// QuickFIX/J's `AppDataDictionary.<version>`, e.g. `AppDataDictionary.FIX.4.4`.
+const APP_DATA_DICTIONARY_OF: &str = "appdatadictionary.";
 const VALIDATE_FIELDS_OUT_OF_ORDER: &str = "validatefieldsoutoforder";
 const VALIDATE_FIELDS_HAVE_VALUES: &str = "validatefieldshavevalues";
 const VALIDATE_USER_DEFINED_FIELDS: &str = "validateuserdefinedfields";
@@ -42,7 +45,7 @@ const KEYS: [&str; 11] = [
 
 /// Whether a canonical name is one of this module's keys.
 pub(super) fn is_key(name: &str) -> bool {
-    KEYS.contains(&name)
+    KEYS.contains(&name) || name.starts_with(APP_DATA_DICTIONARY_OF)
 }
 
 /// A dictionary file a key names, and where.
@@ -68,6 +71,9 @@ pub struct DictionaryConfig {
     pub transport_data_dictionary: Option<DictionaryPath>,
     /// AppDataDictionary: FIXT.1.1's application dictionary (DefaultApplVerID's version).
     pub app_data_dictionary: Option<DictionaryPath>,
+    /// AppDataDictionary.<version> (QuickFIX/J): FIXT.1.1's application dictionary for
+    /// messages of another ApplVerID, by its code (`6` for `AppDataDictionary.FIX.4.4`).
+    pub app_data_dictionaries: Vec<(u8, DictionaryPath)>,
     /// The checks: ValidateFieldsOutOfOrder, ValidateFieldsHaveValues,
     /// ValidateUserDefinedFields, AllowUnknownMsgFields, ValidateUnorderedGroupFields.
     pub options: ValidationOptions,
@@ -89,6 +95,7 @@ impl Default for DictionaryConfig {
             data_dictionary: None,
             transport_data_dictionary: None,
             app_data_dictionary: None,
+            app_data_dictionaries: Vec::new(),
             options: ValidationOptions::default(),
             validate_incoming_message: true,
             reject_invalid_message: true,
@@ -164,9 +171,29 @@ impl DictionaryConfig {
             (Some(app), true) => Some(open(app)?),
             _ => None,
         };
+        let mut versions = Vec::new();
+        if fixt {
+            for (code, named) in &self.app_data_dictionaries {
+                versions.push((*code, open(named)?));
+            }
+        }
+        if application.is_none()
+            && let Some((_, named)) = self.app_data_dictionaries.first()
+        {
+            let reason = "AppDataDictionary.<version> names the dictionaries of other \
+                          versions: the session's own, for its DefaultApplVerID, is \
+                          AppDataDictionary, which is not set";
+            return Err(error(
+                named.line,
+                &named.key,
+                named.path.display().to_string(),
+                reason.to_owned(),
+            ));
+        }
         self.loaded = Some(Dictionaries {
             session,
             application,
+            versions,
         });
         Ok(())
     }
@@ -219,6 +246,33 @@ pub(super) fn read_dictionary(view: &View<'_, '_>, report: &mut Report) -> Dicti
     config.data_dictionary = path(DATA_DICTIONARY);
     config.transport_data_dictionary = path(TRANSPORT_DATA_DICTIONARY);
     config.app_data_dictionary = path(APP_DATA_DICTIONARY);
+    for entry in view.prefixed(APP_DATA_DICTIONARY_OF) {
+        let version = entry.key.get(APP_DATA_DICTIONARY_OF.len()..).unwrap_or("");
+        match appl_ver_id_of(version) {
+            Some(code) if !entry.value.trim().is_empty() => {
+                config.app_data_dictionaries.push((
+                    code,
+                    DictionaryPath {
+                        path: PathBuf::from(entry.value.trim()),
+                        key: entry.key.to_owned(),
+                        line: entry.line,
+                    },
+                ));
+            }
+            Some(_) => {}
+            None => report.error(
+                entry.line,
+                entry.key,
+                ConfigErrorKind::InvalidValue {
+                    value: entry.value.to_owned(),
+                    reason: format!(
+                        "`{version}` is not a FIX version: the key names one as a \
+                         BeginString, such as AppDataDictionary.FIX.4.4"
+                    ),
+                },
+            ),
+        }
+    }
     let options = &mut config.options;
     let flags: [(&str, &mut bool); 5] = [
         (

@@ -99,6 +99,22 @@ impl<'s, 'a> View<'s, 'a> {
         find(self.section).or_else(|| find(self.defaults))
     }
 
+    /// Every entry whose canonical name starts with `prefix`, one per name: the session's
+    /// over `[DEFAULT]`'s, in the order they were first written.
+    pub(super) fn prefixed(&self, prefix: &str) -> Vec<&'s Entry<'a>> {
+        let mut found: Vec<&'s Entry<'a>> = Vec::new();
+        for entry in self.defaults.iter().chain(self.section) {
+            if !entry.name.starts_with(prefix) {
+                continue;
+            }
+            match found.iter_mut().find(|e| e.name == entry.name) {
+                Some(slot) => *slot = entry,
+                None => found.push(entry),
+            }
+        }
+        found
+    }
+
     /// Every numbered failover key of the session, `[DEFAULT]`'s overridden by the session's.
     pub(super) fn numbered(&self) -> HashMap<(HostKey, usize), &'s Entry<'a>> {
         let mut found = HashMap::new();

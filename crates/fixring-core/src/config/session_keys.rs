@@ -234,17 +234,21 @@ const APPL_VER_IDS: [&str; 10] = [
     "FIX.5.0SP2",
 ];
 
+/// The ApplVerID code of a version named as a BeginString (`FIX.4.4` is 6), in any case.
+pub(super) fn appl_ver_id_of(version: &str) -> Option<u8> {
+    APPL_VER_IDS
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(version))
+        .and_then(|code| u8::try_from(code).ok())
+}
+
 /// DefaultApplVerID: an ApplVerID code (`0`–`9`) or the BeginString of the version
 /// (`FIX.5.0SP2`), as QuickFIX C++, QuickFIX/J, QuickFIX/n and quickfixgo take it.
 fn default_appl_ver_id(view: &View<'_, '_>, report: &mut Report) -> Option<u8> {
     let entry = view.get(DEFAULT_APPL_VER_ID)?;
     let value = entry.value.trim();
     let by_code = value.parse::<u8>().ok().filter(|&code| code <= 9);
-    let by_name = APPL_VER_IDS
-        .iter()
-        .position(|name| name.eq_ignore_ascii_case(value))
-        .and_then(|code| u8::try_from(code).ok());
-    let code = by_code.or(by_name);
+    let code = by_code.or_else(|| appl_ver_id_of(value));
     if code.is_none() {
         let reason = "expected an ApplVerID code 0-9 or a version such as FIX.5.0SP2".to_owned();
         invalid(report, entry, reason);

@@ -320,8 +320,14 @@ impl Dictionary {
 pub struct Dictionaries {
     /// The session's: `DataDictionary`, or `TransportDataDictionary` for FIXT.1.1.
     pub session: Arc<Dictionary>,
-    /// FIXT.1.1's `AppDataDictionary`, for application messages; none for FIX.4.x.
+    /// FIXT.1.1's `AppDataDictionary`, for application messages of the session's
+    /// DefaultApplVerID, and of any version `versions` lacks; none for FIX.4.x.
     pub application: Option<Arc<Dictionary>>,
+    /// FIXT.1.1's `AppDataDictionary.<version>` (QuickFIX/J): the application dictionary of
+    /// each other ApplVerID code (`6` for `AppDataDictionary.FIX.4.4`), for messages whose
+    /// ApplVerID (1128), or else the counterparty's DefaultApplVerID (1137 on its Logon),
+    /// names that version.
+    pub versions: Vec<(u8, Arc<Dictionary>)>,
 }
 
 impl Dictionaries {
@@ -329,10 +335,25 @@ impl Dictionaries {
     /// FIXT.1.1 application message, else the session's. Its [`Dictionary::group`] reads
     /// the message's repeating groups.
     pub fn body(&self, msg_type: &[u8]) -> &Dictionary {
+        self.body_for(msg_type, None)
+    }
+
+    /// [`Dictionaries::body`] for a message of the application version `appl_ver_id` (an
+    /// ApplVerID code): that version's dictionary when one is named, else the application's.
+    pub fn body_for(&self, msg_type: &[u8], appl_ver_id: Option<u8>) -> &Dictionary {
         match &self.application {
-            Some(app) if !self.session.has_msg_type(msg_type) => app,
+            Some(app) if !self.session.has_msg_type(msg_type) => appl_ver_id
+                .and_then(|code| self.versions.iter().find(|(c, _)| *c == code))
+                .map_or(app, |(_, dictionary)| dictionary),
             _ => &self.session,
         }
+    }
+
+    /// The application dictionaries: `application`, then each of `versions`.
+    pub fn applications(&self) -> impl Iterator<Item = &Arc<Dictionary>> {
+        self.application
+            .iter()
+            .chain(self.versions.iter().map(|(_, dictionary)| dictionary))
     }
 }
 
@@ -344,7 +365,15 @@ impl PartialEq for Dictionaries {
             (None, None) => true,
             _ => false,
         };
-        Arc::ptr_eq(&self.session, &other.session) && same(&self.application, &other.application)
+        let same_versions = self.versions.len() == other.versions.len()
+            && self
+                .versions
+                .iter()
+                .zip(&other.versions)
+                .all(|((a, da), (b, db))| a == b && Arc::ptr_eq(da, db));
+        Arc::ptr_eq(&self.session, &other.session)
+            && same(&self.application, &other.application)
+            && same_versions
     }
 }
 

@@ -125,6 +125,7 @@ mod validation {
         let dictionaries = Dictionaries {
             session: Arc::new(fix44()),
             application: None,
+            versions: Vec::new(),
         };
         Validator::new(dictionaries, options)
     }
@@ -223,6 +224,7 @@ mod validation {
             Dictionaries {
                 session: Arc::new(dd),
                 application: None,
+                versions: Vec::new(),
             },
             ValidationOptions::default(),
         );
@@ -300,6 +302,7 @@ mod validation {
             Dictionaries {
                 session: load("FIXT11.xml"),
                 application: Some(load("FIX50SP2.xml")),
+                versions: Vec::new(),
             },
             ValidationOptions::default(),
         );
@@ -310,6 +313,47 @@ mod validation {
         let msg = Message::parse_for_validation(&wire).expect("parses");
         // An admin message is checked against the transport's dictionary alone.
         assert_eq!(v.validate(&msg), rejected(RejectKind::InvalidTagNumber, 55));
+    }
+
+    #[test]
+    fn fixt_messages_of_another_version_use_that_versions_dictionary() {
+        let load = |file: &str| {
+            Arc::new(
+                Dictionary::load(&dictionaries_dir().join(file)).unwrap_or_else(|e| panic!("{e}")),
+            )
+        };
+        let mut v = Validator::new(
+            Dictionaries {
+                session: load("FIXT11.xml"),
+                application: Some(load("FIX50SP2.xml")),
+                versions: vec![(6, load("FIX44.xml"))],
+            },
+            ValidationOptions::default(),
+        );
+        // ManualOrderIndicator (1028) came with FIX 5.0: FIX44.xml does not define it.
+        let order = |v: &mut Validator, appl_ver_id: &str| {
+            let wire = frame(
+                "FIXT.1.1",
+                &format!("35=D|{HEADER}{appl_ver_id}{ORDER}1028=Y|"),
+            );
+            let msg = Message::parse_for_validation(&wire).expect("parses");
+            v.validate(&msg)
+        };
+        assert_eq!(order(&mut v, ""), Ok(()));
+        assert_eq!(order(&mut v, "1128=9|"), Ok(()));
+        assert_eq!(
+            order(&mut v, "1128=6|"),
+            rejected(RejectKind::InvalidTagNumber, 1028)
+        );
+        // A version without a dictionary of its own is the application dictionary's.
+        assert_eq!(order(&mut v, "1128=8|"), Ok(()));
+        // Without an ApplVerID, the counterparty's DefaultApplVerID decides.
+        v.set_peer_appl_ver_id(Some(6));
+        assert_eq!(
+            order(&mut v, ""),
+            rejected(RejectKind::InvalidTagNumber, 1028)
+        );
+        assert_eq!(order(&mut v, "1128=9|"), Ok(()));
     }
 }
 

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use super::{Dictionaries, Dictionary, FieldIdx, GroupDef, HEADER, Layout, TRAILER};
-use crate::codec::{Message, Tag};
+use crate::codec::{Message, Tag, tags};
 
 /// Tags QuickFIX always takes for header fields, whatever the dictionary says.
 pub(super) const STANDARD_HEADER: [Tag; 33] = [
@@ -155,6 +155,9 @@ pub struct Validator {
     options: ValidationOptions,
     stamps: Vec<u32>,
     scope: u32,
+    /// The counterparty's DefaultApplVerID (1137 on its Logon): the version of its
+    /// FIXT.1.1 application messages that carry no ApplVerID (1128).
+    peer_appl_ver_id: Option<u8>,
 }
 
 impl Validator {
@@ -163,14 +166,34 @@ impl Validator {
         // The application's fields are stamped after the session's.
         let fields = dictionaries.session.fields.len()
             + dictionaries
-                .application
-                .as_ref()
-                .map_or(0, |app| app.fields.len());
+                .applications()
+                .map(|app| app.fields.len())
+                .max()
+                .unwrap_or(0);
         Self {
             dictionaries,
             options,
             stamps: vec![0; fields],
             scope: 0,
+            peer_appl_ver_id: None,
+        }
+    }
+
+    /// Records the counterparty's DefaultApplVerID (1137, an ApplVerID code) from its
+    /// Logon: its application messages without an ApplVerID (1128) are of that version.
+    pub fn set_peer_appl_ver_id(&mut self, appl_ver_id: Option<u8>) {
+        self.peer_appl_ver_id = appl_ver_id;
+    }
+
+    /// The application version of `msg`, when the session has dictionaries by version:
+    /// its ApplVerID (1128), else the counterparty's DefaultApplVerID.
+    fn appl_ver_id(&self, msg: &Message<'_>) -> Option<u8> {
+        if self.dictionaries.versions.is_empty() {
+            return None;
+        }
+        match msg.get(tags::APPL_VER_ID) {
+            Some(code) => core::str::from_utf8(code).ok()?.parse().ok(),
+            None => self.peer_appl_ver_id,
         }
     }
 
@@ -198,7 +221,8 @@ impl Validator {
             dict: &self.dictionaries.session,
             base: 0,
         };
-        let body_dict = match self.dictionaries.body(msg_type) {
+        let appl_ver_id = self.appl_ver_id(msg);
+        let body_dict = match self.dictionaries.body_for(msg_type, appl_ver_id) {
             app if !std::ptr::eq(app, session.dict) => Stamped {
                 dict: app,
                 base: session.dict.fields.len(),

@@ -94,6 +94,7 @@ pub fn dictionary_input(data: &[u8]) {
     let dictionaries = Dictionaries {
         session: Arc::clone(dictionary()),
         application: None,
+        versions: Vec::new(),
     };
     let mut validator = Validator::new(dictionaries, options);
     let first = validator.validate(&msg);

@@ -335,6 +335,12 @@ impl Session {
             }
         };
         let peer_reset = msg.get(tags::RESET_SEQ_NUM_FLAG) == Some(b"Y");
+        if let Some(validator) = &mut self.validator {
+            let peer_default = msg
+                .get(tags::DEFAULT_APPL_VER_ID)
+                .and_then(|code| core::str::from_utf8(code).ok()?.parse().ok());
+            validator.set_peer_appl_ver_id(peer_default);
+        }
         if self.connection_type == ConnectionType::Acceptor {
             self.heartbeat = heartbeat;
             if peer_reset || self.reset_on_logon {
