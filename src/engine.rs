@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use fixring_core::config::{Settings, Transport};
 use fixring_core::{Event, EventKind, SessionId};
@@ -23,6 +24,10 @@ use crate::status::{LoopSnapshot, LoopView, StatusServer};
 
 /// Messages a loop's queue holds before [`SessionHandle::send`] reports it full.
 const QUEUE_CAPACITY: usize = 4096;
+
+/// The longest [`Engine::latency`] waits for the loops' next hand-over: a loop turns at least
+/// every 100 ms and hands over at most every 100 ms.
+const FRESH_WITHIN: Duration = Duration::from_millis(250);
 
 /// Which I/O backend an event loop runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -302,12 +307,34 @@ impl<A: Application + Clone> Engine<A> {
     }
 
     /// The latency histograms of every loop, added together: inbound (receive → application
-    /// callback) and outbound (hand-over → write started), in nanoseconds. Loops publish what
-    /// they record every 100 ms.
+    /// callback) and outbound (hand-over → write started), in nanoseconds: everything recorded
+    /// until the call. Loops hand what they record over every 100 ms, without waiting for a
+    /// reader; the call waits for each loop's next hand-over (about 100 ms, at most
+    /// 250 ms).
     pub fn latency(&self) -> LatencyStats {
+        let loops: Vec<_> = self
+            .running
+            .iter()
+            .flat_map(|r| r.loops.iter())
+            .map(|info| &info.stats)
+            .collect();
+        // Take what is handed over, which lets each loop hand over again, then wait for that.
+        let seen: Vec<u64> = loops.iter().map(|stats| stats.swaps()).collect();
+        for stats in &loops {
+            drop(stats.latency());
+        }
+        let deadline = Instant::now() + FRESH_WITHIN;
+        while !loops
+            .iter()
+            .zip(&seen)
+            .all(|(stats, &seen)| stats.handed_over_since(seen))
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let mut total = LatencyStats::new();
-        for info in self.running.iter().flat_map(|r| r.loops.iter()) {
-            total.add(&info.stats.latency());
+        for stats in &loops {
+            total.add(&stats.latency());
         }
         total
     }

@@ -7,7 +7,7 @@
 //! it recorded over by swapping histograms (see [`Published`]); the reader,
 //! [`crate::Engine::latency`] or the status server, merges and clears them on its own thread.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -117,6 +117,10 @@ fn histogram() -> Histogram<u64> {
 pub(crate) struct Published {
     exchange: Mutex<Exchange>,
     total: Mutex<LatencyStats>,
+    /// Hand-overs so far: a reader waits for the next one to see what was recorded since.
+    swaps: AtomicU64,
+    /// The loop has ended, its last records added into the total.
+    ended: AtomicBool,
     system_calls: AtomicU64,
     cpu_clock: OnceLock<libc::clockid_t>,
 }
@@ -137,9 +141,22 @@ impl Published {
                 empty: Some(LatencyStats::new()),
             }),
             total: Mutex::new(LatencyStats::new()),
+            swaps: AtomicU64::new(0),
+            ended: AtomicBool::new(false),
             system_calls: AtomicU64::new(0),
             cpu_clock: OnceLock::new(),
         }
+    }
+
+    /// The hand-overs so far, to pass to [`Published::handed_over_since`].
+    pub(crate) fn swaps(&self) -> u64 {
+        self.swaps.load(Ordering::Acquire)
+    }
+
+    /// Whether the loop has handed over again since [`Published::swaps`] read `seen`, or
+    /// ended: what it had recorded then is now published.
+    pub(crate) fn handed_over_since(&self, seen: u64) -> bool {
+        self.ended.load(Ordering::Acquire) || self.swaps() > seen
     }
 
     /// Everything the loop has published, merged into the total on this thread.
@@ -275,11 +292,14 @@ impl LoopStats {
         {
             std::mem::swap(&mut self.local, &mut empty);
             exchange.full = Some(empty);
+            self.shared.swaps.fetch_add(1, Ordering::Release);
         }
     }
 
     /// Publishes everything, merging on this thread: as the loop ends.
     pub(crate) fn publish(&mut self) {
+        // Said first, so that a reader waiting for a hand-over, the total's lock held, stops.
+        self.shared.ended.store(true, Ordering::Release);
         let mut total = self.shared.latency();
         total.add(&self.local);
         self.local.reset();
@@ -318,7 +338,9 @@ mod tests {
         let start = Instant::now();
         stats.inbound(start);
         stats.published = start - PUBLISH_EVERY;
+        assert!(!shared.handed_over_since(0));
         stats.publish_if_due();
+        assert!(shared.handed_over_since(0) && !shared.handed_over_since(1));
         // Not read yet: the next hand-over cannot swap, and keeps recording locally.
         stats.inbound(start);
         stats.published = start - PUBLISH_EVERY;
@@ -329,6 +351,12 @@ mod tests {
         stats.publish_if_due();
         assert_eq!(stats.local.inbound().len(), 0);
         assert_eq!(shared.latency().inbound().len(), 2);
+        let seen = shared.swaps();
+        stats.publish();
+        assert!(
+            shared.handed_over_since(seen),
+            "a loop that ended has nothing more"
+        );
         stats.system_calls(7);
         let counters = shared.counters();
         assert_eq!(counters.system_calls, 7);
