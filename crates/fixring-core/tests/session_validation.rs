@@ -154,3 +154,49 @@ fn a_message_without_a_comp_id_is_refused_for_it_as_quickfix() {
         assert!(pair.acceptor.conn.session().state().is_logged_on());
     }
 }
+
+#[test]
+fn a_fixt_counterpartys_default_appl_ver_id_picks_the_dictionary_of_its_messages() {
+    let dictionaries =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/dictionaries");
+    let load = |file: &str| {
+        Arc::new(Dictionary::load(&dictionaries.join(file)).unwrap_or_else(|e| panic!("{e}")))
+    };
+    let (mut initiator, mut acceptor) = configs(false);
+    for config in [&mut initiator, &mut acceptor] {
+        config.id.begin_string = "FIXT.1.1".to_owned();
+    }
+    // The initiator's Logon says its messages are FIX.4.4's (ApplVerID 6).
+    initiator.rules.default_appl_ver_id = Some(6);
+    acceptor.rules.default_appl_ver_id = Some(9);
+    acceptor.dictionary.loaded = Some(Dictionaries {
+        session: load("FIXT11.xml"),
+        application: Some(load("FIX50SP2.xml")),
+        versions: vec![(6, load("FIX44.xml"))],
+    });
+    let mut pair = logged_on_with(PairConfig::new(initiator, acceptor));
+    // ManualOrderIndicator (1028) came with FIX 5.0: FIX44.xml does not define it.
+    let order = [VALID, b"1028=Y\x01"].concat();
+    let send = |pair: &mut Pair, seq: u64, appl_ver_id: Option<&str>| {
+        let mut body = appl_ver_id.map_or_else(Vec::new, |v| format!("1128={v}\x01").into_bytes());
+        body.extend_from_slice(&order);
+        let header = fixring_core::codec::Header {
+            begin_string: "FIXT.1.1",
+            ..header(b"D", "INIT", "ACC", seq)
+        };
+        pair.inject(End::Acceptor, &encoded(header, &body));
+        pair.drive();
+    };
+    send(&mut pair, 2, None);
+    send(&mut pair, 3, Some("9"));
+    let reasons: Vec<String> = rejects(&pair.acceptor)
+        .into_iter()
+        .map(|[seq, _, tag, _, reason]| format!("{seq} {tag} {reason}"))
+        .collect();
+    assert_eq!(
+        reasons,
+        ["2 1028 0"],
+        "FIX.4.4's dictionary for the first, FIX.5.0SP2's for the second"
+    );
+    assert_eq!(pair.acceptor.delivered.len(), 1);
+}
