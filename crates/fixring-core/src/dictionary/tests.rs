@@ -1,9 +1,15 @@
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{Dictionary, DictionaryErrorKind, FieldType};
 
 fn dictionaries_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/dictionaries")
+}
+
+/// One of the conformance dictionaries, shared as a session holds it.
+fn shared(file: &str) -> Arc<Dictionary> {
+    Arc::new(Dictionary::load(&dictionaries_dir().join(file)).unwrap_or_else(|e| panic!("{e}")))
 }
 
 pub(super) fn fix44() -> Dictionary {
@@ -106,7 +112,7 @@ fn a_broken_dictionary_is_refused_with_its_line() {
 mod validation {
     use std::sync::Arc;
 
-    use super::{dictionaries_dir, fix44};
+    use super::{dictionaries_dir, fix44, shared};
     use crate::codec::Message;
     use crate::dictionary::{
         Dictionaries, Dictionary, RejectKind, Rejection, ValidationOptions, Validator,
@@ -293,15 +299,10 @@ mod validation {
 
     #[test]
     fn fixt_application_messages_use_the_application_dictionary() {
-        let load = |file: &str| {
-            Arc::new(
-                Dictionary::load(&dictionaries_dir().join(file)).unwrap_or_else(|e| panic!("{e}")),
-            )
-        };
         let mut v = Validator::new(
             Dictionaries {
-                session: load("FIXT11.xml"),
-                application: Some(load("FIX50SP2.xml")),
+                session: shared("FIXT11.xml"),
+                application: Some(shared("FIX50SP2.xml")),
                 versions: Vec::new(),
             },
             ValidationOptions::default(),
@@ -317,16 +318,11 @@ mod validation {
 
     #[test]
     fn fixt_messages_of_another_version_use_that_versions_dictionary() {
-        let load = |file: &str| {
-            Arc::new(
-                Dictionary::load(&dictionaries_dir().join(file)).unwrap_or_else(|e| panic!("{e}")),
-            )
-        };
         let mut v = Validator::new(
             Dictionaries {
-                session: load("FIXT11.xml"),
-                application: Some(load("FIX50SP2.xml")),
-                versions: vec![(6, load("FIX44.xml"))],
+                session: shared("FIXT11.xml"),
+                application: Some(shared("FIX50SP2.xml")),
+                versions: vec![(6, shared("FIX44.xml"))],
             },
             ValidationOptions::default(),
         );
