@@ -106,22 +106,36 @@ fn a_missing_or_broken_dictionary_names_the_key_its_line_and_the_fault() {
     assert!(text.contains("at.cfg:5: UseDataDictionary:"), "{text}");
 }
 
-#[test]
-fn a_fixt_session_reads_the_transport_and_application_dictionaries() {
-    let text = format!(
+/// An acceptor session of FIXT.1.1 with its transport and application dictionaries, then
+/// `extra` (on line 10).
+fn fixt_session(extra: &str) -> String {
+    format!(
         "[SESSION]\nConnectionType=acceptor\nSocketAcceptPort=9000\nBeginString=FIXT.1.1\n\
          SenderCompID=S\nTargetCompID=T\nDefaultApplVerID=FIX.5.0SP2\n\
-         TransportDataDictionary={DICTIONARIES}/FIXT11.xml\nAppDataDictionary={DICTIONARIES}/FIX50SP2.xml\n"
-    );
-    let mut settings = Settings::parse(&text, None).unwrap_or_else(|e| panic!("{e}"));
+         TransportDataDictionary={DICTIONARIES}/FIXT11.xml\n\
+         AppDataDictionary={DICTIONARIES}/FIX50SP2.xml\n{extra}"
+    )
+}
+
+/// The dictionaries of the first session of `text`, loaded; no warnings on the way.
+fn loaded(text: &str) -> fixring_core::dictionary::Dictionaries {
+    let mut settings = Settings::parse(text, None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
     settings
         .load_dictionaries()
         .unwrap_or_else(|e| panic!("{e}"));
-    let loaded = settings.sessions[0]
+    settings
+        .sessions
+        .swap_remove(0)
         .dictionary
         .loaded
-        .as_ref()
-        .expect("loaded");
+        .expect("loaded")
+}
+
+#[test]
+fn a_fixt_session_reads_the_transport_and_application_dictionaries() {
+    let text = fixt_session("");
+    let loaded = loaded(&text);
     assert_eq!(loaded.session.version(), "FIXT.1.1");
     assert_eq!(
         loaded.application.as_ref().map(|a| a.version()),
@@ -139,23 +153,10 @@ fn a_fixt_session_reads_the_transport_and_application_dictionaries() {
 
 #[test]
 fn app_data_dictionary_of_a_version_names_that_versions_dictionary() {
-    let text = format!(
-        "[SESSION]\nConnectionType=acceptor\nSocketAcceptPort=9000\nBeginString=FIXT.1.1\n\
-         SenderCompID=S\nTargetCompID=T\nDefaultApplVerID=FIX.5.0SP2\n\
-         TransportDataDictionary={DICTIONARIES}/FIXT11.xml\n\
-         AppDataDictionary={DICTIONARIES}/FIX50SP2.xml\n\
-         AppDataDictionary.FIX.4.4={DICTIONARIES}/FIX44.xml\n"
-    );
-    let mut settings = Settings::parse(&text, None).unwrap_or_else(|e| panic!("{e}"));
-    assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
-    settings
-        .load_dictionaries()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let loaded = settings.sessions[0]
-        .dictionary
-        .loaded
-        .as_ref()
-        .expect("loaded");
+    let text = fixt_session(&format!(
+        "AppDataDictionary.FIX.4.4={DICTIONARIES}/FIX44.xml\n"
+    ));
+    let loaded = loaded(&text);
     let versions: Vec<_> = loaded
         .versions
         .iter()
