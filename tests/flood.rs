@@ -400,9 +400,24 @@ fn trade(handle: &fixring::SessionHandle, app: &Recorder, from: usize, count: us
 /// never lost, and the flood is reported.
 #[test]
 fn a_client_hello_flood_leaves_the_loop_s_sessions_trading() {
+    a_client_hello_flood_leaves_sessions_trading("RSA 2048", common::certs::rsa_pki);
+}
+
+#[test]
+fn a_client_hello_flood_leaves_the_loop_s_sessions_trading_ecdsa() {
+    a_client_hello_flood_leaves_sessions_trading("ECDSA P-256", common::certs::ecdsa_pki);
+}
+
+/// A loop's initiator session trades while the TLS acceptor port of the same loop, its
+/// certificate and key made by `pki`, is flooded with ClientHellos; its hand-over latency
+/// before and during the flood is printed (docs/reliability.md has the figures).
+fn a_client_hello_flood_leaves_sessions_trading(
+    keys: &str,
+    pki: fn(&std::path::Path) -> Result<common::certs::Pki, String>,
+) {
     let _one_at_a_time = exclusive();
     raise_descriptor_limit();
-    let certs = common::rig::certs();
+    let certs = common::rig::certs_of(pki);
     let pki = &certs.pki;
     let (echo_port, tls_port) = (free_port(), free_port());
     let echo_app = Recorder::echoing();
@@ -467,7 +482,7 @@ fn a_client_hello_flood_leaves_the_loop_s_sessions_trading() {
         )
     };
     eprintln!(
-        "hand-over to socket of DESK's orders: before the flood {}; during a flood of \
+        "{keys}: hand-over to socket of DESK's orders: before the flood {}; during a flood of \
          ClientHellos ({connects} connects, {closed} closed by the acceptor) {}",
         quantiles(&before),
         quantiles(&during)

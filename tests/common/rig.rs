@@ -154,8 +154,13 @@ pub(crate) struct Certs {
 
 /// Fresh test certificates.
 pub(crate) fn certs() -> Certs {
+    certs_of(rsa_pki)
+}
+
+/// [`certs`] made by `make` ([`super::certs::ecdsa_pki`], for instance).
+pub(crate) fn certs_of(make: fn(&std::path::Path) -> Result<Pki, String>) -> Certs {
     let dir = temp_dir("faults-pki");
-    let pki = rsa_pki(dir.path()).unwrap_or_else(|e| panic!("certificates: {e}"));
+    let pki = make(dir.path()).unwrap_or_else(|e| panic!("certificates: {e}"));
     Certs { pki, _dir: dir }
 }
 
