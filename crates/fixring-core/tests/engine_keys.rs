@@ -1,0 +1,716 @@
+//! Every settings key the four engines define is either read by fixring, accepted as changing
+//! nothing here, or refused with `FILE:LINE: Key: …` and a reason: none is ever answered
+//! with "unknown key".
+
+use fixring_core::config::{ConfigWarningKind, Settings};
+
+// The names come from each engine's public source and manual: QuickFIX C++ `SessionSettings.h`
+// and `SessionFactory.cpp` (1.15), QuickFIX/J `Session`, `Initiator`, `Acceptor`,
+// `NetworkingOptions`, `SSLSupport`, the store and log factories, `JdbcSetting` and its user
+// manual's configuration page, QuickFIX/n `SessionSettings.cs`, quickfixgo
+// `config/configuration.go`.
+
+/// QuickFIX C++.
+const QUICKFIX_CPP: &[&str] = &[
+    "BeginString",
+    "SenderCompID",
+    "TargetCompID",
+    "SessionQualifier",
+    "DefaultApplVerID",
+    "ConnectionType",
+    "UseDataDictionary",
+    "SendResetSeqNumFlag",
+    "SendRedundantResendRequests",
+    "DataDictionary",
+    "TransportDataDictionary",
+    "AppDataDictionary",
+    "AppDataDictionary.FIX.4.4",
+    "UseLocalTime",
+    "StartTime",
+    "EndTime",
+    "StartDay",
+    "EndDay",
+    "LogonTime",
+    "LogoutTime",
+    "LogonDay",
+    "LogoutDay",
+    "CheckCompID",
+    "CheckLatency",
+    "MaxLatency",
+    "HeartBtInt",
+    "SocketAcceptPort",
+    "SocketReuseAddress",
+    "SocketConnectHost",
+    "SocketConnectPort",
+    "SocketConnectHost1",
+    "SocketConnectPort1",
+    "SocketConnectSourceHost",
+    "SocketConnectSourcePort",
+    "SocketNodelay",
+    "SocketSendBufferSize",
+    "SocketReceiveBufferSize",
+    "SendBufferSize",
+    "ReceiveBufferSize",
+    "ReconnectInterval",
+    "ValidateLengthAndChecksum",
+    "ValidateFieldsOutOfOrder",
+    "ValidateFieldsHaveValues",
+    "ValidateUserDefinedFields",
+    "AllowUnknownMsgFields",
+    "PreserveMessageFieldsOrder",
+    "LogonTimeout",
+    "LogoutTimeout",
+    "FileStorePath",
+    "MySQLStoreUseConnectionPool",
+    "MySQLStoreDatabase",
+    "MySQLStoreUser",
+    "MySQLStorePassword",
+    "MySQLStoreHost",
+    "MySQLStorePort",
+    "PostgreSQLStoreUseConnectionPool",
+    "PostgreSQLStoreDatabase",
+    "PostgreSQLStoreUser",
+    "PostgreSQLStorePassword",
+    "PostgreSQLStoreHost",
+    "PostgreSQLStorePort",
+    "OdbcStoreUser",
+    "OdbcStorePassword",
+    "OdbcStoreConnectionString",
+    "FileLogPath",
+    "FileLogBackupPath",
+    "ScreenLogShowIncoming",
+    "ScreenLogShowOutgoing",
+    "ScreenLogShowEvents",
+    "MySQLLogUseConnectionPool",
+    "MySQLLogDatabase",
+    "MySQLLogUser",
+    "MySQLLogPassword",
+    "MySQLLogHost",
+    "MySQLLogPort",
+    "MySQLLogIncomingTable",
+    "MySQLLogOutgoingTable",
+    "MySQLLogEventTable",
+    "PostgreSQLLogUseConnectionPool",
+    "PostgreSQLLogDatabase",
+    "PostgreSQLLogUser",
+    "PostgreSQLLogPassword",
+    "PostgreSQLLogHost",
+    "PostgreSQLLogPort",
+    "PostgreSQLLogIncomingTable",
+    "PostgreSQLLogOutgoingTable",
+    "PostgreSQLLogEventTable",
+    "OdbcLogUser",
+    "OdbcLogPassword",
+    "OdbcLogConnectionString",
+    "OdbcLogIncomingTable",
+    "OdbcLogOutgoingTable",
+    "OdbcLogEventTable",
+    "ResetOnLogon",
+    "ResetOnLogout",
+    "ResetOnDisconnect",
+    "RefreshOnLogon",
+    "MillisecondsInTimeStamp",
+    "TimestampPrecision",
+    "HttpAcceptPort",
+    "PersistMessages",
+    "ServerCertificateFile",
+    "ServerCertificateKeyFile",
+    "ClientCertificateFile",
+    "ClientCertificateKeyFile",
+    "CertificationAuthoritiesFile",
+    "CertificationAuthoritiesDirectory",
+    "CertificateRevocationListFile",
+    "CertificateRevocationListDirectory",
+    "CertificateVerifyLevel",
+    "SSLProtocol",
+    "SSLCipherSuite",
+];
+
+/// QuickFIX/J.
+const QUICKFIX_J: &[&str] = &[
+    // Session identity and role.
+    "BeginString",
+    "SenderCompID",
+    "SenderSubID",
+    "SenderLocationID",
+    "TargetCompID",
+    "TargetSubID",
+    "TargetLocationID",
+    "SessionQualifier",
+    "DefaultApplVerID",
+    "ConnectionType",
+    // Session.
+    "HeartBtInt",
+    "CheckLatency",
+    "CheckCompID",
+    "MaxLatency",
+    "TestRequestDelayMultiplier",
+    "HeartBeatTimeoutMultiplier",
+    "NonStopSession",
+    "StartDay",
+    "EndDay",
+    "TimeZone",
+    "StartTime",
+    "EndTime",
+    "Weekdays",
+    "UseDataDictionary",
+    "DataDictionary",
+    "TransportDataDictionary",
+    "AppDataDictionary",
+    "AppDataDictionary.FIX.4.4",
+    "ValidateFieldsOutOfOrder",
+    "ValidateUnorderedGroupFields",
+    "ValidateFieldsHaveValues",
+    "ValidateIncomingMessage",
+    "LogonTimeout",
+    "LogoutTimeout",
+    "LogonTag",
+    "LogonTag1",
+    "ResetOnLogout",
+    "ValidateSequenceNumbers",
+    "ResetOnDisconnect",
+    "ResetOnError",
+    "DisconnectOnError",
+    "TimeStampPrecision",
+    "ValidateUserDefinedFields",
+    "ResetOnLogon",
+    "Description",
+    "RefreshOnLogon",
+    "SendRedundantResendRequests",
+    "PersistMessages",
+    "ClosedResendInterval",
+    "AllowUnknownMsgFields",
+    "DisableHeartBeatCheck",
+    "EnableLastMsgSeqNumProcessed",
+    "EnableNextExpectedMsgSeqNum",
+    "RejectGarbledMessage",
+    "RejectInvalidMessage",
+    "RejectMessageOnUnhandledException",
+    "RequiresOrigSendingTime",
+    "ForceResendWhenCorruptedStore",
+    "AllowedRemoteAddresses",
+    "LogMessageWhenSessionNotFound",
+    "ResendRequestChunkSize",
+    "MaxScheduledWriteRequests",
+    "ValidateChecksum",
+    "AllowPosDup",
+    "ContinueInitializationOnError",
+    // Initiator.
+    "ReconnectInterval",
+    "SocketConnectProtocol",
+    "SocketConnectHost",
+    "SocketConnectPort",
+    "SocketConnectHost1",
+    "SocketConnectPort1",
+    "SocketConnectTimeout",
+    "SocketLocalHost",
+    "SocketLocalPort",
+    "ProxyType",
+    "ProxyVersion",
+    "ProxyHost",
+    "ProxyPort",
+    "ProxyUser",
+    "ProxyPassword",
+    "ProxyDomain",
+    "ProxyWorkstation",
+    "DynamicSession",
+    "ReverseDNSEnabled",
+    // Acceptor.
+    "SocketAcceptProtocol",
+    "SocketAcceptPort",
+    "SocketAcceptAddress",
+    "AcceptorTemplate",
+    // TLS.
+    "SocketUseSSL",
+    "SocketKeyStore",
+    "SocketKeyStorePassword",
+    "KeyManagerFactoryAlgorithm",
+    "KeyStoreType",
+    "SocketTrustStore",
+    "SocketTrustStorePassword",
+    "TrustManagerFactoryAlgorithm",
+    "TrustStoreType",
+    "NeedClientAuth",
+    "EnabledProtocols",
+    "CipherSuites",
+    "UseSNI",
+    "SNIHostName",
+    "EndpointIdentificationAlgorithm",
+    // Socket options.
+    "SocketKeepAlive",
+    "SocketOobInline",
+    "SocketReceiveBufferSize",
+    "SocketReuseAddress",
+    "SocketSendBufferSize",
+    "SocketLinger",
+    "SocketTcpNoDelay",
+    "SocketTrafficClass",
+    "SocketSynchronousWrites",
+    "SocketSynchronousWriteTimeout",
+    // Stores.
+    "FileStorePath",
+    "FileStoreSync",
+    "FileStoreMaxCachedMsgs",
+    "JdbcDriver",
+    "JdbcURL",
+    "JdbcUser",
+    "JdbcPassword",
+    "JdbcStoreMessagesTableName",
+    "JdbcStoreSessionsTableName",
+    "JdbcDataSourceName",
+    "JndiContextFactory",
+    "JndiProviderURL",
+    "JdbcLogHeartBeats",
+    "JdbcLogOutgoingTable",
+    "JdbcLogIncomingTable",
+    "JdbcLogEventTable",
+    "JdbcSessionIdDefaultPropertyValue",
+    "JdbcMaxActiveConnection",
+    "JdbcMaxActiveTime",
+    "JdbcMaxConnectionLifeTime",
+    "JdbcSimultaneousBuildThrottle",
+    // Logs.
+    "FileLogPath",
+    "FileIncludeMilliseconds",
+    "FileIncludeTimeStampForMessages",
+    "FileLogHeartbeats",
+    "ScreenLogShowIncoming",
+    "ScreenLogShowOutgoing",
+    "ScreenLogShowEvents",
+    "ScreenLogShowHeartBeats",
+    "ScreenIncludeMilliseconds",
+    "SLF4JLogEventCategory",
+    "SLF4JLogErrorEventCategory",
+    "SLF4JLogIncomingMessageCategory",
+    "SLF4JLogOutgoingMessageCategory",
+    "SLF4JLogPrependSessionID",
+    "SLF4JLogHeartbeats",
+];
+
+/// QuickFIX/n.
+const QUICKFIX_N: &[&str] = &[
+    "BeginString",
+    "SenderCompID",
+    "SenderSubID",
+    "SenderLocationID",
+    "TargetCompID",
+    "TargetSubID",
+    "TargetLocationID",
+    "SessionQualifier",
+    "DefaultApplVerID",
+    "ConnectionType",
+    "UseDataDictionary",
+    "NonStopSession",
+    "UseLocalTime",
+    "TimeZone",
+    "StartDay",
+    "EndDay",
+    "Weekdays",
+    "StartTime",
+    "EndTime",
+    "HeartBtInt",
+    "SocketAcceptHost",
+    "SocketAcceptPort",
+    "SocketConnectHost",
+    "SocketConnectPort",
+    "ReconnectInterval",
+    "FileLogPath",
+    "DebugFileLogPath",
+    "FileStorePath",
+    "RefreshOnLogon",
+    "ResetOnLogon",
+    "ResetOnLogout",
+    "ResetOnDisconnect",
+    "ValidateFieldsOutOfOrder",
+    "ValidateFieldsHaveValues",
+    "ValidateUserDefinedFields",
+    "ValidateLengthAndChecksum",
+    "AllowUnknownFieldValues",
+    "AllowUnknownMsgFields",
+    "DataDictionary",
+    "TransportDataDictionary",
+    "AppDataDictionary",
+    "PersistMessages",
+    "LogonTimeout",
+    "LogoutTimeout",
+    "SendRedundantResendRequests",
+    "ResendSessionLevelRejects",
+    "MillisecondsInTimeStamp",
+    "TimestampPrecision",
+    "EnableLastMsgSeqNumProcessed",
+    "MaxMessagesInResendRequest",
+    "SendLogoutBeforeDisconnectFromTimeout",
+    "SocketNodelay",
+    "SocketSendBufferSize",
+    "SocketReceiveBufferSize",
+    "SocketSendTimeout",
+    "SocketReceiveTimeout",
+    "IgnorePossDupResendRequests",
+    "RequiresOrigSendingTime",
+    "CheckLatency",
+    "MaxLatency",
+    "SocketIgnoreProxy",
+    "ScreenLogShowIncoming",
+    "ScreenLogShowOutgoing",
+    "ScreenLogShowEvents",
+    "SSLEnable",
+    "SSLServerName",
+    "SSLProtocols",
+    "SSLValidateCertificates",
+    "SSLCheckCertificateRevocation",
+    "SSLCertificate",
+    "SSLCertificatePassword",
+    "SSLRequireClientCertificate",
+    "SSLCACertificate",
+];
+
+/// quickfixgo.
+const QUICKFIX_GO: &[&str] = &[
+    "BeginString",
+    "SenderCompID",
+    "SenderSubID",
+    "SenderLocationID",
+    "TargetCompID",
+    "TargetSubID",
+    "TargetLocationID",
+    "SessionQualifier",
+    "SocketAcceptHost",
+    "SocketAcceptPort",
+    "SocketConnectHost",
+    "SocketConnectPort",
+    "SocketPrivateKeyFile",
+    "SocketCertificateFile",
+    "SocketCAFile",
+    "SocketInsecureSkipVerify",
+    "SocketServerName",
+    "SocketMinimumTLSVersion",
+    "SocketTimeout",
+    "SocketUseSSL",
+    "ProxyType",
+    "ProxyHost",
+    "ProxyPort",
+    "ProxyUser",
+    "ProxyPassword",
+    "UseTCPProxy",
+    "DefaultApplVerID",
+    "StartTime",
+    "EndTime",
+    "StartDay",
+    "EndDay",
+    "TimeZone",
+    "DataDictionary",
+    "TransportDataDictionary",
+    "AppDataDictionary",
+    "ResetOnLogon",
+    "RefreshOnLogon",
+    "ResetOnLogout",
+    "ResetOnDisconnect",
+    "ReconnectInterval",
+    "LogoutTimeout",
+    "LogonTimeout",
+    "HeartBtInt",
+    "HeartBtIntOverride",
+    "FileLogPath",
+    "FileStorePath",
+    "SQLStoreDriver",
+    "SQLStoreDataSourceName",
+    "SQLStoreConnMaxLifetime",
+    "MongoStoreConnection",
+    "MongoStoreDatabase",
+    "MongoStoreReplicaSet",
+    "ValidateFieldsOutOfOrder",
+    "ResendRequestChunkSize",
+    "EnableLastMsgSeqNumProcessed",
+    "CheckLatency",
+    "TimeStampPrecision",
+    "MaxLatency",
+    "PersistMessages",
+    "RejectInvalidMessage",
+    "AllowUnknownMessageFields",
+    "CheckUserDefinedFields",
+    "DynamicSessions",
+    "DynamicQualifier",
+];
+
+/// Keys of the whole engine: written in `[DEFAULT]`.
+const IN_DEFAULT: &[&str] = &["HttpAcceptPort"];
+
+/// Keys that only an acceptor has: written in an acceptor's section.
+const ACCEPTOR: &[&str] = &[
+    "SocketAcceptPort",
+    "SocketAcceptHost",
+    "SocketAcceptAddress",
+    "SocketAcceptProtocol",
+    "AcceptorTemplate",
+    "AllowedRemoteAddresses",
+    "DynamicSessions",
+    "DynamicQualifier",
+    "NeedClientAuth",
+    "SSLRequireClientCertificate",
+    "ServerCertificateFile",
+    "ServerCertificateKeyFile",
+];
+
+/// Keys that need another to mean anything, and the settings written before them.
+const COMPANIONS: &[(&str, &str)] = &[
+    ("StartTime", "EndTime=17:00:00\n"),
+    ("EndTime", "StartTime=08:00:00\n"),
+    (
+        "StartDay",
+        "StartTime=08:00:00\nEndTime=17:00:00\nEndDay=Friday\n",
+    ),
+    (
+        "EndDay",
+        "StartTime=08:00:00\nEndTime=17:00:00\nStartDay=Monday\n",
+    ),
+    ("Weekdays", "StartTime=08:00:00\nEndTime=17:00:00\n"),
+    ("TimeZone", "StartTime=08:00:00\nEndTime=17:00:00\n"),
+    ("UseLocalTime", "StartTime=08:00:00\nEndTime=17:00:00\n"),
+    ("LogonTime", "StartTime=08:00:00\nEndTime=17:00:00\n"),
+    ("LogoutTime", "StartTime=08:00:00\nEndTime=17:00:00\n"),
+    (
+        "LogonDay",
+        "StartTime=08:00:00\nEndTime=17:00:00\nStartDay=Monday\nEndDay=Friday\nLogoutDay=Friday\n",
+    ),
+    (
+        "LogoutDay",
+        "StartTime=08:00:00\nEndTime=17:00:00\nStartDay=Monday\nEndDay=Friday\nLogonDay=Monday\n",
+    ),
+    ("SocketConnectHost1", "SocketConnectPort1=9001\n"),
+    ("SocketConnectPort1", "SocketConnectHost1=127.0.0.2\n"),
+];
+
+/// A plausible value of each key whose value is not a Y/N flag.
+const VALUES: &[(&str, &str)] = &[
+    ("BeginString", "FIX.4.4"),
+    ("SenderCompID", "ME"),
+    ("TargetCompID", "YOU"),
+    ("SenderSubID", "DESK"),
+    ("SenderLocationID", "LDN"),
+    ("TargetSubID", "BOOK"),
+    ("TargetLocationID", "NYC"),
+    ("SessionQualifier", "Q1"),
+    ("DefaultApplVerID", "FIX.5.0SP2"),
+    ("ConnectionType", "initiator"),
+    ("DataDictionary", "FIX44.xml"),
+    ("TransportDataDictionary", "FIXT11.xml"),
+    ("AppDataDictionary", "FIX50SP2.xml"),
+    ("AppDataDictionary.FIX.4.4", "FIX44.xml"),
+    ("StartTime", "08:00:00"),
+    ("EndTime", "17:00:00"),
+    ("StartDay", "Monday"),
+    ("EndDay", "Friday"),
+    ("LogonTime", "08:30:00"),
+    ("LogoutTime", "16:30:00"),
+    ("LogonDay", "Monday"),
+    ("LogoutDay", "Friday"),
+    ("Weekdays", "Mon,Tue,Wed"),
+    ("TimeZone", "Europe/London"),
+    ("MaxLatency", "120"),
+    ("HeartBtInt", "30"),
+    ("HeartBtIntOverride", "Y"),
+    ("SocketAcceptPort", "9000"),
+    ("SocketAcceptHost", "127.0.0.1"),
+    ("SocketAcceptAddress", "127.0.0.1"),
+    ("SocketConnectHost", "127.0.0.1"),
+    ("SocketConnectPort", "9000"),
+    ("SocketConnectHost1", "127.0.0.2"),
+    ("SocketConnectPort1", "9001"),
+    ("SocketConnectSourceHost", "127.0.0.1"),
+    ("SocketConnectSourcePort", "40000"),
+    ("SocketLocalHost", "127.0.0.1"),
+    ("SocketLocalPort", "40000"),
+    ("SocketConnectTimeout", "10"),
+    ("SocketSendBufferSize", "65536"),
+    ("SocketReceiveBufferSize", "65536"),
+    ("SendBufferSize", "65536"),
+    ("ReceiveBufferSize", "65536"),
+    ("ReconnectInterval", "30"),
+    ("LogonTimeout", "10"),
+    ("LogoutTimeout", "2"),
+    ("FileStorePath", "store"),
+    ("FileLogPath", "log"),
+    ("FileLogBackupPath", "log/backup"),
+    ("DebugFileLogPath", "log/debug"),
+    ("TimestampPrecision", "6"),
+    ("TimeStampPrecision", "MICROS"),
+    ("HttpAcceptPort", "8088"),
+    ("SocketCertificateFile", "cert.pem"),
+    ("SocketPrivateKeyFile", "key.pem"),
+    ("SocketCAFile", "ca.pem"),
+    ("SocketServerName", "fix.example"),
+    ("SSLServerName", "fix.example"),
+    ("SocketMinimumTLSVersion", "TLS12"),
+    ("SocketTimeout", "10s"),
+    ("ServerCertificateFile", "cert.pem"),
+    ("ServerCertificateKeyFile", "key.pem"),
+    ("ClientCertificateFile", "cert.pem"),
+    ("ClientCertificateKeyFile", "key.pem"),
+    ("CertificationAuthoritiesFile", "ca.pem"),
+    ("CertificationAuthoritiesDirectory", "ca"),
+    ("CertificateRevocationListFile", "crl.pem"),
+    ("CertificateRevocationListDirectory", "crl"),
+    ("CertificateVerifyLevel", "1"),
+    ("SSLProtocol", "all"),
+    ("SSLCipherSuite", "HIGH"),
+    ("SSLProtocols", "Tls12"),
+    ("SSLCertificate", "me.pfx"),
+    ("SSLCertificatePassword", "secret"),
+    ("SSLCACertificate", "ca.cer"),
+    ("AllowedRemoteAddresses", "127.0.0.1"),
+    ("ResendRequestChunkSize", "100"),
+    ("MaxMessagesInResendRequest", "100"),
+    ("TestRequestDelayMultiplier", "0.5"),
+    ("HeartBeatTimeoutMultiplier", "1.4"),
+    ("LogonTag", "553=user"),
+    ("LogonTag1", "554=password"),
+    ("Description", "a session"),
+    ("MaxScheduledWriteRequests", "100"),
+    ("SocketConnectProtocol", "TCP"),
+    ("SocketAcceptProtocol", "TCP"),
+    ("ProxyType", "socks"),
+    ("ProxyVersion", "5"),
+    ("ProxyHost", "proxy.example"),
+    ("ProxyPort", "1080"),
+    ("ProxyUser", "user"),
+    ("ProxyPassword", "secret"),
+    ("ProxyDomain", "CORP"),
+    ("ProxyWorkstation", "PC1"),
+    ("SocketKeyStore", "keystore.jks"),
+    ("SocketKeyStorePassword", "secret"),
+    ("KeyManagerFactoryAlgorithm", "SunX509"),
+    ("KeyStoreType", "JKS"),
+    ("SocketTrustStore", "truststore.jks"),
+    ("SocketTrustStorePassword", "secret"),
+    ("TrustManagerFactoryAlgorithm", "PKIX"),
+    ("TrustStoreType", "JKS"),
+    ("EnabledProtocols", "TLSv1.2"),
+    ("CipherSuites", "TLS_AES_128_GCM_SHA256"),
+    ("SNIHostName", "fix.example"),
+    ("EndpointIdentificationAlgorithm", "HTTPS"),
+    ("SocketLinger", "0"),
+    ("SocketTrafficClass", "IPTOS_LOWDELAY"),
+    ("SocketSynchronousWriteTimeout", "30000"),
+    ("FileStoreMaxCachedMsgs", "10000"),
+    ("SocketSendTimeout", "1000"),
+    ("SocketReceiveTimeout", "1000"),
+    ("SQLStoreDriver", "mysql"),
+    ("SQLStoreDataSourceName", "fix@/quickfix"),
+    ("SQLStoreConnMaxLifetime", "1h"),
+    ("MongoStoreConnection", "mongodb://localhost:27017"),
+    ("MongoStoreDatabase", "quickfix"),
+    ("MongoStoreReplicaSet", "rs0"),
+    ("DynamicQualifier", "Y"),
+    ("SLF4JLogEventCategory", "quickfixj.event"),
+    ("SLF4JLogErrorEventCategory", "quickfixj.errorEvent"),
+    ("SLF4JLogIncomingMessageCategory", "quickfixj.msg.incoming"),
+    ("SLF4JLogOutgoingMessageCategory", "quickfixj.msg.outgoing"),
+];
+
+/// The value of `key`: its plausible value, else a database or table name for those keys,
+/// else a flag.
+fn value(key: &str) -> &'static str {
+    if let Some((_, value)) = VALUES.iter().find(|(k, _)| *k == key) {
+        return value;
+    }
+    let lower = key.to_ascii_lowercase();
+    let is_database = ["mysql", "postgresql", "odbc", "jdbc", "jndi"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix));
+    if is_database && !lower.ends_with("connectionpool") && !lower.ends_with("heartbeats") {
+        "quickfix"
+    } else {
+        "Y"
+    }
+}
+
+/// A settings file that sets `key` once, in `[DEFAULT]` or in a session of the role it
+/// belongs to, and the line it is on.
+fn file_setting(key: &str) -> (String, usize) {
+    let is_acceptor = ACCEPTOR.contains(&key);
+    let role = if is_acceptor {
+        "ConnectionType=acceptor\nSocketAcceptPort=9000\n"
+    } else {
+        "ConnectionType=initiator\nSocketConnectHost=127.0.0.1\nSocketConnectPort=9000\n"
+    };
+    let companions = COMPANIONS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("", |(_, settings)| settings);
+    let setting = format!("{companions}{key}={}\n", value(key));
+    let session = format!(
+        "[SESSION]\n{role}BeginString=FIX.4.4\nSenderCompID=ME\nTargetCompID=YOU\nHeartBtInt=30\n"
+    );
+    if IN_DEFAULT.contains(&key) {
+        (format!("[DEFAULT]\n{setting}{session}"), 2)
+    } else {
+        let line = session.lines().count() + companions.lines().count() + 1;
+        (format!("{session}{setting}"), line)
+    }
+}
+
+/// What fixring answers for `key`, or `None` when it is read, accepted or refused as it must.
+fn unknown(key: &str) -> Option<String> {
+    let (text, line) = file_setting(key);
+    let is_unknown = |w: &fixring_core::config::ConfigWarning| {
+        w.line == line && matches!(w.kind, ConfigWarningKind::UnknownKey)
+    };
+    match Settings::parse(&text, None) {
+        Ok(settings) => settings
+            .warnings
+            .iter()
+            .find(|w| is_unknown(w))
+            .map(ToString::to_string),
+        Err(errors) => {
+            if let Some(w) = errors.warnings().iter().find(|w| is_unknown(w)) {
+                return Some(w.to_string());
+            }
+            // Refused: an error on the key's own line, naming it, with a reason.
+            let prefix = format!("<settings>:{line}: {key}: ");
+            let refused = errors.iter().any(|e| {
+                let message = e.to_string();
+                message.starts_with(&prefix) && message.len() > prefix.len()
+            });
+            (!refused).then(|| format!("refused, but not on its own line: {errors}"))
+        }
+    }
+}
+
+fn check(engine: &str, keys: &[&str]) {
+    let failures: Vec<String> = keys
+        .iter()
+        .filter_map(|key| unknown(key).map(|answer| format!("{key}: {answer}")))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{engine}: {} of {} keys are unknown to fixring:\n{}",
+        failures.len(),
+        keys.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn quickfix_cpp_keys_are_read_accepted_or_refused() {
+    check("QuickFIX C++", QUICKFIX_CPP);
+}
+
+#[test]
+fn quickfix_j_keys_are_read_accepted_or_refused() {
+    check("QuickFIX/J", QUICKFIX_J);
+}
+
+#[test]
+fn quickfix_n_keys_are_read_accepted_or_refused() {
+    check("QuickFIX/n", QUICKFIX_N);
+}
+
+#[test]
+fn quickfix_go_keys_are_read_accepted_or_refused() {
+    check("quickfixgo", QUICKFIX_GO);
+}
+
+#[test]
+fn a_key_no_engine_defines_is_still_unknown() {
+    assert!(unknown("NoEngineDefinesThisKey").is_some());
+}
