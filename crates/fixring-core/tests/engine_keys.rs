@@ -2,7 +2,8 @@
 //! nothing here, or refused with `FILE:LINE: Key: …` and a reason: none is ever answered
 //! with "unknown key".
 
-use fixring_core::config::{ConfigWarningKind, Settings};
+use fixring_core::config::{ConfigErrorKind, ConfigWarningKind, Settings};
+use fixring_core::tls::TlsVersion;
 
 // The names come from each engine's public source and manual: QuickFIX C++ `SessionSettings.h`
 // and `SessionFactory.cpp` (1.15), QuickFIX/J `Session`, `Initiator`, `Acceptor`,
@@ -713,4 +714,130 @@ fn quickfix_go_keys_are_read_accepted_or_refused() {
 #[test]
 fn a_key_no_engine_defines_is_still_unknown() {
     assert!(unknown("NoEngineDefinesThisKey").is_some());
+}
+
+const INITIATOR: &str = "[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\n\
+                         SenderCompID=ME\nTargetCompID=YOU\nHeartBtInt=30\n\
+                         SocketConnectHost=127.0.0.1\nSocketConnectPort=9000\n";
+const ACCEPTOR_SESSION: &str = "[SESSION]\nConnectionType=acceptor\nBeginString=FIX.4.4\n\
+                                SenderCompID=ME\nTargetCompID=YOU\nSocketAcceptPort=9000\n";
+
+#[test]
+fn a_refused_key_says_why_on_its_line_without_repeating_its_value() {
+    let text = format!("{INITIATOR}JdbcPassword=hunter2\n");
+    let errors = Settings::parse(&text, Some("s.cfg".as_ref())).expect_err("refused");
+    let message = errors.to_string();
+    assert!(
+        message.starts_with("s.cfg:9: JdbcPassword: not supported: fixring has no database"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e.kind, ConfigErrorKind::Unsupported { .. }))
+    );
+}
+
+#[test]
+fn a_refused_key_of_default_is_reported_once() {
+    let text = format!("[DEFAULT]\nProxyHost=proxy.example\n{INITIATOR}{INITIATOR}");
+    let text = text.replacen("TargetCompID=YOU", "TargetCompID=OTHER", 1);
+    let errors = Settings::parse(&text, None).expect_err("refused");
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [2], "{errors}");
+}
+
+#[test]
+fn a_value_asking_for_what_fixring_does_loads_and_another_is_refused() {
+    for setting in [
+        "DisableHeartBeatCheck=N",
+        "SocketConnectProtocol=tcp",
+        "FileStoreSync=N",
+        "MaxScheduledWriteRequests=0",
+        "ValidateChecksum=Y",
+        "SocketIgnoreProxy=Y",
+        "HeartBtIntOverride=N",
+    ] {
+        let settings = Settings::parse(&format!("{INITIATOR}{setting}\n"), None)
+            .unwrap_or_else(|e| panic!("{setting}: {e}"));
+        assert!(settings.warnings.is_empty(), "{setting}");
+    }
+    for setting in [
+        "DisableHeartBeatCheck=Y",
+        "SocketConnectProtocol=VM_PIPE",
+        "FileStoreSync=Y",
+        "MaxScheduledWriteRequests=100",
+        "ValidateChecksum=N",
+        "SocketIgnoreProxy=N",
+        "HeartBtIntOverride=Y",
+        "TestRequestDelayMultiplier=0.5",
+        "LogonTag2=554=secret",
+    ] {
+        let errors = Settings::parse(&format!("{INITIATOR}{setting}\n"), None).expect_err(setting);
+        let key = setting.split('=').next().unwrap_or_default();
+        assert!(
+            errors.iter().all(|e| e.line == 9 && e.key == key),
+            "{setting}: {errors}"
+        );
+    }
+}
+
+#[test]
+fn java_key_stores_are_refused_with_tls_on_and_change_nothing_with_it_off() {
+    let stores = "SocketKeyStore=ks.jks\nSocketKeyStorePassword=hunter2\n\
+                  SocketTrustStore=ts.jks\n";
+    assert!(Settings::parse(&format!("{INITIATOR}{stores}"), None).is_ok());
+    let text = format!("{INITIATOR}SocketUseSSL=Y\n{stores}");
+    let errors = Settings::parse(&text, None).expect_err("refused with TLS on");
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "SocketKeyStore",
+            "SocketKeyStorePassword",
+            "SocketTrustStore"
+        ],
+        "{errors}"
+    );
+    assert!(!errors.to_string().contains("hunter2"), "{errors}");
+    assert!(errors.to_string().contains("PEM"), "{errors}");
+}
+
+#[test]
+fn other_engines_names_of_keys_fixring_reads() {
+    let text = format!(
+        "{INITIATOR}SocketUseSSL=Y\nSocketCAFile=ca.pem\nEnabledProtocols=TLSv1.3\n\
+         SNIHostName=fix.example\nUseSNI=Y\nEndpointIdentificationAlgorithm=HTTPS\n\
+         AllowUnknownMessageFields=Y\nCheckUserDefinedFields=N\n"
+    );
+    let settings = Settings::parse(&text, None).unwrap_or_else(|e| panic!("{e}"));
+    let session = &settings.sessions[0];
+    let tls = session.tls.as_ref().expect("TLS on");
+    assert_eq!(tls.only_version, Some(TlsVersion::Tls13));
+    assert_eq!(tls.server_name.as_deref(), Some("fix.example"));
+    assert!(session.dictionary.options.allow_unknown_msg_fields);
+    assert!(!session.dictionary.options.user_defined_fields);
+
+    let acceptor = |need: &str| {
+        let text = format!(
+            "{ACCEPTOR_SESSION}SocketUseSSL=Y\nSocketCertificateFile=c.pem\n\
+             SocketPrivateKeyFile=k.pem\nSocketCAFile=ca.pem\nNeedClientAuth={need}\n"
+        );
+        let settings = Settings::parse(&text, None).unwrap_or_else(|e| panic!("{e}"));
+        settings.sessions[0].tls.clone().expect("TLS on").ca_file
+    };
+    assert!(acceptor("Y").is_some(), "client certificates verified");
+    assert!(acceptor("N").is_none(), "none asked for");
+
+    for setting in [
+        "UseSNI=N",
+        "EndpointIdentificationAlgorithm=",
+        "EnabledProtocols=TLSv1",
+    ] {
+        let text = format!("{INITIATOR}SocketUseSSL=Y\nSocketCAFile=ca.pem\n{setting}\n");
+        let errors = Settings::parse(&text, None).expect_err(setting);
+        let key = setting.split('=').next().unwrap_or_default();
+        assert!(errors.iter().any(|e| e.key == key), "{setting}: {errors}");
+    }
 }
