@@ -9,7 +9,7 @@ use fixring_core::tls::TlsVersion;
 // and `SessionFactory.cpp` (1.15), QuickFIX/J `Session`, `Initiator`, `Acceptor`,
 // `NetworkingOptions`, `SSLSupport`, the store and log factories, `JdbcSetting` and its user
 // manual's configuration page, QuickFIX/n `SessionSettings.cs`, quickfixgo
-// `config/configuration.go`.
+// `config/configuration.go` and its release notes.
 
 /// QuickFIX C++.
 const QUICKFIX_CPP: &[&str] = &[
@@ -270,6 +270,14 @@ const QUICKFIX_J: &[&str] = &[
     "JdbcMaxActiveTime",
     "JdbcMaxConnectionLifeTime",
     "JdbcSimultaneousBuildThrottle",
+    "JdbcMinIdleConnection",
+    "JdbcConnectionTimeout",
+    "JdbcConnectionIdleTimeout",
+    "JdbcConnectionKeepaliveTime",
+    "JdbcConnectionTestQuery",
+    "SleepycatDatabaseDir",
+    "SleepycatSequenceDbName",
+    "SleepycatMessageDbName",
     // Logs.
     "FileLogPath",
     "FileIncludeMilliseconds",
@@ -431,6 +439,11 @@ const QUICKFIX_GO: &[&str] = &[
     "CheckUserDefinedFields",
     "DynamicSessions",
     "DynamicQualifier",
+    "SocketPrivateKeyBytes",
+    "SocketCertificateBytes",
+    "SocketCABytes",
+    "EnableResetSeqTime",
+    "ResetSeqTime",
 ];
 
 /// Keys of the whole engine: written in `[DEFAULT]`.
@@ -602,6 +615,10 @@ const VALUES: &[(&str, &str)] = &[
     ("MongoStoreDatabase", "quickfix"),
     ("MongoStoreReplicaSet", "rs0"),
     ("DynamicQualifier", "Y"),
+    ("ResetSeqTime", "17:00:00"),
+    ("SocketPrivateKeyBytes", "-----BEGIN PRIVATE KEY-----"),
+    ("SocketCertificateBytes", "-----BEGIN CERTIFICATE-----"),
+    ("SocketCABytes", "-----BEGIN CERTIFICATE-----"),
     ("SLF4JLogEventCategory", "quickfixj.event"),
     ("SLF4JLogErrorEventCategory", "quickfixj.errorEvent"),
     ("SLF4JLogIncomingMessageCategory", "quickfixj.msg.incoming"),

@@ -39,7 +39,7 @@ const NO_PIPE: &str = "fixring connects over TCP only: QuickFIX/J's in-process V
                        equivalent";
 
 /// The keys refused one by one.
-const REFUSED: [Refusal; 42] = [
+const REFUSED: [Refusal; 47] = [
     // QuickFIX/J's session.
     refuse("testrequestdelaymultiplier", SILENCE),
     refuse("heartbeattimeoutmultiplier", SILENCE),
@@ -209,9 +209,29 @@ const REFUSED: [Refusal; 42] = [
         "Y tells dynamic sessions apart by a qualifier; fixring's dynamic sessions \
          (AcceptorTemplate) have none",
     ),
+    unless(
+        "enableresetseqtime",
+        "N",
+        "Y resets the sequence numbers every day at ResetSeqTime, logged on or not; fixring \
+         resets them when a new session period starts (StartTime, EndTime)",
+    ),
+    refuse(
+        "resetseqtime",
+        "a daily reset of the sequence numbers inside a session; fixring resets them when a \
+         new session period starts (StartTime, EndTime)",
+    ),
+    // quickfixgo's TLS material written in the settings; they turn TLS on there, so they are
+    // refused with TLS off too.
+    refuse("socketprivatekeybytes", IN_FILES),
+    refuse("socketcertificatebytes", IN_FILES),
+    refuse("socketcabytes", IN_FILES),
     // QuickFIX/J's Logon fields; LogonTag<n> below.
     refuse("logontag", LOGON_TAG),
 ];
+
+const IN_FILES: &str = "fixring reads TLS certificates and keys from PEM files: write it to a \
+                        file and name it with SocketCertificateFile, SocketPrivateKeyFile or \
+                        SocketCAFile";
 
 const LOGON_TAG: &str = "fields the settings add to our Logon; fixring's Logon carries only \
                          the session's own fields";
@@ -221,19 +241,22 @@ const NO_DATABASE_STORE: &str = "fixring has no database store: FileStorePath ke
 const NO_DATABASE_LOG: &str = "fixring has no database log: FileLogPath writes the logs to files";
 
 /// Families of keys refused by the start of their name, longest first: the database stores
-/// and logs of QuickFIX C++ (MySQL, PostgreSQL, ODBC), QuickFIX/J (JDBC, JNDI) and
+/// and logs of QuickFIX C++ (MySQL, PostgreSQL, ODBC), QuickFIX/J (JDBC, JNDI, Sleepycat) and
 /// quickfixgo (SQL, MongoDB).
-const FAMILIES: [(&str, &str); 12] = [
+const FAMILIES: [(&str, &str); 15] = [
     ("mysqlstore", NO_DATABASE_STORE),
     ("postgresqlstore", NO_DATABASE_STORE),
     ("odbcstore", NO_DATABASE_STORE),
     ("jdbcstore", NO_DATABASE_STORE),
     ("sqlstore", NO_DATABASE_STORE),
     ("mongostore", NO_DATABASE_STORE),
+    ("sleepycat", NO_DATABASE_STORE),
     ("mysqllog", NO_DATABASE_LOG),
     ("postgresqllog", NO_DATABASE_LOG),
     ("odbclog", NO_DATABASE_LOG),
     ("jdbclog", NO_DATABASE_LOG),
+    ("sqllog", NO_DATABASE_LOG),
+    ("mongolog", NO_DATABASE_LOG),
     (
         "jdbc",
         "fixring has no database store or log: FileStorePath and FileLogPath keep them in \
@@ -308,7 +331,7 @@ mod tests {
     #[test]
     fn families_and_numbered_logon_tags() {
         let refused = |reason| Some(Verdict::Refused(reason));
-        assert_eq!(judge("jdbcurl", "x"), refused(FAMILIES[10].1));
+        assert_eq!(judge("jdbcurl", "x"), refused(FAMILIES[13].1));
         assert_eq!(
             judge("jdbcstoremessagestablename", "x"),
             refused(NO_DATABASE_STORE)
