@@ -858,3 +858,45 @@ fn other_engines_names_of_keys_fixring_reads() {
         assert!(errors.iter().any(|e| e.key == key), "{setting}: {errors}");
     }
 }
+
+/// The words written as code in docs/configuration.md: `Key`, each key of `A, B`, and the
+/// start of a family written `Prefix…`.
+fn documented() -> (Vec<String>, Vec<String>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut words = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with("```")) {
+        let code = line.split('`').skip(1).step_by(2);
+        for part in code.flat_map(|c| c.split([',', ' ', '=', '[', ']'])) {
+            words.push(part.trim().to_owned());
+        }
+    }
+    let families = words
+        .iter()
+        .filter_map(|w| w.strip_suffix('…').filter(|p| !p.is_empty()))
+        .map(str::to_owned)
+        .collect();
+    (words, families)
+}
+
+#[test]
+fn docs_name_every_key_of_the_four_engines() {
+    let (words, families) = documented();
+    let mut missing = Vec::new();
+    for key in [QUICKFIX_CPP, QUICKFIX_J, QUICKFIX_N, QUICKFIX_GO].concat() {
+        let unnumbered = key.trim_end_matches(|c: char| c.is_ascii_digit());
+        let is_named = words
+            .iter()
+            .any(|w| w == key || w == unnumbered || *w == format!("{unnumbered}<n>"))
+            || families.iter().any(|f| key.starts_with(f.as_str()))
+            || key.starts_with("AppDataDictionary.");
+        if !is_named && !missing.contains(&key) {
+            missing.push(key);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md does not name: {missing:?}"
+    );
+}
