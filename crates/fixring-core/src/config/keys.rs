@@ -120,7 +120,7 @@ pub(super) const ENGINE: [&str; 8] = [
     PRESSURE_LOGON_TIMEOUT,
 ];
 
-/// Every session key fixring reads.
+/// Every session key fixring reads (the TLS keys it refuses with TLS on included).
 const SESSION: [&str; 83] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
