@@ -103,6 +103,13 @@ pub enum ConfigErrorKind {
     },
     /// The file has no `[SESSION]`: there is nothing to run.
     NoSessions,
+    /// A key of another engine asking for behaviour fixring does not have (a database store,
+    /// a proxy, a Java key store…): refused rather than run without it. The value is not
+    /// repeated, as it may be a password.
+    Unsupported {
+        /// What the key asks for and what fixring does instead.
+        reason: &'static str,
+    },
     /// Any other value that cannot be used.
     InvalidValue {
         /// The value as written.
@@ -140,6 +147,7 @@ impl fmt::Display for ConfigErrorKind {
                 "port {port} mixes TLS and plain sessions (the session at line {other_line})"
             ),
             Self::NoSessions => write!(f, "No sessions defined: the file has no [SESSION]"),
+            Self::Unsupported { reason } => write!(f, "not supported: {reason}"),
             Self::InvalidValue { value, reason } => write!(f, "invalid value {value:?}: {reason}"),
         }
     }

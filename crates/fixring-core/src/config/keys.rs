@@ -64,6 +64,21 @@ pub(super) const INSECURE_SKIP_VERIFY: &str = "socketinsecureskipverify";
 pub(super) const SSL_PROTOCOL: &str = "sslprotocol";
 pub(super) const SSL_CIPHER_SUITE: &str = "sslciphersuite";
 pub(super) const CERTIFICATE_VERIFY_LEVEL: &str = "certificateverifylevel";
+// TLS keys of QuickFIX/J (Java key stores, SNI, host name checks) and QuickFIX C++ (CA
+// directory, revocation lists): accepted with TLS off, refused with it on (tls.rs).
+pub(super) const KEY_STORE: &str = "socketkeystore";
+pub(super) const KEY_STORE_PASSWORD: &str = "socketkeystorepassword";
+pub(super) const KEY_MANAGER_ALGORITHM: &str = "keymanagerfactoryalgorithm";
+pub(super) const KEY_STORE_TYPE: &str = "keystoretype";
+pub(super) const TRUST_STORE: &str = "sockettruststore";
+pub(super) const TRUST_STORE_PASSWORD: &str = "sockettruststorepassword";
+pub(super) const TRUST_MANAGER_ALGORITHM: &str = "trustmanagerfactoryalgorithm";
+pub(super) const TRUST_STORE_TYPE: &str = "truststoretype";
+pub(super) const USE_SNI: &str = "usesni";
+pub(super) const ENDPOINT_IDENTIFICATION: &str = "endpointidentificationalgorithm";
+pub(super) const AUTHORITIES_DIRECTORY: &str = "certificationauthoritiesdirectory";
+pub(super) const REVOCATION_LIST_FILE: &str = "certificaterevocationlistfile";
+pub(super) const REVOCATION_LIST_DIRECTORY: &str = "certificaterevocationlistdirectory";
 // QuickFIX/J's dynamic sessions.
 pub(super) const ACCEPTOR_TEMPLATE: &str = "acceptortemplate";
 pub(super) const ALLOWED_REMOTE_ADDRESSES: &str = "allowedremoteaddresses";
@@ -105,8 +120,8 @@ pub(super) const ENGINE: [&str; 8] = [
     PRESSURE_LOGON_TIMEOUT,
 ];
 
-/// Every session key fixring reads.
-const SESSION: [&str; 70] = [
+/// Every session key fixring reads (the TLS keys it refuses with TLS on included).
+const SESSION: [&str; 83] = [
     CONNECTION_TYPE,
     BEGIN_STRING,
     SENDER_COMP_ID,
@@ -163,6 +178,19 @@ const SESSION: [&str; 70] = [
     SSL_PROTOCOL,
     SSL_CIPHER_SUITE,
     CERTIFICATE_VERIFY_LEVEL,
+    KEY_STORE,
+    KEY_STORE_PASSWORD,
+    KEY_MANAGER_ALGORITHM,
+    KEY_STORE_TYPE,
+    TRUST_STORE,
+    TRUST_STORE_PASSWORD,
+    TRUST_MANAGER_ALGORITHM,
+    TRUST_STORE_TYPE,
+    USE_SNI,
+    ENDPOINT_IDENTIFICATION,
+    AUTHORITIES_DIRECTORY,
+    REVOCATION_LIST_FILE,
+    REVOCATION_LIST_DIRECTORY,
     ACCEPTOR_TEMPLATE,
     ALLOWED_REMOTE_ADDRESSES,
     START_TIME,
@@ -180,10 +208,25 @@ const SESSION: [&str; 70] = [
 ];
 
 /// Names other engines give to a key fixring reads: (synonym, canonical name).
-const SYNONYMS: [(&str, &str); 5] = [
+const SYNONYMS: [(&str, &str); 11] = [
     // QuickFIX/J.
     ("sockettcpnodelay", NODELAY),
     ("socketacceptaddress", ACCEPT_HOST),
+    // QuickFIX/J's TLS: the name sent as SNI (and checked), client certificates required,
+    // the versions offered (`TLSv1.2,TLSv1.3`), the cipher suites (refused with TLS on).
+    ("snihostname", SERVER_NAME),
+    ("needclientauth", SSL_REQUIRE_CLIENT_CERTIFICATE),
+    ("enabledprotocols", SSL_PROTOCOLS),
+    ("ciphersuites", SSL_CIPHER_SUITE),
+    // quickfixgo's names of QuickFIX/J's dictionary switches.
+    (
+        "allowunknownmessagefields",
+        super::dictionary::ALLOW_UNKNOWN_MSG_FIELDS,
+    ),
+    (
+        "checkuserdefinedfields",
+        super::dictionary::VALIDATE_USER_DEFINED_FIELDS,
+    ),
     // QuickFIX/n: the name the server's certificate is checked against.
     ("sslservername", SERVER_NAME),
     // QuickFIX C++ up to 1.14 (1.15 renamed them to the Socket… names).
@@ -192,10 +235,37 @@ const SYNONYMS: [(&str, &str); 5] = [
 ];
 
 /// QuickFIX keys that change nothing in fixring: accepted, not used, no warning.
-const NO_EFFECT: [&str; 1] = [
+const NO_EFFECT: [&str; 14] = [
     // QuickFIX C++: the order of fields inside its message objects. fixring hands the
     // application the bytes received and sends the bytes the application wrote.
     "preservemessagefieldsorder",
+    // QuickFIX C++ declares it and never reads it: ResetSeqNumFlag (141) goes with
+    // ResetOnLogon.
+    "sendresetseqnumflag",
+    // QuickFIX/J: a description for external tools, unused by the engine.
+    "description",
+    // QuickFIX/J: how many index entries of its file store stay in memory; what is resent
+    // does not change.
+    "filestoremaxcachedmsgs",
+    // QuickFIX/J: only used with SocketSynchronousWrites=Y, which is refused.
+    "socketsynchronouswritetimeout",
+    // QuickFIX/J: what its log says of a message for no session (the whole message or its
+    // identity); fixring's event for such a connection is its own.
+    "logmessagewhensessionnotfound",
+    // QuickFIX/J's manual names it, its code reads ScreenLogShowEvents: it changes nothing
+    // there either.
+    "screenlogevents",
+    // QuickFIX/n's own diagnostics file, not the session's messages or events (FileLogPath).
+    "debugfilelogpath",
+    // QuickFIX/J's SLF4J log: the categories and filters of a log the application picks in
+    // its code (SLF4JLogFactory). fixring has no SLF4J log; its logs are FileLogPath and the
+    // ScreenLog… keys.
+    "slf4jlogeventcategory",
+    "slf4jlogerroreventcategory",
+    "slf4jlogincomingmessagecategory",
+    "slf4jlogoutgoingmessagecategory",
+    "slf4jlogprependsessionid",
+    "slf4jlogheartbeats",
 ];
 
 /// QuickFIX keys whose behaviour fixring does not have yet: accepted, warned about, with what

@@ -15,6 +15,7 @@ mod session;
 mod session_keys;
 mod settings_file;
 mod tls;
+mod unsupported;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

@@ -10,6 +10,7 @@ use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarningKind
 use super::keys::{self, HostKey};
 use super::session::read_session;
 use super::settings_file::{Entry, SettingsFile};
+use super::unsupported::{self, Verdict};
 use super::{Admission, BusyPoll, EngineConfig, Role, SessionConfig, Settings, Transport};
 
 impl Settings {
@@ -32,10 +33,10 @@ impl Settings {
         report.check_files = check_files;
         let file = SettingsFile::split(text, &mut report);
         let engine = read_engine(&file.defaults, &mut report);
-        warn_unknown(&file.defaults, true, &mut report);
+        check_keys(&file.defaults, true, &mut report);
         let mut sessions = Vec::new();
         for section in &file.sessions {
-            warn_unknown(&section.entries, false, &mut report);
+            check_keys(&section.entries, false, &mut report);
             let view = View {
                 defaults: &file.defaults,
                 section: &section.entries,
@@ -127,9 +128,10 @@ impl<'s, 'a> View<'s, 'a> {
     }
 }
 
-/// Warns about every key that is neither read nor a known QuickFIX key; engine keys are
-/// an error outside `[DEFAULT]`.
-fn warn_unknown(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
+/// Checks every key's name: an unknown key is warned about, a key of another engine whose
+/// behaviour fixring does not have is refused (unless its value asks for what fixring does),
+/// and engine keys are an error outside `[DEFAULT]`.
+fn check_keys(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
     for entry in entries {
         let name = entry.name.as_str();
         if keys::ENGINE.contains(&name) {
@@ -143,16 +145,21 @@ fn warn_unknown(entries: &[Entry<'_>], is_default: bool, report: &mut Report) {
                     },
                 );
             }
+        } else if let Some(verdict) = unsupported::judge(name, entry.value) {
+            if let Verdict::Refused(reason) = verdict {
+                report.error(
+                    entry.line,
+                    entry.key,
+                    ConfigErrorKind::Unsupported { reason },
+                );
+            }
         } else if let Some(reason) = keys::not_implemented(name) {
             report.warn(
                 entry.line,
                 entry.key,
                 ConfigWarningKind::NotImplemented { reason },
             );
-        } else if !keys::is_session_key(name)
-            && !keys::has_no_effect(name)
-            && keys::not_implemented(name).is_none()
-        {
+        } else if !keys::is_session_key(name) && !keys::has_no_effect(name) {
             report.warn(entry.line, entry.key, ConfigWarningKind::UnknownKey);
         }
     }

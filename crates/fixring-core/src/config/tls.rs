@@ -310,7 +310,10 @@ fn protocols(name: &str, value: &str) -> Result<[bool; 2], String> {
     Ok(allowed)
 }
 
-/// QuickFIX C++'s TLS details rustls does not let a file choose.
+/// The TLS details of other engines fixring does not let a file choose: QuickFIX C++'s
+/// cipher suites, verify level, CA directory and revocation lists, QuickFIX/J's Java key
+/// stores and SNI and host name switches (refused with TLS on only: with TLS off they change
+/// nothing).
 fn refuse_unsupported(view: &View<'_, '_>, report: &mut Report) {
     if let Some(entry) = view.get(keys::SSL_CIPHER_SUITE) {
         let reason = "rustls's cipher suites are fixed (all AEAD with forward secrecy) and \
@@ -327,6 +330,55 @@ fn refuse_unsupported(view: &View<'_, '_>, report: &mut Report) {
         && !entry.value.eq_ignore_ascii_case("n")
     {
         let reason = "fixring checks no revocation lists (CRL or OCSP): set N";
+        invalid(report, entry, reason.to_owned());
+    }
+    const JAVA_KEY_STORE: &str = "a Java key store setting; fixring reads PEM files: export \
+                                  the store's certificate and key to SocketCertificateFile and \
+                                  SocketPrivateKeyFile, its trusted certificates to SocketCAFile";
+    let refused = [
+        (keys::KEY_STORE, JAVA_KEY_STORE),
+        (keys::KEY_STORE_PASSWORD, JAVA_KEY_STORE),
+        (keys::KEY_MANAGER_ALGORITHM, JAVA_KEY_STORE),
+        (keys::KEY_STORE_TYPE, JAVA_KEY_STORE),
+        (keys::TRUST_STORE, JAVA_KEY_STORE),
+        (keys::TRUST_STORE_PASSWORD, JAVA_KEY_STORE),
+        (keys::TRUST_MANAGER_ALGORITHM, JAVA_KEY_STORE),
+        (keys::TRUST_STORE_TYPE, JAVA_KEY_STORE),
+        (
+            keys::AUTHORITIES_DIRECTORY,
+            "fixring reads the CA certificates from one PEM file: put them in \
+             CertificationAuthoritiesFile",
+        ),
+        (
+            keys::REVOCATION_LIST_FILE,
+            "fixring checks no revocation lists (CRL or OCSP)",
+        ),
+        (
+            keys::REVOCATION_LIST_DIRECTORY,
+            "fixring checks no revocation lists (CRL or OCSP)",
+        ),
+    ];
+    for (name, reason) in refused {
+        if let Some(entry) = view.get(name) {
+            report.error(
+                entry.line,
+                entry.key,
+                ConfigErrorKind::Unsupported { reason },
+            );
+        }
+    }
+    if let Some(entry) = view.get(keys::USE_SNI)
+        && !entry.value.eq_ignore_ascii_case("y")
+    {
+        let reason = "fixring always sends the server's name (SNI): SocketServerName, else \
+                      the connect host; set Y";
+        invalid(report, entry, reason.to_owned());
+    }
+    if let Some(entry) = view.get(keys::ENDPOINT_IDENTIFICATION)
+        && !entry.value.eq_ignore_ascii_case("https")
+    {
+        let reason = "fixring always checks that the server's certificate names the host, as \
+                      HTTPS does: set HTTPS (SocketInsecureSkipVerify=Y turns every check off)";
         invalid(report, entry, reason.to_owned());
     }
 }
