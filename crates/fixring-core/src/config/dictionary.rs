@@ -164,7 +164,13 @@ impl DictionaryConfig {
             } else {
                 "validation needs DataDictionary, which is not set"
             };
-            return Err(error(line, key, "Y".to_owned(), needed.to_owned()));
+            // QuickFIX/J falls back on the dictionary of its own jar that the version names.
+            let bundled = format!("{}.xml", begin_string.replace('.', ""));
+            let reason = format!(
+                "{needed} (QuickFIX/J would read the {bundled} in its jar; fixring ships no \
+                 dictionary: name the file, QuickFIX's {bundled} for instance)"
+            );
+            return Err(error(line, key, "Y".to_owned(), reason));
         };
         let session = open(session_path)?;
         let application = match (&self.app_data_dictionary, fixt) {

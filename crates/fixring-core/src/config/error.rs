@@ -162,8 +162,18 @@ pub struct ConfigErrors {
 }
 
 impl ConfigErrors {
+    /// The errors in file order, each once: a `[DEFAULT]` line wrong for every session that
+    /// inherits it is one error.
     pub(super) fn new(mut errors: Vec<ConfigError>, warnings: Vec<ConfigWarning>) -> Self {
         errors.sort_by_key(|e| e.line);
+        let mut seen = Vec::with_capacity(errors.len());
+        errors.retain(|e| {
+            let first = !seen.contains(e);
+            if first {
+                seen.push(e.clone());
+            }
+            first
+        });
         Self { errors, warnings }
     }
 
