@@ -54,6 +54,7 @@ impl FieldType {
     }
 
     /// Whether `value` has this type's format, as QuickFIX's converters read it.
+    #[inline]
     pub fn accepts(self, value: &[u8]) -> bool {
         match self {
             Self::Int => is_int(value),
@@ -61,12 +62,9 @@ impl FieldType {
             Self::Float => is_float(value),
             Self::Char => value.len() == 1,
             Self::Boolean => value == b"Y" || value == b"N",
-            Self::UtcTimestamp => match value.split_at_checked(8) {
-                Some((date, [b'-', time @ ..])) => is_date(date) && is_time(time),
-                _ => false,
-            },
+            Self::UtcTimestamp => is_timestamp(value),
             Self::UtcTimeOnly => is_time(value),
-            Self::UtcDateOnly => is_date(value),
+            Self::UtcDateOnly => value.first_chunk().is_some_and(is_date) && value.len() == 8,
             Self::MultipleValue | Self::String => true,
         }
     }
@@ -91,40 +89,60 @@ fn is_float(value: &[u8]) -> bool {
     digits > 0 && points <= 1
 }
 
-fn two_digits(value: &[u8], max: u8) -> bool {
-    match value {
-        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => (a - b'0') * 10 + (b - b'0') <= max,
+/// Each byte of a word, eight at a time.
+const BYTES: u64 = 0x0101_0101_0101_0101;
+
+/// Whether the bytes of `word` that `mask` keeps (whole bytes of `0xff`) are ASCII digits:
+/// their high nibble is 3, and adding 6 to their low nibble does not carry into it.
+#[inline]
+fn digits_in(word: u64, mask: u64) -> bool {
+    let high = 0xf0 * BYTES & mask;
+    let threes = 0x30 * BYTES & mask;
+    word & high == threes && (word & mask).wrapping_add(0x06 * BYTES & mask) & high == threes
+}
+
+/// The number two ASCII digits `a` and `b` make.
+#[inline]
+fn two_digits(a: u8, b: u8) -> u8 {
+    (a.wrapping_sub(b'0'))
+        .wrapping_mul(10)
+        .wrapping_add(b.wrapping_sub(b'0'))
+}
+
+/// `YYYYMMDD-HH:MM:SS` with optional fractions of a second.
+#[inline(never)]
+fn is_timestamp(value: &[u8]) -> bool {
+    match value.split_first_chunk::<8>() {
+        Some((date, [b'-', time @ ..])) => is_date(date) && is_time(time),
         _ => false,
     }
 }
 
-/// `YYYYMMDD`.
-fn is_date(value: &[u8]) -> bool {
-    match value {
-        [year @ .., m1, m2, d1, d2] if year.len() == 4 => {
-            year.iter().all(u8::is_ascii_digit)
-                && two_digits(&[*m1, *m2], 12)
-                && two_digits(&[*d1, *d2], 31)
-                && [*m1, *m2] != *b"00"
-                && [*d1, *d2] != *b"00"
-        }
-        _ => false,
+/// `YYYYMMDD`: eight digits, a month from 01 to 12, a day from 01 to 31.
+#[inline]
+fn is_date(date: &[u8; 8]) -> bool {
+    if !digits_in(u64::from_le_bytes(*date), u64::MAX) {
+        return false;
     }
+    let month = two_digits(date[4], date[5]);
+    let day = two_digits(date[6], date[7]);
+    (1..=12).contains(&month) && (1..=31).contains(&day)
 }
 
 /// `HH:MM:SS`, then optionally `.` and one to nine digits. A leap second (60) is allowed.
 fn is_time(value: &[u8]) -> bool {
-    let Some((hms, fraction)) = value.split_at_checked(8) else {
+    let Some((hms, fraction)) = value.split_first_chunk::<8>() else {
         return false;
     };
-    let clock = match hms {
-        [h1, h2, b':', m1, m2, b':', s1, s2] => {
-            two_digits(&[*h1, *h2], 23)
-                && two_digits(&[*m1, *m2], 59)
-                && two_digits(&[*s1, *s2], 60)
-        }
-        _ => false,
-    };
+    // Digits but at 2 and 5, the colons.
+    const DIGITS: u64 = 0xffff_00ff_ff00_ffff;
+    const COLONS: u64 = 0x0000_3a00_003a_0000;
+    let word = u64::from_le_bytes(*hms);
+    let clock = word & !DIGITS == COLONS
+        && digits_in(word, DIGITS)
+        && two_digits(hms[0], hms[1]) <= 23
+        && two_digits(hms[3], hms[4]) <= 59
+        && two_digits(hms[6], hms[7]) <= 60;
     let fraction_ok = match fraction {
         [] => true,
         [b'.', digits @ ..] => {
@@ -160,6 +178,29 @@ mod tests {
             (FieldType::UtcTimeOnly, b"24:00:00", false),
             (FieldType::UtcDateOnly, b"20040415", true),
             (FieldType::NumInGroup, b"-1", false),
+            (FieldType::UtcTimestamp, b"20040415-10:11:60", true),
+            (FieldType::UtcTimestamp, b"20040415-10:11:61", false),
+            (FieldType::UtcTimestamp, b"20040415-10:60:12", false),
+            (FieldType::UtcTimestamp, b"20040415-10:11:12.", false),
+            (
+                FieldType::UtcTimestamp,
+                b"20040415-10:11:12.1234567890",
+                false,
+            ),
+            (FieldType::UtcTimestamp, b"20040415 10:11:12", false),
+            (FieldType::UtcTimestamp, b"20040415-10-11:12", false),
+            (FieldType::UtcTimestamp, b"2004041a-10:11:12", false),
+            (FieldType::UtcTimestamp, b"20040400-10:11:12", false),
+            (FieldType::UtcTimestamp, b"20040015-10:11:12", false),
+            (FieldType::UtcTimestamp, b"20040432-10:11:12", false),
+            (FieldType::UtcTimeOnly, b"23:59:59.999", true),
+            (FieldType::UtcTimeOnly, b"2:59:59", false),
+            (FieldType::UtcTimeOnly, b"23:5\x3a:59", false),
+            (FieldType::UtcTimeOnly, b"23:5/:59", false),
+            (FieldType::UtcDateOnly, b"20041231", true),
+            (FieldType::UtcDateOnly, b"200412310", false),
+            (FieldType::UtcDateOnly, b"2004123", false),
+            (FieldType::UtcDateOnly, b"2004:231", false),
         ];
         for &(kind, value, ok) in cases {
             assert_eq!(
