@@ -96,9 +96,9 @@ const BYTES: u64 = 0x0101_0101_0101_0101;
 /// their high nibble is 3, and adding 6 to their low nibble does not carry into it.
 #[inline]
 fn digits_in(word: u64, mask: u64) -> bool {
-    let high = 0xf0 * BYTES & mask;
-    let threes = 0x30 * BYTES & mask;
-    word & high == threes && (word & mask).wrapping_add(0x06 * BYTES & mask) & high == threes
+    let high = (0xf0 * BYTES) & mask;
+    let threes = (0x30 * BYTES) & mask;
+    word & high == threes && (word & mask).wrapping_add((0x06 * BYTES) & mask) & high == threes
 }
 
 /// The number two ASCII digits `a` and `b` make.
