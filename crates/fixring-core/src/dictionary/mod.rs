@@ -62,6 +62,9 @@ pub struct FieldDef {
     kind: FieldType,
     /// The enumerated values.
     values: Values,
+    /// Whether `values` lists any: read before them, in one load, for the many fields
+    /// without.
+    enumerated: bool,
     /// Whether the field belongs in the header, the trailer or the body.
     place: validate::Place,
     /// Whether some group counts its entries with this field (whatever its type says:
@@ -89,6 +92,9 @@ impl FieldDef {
     /// multiple-value type's value is checked word by word.
     #[inline]
     pub fn allows(&self, value: &[u8]) -> bool {
+        if !self.enumerated {
+            return true;
+        }
         match &self.values {
             Values::Any => true,
             Values::Chars(bits) if !self.kind.is_multiple_value() => match value {
@@ -120,9 +126,11 @@ enum Values {
     Any,
     /// One-character values, a bit per byte.
     Chars([u64; 4]),
-    /// Longer values (MsgType, SecurityType…): those of up to seven bytes as [`word_key`]s,
-    /// sorted, compared as integers; the longer ones sorted.
+    /// Values of several lengths (MsgType, SecurityType…): the one-character ones a bit per
+    /// byte, those of two to seven bytes as [`word_key`]s, sorted, compared as integers; the
+    /// longer ones sorted.
     Words {
+        chars: [u64; 4],
         short: Vec<u64>,
         long: Vec<Box<[u8]>>,
     },
@@ -133,13 +141,16 @@ impl Values {
         if values.is_empty() {
             return Self::Any;
         }
-        if values.iter().all(|v| v.len() == 1) {
-            let mut bits = [0u64; 4];
-            for &b in values.iter().filter_map(|v| v.first()) {
-                bits[usize::from(b / 64)] |= 1 << (b % 64);
+        let mut chars = [0u64; 4];
+        for value in &values {
+            if let [b] = **value {
+                chars[usize::from(b / 64)] |= 1 << (b % 64);
             }
-            return Self::Chars(bits);
         }
+        if values.iter().all(|v| v.len() == 1) {
+            return Self::Chars(chars);
+        }
+        values.retain(|v| v.len() != 1);
         let mut short: Vec<u64> = values.iter().filter_map(|v| word_key(v)).collect();
         short.sort_unstable();
         short.dedup();
@@ -147,6 +158,7 @@ impl Values {
         values.sort();
         values.dedup();
         Self::Words {
+            chars,
             short,
             long: values,
         }
@@ -160,9 +172,10 @@ impl Values {
                 [b] => has_char(bits, *b),
                 _ => false,
             },
-            Self::Words { short, long } => match word_key(value) {
-                Some(key) => short.binary_search(&key).is_ok(),
-                None => long
+            Self::Words { chars, short, long } => match (value, word_key(value)) {
+                ([b], _) => has_char(chars, *b),
+                (_, Some(key)) => short.binary_search(&key).is_ok(),
+                (_, None) => long
                     .binary_search_by(|word| word.as_ref().cmp(value))
                     .is_ok(),
             },

@@ -539,6 +539,9 @@ impl<'m> Walk<'_, 'm> {
 /// and its validation refuses: tags 0 or negative, empty values.
 #[inline(always)]
 fn split(bytes: &[u8]) -> Option<WireField<'_>> {
+    if bytes.is_empty() {
+        return None;
+    }
     let (tag, at) = match bytes.first_chunk() {
         Some(word) => match short_tag(*word) {
             Some(short) => short,
