@@ -64,7 +64,7 @@ impl FieldType {
             Self::Boolean => value == b"Y" || value == b"N",
             Self::UtcTimestamp => is_timestamp(value),
             Self::UtcTimeOnly => is_time(value),
-            Self::UtcDateOnly => value.first_chunk().is_some_and(is_date) && value.len() == 8,
+            Self::UtcDateOnly => value.len() == 8 && word_at(value, 0).is_some_and(is_date),
             Self::MultipleValue | Self::String => true,
         }
     }
@@ -101,53 +101,73 @@ fn digits_in(word: u64, mask: u64) -> bool {
     word & high == threes && (word & mask).wrapping_add((0x06 * BYTES) & mask) & high == threes
 }
 
-/// Whether the two ASCII digits `pair` are from `low` to `high`: digits compare as their
-/// numbers do.
+/// The eight bytes of `value` from `at` as one little-endian word.
 #[inline]
-fn pair_in(pair: [u8; 2], low: &[u8; 2], high: &[u8; 2]) -> bool {
-    (u16::from_be_bytes(*low)..=u16::from_be_bytes(*high)).contains(&u16::from_be_bytes(pair))
+fn word_at(value: &[u8], at: usize) -> Option<u64> {
+    let bytes = value.get(at..)?.first_chunk()?;
+    Some(u64::from_le_bytes(*bytes))
+}
+
+/// The two bytes of `word` from byte `at`, the first as the high one: two ASCII digits
+/// compare as the numbers they write.
+#[inline]
+fn pair(word: u64, at: u32) -> u16 {
+    ((word >> (8 * at)) as u16).swap_bytes()
+}
+
+/// Whether the two ASCII digits `pair` are from `low` to `high`.
+#[inline]
+fn pair_in(pair: u16, low: &[u8; 2], high: &[u8; 2]) -> bool {
+    (u16::from_be_bytes(*low)..=u16::from_be_bytes(*high)).contains(&pair)
 }
 
 /// `YYYYMMDD-HH:MM:SS` with optional fractions of a second.
 #[inline(never)]
 fn is_timestamp(value: &[u8]) -> bool {
-    match value.split_first_chunk::<8>() {
-        Some((date, [b'-', time @ ..])) => is_date(date) && is_time(time),
+    match (word_at(value, 0), value.get(8), word_at(value, 9)) {
+        (Some(date), Some(b'-'), Some(clock)) => {
+            is_date(date) && is_clock(clock) && is_fraction(value.get(17..).unwrap_or_default())
+        }
         _ => false,
     }
 }
 
-/// `YYYYMMDD`: eight digits, a month from 01 to 12, a day from 01 to 31.
+/// `YYYYMMDD` in one word: eight digits, a month from 01 to 12, a day from 01 to 31.
 #[inline]
-fn is_date(date: &[u8; 8]) -> bool {
-    if !digits_in(u64::from_le_bytes(*date), u64::MAX) {
-        return false;
-    }
-    pair_in([date[4], date[5]], b"01", b"12") && pair_in([date[6], date[7]], b"01", b"31")
+fn is_date(word: u64) -> bool {
+    digits_in(word, u64::MAX)
+        && pair_in(pair(word, 4), b"01", b"12")
+        && pair_in(pair(word, 6), b"01", b"31")
 }
 
-/// `HH:MM:SS`, then optionally `.` and one to nine digits. A leap second (60) is allowed.
+/// `HH:MM:SS`, then optionally `.` and one to nine digits.
 fn is_time(value: &[u8]) -> bool {
-    let Some((hms, fraction)) = value.split_first_chunk::<8>() else {
-        return false;
-    };
+    word_at(value, 0).is_some_and(is_clock) && is_fraction(value.get(8..).unwrap_or_default())
+}
+
+/// `HH:MM:SS` in one word. A leap second (60) is allowed.
+#[inline]
+fn is_clock(word: u64) -> bool {
     // Digits but at 2 and 5, the colons.
     const DIGITS: u64 = 0xffff_00ff_ff00_ffff;
     const COLONS: u64 = 0x0000_3a00_003a_0000;
-    let word = u64::from_le_bytes(*hms);
-    let clock = word & !DIGITS == COLONS
+    word & !DIGITS == COLONS
         && digits_in(word, DIGITS)
-        && pair_in([hms[0], hms[1]], b"00", b"23")
-        && pair_in([hms[3], hms[4]], b"00", b"59")
-        && pair_in([hms[6], hms[7]], b"00", b"60");
-    let fraction_ok = match fraction {
+        && pair_in(pair(word, 0), b"00", b"23")
+        && pair_in(pair(word, 3), b"00", b"59")
+        && pair_in(pair(word, 6), b"00", b"60")
+}
+
+/// What may follow the seconds: nothing, or `.` and one to nine digits.
+#[inline]
+fn is_fraction(rest: &[u8]) -> bool {
+    match rest {
         [] => true,
         [b'.', digits @ ..] => {
             (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
         }
         _ => false,
-    };
-    clock && fraction_ok
+    }
 }
 
 #[cfg(test)]
