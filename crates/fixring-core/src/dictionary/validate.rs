@@ -417,24 +417,25 @@ impl<'m> Walk<'_, 'm> {
             && known.def.counter
             && let Some(group) = layout.and_then(|l| l.group(known.def.tag))
         {
-            self.counted_group(dict, *group, field, place);
+            self.counted_group(dict, group, field.tag, field.value, place);
         }
     }
 
-    /// Walks the group a NumInGroup field starts, and checks its count.
+    /// Walks the group the NumInGroup field `tag=count` starts, and checks the count.
     #[inline(never)]
     fn counted_group(
         &mut self,
         dict: Stamped<'_>,
-        group: GroupDef,
-        counter: WireField<'_>,
+        group: &GroupDef,
+        tag: i64,
+        count: &[u8],
         place: Place,
     ) {
-        let entries = self.group(dict, group, place);
-        if parse_count(counter.value) != Some(entries) {
+        let entries = self.group(dict, *group, place);
+        if parse_count(count) != Some(entries) {
             self.offer(
                 place,
-                Rejection::at(RejectKind::IncorrectNumInGroupCount, counter.tag),
+                Rejection::at(RejectKind::IncorrectNumInGroupCount, tag),
             );
         }
     }
