@@ -540,6 +540,7 @@ impl<'m> Walk<'_, 'm> {
 /// and its validation refuses: tags 0 or negative, empty values.
 #[inline(always)]
 fn split(bytes: &[u8]) -> Option<WireField<'_>> {
+    // The end of the message, answered without a call.
     if bytes.is_empty() {
         return None;
     }
