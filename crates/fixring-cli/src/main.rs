@@ -29,7 +29,7 @@ enum Command {
     /// Run the engine from a settings file until SIGINT or SIGTERM, which stop it gracefully.
     Run(cli::run::Args),
     /// Measure NewOrderSingle -> ExecutionReport round trips against a raw-socket baseline.
-    Bench(cli::bench::Args),
+    Bench(Box<cli::bench::Args>),
 }
 
 fn main() -> ExitCode {

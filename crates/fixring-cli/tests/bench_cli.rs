@@ -323,6 +323,60 @@ fn an_unknown_scenario_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown scenario \"warp\""));
 }
 
+/// QuickFIX's FIX.4.4 data dictionary, as the conformance suite has it.
+const FIX44: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/conformance/dictionaries/FIX44.xml"
+);
+
+#[test]
+fn a_data_dictionary_is_measured_beside_none_in_the_same_run() {
+    let args = [
+        "--orders",
+        "400",
+        "--warmup",
+        "40",
+        "--rounds",
+        "2",
+        "--scenarios",
+        "baseline,epoll",
+        "--data-dictionary",
+        FIX44,
+        "--json",
+    ];
+    let output = bench(&args);
+    let text = stdout_of(&output);
+    let json = text.trim();
+    json::check(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(json.contains("data-dictionary="), "{json}");
+    // Every order validated and answered: a rejected one fails the run.
+    for name in ["epoll", "epoll-dictionary"] {
+        let entry = format!("\"name\":\"{name}\",\"tls\":false,\"count\":400");
+        assert!(json.contains(&entry), "{entry} in {json}");
+    }
+    for key in [
+        "epoll_dictionary_over_epoll_p50_median",
+        "epoll_dictionary_over_epoll_p99_median",
+        "epoll_dictionary_over_baseline_p50_median",
+    ] {
+        let value = number(json, key).unwrap_or_else(|| panic!("{key} in {json}"));
+        assert!(value > 0.0, "{key}: {value}");
+    }
+    assert_eq!(
+        number(json, "epoll_dictionary_over_epoll_p50_rounds"),
+        Some(2.0)
+    );
+}
+
+#[test]
+fn a_data_dictionary_of_another_version_is_a_usage_error() {
+    let fix42 = FIX44.replace("FIX44.xml", "FIX42.xml");
+    let output = bench(&["--data-dictionary", &fix42]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("describes FIX.4.2"), "{stderr}");
+}
+
 /// Just enough of a JSON reader to say whether a text is one well-formed value.
 mod json {
     pub(crate) fn check(text: &str) -> Result<(), String> {

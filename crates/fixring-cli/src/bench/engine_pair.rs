@@ -11,7 +11,7 @@ use fixring::{Application, Context, Echo, Engine, HandleError, Outbound, Session
 use fixring_core::codec::{Message, msg_type};
 use fixring_core::config::{Settings, Transport};
 use fixring_core::session::SendError;
-use fixring_core::{ErrorCode, SessionId};
+use fixring_core::{ErrorCode, Event, EventKind, SessionId};
 use hdrhistogram::Histogram;
 
 use super::baseline::wait_until;
@@ -50,6 +50,12 @@ pub(super) fn engine_text(transport: Transport, core: Option<usize>, options: &O
     }
     if let Some(dir) = &options.file_log {
         text.push_str(&format!("FileLogPath={}\n", dir.display()));
+    }
+    if let Some(file) = &options.data_dictionary {
+        text.push_str(&format!(
+            "UseDataDictionary=Y\nDataDictionary={}\n",
+            file.display()
+        ));
     }
     text
 }
@@ -193,13 +199,40 @@ struct Driving {
     shared: Arc<Shared>,
 }
 
+impl Driving {
+    /// A reject or a failed validation ends the scenario: a benchmark whose orders or
+    /// ExecutionReports are refused measures nothing.
+    fn refused(&self, what: String) {
+        self.shared.with(|d| {
+            d.error.get_or_insert(what);
+        });
+    }
+}
+
 impl Application for Driving {
     fn on_logon(&mut self, _session: &SessionId) {
         self.shared.logged_on.store(true, Ordering::Release);
     }
 
+    fn on_event(&mut self, event: &Event) {
+        if let EventKind::MessageInvalid { reason, .. } = &event.kind {
+            self.refused(format!(
+                "the initiator refused an ExecutionReport: {reason}"
+            ));
+        }
+    }
+
+    fn on_admin_message(&mut self, _session: &SessionId, msg: &Message<'_>) {
+        if msg.msg_type() == msg_type::REJECT {
+            self.refused(format!("the acceptor rejected an order: {}", text_of(msg)));
+        }
+    }
+
     fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
         let now = Instant::now();
+        if msg.msg_type() == msg_type::BUSINESS_MESSAGE_REJECT {
+            self.refused(format!("the acceptor rejected an order: {}", text_of(msg)));
+        }
         if msg.msg_type() != msg_type::EXECUTION_REPORT {
             return;
         }
@@ -230,6 +263,14 @@ impl Application for Driving {
         self.shared
             .with(|d| d.error = Some(format!("an order was not sent: {reason}")));
     }
+}
+
+/// A reject's Text (58), or a placeholder.
+fn text_of(msg: &Message<'_>) -> String {
+    msg.get(58).map_or_else(
+        || "(no Text)".to_owned(),
+        |t| String::from_utf8_lossy(t).into_owned(),
+    )
 }
 
 pub(super) fn run(

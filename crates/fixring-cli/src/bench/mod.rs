@@ -52,6 +52,8 @@ pub(crate) struct Scenario {
     pub kind: ScenarioKind,
     /// Whether the connection is TLS.
     pub tls: bool,
+    /// Whether both engines validate every message against [`Options::data_dictionary`].
+    pub dictionary: bool,
 }
 
 /// Every scenario, in the order they run. The first is the baseline the others are compared
@@ -61,32 +63,74 @@ pub(crate) const SCENARIOS: [Scenario; 5] = [
         name: "baseline",
         kind: ScenarioKind::Baseline,
         tls: false,
+        dictionary: false,
     },
     Scenario {
         name: "uring",
         kind: ScenarioKind::Engine(Transport::Uring),
         tls: false,
+        dictionary: false,
     },
     Scenario {
         name: "epoll",
         kind: ScenarioKind::Engine(Transport::Epoll),
         tls: false,
+        dictionary: false,
     },
     Scenario {
         name: "uring-tls",
         kind: ScenarioKind::Engine(Transport::Uring),
         tls: true,
+        dictionary: false,
     },
     Scenario {
         name: "epoll-tls",
         kind: ScenarioKind::Engine(Transport::Epoll),
         tls: true,
+        dictionary: false,
+    },
+];
+
+/// The engine scenarios again with a data dictionary on both sides (`--data-dictionary`),
+/// each run beside the one without.
+pub(crate) const DICTIONARY_SCENARIOS: [Scenario; 4] = [
+    Scenario {
+        name: "uring-dictionary",
+        kind: ScenarioKind::Engine(Transport::Uring),
+        tls: false,
+        dictionary: true,
+    },
+    Scenario {
+        name: "epoll-dictionary",
+        kind: ScenarioKind::Engine(Transport::Epoll),
+        tls: false,
+        dictionary: true,
+    },
+    Scenario {
+        name: "uring-tls-dictionary",
+        kind: ScenarioKind::Engine(Transport::Uring),
+        tls: true,
+        dictionary: true,
+    },
+    Scenario {
+        name: "epoll-tls-dictionary",
+        kind: ScenarioKind::Engine(Transport::Epoll),
+        tls: true,
+        dictionary: true,
     },
 ];
 
 /// The scenario called `name`.
 pub(crate) fn scenario(name: &str) -> Option<Scenario> {
     SCENARIOS.iter().copied().find(|s| s.name == name)
+}
+
+/// `scenario` with a data dictionary on both sides; none for the baseline.
+pub(crate) fn with_dictionary(scenario: Scenario) -> Option<Scenario> {
+    DICTIONARY_SCENARIOS
+        .iter()
+        .copied()
+        .find(|s| s.kind == scenario.kind && s.tls == scenario.tls)
 }
 
 /// How a run is set up.
@@ -113,6 +157,9 @@ pub(crate) struct Options {
     /// Both engines log every message and event of their sessions in this directory
     /// (`FileLogPath`), to measure what it costs; `None` logs nothing.
     pub file_log: Option<std::path::PathBuf>,
+    /// The QuickFIX data dictionary (`DataDictionary`) both engines validate every message
+    /// against in the scenarios with [`Scenario::dictionary`]; the others validate nothing.
+    pub data_dictionary: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -135,6 +182,7 @@ impl Options {
             stall: Duration::from_secs(30),
             file_store: None,
             file_log: None,
+            data_dictionary: None,
         }
     }
 
@@ -267,9 +315,15 @@ pub(crate) fn run_scenario(
     options: &Options,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Measured, BenchError> {
+    let mut options = options.clone();
+    if !scenario.dictionary {
+        options.data_dictionary = None;
+    }
     match scenario.kind {
-        ScenarioKind::Baseline => baseline::run(scenario, options, progress),
-        ScenarioKind::Engine(transport) => engine_pair::run(scenario, transport, options, progress),
+        ScenarioKind::Baseline => baseline::run(scenario, &options, progress),
+        ScenarioKind::Engine(transport) => {
+            engine_pair::run(scenario, transport, &options, progress)
+        }
     }
 }
 

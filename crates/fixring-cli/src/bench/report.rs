@@ -103,7 +103,11 @@ pub(crate) fn table(results: &[Measured]) -> String {
     let baseline = results.iter().find(|m| m.scenario.name == "baseline");
     let base = |q: f64| baseline.map(|b| b.histogram.value_at_quantile(q));
     let mut out = String::from("round trip NewOrderSingle -> ExecutionReport, microseconds\n");
-    let _ = write!(out, "{:<10} {:>8} {:>9}", "scenario", "count", "rate/s");
+    let width = results
+        .iter()
+        .map(|m| m.scenario.name.len())
+        .fold(10, usize::max);
+    let _ = write!(out, "{:<width$} {:>8} {:>9}", "scenario", "count", "rate/s");
     for (label, _, _) in PERCENTILES {
         let _ = write!(out, " {label:>8}");
     }
@@ -116,7 +120,7 @@ pub(crate) fn table(results: &[Measured]) -> String {
         let h = &m.histogram;
         let _ = write!(
             out,
-            "{:<10} {:>8} {:>9.0}",
+            "{:<width$} {:>8} {:>9.0}",
             m.scenario.name,
             h.len(),
             m.rate()
@@ -142,10 +146,12 @@ pub(crate) fn table(results: &[Measured]) -> String {
 pub(crate) fn ratio_table(rounds: u32, ratios: &[Ratio]) -> String {
     let mut out =
         format!("per-round ratios over {rounds} rounds: median [min-max], rounds faster\n");
-    let _ = writeln!(out, "{:<24} {:>24} {:>24}", "comparison", "p50", "p99");
+    let name = |r: &Ratio| format!("{} / {}", r.over, r.under);
+    let width = ratios.iter().map(|r| name(r).len()).fold(24, usize::max);
+    let _ = writeln!(out, "{:<width$} {:>24} {:>24}", "comparison", "p50", "p99");
     for pair in ratios.chunks(2) {
         let Some(first) = pair.first() else { continue };
-        let _ = write!(out, "{:<24}", format!("{} / {}", first.over, first.under));
+        let _ = write!(out, "{:<width$}", name(first));
         for ratio in pair {
             let cell = format!(
                 "{:.2} [{:.2}-{:.2}] {}/{}",

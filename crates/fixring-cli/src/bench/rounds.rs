@@ -4,7 +4,8 @@
 //! Round `r` runs the scenarios forward when `r` is even and backward when it is odd (ABBA:
 //! each scenario is as often early as late). The percentiles are those of all rounds merged;
 //! the comparisons are per round — a scenario against the baseline of the same round, io_uring
-//! against epoll of the same round — summed up as the median ratio, its range, and the rounds
+//! against epoll of the same round, a scenario with a data dictionary against the same without
+//! — summed up as the median ratio, its range, and the rounds
 //! in which the first was faster.
 
 use super::{BenchError, Measured, Options, Scenario, ScenarioKind, run_scenario};
@@ -141,8 +142,8 @@ fn merge(scenarios: &[Scenario], by_round: &[Vec<Measured>]) -> Result<Vec<Measu
     Ok(merged)
 }
 
-/// The pairs compared: every scenario against the baseline, and io_uring against epoll with
-/// and without TLS.
+/// The pairs compared: every scenario against the baseline, io_uring against epoll with and
+/// without TLS, and each scenario with a data dictionary against the same without.
 fn pairs(scenarios: &[Scenario]) -> Vec<(usize, usize)> {
     let find = |pred: &dyn Fn(&Scenario) -> bool| scenarios.iter().position(pred);
     let mut pairs = Vec::new();
@@ -154,10 +155,18 @@ fn pairs(scenarios: &[Scenario]) -> Vec<(usize, usize)> {
         }
     }
     for tls in [false, true] {
-        let uring = find(&|s| s.kind == ScenarioKind::Engine(Transport::Uring) && s.tls == tls);
-        let epoll = find(&|s| s.kind == ScenarioKind::Engine(Transport::Epoll) && s.tls == tls);
-        if let (Some(uring), Some(epoll)) = (uring, epoll) {
+        let engine = |transport| {
+            find(&|s| s.kind == ScenarioKind::Engine(transport) && s.tls == tls && !s.dictionary)
+        };
+        if let (Some(uring), Some(epoll)) = (engine(Transport::Uring), engine(Transport::Epoll)) {
             pairs.push((uring, epoll));
+        }
+    }
+    for (at, s) in scenarios.iter().enumerate() {
+        if s.dictionary
+            && let Some(none) = find(&|n| n.kind == s.kind && n.tls == s.tls && !n.dictionary)
+        {
+            pairs.push((at, none));
         }
     }
     pairs
@@ -204,6 +213,34 @@ mod tests {
             histogram,
             elapsed: Duration::from_millis(1),
         }
+    }
+
+    #[test]
+    fn a_scenario_with_a_dictionary_is_compared_with_the_same_without() {
+        let scenarios = [
+            SCENARIOS[0],
+            SCENARIOS[1],
+            crate::bench::DICTIONARY_SCENARIOS[0],
+        ];
+        let mut uring = measured(1, 10);
+        uring.scenario = scenarios[1];
+        let mut validated = measured(1, 11);
+        validated.scenario = scenarios[2];
+        let by_round = vec![vec![measured(0, 5), uring, validated]];
+        let ratios = ratios(&scenarios, &by_round);
+        let keys: Vec<String> = ratios.iter().map(Ratio::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "uring_over_baseline_p50",
+                "uring_over_baseline_p99",
+                "uring_dictionary_over_baseline_p50",
+                "uring_dictionary_over_baseline_p99",
+                "uring_dictionary_over_uring_p50",
+                "uring_dictionary_over_uring_p99",
+            ]
+        );
+        assert!((ratios[4].median() - 1.1).abs() < 1e-9, "{:?}", ratios[4]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use fixring::core::config::{BusyPoll, Transport};
+use fixring::core::dictionary::Dictionary;
 
 use crate::bench::rate_search::{self, Search};
 use crate::bench::report::{self, Machine};
@@ -88,6 +89,11 @@ pub(crate) struct Args {
     /// (FileLogPath), to measure its cost.
     #[arg(long, value_name = "DIR")]
     file_log: Option<PathBuf>,
+    /// Run every engine scenario also with this QuickFIX data dictionary (DataDictionary, a
+    /// FIX.4.4 one such as FIX44.xml) on both engines, beside the same without, in rounds
+    /// (one unless --rounds says more), and report the ratio of each with to without.
+    #[arg(long, value_name = "FILE")]
+    data_dictionary: Option<PathBuf>,
 }
 
 fn parse_busy_poll(text: &str) -> Result<BusyPoll, String> {
@@ -144,6 +150,9 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
     if args.sessions.is_some() && (args.connect.is_some() || args.rounds.is_some()) {
         return Err("--sessions does not combine with --connect or --rounds".to_owned());
     }
+    if args.data_dictionary.is_some() && (args.connect.is_some() || args.sessions.is_some()) {
+        return Err("--data-dictionary does not combine with --connect or --sessions".to_owned());
+    }
     if args.sessions.is_none() && args.max_rate.is_some() {
         return Err("--max-rate searches a --sessions run".to_owned());
     }
@@ -157,6 +166,10 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
     options.stall = Duration::from_secs(args.timeout.max(1));
     options.file_store.clone_from(&args.file_store);
     options.file_log.clone_from(&args.file_log);
+    if let Some(file) = &args.data_dictionary {
+        check_dictionary(file)?;
+        options.data_dictionary = Some(file.clone());
+    }
     if let Some(rate) = args.rate {
         if !(rate.is_finite() && rate > 0.0) {
             return Err(format!(
@@ -201,7 +214,37 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
     if scenarios.is_empty() {
         return Err("no scenario to run".to_owned());
     }
+    if options.data_dictionary.is_some() {
+        scenarios = scenarios
+            .into_iter()
+            .flat_map(|s| std::iter::once(s).chain(bench::with_dictionary(s)))
+            .collect();
+    }
     Ok((options, scenarios))
+}
+
+/// The BeginString of the benchmark's sessions, which a `--data-dictionary` must describe.
+const BENCH_VERSION: &str = "FIX.4.4";
+
+/// Loads `file` once to refuse, before anything runs, one that is broken or of another FIX
+/// version than the benchmark's sessions.
+fn check_dictionary(file: &Path) -> Result<(), String> {
+    let dictionary = Dictionary::load(file).map_err(|e| format!("--data-dictionary {e}"))?;
+    if dictionary.version() != BENCH_VERSION {
+        return Err(format!(
+            "--data-dictionary {}: describes {}, the benchmark's sessions are {BENCH_VERSION}",
+            file.display(),
+            dictionary.version()
+        ));
+    }
+    Ok(())
+}
+
+/// The rounds to run: `--rounds`, or one with `--data-dictionary`, whose report is the ratio
+/// of each scenario with the dictionary to the same without.
+fn rounds(args: &Args) -> Option<u32> {
+    args.rounds
+        .or_else(|| args.data_dictionary.as_ref().map(|_| 1))
 }
 
 /// How the options read in the report header.
@@ -225,16 +268,20 @@ fn describe(args: &Args, options: &Options) -> String {
         .file_log
         .as_ref()
         .map_or_else(String::new, |dir| format!(" file-log={}", dir.display()));
-    let rounds = args
-        .rounds
-        .map_or_else(String::new, |k| format!(" rounds={k} (ABBA)"));
+    let rounds = rounds(args).map_or_else(String::new, |k| format!(" rounds={k} (ABBA)"));
+    let dictionary = options
+        .data_dictionary
+        .as_ref()
+        .map_or_else(String::new, |file| {
+            format!(" data-dictionary={}", file.display())
+        });
     let rounds = match args.sessions {
         Some(n) if options.rate.is_some() => format!("{rounds} sessions={n}"),
         Some(n) => format!("{rounds} sessions={n} inflight={}", args.inflight),
         None => rounds,
     };
     format!(
-        "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}{rounds}{store}{log}",
+        "orders={} warmup={} size={}B {mode} busy-poll={busy_poll} cores={cores}{rounds}{store}{log}{dictionary}",
         options.orders, options.warmup, options.size
     )
 }
@@ -279,7 +326,7 @@ fn measure(
         };
         return stdout.write_all(text.as_bytes()).map_err(|e| e.to_string());
     }
-    let measured = match args.rounds {
+    let measured = match rounds(args) {
         Some(rounds) => run_rounds(scenarios, options, rounds).map(|m| {
             let (table, json) = (
                 report::ratio_table(m.rounds, &m.ratios),

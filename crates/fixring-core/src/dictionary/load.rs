@@ -294,6 +294,7 @@ impl<'d, 'input> Loader<'d, 'input> {
                 tag,
                 name: name.to_owned(),
                 kind,
+                enumerated: !values.is_empty(),
                 values: Values::new(values),
                 place,
                 counter: false,

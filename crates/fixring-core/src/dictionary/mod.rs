@@ -62,6 +62,9 @@ pub struct FieldDef {
     kind: FieldType,
     /// The enumerated values.
     values: Values,
+    /// Whether `values` lists any: read before them, in one load, for the many fields
+    /// without.
+    enumerated: bool,
     /// Whether the field belongs in the header, the trailer or the body.
     place: validate::Place,
     /// Whether some group counts its entries with this field (whatever its type says:
@@ -89,26 +92,48 @@ impl FieldDef {
     /// multiple-value type's value is checked word by word.
     #[inline]
     pub fn allows(&self, value: &[u8]) -> bool {
+        if !self.enumerated {
+            return true;
+        }
+        match &self.values {
+            Values::Any => true,
+            Values::Chars(bits) if !self.kind.is_multiple_value() => match value {
+                [b] => has_char(bits, *b),
+                _ => false,
+            },
+            values => self.allows_words(values, value),
+        }
+    }
+
+    /// [`FieldDef::allows`] for what one bit per byte does not answer.
+    #[inline(never)]
+    fn allows_words(&self, values: &Values, value: &[u8]) -> bool {
         if self.kind.is_multiple_value() {
             value
                 .split(|&b| b == b' ')
-                .all(|word| self.values.contains(word))
+                .all(|word| values.contains(word))
         } else {
-            self.values.contains(value)
+            values.contains(value)
         }
     }
 }
 
 /// A field's enumerated values, kept for a quick answer: one bit per byte when every value
-/// is one character (the CHAR fields: Side, OrdType…), else a sorted list.
+/// is one character (the CHAR fields: Side, OrdType…), else sorted lists.
 #[derive(Debug)]
 enum Values {
     /// Any value.
     Any,
     /// One-character values, a bit per byte.
     Chars([u64; 4]),
-    /// Longer values, sorted.
-    Words(Vec<Box<[u8]>>),
+    /// Values of several lengths (MsgType, SecurityType…): the one-character ones a bit per
+    /// byte, those of two to seven bytes as [`word_key`]s, sorted, compared as integers; the
+    /// longer ones sorted.
+    Words {
+        chars: [u64; 4],
+        short: Vec<u64>,
+        long: Vec<Box<[u8]>>,
+    },
 }
 
 impl Values {
@@ -116,16 +141,27 @@ impl Values {
         if values.is_empty() {
             return Self::Any;
         }
-        if values.iter().all(|v| v.len() == 1) {
-            let mut bits = [0u64; 4];
-            for &b in values.iter().filter_map(|v| v.first()) {
-                bits[usize::from(b / 64)] |= 1 << (b % 64);
+        let mut chars = [0u64; 4];
+        for value in &values {
+            if let [b] = **value {
+                chars[usize::from(b / 64)] |= 1 << (b % 64);
             }
-            return Self::Chars(bits);
         }
+        if values.iter().all(|v| v.len() == 1) {
+            return Self::Chars(chars);
+        }
+        values.retain(|v| v.len() != 1);
+        let mut short: Vec<u64> = values.iter().filter_map(|v| word_key(v)).collect();
+        short.sort_unstable();
+        short.dedup();
+        values.retain(|v| word_key(v).is_none());
         values.sort();
         values.dedup();
-        Self::Words(values)
+        Self::Words {
+            chars,
+            short,
+            long: values,
+        }
     }
 
     #[inline]
@@ -133,24 +169,38 @@ impl Values {
         match self {
             Self::Any => true,
             Self::Chars(bits) => match value {
-                [b] => bits[usize::from(b / 64)] & (1 << (b % 64)) != 0,
+                [b] => has_char(bits, *b),
                 _ => false,
             },
-            // A byte loop: values are short, and a call to `memcmp` costs more than they do.
-            Self::Words(words) => words.binary_search_by(|word| compare(word, value)).is_ok(),
+            Self::Words { chars, short, long } => match (value, word_key(value)) {
+                ([b], _) => has_char(chars, *b),
+                (_, Some(key)) => short.binary_search(&key).is_ok(),
+                (_, None) => long
+                    .binary_search_by(|word| word.as_ref().cmp(value))
+                    .is_ok(),
+            },
         }
     }
 }
 
-/// `a` against `b`, bytewise then by length, as slices compare.
+/// Whether the bit of byte `b` is set.
 #[inline]
-fn compare(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    for (x, y) in a.iter().zip(b) {
-        if x != y {
-            return x.cmp(y);
-        }
+fn has_char(bits: &[u64; 4], b: u8) -> bool {
+    bits[usize::from(b / 64)] & (1 << (b % 64)) != 0
+}
+
+/// A word of up to seven bytes as one integer: its bytes, and its length in the top byte (so
+/// that `A` and `A\0` differ); none for a longer word.
+#[inline]
+fn word_key(word: &[u8]) -> Option<u64> {
+    if word.len() > 7 {
+        return None;
     }
-    a.len().cmp(&b.len())
+    let mut key = (word.len() as u64) << 56;
+    for (i, &b) in word.iter().enumerate() {
+        key |= u64::from(b) << (8 * i);
+    }
+    Some(key)
 }
 
 /// A message, the header, the trailer or one entry of a repeating group: which fields
@@ -303,7 +353,7 @@ impl Dictionary {
         }
         let i = self
             .messages
-            .binary_search_by(|m| compare(&m.msg_type, msg_type))
+            .binary_search_by(|m| m.msg_type.as_ref().cmp(msg_type))
             .ok()?;
         self.messages.get(i).map(|m| m.layout)
     }

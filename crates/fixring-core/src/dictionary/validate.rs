@@ -441,24 +441,25 @@ impl<'m> Walk<'_, 'm> {
             && known.def.counter
             && let Some(group) = layout.and_then(|l| l.group(known.def.tag))
         {
-            self.counted_group(dict, *group, field, place);
+            self.counted_group(dict, group, field.tag, field.value, place);
         }
     }
 
-    /// Walks the group a NumInGroup field starts, and checks its count.
+    /// Walks the group the NumInGroup field `tag=count` starts, and checks the count.
     #[inline(never)]
     fn counted_group(
         &mut self,
         dict: Stamped<'_>,
-        group: GroupDef,
-        counter: WireField<'_>,
+        group: &GroupDef,
+        tag: i64,
+        count: &[u8],
         place: Place,
     ) {
-        let entries = self.group(dict, group, place);
-        if parse_count(counter.value) != Some(entries) {
+        let entries = self.group(dict, *group, place);
+        if parse_count(count) != Some(entries) {
             self.offer(
                 place,
-                Rejection::at(RejectKind::IncorrectNumInGroupCount, counter.tag),
+                Rejection::at(RejectKind::IncorrectNumInGroupCount, tag),
             );
         }
     }
@@ -563,6 +564,53 @@ impl<'m> Walk<'_, 'm> {
 /// and its validation refuses: tags 0 or negative, empty values.
 #[inline(always)]
 fn split(bytes: &[u8]) -> Option<WireField<'_>> {
+    // The end of the message, answered without a call.
+    if bytes.is_empty() {
+        return None;
+    }
+    let (tag, at) = match bytes.first_chunk() {
+        Some(word) => match short_tag(*word) {
+            Some(short) => short,
+            None => long_tag(bytes)?,
+        },
+        None => long_tag(bytes)?,
+    };
+    let value = bytes.get(at + 1..)?;
+    let end = crate::codec::find_soh(value)?;
+    Some(WireField {
+        tag,
+        value: value.get(..end)?,
+        len: at + 1 + end + 1,
+    })
+}
+
+/// The tag at the start of `word`, the first eight bytes of a field, when it is one to seven
+/// digits and an `=`, and where the `=` is; none for any other start, [`long_tag`]'s to read.
+/// Byte by byte within the eight: most tags are two to four digits, fewer steps than any
+/// trick reading eight at once.
+#[inline(always)]
+fn short_tag(word: [u8; 8]) -> Option<(i64, usize)> {
+    let mut tag = i64::from(digit(word[0])?);
+    for (at, &b) in word.iter().enumerate().skip(1) {
+        if b == b'=' {
+            return Some((tag, at));
+        }
+        tag = tag * 10 + i64::from(digit(b)?);
+    }
+    None
+}
+
+/// The value of an ASCII digit.
+#[inline(always)]
+fn digit(b: u8) -> Option<u8> {
+    let d = b.wrapping_sub(b'0');
+    (d < 10).then_some(d)
+}
+
+/// The tag at the start of `bytes`, digits optionally after a `-` up to the tenth byte, and
+/// where its `=` is.
+#[inline(never)]
+fn long_tag(bytes: &[u8]) -> Option<(i64, usize)> {
     let negative = bytes.first() == Some(&b'-');
     let mut at = usize::from(negative);
     let mut tag: i64 = 0;
@@ -574,13 +622,7 @@ fn split(bytes: &[u8]) -> Option<WireField<'_>> {
         }
         at += 1;
     }
-    let value = bytes.get(at + 1..)?;
-    let end = crate::codec::find_soh(value)?;
-    Some(WireField {
-        tag: if negative { -tag } else { tag },
-        value: value.get(..end)?,
-        len: at + 1 + end + 1,
-    })
+    Some((if negative { -tag } else { tag }, at))
 }
 
 /// A NumInGroup value as a count: digits only.
@@ -589,4 +631,51 @@ fn parse_count(value: &[u8]) -> Option<usize> {
         return None;
     }
     Some(value.iter().fold(0, |n, &b| n * 10 + usize::from(b - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{long_tag, short_tag};
+
+    #[test]
+    fn short_tags_read_as_long_ones() {
+        let cases: &[&[u8]] = &[
+            b"8=FIX.4.4",
+            b"35=D\x0149=",
+            b"0=x\x01\x01\x01\x01\x01\x01",
+            b"1234567=\x01",
+            b"12345678=",
+            b"=5\x0134=12",
+            b"-1=x\x01\x01\x01\x01\x01",
+            b"05=x\x01\x01\x01\x01",
+            b"3a=x\x01\x01\x01\x01",
+            b"3:=xxxxxx",
+            b"3/=xxxxxx",
+            b"9999=1\x01\x01",
+            b"10=123\x01\x01",
+            b"55\x01=x\x01\x01\x01\x01",
+            b"5==x\x01\x01\x01\x01",
+            b"\xb5=x\x01\x01\x01\x01\x01",
+        ];
+        for &bytes in cases {
+            let word = *bytes.first_chunk().expect("eight bytes");
+            let short = short_tag(word);
+            assert!(
+                short.is_none() || short == long_tag(bytes),
+                "{:?}: {short:?}",
+                String::from_utf8_lossy(bytes)
+            );
+            let expected_short = bytes.iter().position(|&b| b == b'=').is_some_and(|at| {
+                (1..8).contains(&at) && bytes[..at].iter().all(u8::is_ascii_digit)
+            });
+            assert_eq!(
+                short.is_some(),
+                expected_short,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        assert_eq!(short_tag(*b"1234567="), Some((1_234_567, 7)));
+        assert_eq!(short_tag(*b"35=D\x0149="), Some((35, 2)));
+    }
 }

@@ -54,6 +54,7 @@ impl FieldType {
     }
 
     /// Whether `value` has this type's format, as QuickFIX's converters read it.
+    #[inline(always)]
     pub fn accepts(self, value: &[u8]) -> bool {
         match self {
             Self::Int => is_int(value),
@@ -61,12 +62,9 @@ impl FieldType {
             Self::Float => is_float(value),
             Self::Char => value.len() == 1,
             Self::Boolean => value == b"Y" || value == b"N",
-            Self::UtcTimestamp => match value.split_at_checked(8) {
-                Some((date, [b'-', time @ ..])) => is_date(date) && is_time(time),
-                _ => false,
-            },
+            Self::UtcTimestamp => is_timestamp(value),
             Self::UtcTimeOnly => is_time(value),
-            Self::UtcDateOnly => is_date(value),
+            Self::UtcDateOnly => value.len() == 8 && word_at(value, 0).is_some_and(is_date),
             Self::MultipleValue | Self::String => true,
         }
     }
@@ -91,48 +89,85 @@ fn is_float(value: &[u8]) -> bool {
     digits > 0 && points <= 1
 }
 
-fn two_digits(value: &[u8], max: u8) -> bool {
-    match value {
-        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => (a - b'0') * 10 + (b - b'0') <= max,
-        _ => false,
-    }
+/// Each byte of a word, eight at a time.
+const BYTES: u64 = 0x0101_0101_0101_0101;
+
+/// Whether the bytes of `word` that `mask` keeps (whole bytes of `0xff`) are ASCII digits:
+/// their high nibble is 3, and adding 6 to their low nibble does not carry into it.
+#[inline]
+fn digits_in(word: u64, mask: u64) -> bool {
+    let high = (0xf0 * BYTES) & mask;
+    let threes = (0x30 * BYTES) & mask;
+    word & high == threes && (word & mask).wrapping_add((0x06 * BYTES) & mask) & high == threes
 }
 
-/// `YYYYMMDD`.
-fn is_date(value: &[u8]) -> bool {
-    match value {
-        [year @ .., m1, m2, d1, d2] if year.len() == 4 => {
-            year.iter().all(u8::is_ascii_digit)
-                && two_digits(&[*m1, *m2], 12)
-                && two_digits(&[*d1, *d2], 31)
-                && [*m1, *m2] != *b"00"
-                && [*d1, *d2] != *b"00"
+/// The eight bytes of `value` from `at` as one little-endian word.
+#[inline]
+fn word_at(value: &[u8], at: usize) -> Option<u64> {
+    let bytes = value.get(at..)?.first_chunk()?;
+    Some(u64::from_le_bytes(*bytes))
+}
+
+/// The two bytes of `word` from byte `at`, the first as the high one: two ASCII digits
+/// compare as the numbers they write.
+#[inline]
+fn pair(word: u64, at: u32) -> u16 {
+    ((word >> (8 * at)) as u16).swap_bytes()
+}
+
+/// Whether the two ASCII digits `pair` are from `low` to `high`.
+#[inline]
+fn pair_in(pair: u16, low: &[u8; 2], high: &[u8; 2]) -> bool {
+    (u16::from_be_bytes(*low)..=u16::from_be_bytes(*high)).contains(&pair)
+}
+
+/// `YYYYMMDD-HH:MM:SS` with optional fractions of a second.
+#[inline(never)]
+fn is_timestamp(value: &[u8]) -> bool {
+    match (word_at(value, 0), value.get(8), word_at(value, 9)) {
+        (Some(date), Some(b'-'), Some(clock)) => {
+            is_date(date) && is_clock(clock) && is_fraction(value.get(17..).unwrap_or_default())
         }
         _ => false,
     }
 }
 
-/// `HH:MM:SS`, then optionally `.` and one to nine digits. A leap second (60) is allowed.
+/// `YYYYMMDD` in one word: eight digits, a month from 01 to 12, a day from 01 to 31.
+#[inline]
+fn is_date(word: u64) -> bool {
+    digits_in(word, u64::MAX)
+        && pair_in(pair(word, 4), b"01", b"12")
+        && pair_in(pair(word, 6), b"01", b"31")
+}
+
+/// `HH:MM:SS`, then optionally `.` and one to nine digits.
 fn is_time(value: &[u8]) -> bool {
-    let Some((hms, fraction)) = value.split_at_checked(8) else {
-        return false;
-    };
-    let clock = match hms {
-        [h1, h2, b':', m1, m2, b':', s1, s2] => {
-            two_digits(&[*h1, *h2], 23)
-                && two_digits(&[*m1, *m2], 59)
-                && two_digits(&[*s1, *s2], 60)
-        }
-        _ => false,
-    };
-    let fraction_ok = match fraction {
+    word_at(value, 0).is_some_and(is_clock) && is_fraction(value.get(8..).unwrap_or_default())
+}
+
+/// `HH:MM:SS` in one word. A leap second (60) is allowed.
+#[inline]
+fn is_clock(word: u64) -> bool {
+    // Digits but at 2 and 5, the colons.
+    const DIGITS: u64 = 0xffff_00ff_ff00_ffff;
+    const COLONS: u64 = 0x0000_3a00_003a_0000;
+    word & !DIGITS == COLONS
+        && digits_in(word, DIGITS)
+        && pair_in(pair(word, 0), b"00", b"23")
+        && pair_in(pair(word, 3), b"00", b"59")
+        && pair_in(pair(word, 6), b"00", b"60")
+}
+
+/// What may follow the seconds: nothing, or `.` and one to nine digits.
+#[inline]
+fn is_fraction(rest: &[u8]) -> bool {
+    match rest {
         [] => true,
         [b'.', digits @ ..] => {
             (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
         }
         _ => false,
-    };
-    clock && fraction_ok
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +195,29 @@ mod tests {
             (FieldType::UtcTimeOnly, b"24:00:00", false),
             (FieldType::UtcDateOnly, b"20040415", true),
             (FieldType::NumInGroup, b"-1", false),
+            (FieldType::UtcTimestamp, b"20040415-10:11:60", true),
+            (FieldType::UtcTimestamp, b"20040415-10:11:61", false),
+            (FieldType::UtcTimestamp, b"20040415-10:60:12", false),
+            (FieldType::UtcTimestamp, b"20040415-10:11:12.", false),
+            (
+                FieldType::UtcTimestamp,
+                b"20040415-10:11:12.1234567890",
+                false,
+            ),
+            (FieldType::UtcTimestamp, b"20040415 10:11:12", false),
+            (FieldType::UtcTimestamp, b"20040415-10-11:12", false),
+            (FieldType::UtcTimestamp, b"2004041a-10:11:12", false),
+            (FieldType::UtcTimestamp, b"20040400-10:11:12", false),
+            (FieldType::UtcTimestamp, b"20040015-10:11:12", false),
+            (FieldType::UtcTimestamp, b"20040432-10:11:12", false),
+            (FieldType::UtcTimeOnly, b"23:59:59.999", true),
+            (FieldType::UtcTimeOnly, b"2:59:59", false),
+            (FieldType::UtcTimeOnly, b"23:5\x3a:59", false),
+            (FieldType::UtcTimeOnly, b"23:5/:59", false),
+            (FieldType::UtcDateOnly, b"20041231", true),
+            (FieldType::UtcDateOnly, b"200412310", false),
+            (FieldType::UtcDateOnly, b"2004123", false),
+            (FieldType::UtcDateOnly, b"2004:231", false),
         ];
         for &(kind, value, ok) in cases {
             assert_eq!(
