@@ -57,6 +57,7 @@ fn validating_allocates_nothing() {
     let dictionaries = Dictionaries {
         session: Arc::new(dictionary),
         application: None,
+        versions: Vec::new(),
     };
     let mut validator = Validator::new(dictionaries, ValidationOptions::default());
 
