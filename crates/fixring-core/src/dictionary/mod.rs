@@ -235,6 +235,14 @@ impl Layout {
             .is_some_and(|word| word & (1 << (idx % 64)) != 0)
     }
 
+    /// Where `idx` is in the dictionary's order, looking from `from` on: an entry's fields
+    /// come in that order, so the look is short.
+    #[inline]
+    fn position(&self, idx: FieldIdx, from: usize) -> Option<usize> {
+        let rest = self.order.get(from..)?;
+        rest.iter().position(|&i| i == idx).map(|at| from + at)
+    }
+
     #[inline]
     fn group(&self, counter: Tag) -> Option<&GroupDef> {
         self.groups.iter().find(|g| g.counter == counter)

@@ -277,6 +277,29 @@ mod validation {
     }
 
     #[test]
+    fn an_entrys_fields_come_in_the_dictionarys_order() {
+        // NoPartyIDs lists PartyID (448), PartyIDSource (447), PartyRole (452).
+        let order = |entry: &str| {
+            format!("11=ID|21=1|38=100|40=1|453=1|{entry}54=1|55=INTC|60=20261125-23:59:58|")
+        };
+        let mut v = validator(ValidationOptions::default());
+        assert_eq!(check(&mut v, "D", &order("448=A|447=D|452=1|")), Ok(()));
+        assert_eq!(check(&mut v, "D", &order("448=A|452=1|")), Ok(()));
+        assert_eq!(
+            check(&mut v, "D", &order("448=A|452=1|447=D|")),
+            rejected(RejectKind::RepeatingGroupFieldsOutOfOrder, 447)
+        );
+        let mut relaxed = validator(ValidationOptions {
+            unordered_group_fields: false,
+            ..ValidationOptions::default()
+        });
+        assert_eq!(
+            check(&mut relaxed, "D", &order("448=A|452=1|447=D|")),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn nested_groups_and_many_entries() {
         let mut v = validator(ValidationOptions::default());
         // NoPartyIDs with nested NoPartySubIDs.

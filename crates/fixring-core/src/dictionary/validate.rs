@@ -35,7 +35,8 @@ pub struct ValidationOptions {
     /// does not define are let through (default N).
     pub allow_unknown_msg_fields: bool,
     /// ValidateUnorderedGroupFields (QuickFIX/J): an entry of a repeating group must start
-    /// with the group's first field (default Y).
+    /// with the group's first field, and its fields come in the dictionary's order (default
+    /// Y).
     pub unordered_group_fields: bool,
 }
 
@@ -524,6 +525,8 @@ impl<'m> Walk<'_, 'm> {
         };
         let mut entries = 0;
         let mut entry = None;
+        // Where the entry's last field is in the group's order, for ValidateUnorderedGroupFields.
+        let mut last = 0;
         while let Some(field) = self.peek() {
             let known = dict
                 .known(Tag::try_from(field.tag).ok())
@@ -542,6 +545,16 @@ impl<'m> Walk<'_, 'm> {
                 }
                 entry = Some(self.new_scope());
                 entries += 1;
+                last = layout.position(idx, 0).unwrap_or(0);
+            } else if self.options.unordered_group_fields {
+                // As QuickFIX/J: within an entry, the fields come in the dictionary's order.
+                match layout.position(idx, last + 1) {
+                    Some(at) => last = at,
+                    None => self.offer(
+                        place,
+                        Rejection::at(RejectKind::RepeatingGroupFieldsOutOfOrder, field.tag),
+                    ),
+                }
             }
             self.pos += field.len;
             let scope = entry.unwrap_or_default();
