@@ -209,3 +209,42 @@ fn lookups_past_the_indexed_fields_scan_the_frame() {
     assert_eq!(msg.get(tags::TEXT), Some(&b""[..]));
     assert_eq!(msg.get(1), None);
 }
+
+#[test]
+fn word_split_agrees_with_the_bytewise_split() {
+    let pieces: [&[u8]; 14] = [
+        b"0",
+        b"1",
+        b"9",
+        b"035",
+        b"/",
+        b":",
+        b"=",
+        b"\x01",
+        b"\x80",
+        b"\xb0",
+        b"x",
+        b"1234567",
+        b"12345678",
+        b"123456789",
+    ];
+    let summary = |r: Result<Field<'_>, FieldFault>| match r {
+        Ok(f) => Ok((f.tag, f.value.to_vec(), f.len)),
+        Err(FieldFault::Tag) => Err((0, 0)),
+        Err(FieldFault::Empty(tag)) => Err((1, tag)),
+        Err(FieldFault::Unterminated(tag)) => Err((2, tag)),
+    };
+    for a in pieces {
+        for b in pieces {
+            for tail in [&b"=v\x01"[..], b"=\x01", b"=v", b"", b"v=\x01"] {
+                let bytes = [a, b, tail].concat();
+                assert_eq!(
+                    summary(split_field(&bytes)),
+                    summary(split_field_bytewise(&bytes)),
+                    "{:?}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+        }
+    }
+}
