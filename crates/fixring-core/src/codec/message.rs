@@ -363,32 +363,10 @@ const MAX_TAG_DIGITS: usize = 9;
 
 /// Splits the `tag=value<SOH>` field at the start of `bytes`.
 ///
-/// A tag of one to seven digits is found in one word: its digits and the `=` after them are
-/// tested at once, then the digits are added up with no bounds check; anything else (longer
-/// tags, faults) goes through [`split_field_bytewise`].
+/// A plain byte loop over the tag's digits: tried against an eight-byte word conversion, it
+/// measured more than twice as fast here (tags are one to three digits).
 #[inline]
 fn split_field(bytes: &[u8]) -> Result<Field<'_>, FieldFault> {
-    let word = word_at(bytes, 0);
-    // Each byte minus '0' (as XOR: digits become 0 to 9, everything else more).
-    let values = word ^ splat(b'0');
-    // 0x80 in each byte that is not a digit: above 9 in its low seven bits, or in the eighth.
-    let non_digits = (((values & LOW7) + splat(0x76)) | values) & !LOW7;
-    let digits = (non_digits.trailing_zeros() / 8) as usize;
-    if (1..8).contains(&digits) && (word >> (8 * digits)) as u8 == b'=' {
-        let mut tag: Tag = 0;
-        for i in 0..digits {
-            tag = tag * 10 + ((values >> (8 * i)) & 0xff) as Tag;
-        }
-        if tag != 0 {
-            return split_value(bytes, tag, digits);
-        }
-    }
-    split_field_bytewise(bytes)
-}
-
-/// Splits the field at the start of `bytes` byte by byte: tags of eight or nine digits, and
-/// the faults.
-fn split_field_bytewise(bytes: &[u8]) -> Result<Field<'_>, FieldFault> {
     let mut tag: Tag = 0;
     let mut digits = 0;
     loop {
