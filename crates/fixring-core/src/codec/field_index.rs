@@ -10,8 +10,8 @@ use super::tags::Tag;
 /// Fields indexed per message; the fields past them are found by scanning the frame.
 const CAPACITY: usize = 32;
 
-/// The first [`CAPACITY`] fields of a message (those with a positive tag and a value within
-/// the first 64 KiB), in wire order.
+/// The first [`CAPACITY`] fields with a positive tag of a message of at most 64 KiB, in wire
+/// order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct FieldIndex {
     tags: [Tag; CAPACITY],
@@ -32,30 +32,36 @@ pub(super) enum Lookup {
     Unknown,
 }
 
-impl Default for FieldIndex {
-    fn default() -> Self {
+impl FieldIndex {
+    /// An empty index for a frame of `frame_len` bytes; a frame longer than 64 KiB is not
+    /// indexed (its offsets do not fit).
+    pub(super) fn new(frame_len: usize) -> Self {
         Self {
             tags: [0; CAPACITY],
             spans: [(0, 0); CAPACITY],
-            len: 0,
+            // Full: every push leaves the index incomplete.
+            len: if frame_len > usize::from(u16::MAX) {
+                CAPACITY as u8
+            } else {
+                0
+            },
             complete: true,
         }
     }
-}
 
-impl FieldIndex {
-    /// Records the next field in wire order: `tag`, with its value at `start..end`.
+    /// Records the next field in wire order: `tag`, with its value at `start..end` (within
+    /// the frame the index was made for).
     ///
     /// A field with tag 0 (how a tolerant parse reads `0=` and negative tags) is left out,
     /// so that a lookup of 0 scans the frame as it always has.
     #[inline]
     pub(super) fn push(&mut self, tag: Tag, start: usize, end: usize) {
         let at = usize::from(self.len);
-        let span = (u16::try_from(start), u16::try_from(end));
-        match (self.tags.get_mut(at), self.spans.get_mut(at), span) {
-            (Some(t), Some(s), (Ok(start), Ok(end))) if tag != 0 => {
+        match (self.tags.get_mut(at), self.spans.get_mut(at)) {
+            (Some(t), Some(s)) if tag != 0 => {
                 *t = tag;
-                *s = (start, end);
+                // Within a frame of at most 64 KiB (see `new`).
+                *s = (start as u16, end as u16);
                 self.len += 1;
             }
             _ => self.complete = false,
@@ -65,6 +71,10 @@ impl FieldIndex {
     /// Where the first field with `tag` has its value.
     #[inline]
     pub(super) fn lookup(&self, tag: Tag) -> Lookup {
+        // Never indexed; and a long frame's index is "full" of unused zero tags.
+        if tag == 0 {
+            return Lookup::Unknown;
+        }
         let tags = self.tags.get(..usize::from(self.len)).unwrap_or_default();
         match tags.iter().position(|&t| t == tag) {
             Some(at) => {

@@ -79,7 +79,7 @@ impl<'a> Message<'a> {
 
     fn parse_with(frame: &'a [u8], strictness: Strictness) -> Result<Self, ParseError> {
         let mut offset = 0;
-        let mut fields = FieldIndex::default();
+        let mut fields = FieldIndex::new(frame.len());
         let begin_string = expect_field(frame, &mut offset, BEGIN_STRING, &mut fields)?;
         expect_field(frame, &mut offset, BODY_LENGTH, &mut fields)?;
         let msg_type = expect_field(frame, &mut offset, MSG_TYPE, &mut fields)?;

@@ -209,3 +209,14 @@ fn lookups_past_the_indexed_fields_scan_the_frame() {
     assert_eq!(msg.get(tags::TEXT), Some(&b""[..]));
     assert_eq!(msg.get(1), None);
 }
+
+#[test]
+fn lookups_in_a_frame_over_64_kib_scan_it() {
+    let body = format!("35=0|58={}|1001=x|", "t".repeat(70_000));
+    let frame = message("FIX.4.4", &body);
+    let msg = Message::parse(&frame).unwrap();
+    assert_eq!(msg.get(1001), Some(&b"x"[..]));
+    assert_eq!(msg.get(tags::TEXT).map(<[u8]>::len), Some(70_000));
+    assert_eq!(msg.get(0), None);
+    assert_eq!(msg.get(1002), None);
+}
