@@ -47,7 +47,13 @@ impl<'t, A: Application> Deliver<Handed, TxBuf<'t>> for ToApp<'_, A> {
 }
 
 impl<B: Backend, A: Application> EventLoop<B, A> {
-    pub(super) fn handle_completion(&mut self, now: Instant, completion: Completion) {
+    /// Handles one completion of a batch the loop saw at `seen` (`now` on the core's clock).
+    pub(super) fn handle_completion(
+        &mut self,
+        now: Instant,
+        seen: std::time::Instant,
+        completion: Completion,
+    ) {
         match completion {
             Completion::Accepted {
                 listener,
@@ -103,7 +109,6 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.drain_outputs(index, now);
             }
             Completion::Received { conn } => {
-                let seen = std::time::Instant::now();
                 match self.owners.get(conn) {
                     // Routed once the rest of the batch is handled: see `route_received`.
                     Some(Owner::Router) => self.to_route.push((conn, seen)),

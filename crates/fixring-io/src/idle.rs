@@ -48,7 +48,9 @@ pub fn wait(
         if waiter.look()? {
             return Ok(());
         }
-        if spin_until.is_some_and(|until| Instant::now() >= until) {
+        // A deadline no later than the start (a poll that must not wait, every turn of a
+        // spinning loop) has passed without reading the clock.
+        if spin_until.is_some_and(|until| until <= start || Instant::now() >= until) {
             break;
         }
         std::hint::spin_loop();

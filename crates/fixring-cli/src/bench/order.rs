@@ -33,10 +33,25 @@ impl OrderBody {
     }
 
     /// Replaces `out` with the body of order `id`.
+    ///
+    /// Written without `format!` machinery, which cost about 900 instructions per order
+    /// (callgrind), as much as a tenth of the engine's own work on a round trip.
     pub(super) fn write(&self, id: u64, out: &mut Vec<u8>) {
-        use std::io::Write;
         out.clear();
-        let _ = write!(out, "11={PREFIX}{id:010}\x01{FIXED}");
+        out.extend_from_slice(b"11=");
+        out.extend_from_slice(PREFIX.as_bytes());
+        // `{id:010}`: at least ten digits, zero-padded.
+        let mut digits = [b'0'; 20];
+        let mut rest = id;
+        let mut start = digits.len();
+        while rest > 0 || start > digits.len() - 10 {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        out.extend_from_slice(&digits[start..]);
+        out.push(1);
+        out.extend_from_slice(FIXED.as_bytes());
         if self.padding > 0 {
             out.extend_from_slice(b"58=");
             out.resize(out.len() + self.padding, b'x');
@@ -64,6 +79,10 @@ mod tests {
         assert!(body.starts_with(b"11=ORD-0000000042\x01"));
         assert_eq!(order_id(b"ORD-0000000042"), Some(42));
         assert_eq!(order_id(b"XYZ-1"), None);
+        orders.write(u64::MAX, &mut body);
+        assert!(body.starts_with(b"11=ORD-18446744073709551615\x0155="));
+        orders.write(0, &mut body);
+        assert!(body.starts_with(b"11=ORD-0000000000\x0155="));
 
         OrderBody::new(10).write(7, &mut body);
         assert!(!body.windows(3).any(|w| w == b"58="));

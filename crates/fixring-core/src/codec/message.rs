@@ -3,6 +3,7 @@
 use core::fmt;
 
 use super::ascii::{SOH, U64_DIGITS, find_soh, format_u64, parse_u64};
+use super::field_index::{FieldIndex, Lookup};
 use super::tags::{
     BEGIN_STRING, BODY_LENGTH, CHECK_SUM, MSG_SEQ_NUM, MSG_TYPE, SENDER_COMP_ID, SENDING_TIME,
     TARGET_COMP_ID, Tag,
@@ -12,14 +13,15 @@ use super::tags::{
 ///
 /// [`Message::parse`] checks the `tag=value<SOH>` structure once and remembers where the
 /// standard header fields the session layer reads on every message are (8, 35, 34, 49, 52,
-/// 56); other lookups scan the frame. Values are borrowed from the frame: nothing is copied
-/// or allocated.
+/// 56), and where the first 32 fields are; lookups of other fields scan the frame. Values are
+/// borrowed from the frame: nothing is copied or allocated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Message<'a> {
     bytes: &'a [u8],
     begin_string: &'a [u8],
     msg_type: &'a [u8],
     header: HeaderIndex<'a>,
+    fields: FieldIndex,
 }
 
 /// First occurrences of the header fields read on every message.
@@ -77,9 +79,10 @@ impl<'a> Message<'a> {
 
     fn parse_with(frame: &'a [u8], strictness: Strictness) -> Result<Self, ParseError> {
         let mut offset = 0;
-        let begin_string = expect_field(frame, &mut offset, BEGIN_STRING)?;
-        expect_field(frame, &mut offset, BODY_LENGTH)?;
-        let msg_type = expect_field(frame, &mut offset, MSG_TYPE)?;
+        let mut fields = FieldIndex::new(frame.len());
+        let begin_string = expect_field(frame, &mut offset, BEGIN_STRING, &mut fields)?;
+        expect_field(frame, &mut offset, BODY_LENGTH, &mut fields)?;
+        let msg_type = expect_field(frame, &mut offset, MSG_TYPE, &mut fields)?;
         let mut header = HeaderIndex::default();
         let mut last_tag = MSG_TYPE;
         while let Some(rest) = frame.get(offset..).filter(|rest| !rest.is_empty()) {
@@ -91,6 +94,11 @@ impl<'a> Message<'a> {
             if let Some(slot) = header.slot(field.tag) {
                 slot.get_or_insert(field.value);
             }
+            fields.push(
+                field.tag,
+                field.value_start(offset),
+                field.value_end(offset),
+            );
             last_tag = field.tag;
             offset += field.len;
         }
@@ -105,6 +113,7 @@ impl<'a> Message<'a> {
             begin_string,
             msg_type,
             header,
+            fields,
         })
     }
 
@@ -140,9 +149,10 @@ impl<'a> Message<'a> {
 
     /// The value of the first field with this tag, if any.
     ///
-    /// Header fields the parse indexed are answered at once. For other tags, rather than
-    /// splitting every field, this searches for the bytes `<SOH>tag=` (a validated message's
-    /// values contain no SOH, so every SOH starts a field), eight positions per step.
+    /// Fields the parse indexed are answered at once. For other tags (past the first 32
+    /// fields), rather than splitting every field, this searches for the bytes `<SOH>tag=` (a
+    /// validated message's values contain no SOH, so every SOH starts a field), eight
+    /// positions per step.
     pub fn get(&self, tag: Tag) -> Option<&'a [u8]> {
         match tag {
             BEGIN_STRING => return Some(self.begin_string),
@@ -151,6 +161,11 @@ impl<'a> Message<'a> {
         }
         if let Some(indexed) = self.header.lookup(tag) {
             return indexed;
+        }
+        match self.fields.lookup(tag) {
+            Lookup::Found { start, end } => return self.bytes.get(start..end),
+            Lookup::Absent => return None,
+            Lookup::Unknown => {}
         }
         let mut key_buf = [0u8; U64_DIGITS + 2];
         find_value(self.bytes, field_key(&mut key_buf, tag))
@@ -200,6 +215,7 @@ fn expect_field<'a>(
     frame: &'a [u8],
     offset: &mut usize,
     expected: Tag,
+    fields: &mut FieldIndex,
 ) -> Result<&'a [u8], ParseError> {
     let misplaced = ParseError::MisplacedField {
         expected,
@@ -213,6 +229,11 @@ fn expect_field<'a>(
     if field.tag != expected {
         return Err(misplaced);
     }
+    fields.push(
+        field.tag,
+        field.value_start(*offset),
+        field.value_end(*offset),
+    );
     *offset += field.len;
     Ok(field.value)
 }
@@ -304,6 +325,20 @@ struct Field<'a> {
     value: &'a [u8],
     /// Bytes the field occupies, SOH included.
     len: usize,
+}
+
+impl Field<'_> {
+    /// Where the value starts in the frame, for a field at `offset`.
+    #[inline]
+    fn value_start(&self, offset: usize) -> usize {
+        self.value_end(offset) - self.value.len()
+    }
+
+    /// Where the value ends (its SOH) in the frame, for a field at `offset`.
+    #[inline]
+    fn value_end(&self, offset: usize) -> usize {
+        offset + self.len - 1
+    }
 }
 
 /// Structural faults of a field, before their offset in the message is known.

@@ -184,3 +184,39 @@ fn parse_for_validation_admits_empty_values_and_tags_zero_or_negative() {
         assert!(Message::parse_for_validation(&frame).is_err(), "{body}");
     }
 }
+
+#[test]
+fn lookups_past_the_indexed_fields_scan_the_frame() {
+    // Forty body fields 1001..=1040, then a repeat of 1002 and one of 1035: the first 32
+    // fields (8, 9, 35 and 29 of the body) are indexed, the rest are found by scanning.
+    let mut body = String::from("35=0|");
+    for tag in 1001..=1040 {
+        body.push_str(&format!("{tag}=v{tag}|"));
+    }
+    body.push_str("1002=again|1035=again|");
+    let frame = message("FIX.4.4", &body);
+    let msg = Message::parse(&frame).unwrap();
+    for tag in 1001..=1040 {
+        let value = format!("v{tag}");
+        assert_eq!(msg.get(tag), Some(value.as_bytes()), "tag {tag}");
+    }
+    assert_eq!(msg.get(9), frame.get(12..15));
+    assert_eq!(msg.get(1041), None);
+    assert_eq!(msg.get(10), frame.get(frame.len() - 4..frame.len() - 1));
+    let empty = message("FIX.4.4", "35=0|34=2|0=zero|-1=negative|58=|");
+    let msg = Message::parse_for_validation(&empty).unwrap();
+    assert_eq!(msg.get(0), Some(&b"zero"[..]));
+    assert_eq!(msg.get(tags::TEXT), Some(&b""[..]));
+    assert_eq!(msg.get(1), None);
+}
+
+#[test]
+fn lookups_in_a_frame_over_64_kib_scan_it() {
+    let body = format!("35=0|58={}|1001=x|", "t".repeat(70_000));
+    let frame = message("FIX.4.4", &body);
+    let msg = Message::parse(&frame).unwrap();
+    assert_eq!(msg.get(1001), Some(&b"x"[..]));
+    assert_eq!(msg.get(tags::TEXT).map(<[u8]>::len), Some(70_000));
+    assert_eq!(msg.get(0), None);
+    assert_eq!(msg.get(1002), None);
+}

@@ -51,6 +51,7 @@
 
 mod ascii;
 mod encode;
+mod field_index;
 mod frame;
 mod message;
 pub mod msg_type;
