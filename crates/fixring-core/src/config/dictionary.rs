@@ -71,7 +71,7 @@ pub struct DictionaryConfig {
     pub transport_data_dictionary: Option<DictionaryPath>,
     /// AppDataDictionary: FIXT.1.1's application dictionary (DefaultApplVerID's version).
     pub app_data_dictionary: Option<DictionaryPath>,
-    /// AppDataDictionary.<version> (QuickFIX/J): FIXT.1.1's application dictionary for
+    /// `AppDataDictionary.<version>` (QuickFIX/J): FIXT.1.1's application dictionary for
     /// messages of another ApplVerID, by its code (`6` for `AppDataDictionary.FIX.4.4`).
     pub app_data_dictionaries: Vec<(u8, DictionaryPath)>,
     /// The checks: ValidateFieldsOutOfOrder, ValidateFieldsHaveValues,
