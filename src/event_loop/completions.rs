@@ -2,7 +2,7 @@
 //! socket's owner, the router or a session's connection.
 
 use fixring_core::codec::Message;
-use fixring_core::connection::{Deliver, Lent, Link, Reply, Routed};
+use fixring_core::connection::{Deliver, HandshakeStep, Lent, Link, Reply, Routed};
 use fixring_core::event::FLOOD_REPORT_INTERVAL;
 use fixring_core::{ErrorCode, EventKind, Instant, SessionId};
 use fixring_io::{ACCEPT_BACKOFF, Backend, Completion, ConnId, ConnIo, ListenerId, TxBuf};
@@ -13,12 +13,6 @@ use crate::application::{Application, Context};
 use crate::handle::Handed;
 use crate::stats::LoopStats;
 use crate::status::LatencySketch;
-
-/// The time a loop turn spends at most on the bytes of sockets on a TLS port that have not
-/// logged on (the step that passes it finishes): each may cost a handshake step, and the
-/// server's signature for a ClientHello takes from tens of microseconds (ECDSA) to a
-/// millisecond or two (RSA 2048).
-const HANDSHAKE_BUDGET: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// Delivers what a connection received to the application, timing each application message
 /// from the receive completion.
@@ -150,49 +144,72 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     /// Routes the first messages of the sockets not logged on that received bytes in the
-    /// batch just handled. They wait for the rest of the batch so that a session's socket
-    /// closed by its peer is released first: a peer that closes and logs on again at once is
-    /// never refused as already logged on, whatever order the backend reported the two in.
+    /// batch just handled (seen at `seen`), and of those whose handshake step came back.
+    /// They wait for the rest of the batch so that a session's socket closed by its peer is
+    /// released first: a peer that closes and logs on again at once is never refused as
+    /// already logged on, whatever order the backend reported the two in.
     ///
-    /// Those on a TLS port are routed newest first for at most [`HANDSHAKE_BUDGET`] a turn
-    /// (one at least), the rest in the next turns: a stream of ClientHellos, each costing a
-    /// signature, cannot stall the sessions of the loop for longer than that a turn, and a
-    /// counterparty's handshake does not queue behind a flood's.
-    pub(super) fn route_received(&mut self, now: Instant) {
+    /// A socket whose TLS handshake has a step to take is not routed on the loop: the step
+    /// goes to the loop's handshake thread (see `handshake.rs`), and the socket is routed
+    /// once it comes back.
+    pub(super) fn route_received(&mut self, now: Instant, seen: std::time::Instant) {
         let mut to_route = std::mem::take(&mut self.to_route);
-        let mut tls = std::mem::take(&mut self.to_handshake);
         for (conn, seen) in to_route.drain(..) {
-            if let Some(Owner::Router) = self.owners.get(conn) {
-                if self.router.is_tls_pending(conn) {
-                    // Once in the list is enough: its turn reads whatever it has received.
-                    if !tls.iter().any(|&(c, _)| c == conn) {
-                        tls.push((conn, seen));
-                    }
-                } else {
-                    self.route(now, conn, seen, true);
-                }
+            if let Some(Owner::Router) = self.owners.get(conn)
+                && !self.hand_off(now, conn)
+            {
+                self.route(now, conn, seen, true, None);
             }
         }
         self.to_route = to_route;
-        let started = std::time::Instant::now();
-        while let Some((conn, seen)) = tls.pop() {
+        let mut done = std::mem::take(&mut self.handshakes_done);
+        self.handshakes.take_done(&mut done);
+        for (conn, step) in done.drain(..) {
             if let Some(Owner::Router) = self.owners.get(conn) {
-                self.route(now, conn, seen, true);
-            }
-            if started.elapsed() >= HANDSHAKE_BUDGET {
-                break;
+                self.route(now, conn, seen, true, Some(step));
             }
         }
-        // Those left wait for the next turn, unless they were closed meanwhile.
-        tls.retain(|&(conn, _)| self.router.is_tls_pending(conn));
-        self.to_handshake = tls;
+        self.handshakes_done = done;
     }
 
-    /// An accepted socket received bytes before its Logon: the router maps its first
-    /// message to a session, which then reads everything. A Logon for a session whose
-    /// connection went silent, or whose peer closed it, replaces that connection when
-    /// `may_replace`.
-    fn route(&mut self, now: Instant, conn: ConnId, seen: std::time::Instant, may_replace: bool) {
+    /// Hands the next TLS handshake step of socket `conn`, not logged on, to the handshake
+    /// thread; `false` when it has none to take, and its bytes are routed on the loop. A
+    /// step dropped to make room refuses its socket.
+    fn hand_off(&mut self, now: Instant, conn: ConnId) -> bool {
+        let Self {
+            backend,
+            router,
+            scratch,
+            ..
+        } = self;
+        let Some(mut lent) = lend(backend, Some(conn), scratch) else {
+            return false;
+        };
+        let Some(step) = router.take_handshake(conn, &mut lent.socket) else {
+            return false;
+        };
+        if let Some((shed, step, reason)) = self.handshakes.submit(conn, step) {
+            if self.router.shed_handshake(shed, &step, &reason) {
+                self.owners.remove(shed);
+                self.backend.close(shed);
+            }
+            self.report_router_events(now);
+        }
+        true
+    }
+
+    /// An accepted socket received bytes before its Logon, or its handshake `step` came
+    /// back: the router maps its first message to a session, which then reads everything.
+    /// A Logon for a session whose connection went silent, or whose peer closed it,
+    /// replaces that connection when `may_replace`.
+    fn route(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        seen: std::time::Instant,
+        may_replace: bool,
+        step: Option<HandshakeStep>,
+    ) {
         let Self {
             backend,
             router,
@@ -211,7 +228,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     || (s.conn.is_some() && s.fd.is_some_and(fixring_io::socket::peer_closed))
             })
         };
-        let routed = router.handle_received(conn, &mut lent, may_replace, gives_way);
+        let from_handshake = step.is_some();
+        let routed = match step {
+            Some(step) => router.handle_handshake(conn, step, &mut lent, may_replace, gives_way),
+            None => router.handle_received(conn, &mut lent, may_replace, gives_way),
+        };
         self.report_router_events(now);
         match routed {
             Routed::Session { session, link } => self.accepted(now, conn, session, link, seen),
@@ -233,11 +254,15 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                     _ => slot.connection.replace(now),
                 }
                 self.drain_outputs(session, now);
-                self.route(now, conn, seen, false);
+                self.route(now, conn, seen, false, None);
             }
             Routed::Refused => {
                 self.owners.remove(conn);
                 self.backend.close(conn);
+            }
+            // Bytes may have come while the step was away: the handshake's next step.
+            _ if from_handshake => {
+                self.hand_off(now, conn);
             }
             _ => {}
         }

@@ -8,6 +8,7 @@
 mod completions;
 mod conns;
 mod dynamic;
+mod handshake;
 mod log;
 mod plan;
 mod resolve;
@@ -111,9 +112,10 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     completions: Vec<Completion>,
     /// Sockets not logged on that received bytes this batch, with when the completion came.
     to_route: Vec<(ConnId, std::time::Instant)>,
-    /// Sockets on a TLS port whose bytes wait for a later turn, oldest first (see
-    /// `route_received`).
-    to_handshake: Vec<(ConnId, std::time::Instant)>,
+    /// TLS handshake steps of sockets not logged on, run off the loop.
+    handshakes: handshake::Handshakes<B::Waker>,
+    /// Reused list of the handshake steps taken back in a turn.
+    handshakes_done: Vec<(ConnId, fixring_core::connection::HandshakeStep)>,
     /// Slots that did something this turn and must write and report.
     touched: Vec<usize>,
     /// Slots holding messages that did not fit in their send buffer.
@@ -262,6 +264,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             shutdown.started(kind);
         }
         let resolver = Resolver::new(backend.waker());
+        let handshakes = handshake::Handshakes::new(backend.waker());
         let status =
             status.map(|shared| LoopStatus::new(shared, slots.iter().map(|s| &s.connection)));
         Ok(Self {
@@ -285,7 +288,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             kinds,
             completions: Vec::with_capacity(64),
             to_route: Vec::new(),
-            to_handshake: Vec::new(),
+            handshakes,
+            handshakes_done: Vec::new(),
             touched: Vec::new(),
             backlogged: Vec::new(),
             stored,
@@ -330,8 +334,6 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 break;
             }
             let timeout = match self.next_deadline {
-                // Handshakes left for the next turn: look for completions without waiting.
-                _ if !self.to_handshake.is_empty() => Duration::ZERO,
                 Some(deadline) => deadline.saturating_duration_since(now).min(MAX_PARK),
                 None => MAX_PARK,
             };
@@ -361,7 +363,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.handle_completion(now, seen, completion);
             }
             self.completions = completions;
-            self.route_received(now);
+            self.route_received(now, seen);
             self.evict_pending(now);
             self.drain_resolved(now);
             self.drain_queue(now);
@@ -379,7 +381,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// no socket to route, no slot touched, nothing queued (a queued message is taken and
     /// sent next turn). The loop then skips the writes and the flush and spins on.
     fn idle_spin(&mut self) -> bool {
-        if !self.spins || !self.to_route.is_empty() || !self.touched.is_empty() {
+        if !self.spins
+            || !self.to_route.is_empty()
+            || !self.touched.is_empty()
+            || self.handshakes.has_done()
+        {
             return false;
         }
         if self.early.is_none() {

@@ -27,6 +27,8 @@ pub(crate) struct FloodPlan {
     pub(crate) deadline: Duration,
     /// It ends by itself after this many connects.
     pub(crate) max_connects: u64,
+    /// The core its thread runs on, when it must keep off the others.
+    pub(crate) core: Option<usize>,
 }
 
 /// A running flood.
@@ -110,6 +112,10 @@ struct Conn {
 }
 
 fn run(plan: &FloodPlan, counters: &Counters) {
+    if let Some(core) = plan.core {
+        let pinned = core_affinity::set_for_current(core_affinity::CoreId { id: core });
+        assert!(pinned, "the flood cannot run on core {core}");
+    }
     // Safety: epoll_create1 takes no pointers; a non-negative result is a new descriptor.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     assert!(epoll >= 0, "epoll_create1 failed");

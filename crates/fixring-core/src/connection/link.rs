@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use super::io::{SendBuffer, SocketBuffers};
 use crate::codec::InsufficientSize;
-use crate::tls::{TlsConnection, TlsError};
+use crate::tls::{ProcessError, Progress, ProtocolError, TlsConnection, TlsError};
 
 /// Room a sealed record needs beyond its plaintext: header, content type, tag and padding.
 const RECORD_OVERHEAD: usize = 64;
@@ -31,6 +31,40 @@ struct TlsLink {
     plain: Vec<u8>,
     /// Whether the handshake has completed.
     established: bool,
+}
+
+/// One step of a TLS handshake taken off the event loop: the socket's TLS state and a copy
+/// of the bytes it received, run on another thread by [`HandshakeStep::run`] and given back
+/// to the socket by the router ([`Router::handle_handshake`](super::Router::handle_handshake)).
+///
+/// A step is what the loop would otherwise do on receiving the bytes; for a server's first
+/// one, the ClientHello, that is the signature of its certificate's key.
+#[derive(Debug)]
+pub struct HandshakeStep {
+    tls: Box<TlsLink>,
+    /// The socket's received bytes when the step was taken, decrypted in place as the
+    /// socket's own buffer would have been.
+    input: Vec<u8>,
+    /// What the step writes for the peer: as much room as the socket's send buffer had.
+    output: Vec<u8>,
+    /// What [`TlsConnection::process`] returned, once run.
+    outcome: Option<Result<Progress, ProcessError>>,
+    /// The router's number for the socket it was taken from.
+    pub(crate) order: u64,
+}
+
+impl HandshakeStep {
+    /// Runs the step: answers the handshake records, decrypts any application data that
+    /// follows them. Costly (a signature, for a ClientHello), so meant for a thread other
+    /// than the event loop's.
+    pub fn run(&mut self) {
+        if self.outcome.is_some() {
+            return;
+        }
+        let TlsLink { conn, plain, .. } = &mut *self.tls;
+        let mut collect = |bytes: &[u8]| plain.extend_from_slice(bytes);
+        self.outcome = Some(conn.process(&mut self.input, &mut self.output, &mut collect));
+    }
 }
 
 /// What [`Link::receive`] made of the received bytes.
@@ -118,6 +152,86 @@ impl Link {
                 Err(error.error)
             }
         }
+    }
+
+    /// Takes the next step of the TLS handshake, with a copy of the received bytes, to run
+    /// it elsewhere; the link has no TLS state until [`Link::attach`] gives it back. `None`
+    /// when there is no step to take: a plain link, a handshake done, or no byte the TLS
+    /// connection has not seen.
+    pub(crate) fn detach<B: SocketBuffers>(
+        &mut self,
+        io: &mut B,
+        order: u64,
+    ) -> Option<HandshakeStep> {
+        let link = self.tls.as_deref()?;
+        let (rx, tx) = io.split();
+        if link.established || rx.len() <= link.conn.held() {
+            return None;
+        }
+        let tls = self.tls.take()?;
+        Some(HandshakeStep {
+            tls,
+            input: rx.to_vec(),
+            output: vec![0; tx.spare().len()],
+            outcome: None,
+            order,
+        })
+    }
+
+    /// Gives back the TLS state of a step taken by [`Link::detach`], and applies what the
+    /// step did to the socket's buffers, as [`Link::receive`] does: the bytes it saw become
+    /// what it left of them, those it consumed are dropped, and what it wrote is committed.
+    /// A step that did not run changes nothing.
+    pub(crate) fn attach<B: SocketBuffers>(
+        &mut self,
+        step: HandshakeStep,
+        io: &mut B,
+    ) -> Result<Received, TlsError> {
+        let HandshakeStep {
+            mut tls,
+            input,
+            output,
+            outcome,
+            ..
+        } = step;
+        let (written, mut result) = match outcome {
+            None => (0, Ok(None)),
+            Some(Ok(progress)) => (progress.written, Ok(Some(progress))),
+            Some(Err(error)) => (error.written, Err(error.error)),
+        };
+        let (rx, tx) = io.split();
+        // What it wrote first: on failure, the alert for the peer.
+        match (tx.spare().get_mut(..written), output.get(..written)) {
+            (Some(dst), Some(src)) => {
+                dst.copy_from_slice(src);
+                tx.commit(written);
+            }
+            _ => result = Err(TlsError::InsufficientSize { required: written }),
+        }
+        // The socket's buffer only grew meanwhile: what the step saw is still at its front.
+        let missing = input.len().saturating_sub(rx.len());
+        match rx.get_mut(..input.len()) {
+            Some(seen) => seen.copy_from_slice(&input),
+            None => result = Err(TlsError::Protocol(ProtocolError::InputLost { missing })),
+        }
+        let was_established = tls.established;
+        let progress = match result {
+            Ok(progress) => progress,
+            Err(error) => {
+                self.tls = Some(tls);
+                return Err(error);
+            }
+        };
+        if let Some(progress) = progress {
+            io.consume(progress.consumed);
+            tls.established |= progress.handshake_done;
+        }
+        let established = tls.established;
+        self.tls = Some(tls);
+        Ok(Received {
+            ready: established,
+            handshake_done: established && !was_established,
+        })
     }
 
     /// Runs `f` over the input to frame (the received bytes, or the decrypted plaintext),

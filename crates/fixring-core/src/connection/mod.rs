@@ -53,6 +53,6 @@ pub use escalation::ErrorRate;
 pub use hosts::HostSelector;
 pub use initiator::{Action, Counters, InitiatorSchedule, ScheduleError, Timer};
 pub use io::{Lent, SendBuffer, SocketBuffers};
-pub use link::{Link, Writer};
+pub use link::{HandshakeStep, Link, Writer};
 pub use router::{Port, Routed, Router, Template};
 pub use state::{ConnectionState, Lifecycle, StateKind, TransitionError, is_legal_transition};

@@ -11,10 +11,11 @@ use super::escalation::ErrorRate;
 use super::flood::FloodReport;
 use super::framing::first_message;
 use super::io::{Lent, SocketBuffers};
-use super::link::{Link, looks_like_tls};
+use super::link::{HandshakeStep, Link, Received, looks_like_tls};
 use crate::codec::{Framer, msg_type};
 use crate::config::Admission;
 use crate::session::ProtocolViolation;
+use crate::tls::TlsError;
 use crate::tls::{ServerConfig, TlsConnection};
 use crate::{ErrorCode, ErrorSource, EventKind, Instant, SessionId};
 
@@ -97,6 +98,8 @@ struct Pending {
     /// Its place in the order of acceptance: the oldest has the lowest.
     order: u64,
     peer: Option<IpAddr>,
+    /// Its TLS handshake step is running off the loop: its bytes wait for the step.
+    away: bool,
 }
 
 #[derive(Debug)]
@@ -254,6 +257,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
             deadline,
             order,
             peer: Some(peer.ip()),
+            away: false,
         };
         if let Some(old) = self.pending.insert(key, pending) {
             // A key the caller reused without closing: forget the old socket's place.
@@ -290,10 +294,34 @@ impl<K: Copy + Eq + Hash> Router<K> {
         }
     }
 
-    /// Whether socket `key` waits for its Logon on a TLS port: its next bytes may cost a
-    /// handshake step (a ClientHello costs the server a signature).
-    pub fn is_tls_pending(&self, key: K) -> bool {
-        self.pending.get(&key).is_some_and(|p| p.link.is_tls())
+    /// Socket `key`, waiting for its Logon, received bytes its TLS handshake has not seen:
+    /// takes that handshake step, to be run off the loop ([`HandshakeStep::run`], which for a
+    /// ClientHello costs the server a signature) and handed back to
+    /// [`Router::handle_handshake`]; the socket's bytes wait for it. `None` when there is no
+    /// such step: a plain-text socket, a handshake done (route it with
+    /// [`Router::handle_received`]), nothing new, or a step already away.
+    pub fn take_handshake<B: SocketBuffers>(
+        &mut self,
+        key: K,
+        io: &mut B,
+    ) -> Option<HandshakeStep> {
+        let pending = self.pending.get_mut(&key).filter(|p| !p.away)?;
+        let step = pending.link.detach(io, pending.order)?;
+        pending.away = true;
+        Some(step)
+    }
+
+    /// A handshake step of socket `key` was dropped unrun, for `reason` (too many waited for
+    /// a thread to run them, say): the socket is refused (an event says so); close it.
+    /// Returns `false` when the step belongs to no socket waiting any more (closed, evicted
+    /// or timed out meanwhile), which leaves nothing to close.
+    pub fn shed_handshake(&mut self, key: K, step: &HandshakeStep, reason: &str) -> bool {
+        if self.pending.get(&key).is_none_or(|p| p.order != step.order) {
+            return false;
+        }
+        let detail = format!("TLS handshake not started: {reason}");
+        self.refuse_pending(key, ErrorCode::SslHandshakeFailed, detail);
+        true
     }
 
     /// How many sockets wait for their Logon.
@@ -359,6 +387,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
     /// Socket `key` received bytes: runs its TLS handshake, and routes its first message.
     /// `gives_way` tells whether a logged-on session's connection gives way to a new Logon
     /// (silent, or closed by its peer); one that does is replaced only when `may_replace`.
+    /// A socket whose handshake step is away ([`Router::take_handshake`]) waits for it.
     pub fn handle_received<B: SocketBuffers>(
         &mut self,
         key: K,
@@ -366,10 +395,52 @@ impl<K: Copy + Eq + Hash> Router<K> {
         may_replace: bool,
         gives_way: impl Fn(usize) -> bool,
     ) -> Routed {
-        let Some(pending) = self.pending.get_mut(&key) else {
+        let Some(pending) = self.pending.get_mut(&key).filter(|p| !p.away) else {
             return Routed::Waiting;
         };
-        match pending.link.receive(&mut lent.socket) {
+        let received = pending.link.receive(&mut lent.socket);
+        self.route_first_message(key, received, lent, may_replace, gives_way)
+    }
+
+    /// The handshake step taken from socket `key` by [`Router::take_handshake`] has run:
+    /// gives it back to the socket, then routes the socket as [`Router::handle_received`]
+    /// does. A step whose socket waits no more (closed, evicted or timed out meanwhile) is
+    /// dropped. While the handshake goes on, the socket may have received bytes the step
+    /// did not see: take the next step.
+    pub fn handle_handshake<B: SocketBuffers>(
+        &mut self,
+        key: K,
+        step: HandshakeStep,
+        lent: &mut Lent<'_, B>,
+        may_replace: bool,
+        gives_way: impl Fn(usize) -> bool,
+    ) -> Routed {
+        let Some(pending) = self
+            .pending
+            .get_mut(&key)
+            .filter(|p| p.away && p.order == step.order)
+        else {
+            return Routed::Waiting;
+        };
+        pending.away = false;
+        let received = match pending.link.attach(step, &mut lent.socket) {
+            // Done: decrypt what came after the handshake, the Logon among it.
+            Ok(received) if received.ready => pending.link.receive(&mut lent.socket),
+            other => other,
+        };
+        self.route_first_message(key, received, lent, may_replace, gives_way)
+    }
+
+    /// Routes socket `key` by its first message, once `received` says its bytes are ready.
+    fn route_first_message<B: SocketBuffers>(
+        &mut self,
+        key: K,
+        received: Result<Received, TlsError>,
+        lent: &mut Lent<'_, B>,
+        may_replace: bool,
+        gives_way: impl Fn(usize) -> bool,
+    ) -> Routed {
+        match received {
             Ok(received) if !received.ready => return Routed::Waiting,
             Ok(_) => {}
             Err(error) => {
@@ -377,6 +448,9 @@ impl<K: Copy + Eq + Hash> Router<K> {
                 return self.refuse_pending(key, ErrorCode::SslHandshakeFailed, detail);
             }
         }
+        let Some(pending) = self.pending.get_mut(&key) else {
+            return Routed::Waiting;
+        };
         let Some(port) = self.ports.get_mut(pending.port) else {
             return Routed::Waiting;
         };

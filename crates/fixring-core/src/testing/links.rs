@@ -255,13 +255,25 @@ impl Pair {
             if before == 0 && !replaced {
                 return false;
             }
+            // A TLS handshake step runs on another thread, as the engine runs it off its loop.
+            let step = router
+                .take_handshake(link, &mut &mut socket.buffers)
+                .map(|mut step| {
+                    std::thread::scope(|scope| {
+                        scope.spawn(|| step.run());
+                    });
+                    step
+                });
             let mut lent = Lent {
                 socket: &mut socket.buffers,
                 scratch,
             };
             let conn = &acceptor.conn;
             let is_silent = |n| n == ACCEPTOR && conn.session().is_silent(now);
-            let routed = router.handle_received(link, &mut lent, true, is_silent);
+            let routed = match step {
+                Some(step) => router.handle_handshake(link, step, &mut lent, true, is_silent),
+                None => router.handle_received(link, &mut lent, true, is_silent),
+            };
             let consumed = socket.buffers.received().len() != before;
             match routed {
                 Routed::Waiting => {

@@ -247,6 +247,13 @@ impl TlsConnection {
         !self.spill.is_empty()
     }
 
+    /// Bytes at the front of the input that the last [`process`](Self::process) call saw
+    /// and did not consume (a partial record or handshake message): input beyond them is
+    /// new to the connection.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
     /// Whether the handshake is still running.
     pub fn is_handshaking(&self) -> bool {
         !self.handshake_done
