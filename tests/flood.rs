@@ -401,27 +401,45 @@ fn trade(handle: &fixring::SessionHandle, app: &Recorder, from: usize, count: us
 /// never lost, the signatures are made off the loop, and the flood is reported.
 #[test]
 fn a_client_hello_flood_leaves_the_loop_s_sessions_trading() {
-    a_client_hello_flood_leaves_sessions_trading("RSA 2048", common::certs::rsa_pki);
+    a_flood_leaves_sessions_trading("RSA 2048", Some(common::certs::rsa_pki));
 }
 
 #[test]
 fn a_client_hello_flood_leaves_the_loop_s_sessions_trading_ecdsa() {
-    a_client_hello_flood_leaves_sessions_trading("ECDSA P-256", common::certs::ecdsa_pki);
+    a_flood_leaves_sessions_trading("ECDSA P-256", Some(common::certs::ecdsa_pki));
 }
 
-/// A loop's initiator session trades while the TLS acceptor port of the same loop, its
-/// certificate and key made by `pki`, is flooded with ClientHellos; its hand-over latency
-/// before and during the flood is printed (docs/reliability.md has the figures). With two
-/// cores or more, the loop is pinned to core 1 and the echoing acceptor and the flood to
-/// core 0, as a colocated host keeps a loop's core to itself.
-fn a_client_hello_flood_leaves_sessions_trading(
-    keys: &str,
-    pki: fn(&std::path::Path) -> Result<common::certs::Pki, String>,
-) {
+/// The same as a ClientHello flood, on a plain-text port with idle connections: what a flood
+/// of connections costs the loop's sessions without any handshake, for comparison.
+#[test]
+fn a_plain_connection_flood_leaves_the_loop_s_sessions_trading() {
+    a_flood_leaves_sessions_trading("plain text", None);
+}
+
+/// Makes the certificates and key of a TLS port.
+type MakePki = fn(&std::path::Path) -> Result<common::certs::Pki, String>;
+
+/// A loop's initiator session trades while an acceptor port of the same loop is flooded:
+/// a TLS port, its certificate and key made by `pki`, with ClientHellos, or without `pki` a
+/// plain-text port with idle connections. Its hand-over latency before and during the
+/// flood is printed (docs/reliability.md has the figures). With two cores or more, the loop
+/// is pinned to core 1 and the echoing acceptor and the flood to core 0, as a colocated host
+/// keeps a loop's core to itself.
+fn a_flood_leaves_sessions_trading(keys: &str, pki: Option<MakePki>) {
     let _one_at_a_time = exclusive();
     raise_descriptor_limit();
-    let certs = common::rig::certs_of(pki);
-    let pki = &certs.pki;
+    let certs = pki.map(common::rig::certs_of);
+    let (tls_keys, payload) = match &certs {
+        Some(certs) => (
+            format!(
+                "SocketUseSSL=Y\nSocketCertificateFile={}\nSocketPrivateKeyFile={}\n",
+                certs.pki.server_cert.display(),
+                certs.pki.server_key.display()
+            ),
+            client_hello(&certs.pki.ca_cert),
+        ),
+        None => (String::new(), Vec::new()),
+    };
     let (echo_port, tls_port) = (free_port(), free_port());
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let (pin_rest, pin_loop) = if cores >= 2 {
@@ -446,9 +464,7 @@ fn a_client_hello_flood_leaves_sessions_trading(
              SocketConnectHost=127.0.0.1\nSocketConnectPort={echo_port}\nReconnectInterval=1\n\
              [SESSION]\nConnectionType=acceptor\nSenderCompID=ACC\nTargetCompID=CLIENT\n\
              SocketAcceptPort={tls_port}\nSocketAcceptHost=127.0.0.1\nLogonTimeout=10\n\
-             SocketUseSSL=Y\nSocketCertificateFile={}\nSocketPrivateKeyFile={}\n",
-            pki.server_cert.display(),
-            pki.server_key.display()
+             {tls_keys}"
         ),
         app.clone(),
     );
@@ -464,7 +480,7 @@ fn a_client_hello_flood_leaves_sessions_trading(
     let loops_cpu_before = thread_cpu("fixring-loop");
 
     let flood = Flood::start(FloodPlan {
-        payload: client_hello(&pki.ca_cert),
+        payload,
         connections: 2_000,
         core: (cores >= 2).then_some(0),
         ..flood_plan(
@@ -496,16 +512,17 @@ fn a_client_hello_flood_leaves_sessions_trading(
         )
     };
     eprintln!(
-        "{keys}: hand-over to socket of DESK's orders: before the flood {}; during a flood of \
-         ClientHellos ({connects} connects, {closed} closed by the acceptor) {}; CPU during the \
-         flood: the loops' {looping:?}, the handshake thread's {signing:?}",
+        "{keys}: hand-over to socket of DESK's orders: before the flood {}; during the flood \
+         ({connects} connects, {closed} closed by the acceptor) {}; CPU during the flood: the \
+         loops' {looping:?}, the handshake thread's {signing:?}",
         quantiles(&before),
         quantiles(&during)
     );
     assert!(closed > 0, "the flood's connections were never closed");
-    assert!(
+    assert_eq!(
         signing > Duration::ZERO,
-        "the handshakes were not answered by the handshake thread"
+        certs.is_some(),
+        "the handshakes are answered by the handshake thread, and only they"
     );
     let lost = app.with(|s| {
         s.events
