@@ -230,9 +230,13 @@ impl Validator {
             },
             _ => session,
         };
+        let (recorded_tags, recorded_spans) = msg.recorded_fields();
         let mut walk = Walk {
             bytes: msg.as_bytes(),
             pos: 0,
+            recorded_tags,
+            recorded_spans,
+            recorded: 0,
             stamps: &mut self.stamps,
             scope: self.scope,
             options: self.options,
@@ -382,9 +386,19 @@ struct WireField<'m> {
 }
 
 /// One pass over a message's fields.
+///
+/// The fields the parse recorded are taken from its record, without reading their tags and
+/// looking for their ends again; the others (past the first 32, tags 0 or negative) are split
+/// from the bytes.
 struct Walk<'v, 'm> {
     bytes: &'m [u8],
+    /// Where the next field starts.
     pos: usize,
+    /// The tags and value spans of the fields the parse recorded, in wire order.
+    recorded_tags: &'m [Tag],
+    recorded_spans: &'m [(u16, u16)],
+    /// How many of them are before `pos`: the fields before it with a positive tag.
+    recorded: usize,
     stamps: &'v mut [u32],
     scope: u32,
     options: ValidationOptions,
@@ -403,15 +417,39 @@ impl<'m> Walk<'_, 'm> {
         self.scope
     }
 
+    /// The field at `pos`.
     #[inline(always)]
     fn peek(&self) -> Option<WireField<'m>> {
+        // A field starting with a digit other than 0 has a positive tag: the parse recorded
+        // it after the `recorded` before it, if it had room.
+        if let (Some(&tag), Some(&(start, end)), Some(b'1'..=b'9')) = (
+            self.recorded_tags.get(self.recorded),
+            self.recorded_spans.get(self.recorded),
+            self.bytes.get(self.pos),
+        ) {
+            let end = usize::from(end);
+            return Some(WireField {
+                tag: i64::from(tag),
+                value: self.bytes.get(usize::from(start)..end)?,
+                len: end + 1 - self.pos,
+            });
+        }
         split(self.bytes.get(self.pos..)?)
+    }
+
+    /// Moves past `field`, the one at `pos`.
+    #[inline(always)]
+    fn advance(&mut self, field: WireField<'m>) {
+        self.pos += field.len;
+        if field.tag > 0 {
+            self.recorded += 1;
+        }
     }
 
     #[inline(always)]
     fn next_field(&mut self) -> Option<WireField<'m>> {
         let field = self.peek()?;
-        self.pos += field.len;
+        self.advance(field);
         Some(field)
     }
 
@@ -556,7 +594,7 @@ impl<'m> Walk<'_, 'm> {
                     ),
                 }
             }
-            self.pos += field.len;
+            self.advance(field);
             let scope = entry.unwrap_or_default();
             self.field(dict, Some(layout), scope, field, known, place);
         }
