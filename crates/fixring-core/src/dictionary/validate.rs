@@ -515,9 +515,10 @@ impl<'m> Walk<'_, 'm> {
         place: Place,
     ) -> Option<Rejection> {
         let at = |kind| Some(Rejection::at(kind, field.tag));
-        if let Some(known) = known
-            && let Some(stamp) = self.stamps.get_mut(dict.slot(known.idx))
-        {
+        let Some(Known { idx, def }) = known else {
+            return self.check_unknown(field);
+        };
+        if let Some(stamp) = self.stamps.get_mut(dict.slot(idx)) {
             if *stamp == scope {
                 return at(RejectKind::TagAppearsMoreThanOnce);
             }
@@ -527,7 +528,7 @@ impl<'m> Walk<'_, 'm> {
             if self.options.fields_have_values {
                 return at(RejectKind::TagSpecifiedWithoutValue);
             }
-        } else if let Some(Known { def, .. }) = known {
+        } else {
             // Most fields are strings, which any value fits: no call for them.
             if def.kind != super::FieldType::String && !def.kind.accepts(field.value) {
                 return at(RejectKind::IncorrectDataFormat);
@@ -536,21 +537,35 @@ impl<'m> Walk<'_, 'm> {
                 return at(RejectKind::ValueIncorrect);
             }
         }
-        let user_defined = field.tag >= USER_MIN;
-        if user_defined && !self.options.user_defined_fields {
-            return None;
+        if place == Place::Body
+            && layout.is_some_and(|layout| !layout.has(idx))
+            && self.refuses_undefined(field.tag)
+        {
+            return at(RejectKind::TagNotDefinedForMessageType);
         }
-        let allow_unknown = !user_defined && self.options.allow_unknown_msg_fields;
-        match known {
-            None if !allow_unknown => at(RejectKind::InvalidTagNumber),
-            Some(Known { idx, .. })
-                if place == Place::Body
-                    && !allow_unknown
-                    && layout.is_some_and(|layout| !layout.has(idx)) =>
-            {
-                at(RejectKind::TagNotDefinedForMessageType)
-            }
-            _ => None,
+        None
+    }
+
+    /// [`Walk::check`] for a field the dictionary does not define.
+    #[inline(never)]
+    fn check_unknown(&self, field: WireField<'_>) -> Option<Rejection> {
+        if field.value.is_empty() && self.options.fields_have_values {
+            return Some(Rejection::at(
+                RejectKind::TagSpecifiedWithoutValue,
+                field.tag,
+            ));
+        }
+        self.refuses_undefined(field.tag)
+            .then(|| Rejection::at(RejectKind::InvalidTagNumber, field.tag))
+    }
+
+    /// Whether a field the dictionary, or the message, does not define is refused: a
+    /// user-defined one unless those go unchecked, another unless unknown fields are allowed.
+    fn refuses_undefined(&self, tag: i64) -> bool {
+        if tag >= USER_MIN {
+            self.options.user_defined_fields
+        } else {
+            !self.options.allow_unknown_msg_fields
         }
     }
 
