@@ -13,6 +13,7 @@
 //! same file through an `Arc`.
 
 mod groups;
+mod last_layout;
 mod load;
 mod validate;
 mod value;

@@ -259,6 +259,51 @@ mod validation {
         );
     }
 
+    /// A message laid out as the last ones that passed is refused for what it is refused for
+    /// when first seen.
+    #[test]
+    fn the_last_layout_kept_refuses_alike() {
+        use RejectKind::*;
+        let mut v = validator(ValidationOptions::default());
+        let faults = [
+            (
+                "11=ID|21=4|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(ValueIncorrect, 21),
+            ),
+            (
+                "11=ID|21=1|38=1e2|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(IncorrectDataFormat, 38),
+            ),
+            (
+                "11=|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(TagSpecifiedWithoutValue, 11),
+            ),
+            (
+                "11=ID|0=X|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(InvalidTagNumber, 0),
+            ),
+            (
+                "11=ID|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|0=X|",
+                rejected(InvalidTagNumber, 0),
+            ),
+            (
+                "011=ID|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                Ok(()),
+            ),
+        ];
+        for (fields, expected) in faults {
+            for _ in 0..3 {
+                assert_eq!(check(&mut v, "D", ORDER), Ok(()));
+            }
+            assert_eq!(check(&mut v, "D", fields), expected, "{fields}");
+            assert_eq!(
+                check(&mut v, "G", ORDER),
+                rejected(RequiredTagMissing, 41),
+                "35=G"
+            );
+        }
+    }
+
     #[test]
     fn a_group_counted_by_a_field_of_another_type_is_a_group() {
         // FIX42.xml gives NoTradingSessions (386) the type INT.

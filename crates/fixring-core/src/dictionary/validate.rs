@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use super::last_layout::LastLayout;
 use super::{Dictionaries, Dictionary, FieldIdx, GroupDef, HEADER, Layout, TRAILER};
 use crate::codec::{Message, Tag, tags};
 
@@ -159,6 +160,8 @@ pub struct Validator {
     /// The counterparty's DefaultApplVerID (1137 on its Logon): the version of its
     /// FIXT.1.1 application messages that carry no ApplVerID (1128).
     peer_appl_ver_id: Option<u8>,
+    /// The last message that passed, whose layout the next one may share.
+    last_layout: LastLayout,
 }
 
 impl Validator {
@@ -177,6 +180,7 @@ impl Validator {
             stamps: vec![0; fields],
             scope: 0,
             peer_appl_ver_id: None,
+            last_layout: LastLayout::new(),
         }
     }
 
@@ -212,6 +216,10 @@ impl Validator {
     /// required fields (header, trailer, body, group entries), then each field of the
     /// header, the trailer and the body (repeated, empty, format, enumerated value, defined,
     /// defined for the message, group counts), the lowest tag at fault in each.
+    ///
+    /// A message laid out as the last one that passed (the same MsgType, application
+    /// version and tags in the same order, without repeating groups) has only its values
+    /// checked.
     pub fn validate(&mut self, msg: &Message<'_>) -> Result<(), Rejection> {
         if self.scope > SCOPE_LIMIT {
             self.stamps.fill(0);
@@ -230,6 +238,13 @@ impl Validator {
             },
             _ => session,
         };
+        let have_values = self.options.fields_have_values;
+        if self
+            .last_layout
+            .passes(msg, appl_ver_id, session, body_dict, have_values)
+        {
+            return Ok(());
+        }
         let (recorded_tags, recorded_spans) = msg.recorded_fields();
         let mut walk = Walk {
             bytes: msg.as_bytes(),
@@ -312,7 +327,10 @@ impl Validator {
             [Some(rejection), ..] | [None, Some(rejection), _] | [None, None, Some(rejection)] => {
                 Err(rejection)
             }
-            [None, None, None] => Ok(()),
+            [None, None, None] => {
+                self.last_layout.keep(msg, appl_ver_id, session, body_dict);
+                Ok(())
+            }
         }
     }
 }
@@ -328,8 +346,8 @@ fn missing_required(dict: Stamped<'_>, layout: &Layout, stamps: &[u32], scope: u
 
 /// A dictionary, and where its fields' stamps start.
 #[derive(Clone, Copy, Debug)]
-struct Stamped<'d> {
-    dict: &'d Dictionary,
+pub(super) struct Stamped<'d> {
+    pub(super) dict: &'d Dictionary,
     base: usize,
 }
 
@@ -341,7 +359,7 @@ impl<'d> Stamped<'d> {
 
     /// The dictionary's field with this tag, if it defines one.
     #[inline(always)]
-    fn known(self, tag: Option<Tag>) -> Option<Known<'d>> {
+    pub(super) fn known(self, tag: Option<Tag>) -> Option<Known<'d>> {
         let idx = self.dict.field_idx(tag?)?;
         let def = self.dict.fields.get(usize::from(idx))?;
         Some(Known { idx, def })
@@ -350,15 +368,15 @@ impl<'d> Stamped<'d> {
 
 /// A field the dictionary defines: its index and definition.
 #[derive(Clone, Copy, Debug)]
-struct Known<'d> {
-    idx: FieldIdx,
-    def: &'d super::FieldDef,
+pub(super) struct Known<'d> {
+    pub(super) idx: FieldIdx,
+    pub(super) def: &'d super::FieldDef,
 }
 
 /// Where a field goes: the header's and the trailer's fields are the session dictionary's
 /// and QuickFIX's standard ones, every other field is the body's.
 #[inline]
-fn field_place(tag: Option<Tag>, known: Option<Known<'_>>) -> Place {
+pub(super) fn field_place(tag: Option<Tag>, known: Option<Known<'_>>) -> Place {
     if let Some(known) = known {
         return known.def.place;
     }
