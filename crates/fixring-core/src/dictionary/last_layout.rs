@@ -76,8 +76,20 @@ impl LastLayout {
         }
     }
 
-    /// Whether `msg` has the kept layout and values that pass; `false` says nothing about
-    /// the message, which must go through the whole walk.
+    /// Whether `msg` has the kept layout: the same MsgType, application version and
+    /// recorded tags.
+    #[inline]
+    pub(super) fn has(&self, msg: &Message<'_>, appl_ver_id: Option<u8>) -> bool {
+        let key = word_key(msg.msg_type()).map(|msg_type| Key {
+            msg_type,
+            appl_ver_id,
+        });
+        let (tags, _) = msg.recorded_fields();
+        key.is_some() && key == self.key && tags == self.tags.get(..self.len).unwrap_or_default()
+    }
+
+    /// Whether `msg`, which [`LastLayout::has`] the kept layout, has values that pass;
+    /// `false` says nothing about the message, which must go through the whole walk.
     ///
     /// `session` and `body` are the dictionaries `msg` is checked against, as the walk picks
     /// them; `have_values` is ValidateFieldsHaveValues.
@@ -85,15 +97,14 @@ impl LastLayout {
     pub(super) fn passes(
         &self,
         msg: &Message<'_>,
-        appl_ver_id: Option<u8>,
         session: Stamped<'_>,
         body: Stamped<'_>,
         have_values: bool,
     ) -> bool {
-        let (tags, spans) = msg.recorded_fields();
-        if self.state != State::Checked || !self.has_layout(msg, tags, appl_ver_id) {
+        if self.state != State::Checked {
             return false;
         }
+        let (_, spans) = msg.recorded_fields();
         let bytes = msg.as_bytes();
         let mut pos = 0;
         for (&(start, end), check) in spans.iter().zip(&self.fields) {
@@ -130,27 +141,18 @@ impl LastLayout {
         pos == bytes.len()
     }
 
-    /// Whether `msg`, whose recorded tags are `tags`, has the kept layout.
-    #[inline]
-    fn has_layout(&self, msg: &Message<'_>, tags: &[Tag], appl_ver_id: Option<u8>) -> bool {
-        let key = word_key(msg.msg_type()).map(|msg_type| Key {
-            msg_type,
-            appl_ver_id,
-        });
-        key.is_some() && key == self.key && tags == self.tags.get(..self.len).unwrap_or_default()
-    }
-
     /// Takes in the layout of `msg`, which just passed validation against `session` and
-    /// `body`: the first time in a row its tags, the second what each field is checked for.
+    /// `body` and [`LastLayout::has`] the kept layout or not (`same`): the first time in a row
+    /// its tags, the second what each field is checked for.
     pub(super) fn keep(
         &mut self,
         msg: &Message<'_>,
+        same: bool,
         appl_ver_id: Option<u8>,
         session: Stamped<'_>,
         body: Stamped<'_>,
     ) {
-        let (tags, _) = msg.recorded_fields();
-        if self.has_layout(msg, tags, appl_ver_id) {
+        if same {
             if self.state == State::Seen {
                 self.state = if self.work_out(msg, session, body) {
                     State::Checked
@@ -165,6 +167,7 @@ impl LastLayout {
             appl_ver_id,
         });
         self.state = State::Seen;
+        let (tags, _) = msg.recorded_fields();
         // The parse records at most as many fields as are kept.
         for (slot, &tag) in self.tags.iter_mut().zip(tags) {
             *slot = tag;

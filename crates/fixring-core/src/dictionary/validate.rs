@@ -239,9 +239,11 @@ impl Validator {
             _ => session,
         };
         let have_values = self.options.fields_have_values;
-        if self
-            .last_layout
-            .passes(msg, appl_ver_id, session, body_dict, have_values)
+        let same_layout = self.last_layout.has(msg, appl_ver_id);
+        if same_layout
+            && self
+                .last_layout
+                .passes(msg, session, body_dict, have_values)
         {
             return Ok(());
         }
@@ -328,7 +330,8 @@ impl Validator {
                 Err(rejection)
             }
             [None, None, None] => {
-                self.last_layout.keep(msg, appl_ver_id, session, body_dict);
+                let layout = &mut self.last_layout;
+                layout.keep(msg, same_layout, appl_ver_id, session, body_dict);
                 Ok(())
             }
         }
