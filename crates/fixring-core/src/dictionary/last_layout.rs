@@ -11,8 +11,8 @@
 //! not give) or with fields the parse did not record are not kept.
 //!
 //! What each field is checked for is worked out when a second message in a row has the
-//! layout: a layout seen once costs only the copy of its tags, so that messages laid out
-//! otherwise each time pay little more than the walk.
+//! layout: a layout seen once costs only a comparison and the copy of its tags, so that
+//! messages laid out otherwise each time pay little more than the walk.
 
 use super::validate::{Place, Stamped, field_place};
 use super::{FieldIdx, FieldType, word_key};
@@ -108,7 +108,7 @@ impl LastLayout {
         let bytes = msg.as_bytes();
         let mut pos = 0;
         for (&(start, end), check) in spans.iter().zip(&self.fields) {
-            // Every field recorded: none the parse left out before this one (see `keep`).
+            // Every field recorded: none the parse left out before this one (see `work_out`).
             if !matches!(bytes.get(pos), Some(b'1'..=b'9')) {
                 return false;
             }
