@@ -1,8 +1,9 @@
 //! Criterion benches of the data dictionaries: loading QuickFIX's FIX50SP2.xml, validating a
 //! NewOrderSingle against FIX44.xml (the cost validation adds to a message already parsed,
-//! beside the parse itself in the same run),
-//! and a MarketDataSnapshotFullRefresh (35=W) of 10, 100 and 1,000 group entries, whose time
-//! per entry stays flat.
+//! beside the parse itself in the same run), the same alternating with a market order laid out
+//! otherwise (so that neither is laid out as the last one validated), and a
+//! MarketDataSnapshotFullRefresh (35=W) of 10, 100 and 1,000 group entries, whose time per
+//! entry stays flat.
 //!
 //! That validating allocates nothing is checked by a test with a counting allocator
 //! (`crates/fixring-core/tests/dictionary_allocations.rs`).
@@ -39,6 +40,14 @@ fn frame(body: &str) -> Vec<u8> {
 }
 
 const HEADER: &str = "34=215|49=CLIENT12|52=20261125-23:59:58.123|56=EXCHANGE|";
+
+/// A market order: no price, and the side before the order type.
+fn market_order() -> Vec<u8> {
+    frame(&format!(
+        "35=D|{HEADER}1=ACCT-0042|11=ORD-20261125-000018|21=1|38=1500|54=2|40=1|\
+         55=MSFT|59=0|60=20261125-23:59:58.121|"
+    ))
+}
 
 /// The NewOrderSingle of the codec bench.
 fn new_order_single() -> Vec<u8> {
@@ -89,6 +98,21 @@ fn dictionary(c: &mut Criterion) {
     });
     group.bench_function("validate_new_order_single", |b| {
         b.iter(|| validator.validate(black_box(&msg)))
+    });
+    let market = market_order();
+    let market = Message::parse(&market).expect("parses");
+    assert_eq!(
+        validator.validate(&market),
+        Ok(()),
+        "a rejected market order"
+    );
+    let alternating = [msg, market];
+    let mut next = 0;
+    group.bench_function("validate_new_order_single_other_layout", |b| {
+        b.iter(|| {
+            next ^= 1;
+            validator.validate(black_box(&alternating[next]))
+        })
     });
     let heartbeat = frame(&format!("35=0|{HEADER}"));
     let msg = Message::parse(&heartbeat).expect("parses");

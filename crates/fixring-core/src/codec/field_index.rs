@@ -68,6 +68,22 @@ impl FieldIndex {
         }
     }
 
+    /// The recorded fields, in wire order: their tags, and where each one's value starts
+    /// and ends. Fields with tag 0 are not among them; a frame too long to index has none.
+    #[inline]
+    pub(super) fn recorded(&self) -> (&[Tag], &[(u16, u16)]) {
+        // A long frame's index is "full" of zero tags, which are never recorded.
+        let len = if self.tags.first() == Some(&0) {
+            0
+        } else {
+            usize::from(self.len)
+        };
+        (
+            self.tags.get(..len).unwrap_or_default(),
+            self.spans.get(..len).unwrap_or_default(),
+        )
+    }
+
     /// Where the first field with `tag` has its value.
     #[inline]
     pub(super) fn lookup(&self, tag: Tag) -> Lookup {

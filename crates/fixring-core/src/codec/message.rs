@@ -185,6 +185,13 @@ impl<'a> Message<'a> {
         Fields { rest: self.bytes }
     }
 
+    /// The fields the parse recorded (the first 32 with a positive tag, in wire order): their
+    /// tags, and where each one's value starts and ends in [`Message::as_bytes`].
+    #[inline]
+    pub(crate) fn recorded_fields(&self) -> (&[Tag], &[(u16, u16)]) {
+        self.fields.recorded()
+    }
+
     /// The whole message as it was framed.
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.bytes

@@ -13,6 +13,7 @@
 //! same file through an `Arc`.
 
 mod groups;
+mod last_layout;
 mod load;
 mod validate;
 mod value;
@@ -95,13 +96,15 @@ impl FieldDef {
         if !self.enumerated {
             return true;
         }
-        match &self.values {
-            Values::Any => true,
-            Values::Chars(bits) if !self.kind.is_multiple_value() => match value {
-                [b] => has_char(bits, *b),
-                _ => false,
-            },
-            values => self.allows_words(values, value),
+        let single = !self.kind.is_multiple_value();
+        match (&self.values, value) {
+            (Values::Any, _) => true,
+            // One character, a bit, be the others one character (Side) or not (MsgType).
+            (Values::Chars(bits) | Values::Words { chars: bits, .. }, [b]) if single => {
+                has_char(bits, *b)
+            }
+            (Values::Chars(_), _) if single => false,
+            (values, _) => self.allows_words(values, value),
         }
     }
 

@@ -221,6 +221,89 @@ mod validation {
         }
     }
 
+    /// The fields the parse did not record (tags 0 and negative, those past the 32nd) are
+    /// read from the bytes, and the recorded ones after them still line up.
+    #[test]
+    fn fields_the_parse_did_not_record_read_alike() {
+        use RejectKind::*;
+        let mut v = validator(ValidationOptions {
+            allow_unknown_msg_fields: true,
+            ..ValidationOptions::default()
+        });
+        let bad_21 = "11=ID|21=4|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|";
+        let sessions: String = (0..30).map(|_| "336=X|").collect();
+        let cases = [
+            format!("-1=HI|0=X|{bad_21}"),
+            format!("0=X|00=Y|-0=Z|{bad_21}"),
+            "011=ID|021=4|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|".to_string(),
+            format!("{bad_21}386=30|{sessions}"),
+            format!("386=30|{sessions}0=X|{bad_21}"),
+        ];
+        for fields in &cases {
+            assert_eq!(
+                check(&mut v, "D", fields),
+                rejected(ValueIncorrect, 21),
+                "{fields}"
+            );
+        }
+        let late = format!("{}386=30|{sessions}60=2026|", &ORDER[..ORDER.len() - 21]);
+        assert_eq!(
+            check(&mut v, "D", &late),
+            rejected(IncorrectDataFormat, 60),
+            "{late}"
+        );
+        let counted = format!("{ORDER}386=31|{sessions}");
+        assert_eq!(
+            check(&mut v, "D", &counted),
+            rejected(IncorrectNumInGroupCount, 386)
+        );
+    }
+
+    /// A message laid out as the last ones that passed is refused for what it is refused for
+    /// when first seen.
+    #[test]
+    fn the_last_layout_kept_refuses_alike() {
+        use RejectKind::*;
+        let mut v = validator(ValidationOptions::default());
+        let faults = [
+            (
+                "11=ID|21=4|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(ValueIncorrect, 21),
+            ),
+            (
+                "11=ID|21=1|38=1e2|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(IncorrectDataFormat, 38),
+            ),
+            (
+                "11=|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(TagSpecifiedWithoutValue, 11),
+            ),
+            (
+                "11=ID|0=X|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                rejected(InvalidTagNumber, 0),
+            ),
+            (
+                "11=ID|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|0=X|",
+                rejected(InvalidTagNumber, 0),
+            ),
+            (
+                "011=ID|21=1|38=100|40=1|54=1|55=INTC|60=20261125-23:59:58|",
+                Ok(()),
+            ),
+        ];
+        for (fields, expected) in faults {
+            for _ in 0..3 {
+                assert_eq!(check(&mut v, "D", ORDER), Ok(()));
+            }
+            assert_eq!(check(&mut v, "D", fields), expected, "{fields}");
+            assert_eq!(
+                check(&mut v, "G", ORDER),
+                rejected(RequiredTagMissing, 41),
+                "35=G"
+            );
+        }
+    }
+
     #[test]
     fn a_group_counted_by_a_field_of_another_type_is_a_group() {
         // FIX42.xml gives NoTradingSessions (386) the type INT.

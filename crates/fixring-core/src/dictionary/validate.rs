@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use super::last_layout::LastLayout;
 use super::{Dictionaries, Dictionary, FieldIdx, GroupDef, HEADER, Layout, TRAILER};
 use crate::codec::{Message, Tag, tags};
 
@@ -159,6 +160,8 @@ pub struct Validator {
     /// The counterparty's DefaultApplVerID (1137 on its Logon): the version of its
     /// FIXT.1.1 application messages that carry no ApplVerID (1128).
     peer_appl_ver_id: Option<u8>,
+    /// The last message that passed, whose layout the next one may share.
+    last_layout: LastLayout,
 }
 
 impl Validator {
@@ -177,6 +180,7 @@ impl Validator {
             stamps: vec![0; fields],
             scope: 0,
             peer_appl_ver_id: None,
+            last_layout: LastLayout::new(),
         }
     }
 
@@ -212,6 +216,10 @@ impl Validator {
     /// required fields (header, trailer, body, group entries), then each field of the
     /// header, the trailer and the body (repeated, empty, format, enumerated value, defined,
     /// defined for the message, group counts), the lowest tag at fault in each.
+    ///
+    /// A message laid out as the last one that passed (the same MsgType, application
+    /// version and tags in the same order, without repeating groups) has only its values
+    /// checked.
     pub fn validate(&mut self, msg: &Message<'_>) -> Result<(), Rejection> {
         if self.scope > SCOPE_LIMIT {
             self.stamps.fill(0);
@@ -230,9 +238,22 @@ impl Validator {
             },
             _ => session,
         };
+        let have_values = self.options.fields_have_values;
+        let same_layout = self.last_layout.has(msg, appl_ver_id);
+        if same_layout
+            && self
+                .last_layout
+                .passes(msg, session, body_dict, have_values)
+        {
+            return Ok(());
+        }
+        let (recorded_tags, recorded_spans) = msg.recorded_fields();
         let mut walk = Walk {
             bytes: msg.as_bytes(),
             pos: 0,
+            recorded_tags,
+            recorded_spans,
+            recorded: 0,
             stamps: &mut self.stamps,
             scope: self.scope,
             options: self.options,
@@ -308,7 +329,11 @@ impl Validator {
             [Some(rejection), ..] | [None, Some(rejection), _] | [None, None, Some(rejection)] => {
                 Err(rejection)
             }
-            [None, None, None] => Ok(()),
+            [None, None, None] => {
+                let layout = &mut self.last_layout;
+                layout.keep(msg, same_layout, appl_ver_id, session, body_dict);
+                Ok(())
+            }
         }
     }
 }
@@ -324,8 +349,8 @@ fn missing_required(dict: Stamped<'_>, layout: &Layout, stamps: &[u32], scope: u
 
 /// A dictionary, and where its fields' stamps start.
 #[derive(Clone, Copy, Debug)]
-struct Stamped<'d> {
-    dict: &'d Dictionary,
+pub(super) struct Stamped<'d> {
+    pub(super) dict: &'d Dictionary,
     base: usize,
 }
 
@@ -337,7 +362,7 @@ impl<'d> Stamped<'d> {
 
     /// The dictionary's field with this tag, if it defines one.
     #[inline(always)]
-    fn known(self, tag: Option<Tag>) -> Option<Known<'d>> {
+    pub(super) fn known(self, tag: Option<Tag>) -> Option<Known<'d>> {
         let idx = self.dict.field_idx(tag?)?;
         let def = self.dict.fields.get(usize::from(idx))?;
         Some(Known { idx, def })
@@ -346,15 +371,15 @@ impl<'d> Stamped<'d> {
 
 /// A field the dictionary defines: its index and definition.
 #[derive(Clone, Copy, Debug)]
-struct Known<'d> {
-    idx: FieldIdx,
-    def: &'d super::FieldDef,
+pub(super) struct Known<'d> {
+    pub(super) idx: FieldIdx,
+    pub(super) def: &'d super::FieldDef,
 }
 
 /// Where a field goes: the header's and the trailer's fields are the session dictionary's
 /// and QuickFIX's standard ones, every other field is the body's.
 #[inline]
-fn field_place(tag: Option<Tag>, known: Option<Known<'_>>) -> Place {
+pub(super) fn field_place(tag: Option<Tag>, known: Option<Known<'_>>) -> Place {
     if let Some(known) = known {
         return known.def.place;
     }
@@ -382,9 +407,19 @@ struct WireField<'m> {
 }
 
 /// One pass over a message's fields.
+///
+/// The fields the parse recorded are taken from its record, without reading their tags and
+/// looking for their ends again; the others (past the first 32, tags 0 or negative) are split
+/// from the bytes.
 struct Walk<'v, 'm> {
     bytes: &'m [u8],
+    /// Where the next field starts.
     pos: usize,
+    /// The tags and value spans of the fields the parse recorded, in wire order.
+    recorded_tags: &'m [Tag],
+    recorded_spans: &'m [(u16, u16)],
+    /// How many of them are before `pos`: the fields before it with a positive tag.
+    recorded: usize,
     stamps: &'v mut [u32],
     scope: u32,
     options: ValidationOptions,
@@ -403,15 +438,39 @@ impl<'m> Walk<'_, 'm> {
         self.scope
     }
 
+    /// The field at `pos`.
     #[inline(always)]
     fn peek(&self) -> Option<WireField<'m>> {
+        // A field starting with a digit other than 0 has a positive tag: the parse recorded
+        // it after the `recorded` before it, if it had room.
+        if let (Some(&tag), Some(&(start, end)), Some(b'1'..=b'9')) = (
+            self.recorded_tags.get(self.recorded),
+            self.recorded_spans.get(self.recorded),
+            self.bytes.get(self.pos),
+        ) {
+            let end = usize::from(end);
+            return Some(WireField {
+                tag: i64::from(tag),
+                value: self.bytes.get(usize::from(start)..end)?,
+                len: end + 1 - self.pos,
+            });
+        }
         split(self.bytes.get(self.pos..)?)
+    }
+
+    /// Moves past `field`, the one at `pos`.
+    #[inline(always)]
+    fn advance(&mut self, field: WireField<'m>) {
+        self.pos += field.len;
+        if field.tag > 0 {
+            self.recorded += 1;
+        }
     }
 
     #[inline(always)]
     fn next_field(&mut self) -> Option<WireField<'m>> {
         let field = self.peek()?;
-        self.pos += field.len;
+        self.advance(field);
         Some(field)
     }
 
@@ -477,9 +536,10 @@ impl<'m> Walk<'_, 'm> {
         place: Place,
     ) -> Option<Rejection> {
         let at = |kind| Some(Rejection::at(kind, field.tag));
-        if let Some(known) = known
-            && let Some(stamp) = self.stamps.get_mut(dict.slot(known.idx))
-        {
+        let Some(Known { idx, def }) = known else {
+            return self.check_unknown(field);
+        };
+        if let Some(stamp) = self.stamps.get_mut(dict.slot(idx)) {
             if *stamp == scope {
                 return at(RejectKind::TagAppearsMoreThanOnce);
             }
@@ -489,7 +549,7 @@ impl<'m> Walk<'_, 'm> {
             if self.options.fields_have_values {
                 return at(RejectKind::TagSpecifiedWithoutValue);
             }
-        } else if let Some(Known { def, .. }) = known {
+        } else {
             // Most fields are strings, which any value fits: no call for them.
             if def.kind != super::FieldType::String && !def.kind.accepts(field.value) {
                 return at(RejectKind::IncorrectDataFormat);
@@ -498,21 +558,35 @@ impl<'m> Walk<'_, 'm> {
                 return at(RejectKind::ValueIncorrect);
             }
         }
-        let user_defined = field.tag >= USER_MIN;
-        if user_defined && !self.options.user_defined_fields {
-            return None;
+        if place == Place::Body
+            && layout.is_some_and(|layout| !layout.has(idx))
+            && self.refuses_undefined(field.tag)
+        {
+            return at(RejectKind::TagNotDefinedForMessageType);
         }
-        let allow_unknown = !user_defined && self.options.allow_unknown_msg_fields;
-        match known {
-            None if !allow_unknown => at(RejectKind::InvalidTagNumber),
-            Some(Known { idx, .. })
-                if place == Place::Body
-                    && !allow_unknown
-                    && layout.is_some_and(|layout| !layout.has(idx)) =>
-            {
-                at(RejectKind::TagNotDefinedForMessageType)
-            }
-            _ => None,
+        None
+    }
+
+    /// [`Walk::check`] for a field the dictionary does not define.
+    #[inline(never)]
+    fn check_unknown(&self, field: WireField<'_>) -> Option<Rejection> {
+        if field.value.is_empty() && self.options.fields_have_values {
+            return Some(Rejection::at(
+                RejectKind::TagSpecifiedWithoutValue,
+                field.tag,
+            ));
+        }
+        self.refuses_undefined(field.tag)
+            .then(|| Rejection::at(RejectKind::InvalidTagNumber, field.tag))
+    }
+
+    /// Whether a field the dictionary, or the message, does not define is refused: a
+    /// user-defined one unless those go unchecked, another unless unknown fields are allowed.
+    fn refuses_undefined(&self, tag: i64) -> bool {
+        if tag >= USER_MIN {
+            self.options.user_defined_fields
+        } else {
+            !self.options.allow_unknown_msg_fields
         }
     }
 
@@ -556,7 +630,7 @@ impl<'m> Walk<'_, 'm> {
                     ),
                 }
             }
-            self.pos += field.len;
+            self.advance(field);
             let scope = entry.unwrap_or_default();
             self.field(dict, Some(layout), scope, field, known, place);
         }

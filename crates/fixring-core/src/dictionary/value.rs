@@ -58,7 +58,7 @@ impl FieldType {
     pub fn accepts(self, value: &[u8]) -> bool {
         match self {
             Self::Int => is_int(value),
-            Self::NumInGroup => !value.is_empty() && value.iter().all(u8::is_ascii_digit),
+            Self::NumInGroup => all_digits(value),
             Self::Float => is_float(value),
             Self::Char => value.len() == 1,
             Self::Boolean => value == b"Y" || value == b"N",
@@ -70,13 +70,33 @@ impl FieldType {
     }
 }
 
+#[inline]
 fn is_int(value: &[u8]) -> bool {
-    let digits = value.strip_prefix(b"-").unwrap_or(value);
-    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+    all_digits(value.strip_prefix(b"-").unwrap_or(value))
 }
 
+/// Whether `bytes` is one or more ASCII digits; up to eight at once.
+#[inline]
+fn all_digits(bytes: &[u8]) -> bool {
+    match short_word(bytes) {
+        Some(word) => digits_in(word, low_bytes(bytes.len())),
+        None => !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit),
+    }
+}
+
+#[inline]
 fn is_float(value: &[u8]) -> bool {
     let number = value.strip_prefix(b"-").unwrap_or(value);
+    if let Some(word) = short_word(number) {
+        // 0x80 in each byte that is a point.
+        let points = zero_bytes(word ^ (u64::from(b'.') * BYTES)) & low_bytes(number.len());
+        let one_point_at_most = points & points.wrapping_sub(1) == 0;
+        // A point plus 2 is a `0`, without carry: then all must be digits.
+        let digits = word + (points >> 7) * 2;
+        return one_point_at_most
+            && (number.len() > 1 || points == 0)
+            && digits_in(digits, low_bytes(number.len()));
+    }
     let mut digits = 0;
     let mut points = 0;
     for &b in number {
@@ -91,6 +111,42 @@ fn is_float(value: &[u8]) -> bool {
 
 /// Each byte of a word, eight at a time.
 const BYTES: u64 = 0x0101_0101_0101_0101;
+
+/// The bytes of `bytes`, one to eight of them, as a little-endian word, zero past them;
+/// none for more or none. Two overlapping loads, without a loop.
+#[inline]
+fn short_word(bytes: &[u8]) -> Option<u64> {
+    let len = bytes.len();
+    if len >= 4 {
+        if len > 8 {
+            return None;
+        }
+        let head = u32::from_le_bytes(*bytes.first_chunk()?);
+        let tail = u32::from_le_bytes(*bytes.last_chunk()?);
+        return Some(u64::from(head) | u64::from(tail) << (8 * (len - 4)));
+    }
+    // One to three bytes: the first, the middle and the last, some of them the same.
+    let (first, middle, last) = (*bytes.first()?, *bytes.get(len / 2)?, *bytes.last()?);
+    Some(
+        u64::from(first)
+            | u64::from(middle) << (8 * (len / 2))
+            | u64::from(last) << (8 * (len - 1)),
+    )
+}
+
+/// A mask of the low `len` bytes of a word, `len` from 1 to 8.
+#[inline]
+fn low_bytes(len: usize) -> u64 {
+    u64::MAX >> (8 * (8 - len.clamp(1, 8)))
+}
+
+/// 0x80 in each zero byte of `word`, nothing elsewhere: exact, adding 0x7f to seven bits
+/// never carries into the next byte.
+#[inline]
+fn zero_bytes(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f * BYTES;
+    !(((word & LOW7) + LOW7) | word) & !LOW7
+}
 
 /// Whether the bytes of `word` that `mask` keeps (whole bytes of `0xff`) are ASCII digits:
 /// their high nibble is 3, and adding 6 to their low nibble does not carry into it.
@@ -163,9 +219,7 @@ fn is_clock(word: u64) -> bool {
 fn is_fraction(rest: &[u8]) -> bool {
     match rest {
         [] => true,
-        [b'.', digits @ ..] => {
-            (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
-        }
+        [b'.', digits @ ..] => digits.len() <= 9 && all_digits(digits),
         _ => false,
     }
 }
@@ -180,6 +234,44 @@ mod tests {
             (FieldType::Int, b"-12", true),
             (FieldType::Int, b"+12", false),
             (FieldType::Int, b"1.0", false),
+            (FieldType::Int, b"-", false),
+            (FieldType::Int, b"", false),
+            (FieldType::Int, b"7", true),
+            (FieldType::Int, b"-0", true),
+            (FieldType::Int, b"12345678", true),
+            (FieldType::Int, b"-12345678", true),
+            (FieldType::Int, b"123456789012", true),
+            (FieldType::Int, b"1234567a", false),
+            (FieldType::Int, b"a2", false),
+            (FieldType::Int, b"1:3", false),
+            (FieldType::Int, b"1/3", false),
+            (FieldType::Int, b"1 ", false),
+            (FieldType::Int, b"12345678901a", false),
+            (FieldType::Float, b"101.25", true),
+            (FieldType::Float, b"1500", true),
+            (FieldType::Float, b"1.", true),
+            (FieldType::Float, b"-.5", true),
+            (FieldType::Float, b"-", false),
+            (FieldType::Float, b"-.", false),
+            (FieldType::Float, b"..", false),
+            (FieldType::Float, b"1.2.3", false),
+            (FieldType::Float, b"1234567.", true),
+            (FieldType::Float, b"1234.5.7", false),
+            (FieldType::Float, b"12345.789", true),
+            (FieldType::Float, b"12345.7.9", false),
+            (FieldType::Float, b"1,5", false),
+            (FieldType::Float, b"1\xae5", false),
+            (FieldType::Float, b"1\x305", true),
+            (FieldType::NumInGroup, b"", false),
+            (FieldType::NumInGroup, b"3", true),
+            (FieldType::NumInGroup, b"300", true),
+            (
+                FieldType::UtcTimestamp,
+                b"20040415-10:11:12.123456789",
+                true,
+            ),
+            (FieldType::UtcTimestamp, b"20040415-10:11:12.12a", false),
+            (FieldType::UtcTimeOnly, b"23:59:59.1", true),
             (FieldType::Float, b"002000.00", true),
             (FieldType::Float, b"+200.00", false),
             (FieldType::Float, b"1e5", false),
