@@ -138,14 +138,40 @@ fn received(router: &mut Router<u32>, key: u32, socket: &mut MemorySocket) -> Ro
     router.handle_received(key, &mut lent, false, |_| false)
 }
 
-#[test]
-fn the_handshake_runs_elsewhere_and_the_logon_behind_it_is_routed() {
+/// A router with a TLS port that has accepted socket 1, the socket, and a client trusting
+/// the port with its ClientHello (not received yet).
+struct Accepted {
+    router: Router<u32>,
+    socket: MemorySocket,
+    client: Client,
+    client_config: Arc<ClientConfig>,
+    hello: Vec<u8>,
+}
+
+fn accepted() -> Accepted {
     let (server, client_config) = pki();
     let mut router = router(server);
-    let mut client = Client::new(client_config);
-    let mut socket = MemorySocket::new(SIZE);
     assert!(router.handle_accepted(Instant::ZERO, 1, 0, peer()));
+    let mut client = Client::new(Arc::clone(&client_config));
     let hello = client.answer(&[]);
+    Accepted {
+        router,
+        socket: MemorySocket::new(SIZE),
+        client,
+        client_config,
+        hello,
+    }
+}
+
+#[test]
+fn the_handshake_runs_elsewhere_and_the_logon_behind_it_is_routed() {
+    let Accepted {
+        mut router,
+        mut socket,
+        mut client,
+        hello,
+        ..
+    } = accepted();
     socket.receive(&hello);
 
     let step = router
@@ -186,12 +212,12 @@ fn the_handshake_runs_elsewhere_and_the_logon_behind_it_is_routed() {
 
 #[test]
 fn bytes_that_come_while_a_step_is_away_make_the_next_step() {
-    let (server, client_config) = pki();
-    let mut router = router(server);
-    let mut client = Client::new(client_config);
-    let mut socket = MemorySocket::new(SIZE);
-    assert!(router.handle_accepted(Instant::ZERO, 1, 0, peer()));
-    let hello = client.answer(&[]);
+    let Accepted {
+        mut router,
+        mut socket,
+        hello,
+        ..
+    } = accepted();
     let (first, rest) = hello.split_at(hello.len() / 2);
     socket.receive(first);
     let step = router.take_handshake(1, &mut &mut socket).expect("a step");
@@ -216,11 +242,14 @@ fn bytes_that_come_while_a_step_is_away_make_the_next_step() {
 
 #[test]
 fn a_step_whose_socket_has_gone_is_dropped() {
-    let (server, client_config) = pki();
-    let mut router = router(server);
-    let mut socket = MemorySocket::new(SIZE);
-    assert!(router.handle_accepted(Instant::ZERO, 1, 0, peer()));
-    socket.receive(&Client::new(Arc::clone(&client_config)).answer(&[]));
+    let Accepted {
+        mut router,
+        mut socket,
+        client_config,
+        hello,
+        ..
+    } = accepted();
+    socket.receive(&hello);
     let stale = run_elsewhere(router.take_handshake(1, &mut &mut socket).expect("a step"));
     router.handle_closed(1);
 
@@ -242,11 +271,13 @@ fn a_step_whose_socket_has_gone_is_dropped() {
 
 #[test]
 fn a_step_dropped_unrun_refuses_its_socket_with_an_event() {
-    let (server, client_config) = pki();
-    let mut router = router(server);
-    let mut socket = MemorySocket::new(SIZE);
-    assert!(router.handle_accepted(Instant::ZERO, 1, 0, peer()));
-    socket.receive(&Client::new(client_config).answer(&[]));
+    let Accepted {
+        mut router,
+        mut socket,
+        hello,
+        ..
+    } = accepted();
+    socket.receive(&hello);
     let step = router.take_handshake(1, &mut &mut socket).expect("a step");
     let reason = "128 handshakes were waiting for the thread";
     assert!(router.shed_handshake(1, &step, reason));
