@@ -4,9 +4,11 @@
 //! microseconds (ECDSA) to a millisecond or two (RSA 2048). Run on the loop, a stream of them
 //! from one cheap client would hold up every session the loop serves. Instead the loop takes
 //! each handshake step of a socket waiting for its Logon ([`Router::take_handshake`]) and
-//! hands it to a thread of its own, started at the first, which runs at the lowest CPU
-//! priority Linux has (`SCHED_IDLE`) on any core the process may use: it takes only time that
-//! no loop wants, and a loop that wakes on its core takes the core back at once. The step
+//! hands it to a thread of its own, started at the first, which runs at the lowest nice
+//! value (19) on any core the process may use: beside a loop it gets a sliver of the core
+//! (about 1.5 %), and a loop that wakes on its core takes the core back at once; yet, unlike
+//! `SCHED_IDLE`, it is never starved outright by a busy host, so a counterparty's TLS Logon
+//! always gets through. The step
 //! comes back through the thread's queue and wakes the loop, which sends the answer and
 //! routes the socket's Logon.
 //!
@@ -174,13 +176,13 @@ fn serve(shared: &Shared, waker: &impl Wake) {
     }
 }
 
-/// Makes the calling thread take only CPU time no other thread wants (`SCHED_IDLE`), on any
-/// core the process may use (a thread starts on its parent's cores, and a loop may be
-/// pinned to one). Either failing leaves the thread as it was, which is said at `debug`.
+/// Gives the calling thread the lowest nice value, 19, on any core the process may use (a
+/// thread starts on its parent's cores, and a loop may be pinned to one). Either failing
+/// leaves the thread as it was, which is said at `debug`.
 fn run_in_the_background() {
     // SAFETY: a zeroed `cpu_set_t` is an empty set; sched_getaffinity writes at most
-    // `size_of::<cpu_set_t>()` bytes into it, and pid 0 in sched_setaffinity and
-    // sched_setscheduler is the calling thread. `param` is a valid `sched_param`.
+    // `size_of::<cpu_set_t>()` bytes into it; pid 0 in sched_setaffinity is the calling
+    // thread, and so is its own thread id in setpriority (Linux's nice is per thread).
     unsafe {
         let mut cores: libc::cpu_set_t = std::mem::zeroed();
         let size = std::mem::size_of::<libc::cpu_set_t>();
@@ -190,8 +192,8 @@ fn run_in_the_background() {
             let error = std::io::Error::last_os_error();
             tracing::debug!(%error, "the handshake thread keeps its parent's cores");
         }
-        let param = libc::sched_param { sched_priority: 0 };
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+        let thread = libc::gettid() as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, thread, 19) != 0 {
             let error = std::io::Error::last_os_error();
             tracing::debug!(%error, "the handshake thread keeps the normal CPU priority");
         }
