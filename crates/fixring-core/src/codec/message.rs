@@ -78,6 +78,11 @@ impl<'a> Message<'a> {
     }
 
     fn parse_with(frame: &'a [u8], strictness: Strictness) -> Result<Self, ParseError> {
+        if strictness == Strictness::Strict
+            && let Some(message) = Self::parse_well_formed(frame)
+        {
+            return Ok(message);
+        }
         let mut offset = 0;
         let mut fields = FieldIndex::new(frame.len());
         let begin_string = expect_field(frame, &mut offset, BEGIN_STRING, &mut fields)?;
@@ -112,6 +117,49 @@ impl<'a> Message<'a> {
             bytes: frame,
             begin_string,
             msg_type,
+            header,
+            fields,
+        })
+    }
+
+    /// What [`Message::parse`] makes of a frame with nothing wrong in it, in one pass that
+    /// keeps every position in registers; `None` as soon as anything is wrong, and the
+    /// field-by-field parse then says what and where.
+    ///
+    /// Measured with callgrind on `fixring bench`: about 55 instructions a field, against 117
+    /// for splitting each field into a `Result` and recording it afterwards.
+    fn parse_well_formed(frame: &'a [u8]) -> Option<Self> {
+        let mut fields = FieldIndex::new(frame.len());
+        let mut pos = 0;
+        let mut first = [(0, 0); 3];
+        for (expected, value) in [BEGIN_STRING, BODY_LENGTH, MSG_TYPE].into_iter().zip(&mut first) {
+            let (tag, start, end) = well_formed_field(frame, pos)?;
+            if tag != expected {
+                return None;
+            }
+            fields.push(tag, start, end);
+            *value = (start, end);
+            pos = end + 1;
+        }
+        let [(begin_start, begin_end), _, (type_start, type_end)] = first;
+        let mut header = HeaderIndex::default();
+        let mut last_tag = MSG_TYPE;
+        while pos < frame.len() {
+            let (tag, start, end) = well_formed_field(frame, pos)?;
+            if let Some(slot @ None) = header.slot(tag) {
+                *slot = frame.get(start..end);
+            }
+            fields.push(tag, start, end);
+            last_tag = tag;
+            pos = end + 1;
+        }
+        if last_tag != CHECK_SUM {
+            return None;
+        }
+        Some(Self {
+            bytes: frame,
+            begin_string: frame.get(begin_start..begin_end)?,
+            msg_type: frame.get(type_start..type_end)?,
             header,
             fields,
         })
@@ -379,6 +427,56 @@ fn split_field(bytes: &[u8]) -> Result<Field<'_>, FieldFault> {
             _ => return Err(FieldFault::Tag),
         }
     }
+}
+
+/// The `tag=value<SOH>` field at `pos` of `frame` as (tag, value start, value end), if
+/// [`split_field`] would split it.
+///
+/// Tags of up to three digits, nearly all of them, are matched from four bytes at once;
+/// longer ones go digit by digit. The value's SOH is looked for eight bytes at a time from
+/// the value's first byte.
+#[inline(always)]
+fn well_formed_field(frame: &[u8], pos: usize) -> Option<(Tag, usize, usize)> {
+    let digit = |b: u8| Tag::from(b.wrapping_sub(b'0'));
+    let (tag, start) = match frame.get(pos..pos + 4) {
+        Some(&[a, b'=', ..]) if digit(a) < 10 => (digit(a), pos + 2),
+        Some(&[a, b, b'=', _]) if digit(a) < 10 && digit(b) < 10 => {
+            (digit(a) * 10 + digit(b), pos + 3)
+        }
+        Some(&[a, b, c, b'=']) if digit(a) < 10 && digit(b) < 10 && digit(c) < 10 => {
+            (digit(a) * 100 + digit(b) * 10 + digit(c), pos + 4)
+        }
+        _ => long_tag(frame, pos)?,
+    };
+    if tag == 0 {
+        return None;
+    }
+    let mut at = start;
+    let end = loop {
+        let Some(chunk) = frame.get(at..).and_then(<[u8]>::first_chunk::<8>) else {
+            break at + find_soh(frame.get(at..)?)?;
+        };
+        let sohs = soh_bytes(u64::from_le_bytes(*chunk));
+        if sohs != 0 {
+            break at + (sohs.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    };
+    (end > start).then_some((tag, start, end))
+}
+
+/// A tag of any length at `pos` and where its value starts, as [`split_field`] reads it.
+#[cold]
+fn long_tag(frame: &[u8], pos: usize) -> Option<(Tag, usize)> {
+    let field = split_field(frame.get(pos..)?).ok()?;
+    Some((field.tag, pos + field.len - field.value.len() - 1))
+}
+
+/// 0x80 in the lowest byte of `word` that is SOH, and possibly in bytes above it.
+#[inline(always)]
+fn soh_bytes(word: u64) -> u64 {
+    let x = word ^ splat(SOH);
+    x.wrapping_sub(splat(1)) & !x & !LOW7
 }
 
 /// How much [`Message::parse_with`] lets through.
