@@ -132,7 +132,10 @@ impl<'a> Message<'a> {
         let mut fields = FieldIndex::new(frame.len());
         let mut pos = 0;
         let mut first = [(0, 0); 3];
-        for (expected, value) in [BEGIN_STRING, BODY_LENGTH, MSG_TYPE].into_iter().zip(&mut first) {
+        for (expected, value) in [BEGIN_STRING, BODY_LENGTH, MSG_TYPE]
+            .into_iter()
+            .zip(&mut first)
+        {
             let (tag, start, end) = well_formed_field(frame, pos)?;
             if tag != expected {
                 return None;
@@ -201,6 +204,7 @@ impl<'a> Message<'a> {
     /// fields), rather than splitting every field, this searches for the bytes `<SOH>tag=` (a
     /// validated message's values contain no SOH, so every SOH starts a field), eight
     /// positions per step.
+    #[inline]
     pub fn get(&self, tag: Tag) -> Option<&'a [u8]> {
         match tag {
             BEGIN_STRING => return Some(self.begin_string),
@@ -222,6 +226,7 @@ impl<'a> Message<'a> {
     /// The first field with this tag as an unsigned integer, if present.
     ///
     /// A present value that is not a run of ASCII digits fitting a `u64` is an error.
+    #[inline]
     pub fn get_u64(&self, tag: Tag) -> Result<Option<u64>, ParseError> {
         self.get(tag)
             .map(|value| parse_u64(value).ok_or(ParseError::BadInteger { tag }))
