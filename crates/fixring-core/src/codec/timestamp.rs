@@ -59,17 +59,40 @@ pub fn parse_utc_timestamp(value: &[u8]) -> Result<UtcTimestamp, TimestampError>
 }
 
 /// Reads `UTCTimestamp`s one after another as [`parse_utc_timestamp`] does, remembering the
-/// last day read: the SendingTimes of a session share their date, and only their time of day
-/// needs reading.
+/// last day and the last second read: the SendingTimes of a session share their date, and
+/// many their second; only what differs from the last value needs reading.
 #[derive(Clone, Debug, Default)]
 pub struct TimestampReader {
     /// The date bytes of the last value read, and the Unix milliseconds of its midnight.
     day: Option<([u8; 8], u64)>,
+    /// The bytes to the second (`YYYYMMDD-HH:MM:SS`) of the last value read, and the Unix
+    /// milliseconds of that second.
+    second: Option<([u8; SECOND_LEN], u64)>,
 }
 
 impl TimestampReader {
     /// Reads `value`, as [`parse_utc_timestamp`] would.
     pub fn read(&mut self, value: &[u8]) -> Result<UtcTimestamp, TimestampError> {
+        if let (Some((second, at)), Some(prefix)) = (&self.second, value.first_chunk())
+            && prefix == second
+        {
+            // The second was read before: only the fraction can be wrong.
+            let millis = fraction_millis(value.get(SECOND_LEN..).unwrap_or_default())?;
+            return Ok(UtcTimestamp::from_unix_millis(at + millis));
+        }
+        let read = self.read_day(value)?;
+        if let (Some(prefix), Ok(millis)) = (
+            value.first_chunk(),
+            fraction_millis(value.get(SECOND_LEN..).unwrap_or_default()),
+        ) {
+            self.second = Some((*prefix, read.unix_millis() - millis));
+        }
+        Ok(read)
+    }
+
+    /// Reads `value` as [`parse_utc_timestamp`] would, reading its date only when it is not
+    /// the last one read.
+    fn read_day(&mut self, value: &[u8]) -> Result<UtcTimestamp, TimestampError> {
         if let (Some((date, midnight)), Some(prefix)) = (&self.day, value.get(..8))
             && prefix == date
         {
@@ -174,19 +197,25 @@ fn time_of_day(value: &[u8]) -> Result<u64, TimestampError> {
         digits(&whole[12..14])?,
         digits(&whole[15..17])?,
     );
-    let millis = match fraction {
-        [] => 0,
-        [b'.', rest @ ..] if matches!(rest.len(), 3 | 6 | 9) => {
-            // Every digit must be one, the ones cut off included.
-            digits(rest)?;
-            digits(&rest[..3])?
-        }
-        _ => return Err(TimestampError::BadFormat),
-    };
+    let millis = fraction_millis(fraction)?;
     if hour > 23 || minute > 59 || second > 60 {
         return Err(TimestampError::BadTime);
     }
     Ok((hour * 3_600 + minute * 60 + second) * 1_000 + millis)
+}
+
+/// The milliseconds of what follows the seconds of a `UTCTimestamp` value: nothing, or `.`
+/// and 3, 6 or 9 digits.
+fn fraction_millis(fraction: &[u8]) -> Result<u64, TimestampError> {
+    match fraction {
+        [] => Ok(0),
+        [b'.', rest @ ..] if matches!(rest.len(), 3 | 6 | 9) => {
+            // Every digit must be one, the ones cut off included.
+            digits(rest)?;
+            digits(&rest[..3])
+        }
+        _ => Err(TimestampError::BadFormat),
+    }
 }
 
 /// The value of a run of ASCII digits (at most nine, so it cannot overflow).
@@ -248,6 +277,17 @@ mod tests {
             b"20240229-23:59:60",
         ];
         for value in values {
+            assert_eq!(reader.read(value), parse_utc_timestamp(value), "{value:?}");
+        }
+        // A second the cache holds, with every fraction, good or bad.
+        for value in [
+            &b"20240229-23:59:60.5"[..],
+            b"20240229-23:59:60.123456",
+            b"20240229-23:59:60",
+            b"20240229-23:59:60.12x",
+            b"20240229-23:59:60.",
+            b"20240229-23:59:601",
+        ] {
             assert_eq!(reader.read(value), parse_utc_timestamp(value), "{value:?}");
         }
         // A day the cache holds, then an impossible one after it.
