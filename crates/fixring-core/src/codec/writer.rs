@@ -157,16 +157,11 @@ impl<'a> FieldWriter<'a> {
     }
 
     /// Appends `tag=value<SOH>`.
-    #[inline]
+    #[inline(always)]
     pub fn field(&mut self, tag: Tag, value: &[u8]) -> Result<(), InsufficientSize> {
         let mut tag_buf = [0u8; U64_DIGITS];
         let tag = tag_digits(&mut tag_buf, tag);
-        let end = self.len + tag.len() + 1 + value.len() + 1;
-        let dst = self
-            .buf
-            .get_mut(..end)
-            .ok_or(InsufficientSize { required: end })?;
-        let mut cursor = Cursor::new(dst, self.len);
+        let mut cursor = Cursor::new(self.buf, self.len);
         cursor.field(tag, value)?;
         self.len = cursor.pos();
         Ok(())
