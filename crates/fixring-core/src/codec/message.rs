@@ -83,6 +83,12 @@ impl<'a> Message<'a> {
         {
             return Ok(message);
         }
+        Self::parse_field_by_field(frame, strictness)
+    }
+
+    /// What [`Message::parse_with`] makes of `frame`, splitting one field at a time so that a
+    /// fault is reported with its field's offset.
+    fn parse_field_by_field(frame: &'a [u8], strictness: Strictness) -> Result<Self, ParseError> {
         let mut offset = 0;
         let mut fields = FieldIndex::new(frame.len());
         let begin_string = expect_field(frame, &mut offset, BEGIN_STRING, &mut fields)?;
