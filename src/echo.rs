@@ -4,7 +4,8 @@ use fixring_core::codec::{FieldWriter, InsufficientSize, Message, msg_type};
 
 use crate::application::{Application, Context};
 
-/// Body fields copied from the order into its ExecutionReport.
+/// Body fields copied from the order into its ExecutionReport: ClOrdID, Symbol, Side,
+/// OrderQty.
 const ECHOED: [u32; 4] = [11, 55, 54, 38];
 
 /// An application that acknowledges every NewOrderSingle (35=D) with an ExecutionReport
@@ -21,17 +22,20 @@ impl Echo {
         out: &mut [u8],
     ) -> Result<usize, InsufficientSize> {
         self.exec_id += 1;
+        // Each looked up once.
+        let echoed = ECHOED.map(|tag| order.get(tag));
+        let [cl_ord_id, _, _, order_qty] = echoed;
         let mut body = FieldWriter::new(out);
-        body.field(37, order.get(11).unwrap_or(b"NONE"))?;
+        body.field(37, cl_ord_id.unwrap_or(b"NONE"))?;
         body.field_u64(17, self.exec_id)?;
         body.field(150, b"0")?;
         body.field(39, b"0")?;
-        for tag in ECHOED {
-            if let Some(value) = order.get(tag) {
+        for (tag, value) in ECHOED.into_iter().zip(echoed) {
+            if let Some(value) = value {
                 body.field(tag, value)?;
             }
         }
-        body.field(151, order.get(38).unwrap_or(b"0"))?;
+        body.field(151, order_qty.unwrap_or(b"0"))?;
         body.field(14, b"0")?;
         body.field(6, b"0")?;
         Ok(body.len())

@@ -20,23 +20,54 @@ const PREFIX: &str = "ORD-";
 #[derive(Clone, Debug)]
 pub(super) struct OrderBody {
     padding: usize,
+    /// The body of an order whose number has ten digits, with zeros for them: each order
+    /// copies it and writes its digits in, rather than appending field after field.
+    template: Vec<u8>,
 }
+
+/// Where the ten digits of the order number are in a body: after `11=` and the prefix.
+const DIGITS_AT: usize = 3 + PREFIX.len();
 
 impl OrderBody {
     /// Orders of about `size` bytes on the wire (never less than the fixed fields take).
     pub(super) fn new(size: usize) -> Self {
         // "11=" + prefix + 10 digits + SOH, the fixed fields, and "58=" + SOH around padding.
         let unpadded = FRAME_BYTES + 3 + PREFIX.len() + 10 + 1 + FIXED.len();
-        Self {
+        let mut orders = Self {
             padding: size.saturating_sub(unpadded + 4),
-        }
+            template: Vec::new(),
+        };
+        let mut template = Vec::new();
+        orders.write_fields(0, &mut template);
+        orders.template = template;
+        orders
     }
 
     /// Replaces `out` with the body of order `id`.
     ///
-    /// Written without `format!` machinery, which cost about 900 instructions per order
-    /// (callgrind), as much as a tenth of the engine's own work on a round trip.
+    /// An order number of ten digits (all but the last of 2^64) is written into a copy of
+    /// the template: `write!` machinery cost about 900 instructions per order (callgrind),
+    /// and appending the fields one by one about 350.
     pub(super) fn write(&self, id: u64, out: &mut Vec<u8>) {
+        if id >= 10_000_000_000 {
+            return self.write_fields(id, out);
+        }
+        out.clear();
+        out.extend_from_slice(&self.template);
+        if let Some(digits) = out
+            .get_mut(DIGITS_AT..)
+            .and_then(<[u8]>::first_chunk_mut::<10>)
+        {
+            let mut rest = id;
+            for digit in digits.iter_mut().rev() {
+                *digit = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+        }
+    }
+
+    /// Replaces `out` with the body of order `id`, field by field.
+    fn write_fields(&self, id: u64, out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(b"11=");
         out.extend_from_slice(PREFIX.as_bytes());
@@ -60,10 +91,21 @@ impl OrderBody {
     }
 }
 
-/// The order number in a ClOrdID written by [`OrderBody::write`].
+/// The order number in a ClOrdID written by [`OrderBody::write`], read as `str::parse`
+/// reads a `u64` (an optional `+`, then digits), without its UTF-8 check.
 pub(super) fn order_id(cl_ord_id: &[u8]) -> Option<u64> {
     let digits = cl_ord_id.strip_prefix(PREFIX.as_bytes())?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    let digits = digits.strip_prefix(b"+").unwrap_or(digits);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |value, &b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 #[cfg(test)]
@@ -79,6 +121,24 @@ mod tests {
         assert!(body.starts_with(b"11=ORD-0000000042\x01"));
         assert_eq!(order_id(b"ORD-0000000042"), Some(42));
         assert_eq!(order_id(b"XYZ-1"), None);
+        for id in [
+            "",
+            "+",
+            "+7",
+            "-7",
+            "12a",
+            "18446744073709551615",
+            "18446744073709551616",
+        ] {
+            let cl_ord_id = format!("{PREFIX}{id}");
+            assert_eq!(order_id(cl_ord_id.as_bytes()), id.parse().ok(), "{id:?}");
+        }
+        for id in [0, 1, 42, 9_999_999_999, 10_000_000_000, u64::MAX] {
+            let mut fields = Vec::new();
+            orders.write_fields(id, &mut fields);
+            orders.write(id, &mut body);
+            assert_eq!(body, fields, "{id}");
+        }
         orders.write(u64::MAX, &mut body);
         assert!(body.starts_with(b"11=ORD-18446744073709551615\x0155="));
         orders.write(0, &mut body);

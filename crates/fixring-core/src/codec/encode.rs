@@ -64,13 +64,27 @@ const TRAILER_LEN: usize = 7;
 /// computed here. When `out` is too short nothing usable is written and the error says how
 /// long it must be.
 pub fn encode(header: &Header<'_>, body: &[u8], out: &mut [u8]) -> Result<usize, InsufficientSize> {
+    let mut time = [0u8; UtcTimestamp::FIX_MAX_LEN];
+    let len = write_time(header.sending_time, header.precision, &mut time);
+    encode_stamped(header, time.get(..len).unwrap_or_default(), body, out)
+}
+
+/// [`encode`] with SendingTime already written as `sending_time` (of `header.precision`'s
+/// length), e.g. by a [`super::timestamp::TimestampWriter`]; `header.sending_time` is not
+/// read.
+pub(crate) fn encode_stamped(
+    header: &Header<'_>,
+    sending_time: &[u8],
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, InsufficientSize> {
     let mut seq_buf = [0u8; U64_DIGITS];
     let seq = format_u64(&mut seq_buf, header.msg_seq_num);
     let mut last_buf = [0u8; U64_DIGITS];
     let last_processed = header
         .last_msg_seq_num_processed
         .map(|last| format_u64(&mut last_buf, last));
-    let time_len = header.precision.fix_len();
+    let time_len = sending_time.len();
     let mut body_len = FIXED_HEADER_LEN
         + time_len
         + header.msg_type.len()
@@ -82,7 +96,7 @@ pub fn encode(header: &Header<'_>, body: &[u8], out: &mut [u8]) -> Result<usize,
         body_len += POSS_DUP_LEN;
     }
     if header.orig_sending_time.is_some() {
-        body_len += ORIG_SENDING_TIME_LEN + time_len;
+        body_len += ORIG_SENDING_TIME_LEN + header.precision.fix_len();
     }
     body_len += optional_len(TWO_DIGIT_TAG_LEN, header.sender_sub_id)
         + optional_len(TWO_DIGIT_TAG_LEN, header.target_sub_id)
@@ -110,12 +124,11 @@ pub fn encode(header: &Header<'_>, body: &[u8], out: &mut [u8]) -> Result<usize,
     }
     w.field(b"49", header.sender_comp_id.as_bytes())?;
     optional_field(&mut w, b"50", header.sender_sub_id)?;
-    let mut time = [0u8; UtcTimestamp::FIX_MAX_LEN];
-    let len = write_time(header.sending_time, header.precision, &mut time);
-    w.field(b"52", time.get(..len).unwrap_or_default())?;
+    w.field(b"52", sending_time)?;
     w.field(b"56", header.target_comp_id.as_bytes())?;
     optional_field(&mut w, b"57", header.target_sub_id)?;
     if let Some(orig) = header.orig_sending_time {
+        let mut time = [0u8; UtcTimestamp::FIX_MAX_LEN];
         let len = write_time(orig, header.precision, &mut time);
         w.field(b"122", time.get(..len).unwrap_or_default())?;
     }

@@ -248,6 +248,13 @@ enum Prefix<T> {
 
 /// Matches BeginString's value and its SOH; `Complete` carries the value's length.
 fn begin_string_len(value: &[u8]) -> Prefix<usize> {
+    // The usual case, a whole `FIX.x.y` and its SOH, without the templates' loop.
+    if let Some(&[b'F', b'I', b'X', b'.', major, b'.', minor, SOH]) = value.first_chunk::<8>()
+        && major.is_ascii_digit()
+        && minor.is_ascii_digit()
+    {
+        return Prefix::Complete(7);
+    }
     // `#` stands for any digit.
     const TEMPLATES: [&[u8]; 2] = [b"FIX.#.#\x01", b"FIXT.1.1\x01"];
     let mut partial = false;

@@ -220,3 +220,40 @@ fn lookups_in_a_frame_over_64_kib_scan_it() {
     assert_eq!(msg.get(0), None);
     assert_eq!(msg.get(1002), None);
 }
+
+#[test]
+fn the_one_pass_parse_agrees_with_the_field_by_field_one() {
+    let frames = [
+        new_order_single(),
+        message("FIX.4.2", "35=0|34=1|49=A|52=20261125-23:59:58|56=B|"),
+        message("FIXT.1.1", "35=A|1128=9|34=1|49=A|56=B|98=0|108=30|"),
+        message("FIX.4.4", "35=D|0001=x|123456789=y|58=a=b=c|"),
+        // More fields than the index holds.
+        message(
+            "FIX.4.4",
+            &(100..140).fold("35=D|".to_owned(), |body, tag| body + &format!("{tag}=v|")),
+        ),
+    ];
+    // Every frame, and every frame with one byte replaced by one the parse treats specially,
+    // or cut short.
+    let specials = [0x01, b'=', b'0', b'1', b'9', b'a', b'-'];
+    for frame in &frames {
+        let mut variants = vec![frame.clone()];
+        for at in 0..frame.len() {
+            for byte in specials {
+                let mut variant = frame.clone();
+                variant[at] = byte;
+                variants.push(variant);
+            }
+            variants.push(frame[..at].to_vec());
+        }
+        for variant in &variants {
+            assert_eq!(
+                Message::parse(variant),
+                Message::parse_field_by_field(variant, Strictness::Strict),
+                "{:?}",
+                String::from_utf8_lossy(variant)
+            );
+        }
+    }
+}

@@ -60,10 +60,12 @@ mod timestamp;
 mod writer;
 
 pub(crate) use ascii::find_soh;
+pub(crate) use encode::encode_stamped;
 pub use encode::{Header, encode};
 pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoded, Framer};
 pub use message::{Fields, Message, ParseError};
 pub use tags::Tag;
+pub(crate) use timestamp::TimestampWriter;
 pub use timestamp::{TimestampError, TimestampReader, parse_utc_timestamp};
 pub use writer::{FieldWriter, InsufficientSize};
 

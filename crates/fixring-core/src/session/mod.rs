@@ -28,7 +28,9 @@ mod violation;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::codec::{self, FieldWriter, Header, InsufficientSize, TimestampReader, msg_type};
+use crate::codec::{
+    self, FieldWriter, Header, InsufficientSize, TimestampReader, TimestampWriter, msg_type,
+};
 use crate::config::{ConnectionType, SessionConfig, SessionRules};
 use crate::dictionary::Validator;
 use crate::timer::{TimerName, TimerTable};
@@ -128,6 +130,8 @@ pub struct Session {
     max_latency: Option<Duration>,
     /// Reads the peer's SendingTimes, remembering the day.
     sending_times: TimestampReader,
+    /// Writes our SendingTimes, remembering the second.
+    stamps: TimestampWriter,
     clock: WallClock,
     /// The session keys beyond the connection.
     rules: SessionRules,
@@ -183,6 +187,7 @@ impl Session {
             reset_on_logon: config.reset_on_logon,
             max_latency: config.check_latency.then_some(config.max_latency),
             sending_times: TimestampReader::default(),
+            stamps: TimestampWriter::default(),
             clock,
             rules: config.rules,
             validator: config
@@ -586,7 +591,7 @@ impl Session {
 
     /// Encodes a message into `out`; `orig_sending_time` marks it a possible duplicate.
     fn encode(
-        &self,
+        &mut self,
         sending_time: UtcTimestamp,
         msg_type: &[u8],
         seq: u64,
@@ -594,8 +599,10 @@ impl Session {
         body: &[u8],
         out: &mut [u8],
     ) -> Result<usize, InsufficientSize> {
+        let mut stamp = [0u8; UtcTimestamp::FIX_MAX_LEN];
+        let len = self.stamps.write(sending_time, self.precision, &mut stamp);
         let header = self.header(msg_type, seq, sending_time, orig_sending_time);
-        codec::encode(&header, body, out)
+        codec::encode_stamped(&header, stamp.get(..len).unwrap_or_default(), body, out)
     }
 
     fn header<'a>(
