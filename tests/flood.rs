@@ -402,45 +402,32 @@ fn trade(handle: &fixring::SessionHandle, app: &Recorder, from: usize, count: us
 /// reported.
 #[test]
 fn a_client_hello_flood_leaves_the_loop_s_sessions_trading() {
-    a_flood_leaves_sessions_trading("RSA 2048", Some(common::certs::rsa_pki));
+    a_flood_leaves_sessions_trading("RSA 2048", common::certs::rsa_pki);
 }
 
 #[test]
 fn a_client_hello_flood_leaves_the_loop_s_sessions_trading_ecdsa() {
-    a_flood_leaves_sessions_trading("ECDSA P-256", Some(common::certs::ecdsa_pki));
-}
-
-/// The same as a ClientHello flood, on a plain-text port with idle connections: what a flood
-/// of connections costs the loop's sessions without any handshake, for comparison.
-#[test]
-fn a_plain_connection_flood_leaves_the_loop_s_sessions_trading() {
-    a_flood_leaves_sessions_trading("plain text", None);
+    a_flood_leaves_sessions_trading("ECDSA P-256", common::certs::ecdsa_pki);
 }
 
 /// Makes the certificates and key of a TLS port.
 type MakePki = fn(&std::path::Path) -> Result<common::certs::Pki, String>;
 
-/// A loop's initiator session trades while an acceptor port of the same loop is flooded:
-/// a TLS port, its certificate and key made by `pki`, with ClientHellos, or without `pki` a
-/// plain-text port with idle connections. Its hand-over latency before and during the
+/// A loop's initiator session trades while a TLS acceptor port of the same loop, its
+/// certificate and key made by `pki`, is flooded with ClientHellos. Its hand-over latency before and during the
 /// flood is printed (docs/reliability.md has the figures). With two cores or more, the loop
 /// is pinned to core 1 and the echoing acceptor and the flood to core 0, as a colocated host
 /// keeps a loop's core to itself.
-fn a_flood_leaves_sessions_trading(keys: &str, pki: Option<MakePki>) {
+fn a_flood_leaves_sessions_trading(keys: &str, pki: MakePki) {
     let _one_at_a_time = exclusive();
     raise_descriptor_limit();
-    let certs = pki.map(common::rig::certs_of);
-    let (tls_keys, payload) = match &certs {
-        Some(certs) => (
-            format!(
-                "SocketUseSSL=Y\nSocketCertificateFile={}\nSocketPrivateKeyFile={}\n",
-                certs.pki.server_cert.display(),
-                certs.pki.server_key.display()
-            ),
-            client_hello(&certs.pki.ca_cert),
-        ),
-        None => (String::new(), Vec::new()),
-    };
+    let certs = common::rig::certs_of(pki);
+    let tls_keys = format!(
+        "SocketUseSSL=Y\nSocketCertificateFile={}\nSocketPrivateKeyFile={}\n",
+        certs.pki.server_cert.display(),
+        certs.pki.server_key.display()
+    );
+    let payload = client_hello(&certs.pki.ca_cert);
     let (echo_port, tls_port) = (free_port(), free_port());
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let (pin_rest, pin_loop) = if cores >= 2 {
