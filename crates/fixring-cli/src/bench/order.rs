@@ -95,17 +95,7 @@ impl OrderBody {
 /// reads a `u64` (an optional `+`, then digits), without its UTF-8 check.
 pub(super) fn order_id(cl_ord_id: &[u8]) -> Option<u64> {
     let digits = cl_ord_id.strip_prefix(PREFIX.as_bytes())?;
-    let digits = digits.strip_prefix(b"+").unwrap_or(digits);
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |value, &b| {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        value.checked_mul(10)?.checked_add(u64::from(digit))
-    })
+    fixring_core::codec::parse_u64(digits.strip_prefix(b"+").unwrap_or(digits))
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ pub(crate) fn checksum_digits(sum: u8) -> [u8; 3] {
 
 /// Parses a non-empty run of ASCII digits as a `u64`; `None` on any other byte or overflow.
 #[inline]
-pub(crate) fn parse_u64(digits: &[u8]) -> Option<u64> {
+pub fn parse_u64(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }

@@ -60,6 +60,7 @@ mod timestamp;
 mod writer;
 
 pub(crate) use ascii::find_soh;
+pub use ascii::parse_u64;
 pub(crate) use encode::encode_stamped;
 pub use encode::{Header, encode};
 pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoded, Framer};
