@@ -21,14 +21,14 @@ use fixring::core::EventKind;
 
 /// Connections the flood keeps open, or trying to be.
 const FLOOD: usize = 10_000;
-/// Logons of the configured session during the flood, and the bound on each.
+/// Logons of the configured session during the flood.
 const LOGONS: usize = 10;
 /// The bound on the median Logon: the 300 ms, in a debug build on two shared cores. On
 /// an idle machine a Logon during a flood takes a few milliseconds (docs/reliability.md).
 /// Every Logon must succeed, each within [`WAIT`]; that each one also takes less than 300 ms
 /// is not held on every run yet: now and then a counterparty's SYN meets the kernel's listen
 /// queue full, and a dropped SYN costs a retransmission a second or more later
-/// (docs/reliability.md, "Not yet held"). The slowest is printed.
+/// (docs/reliability.md, "Not yet held"). Every Logon's time is printed.
 const LOGON_BOUND: Duration = Duration::from_millis(300);
 /// The time between two Logons.
 const PAUSE: Duration = Duration::from_millis(150);
@@ -419,8 +419,8 @@ fn a_client_hello_flood_leaves_the_loop_s_sessions_trading_ecdsa() {
 type MakePki = fn(&std::path::Path) -> Result<common::certs::Pki, String>;
 
 /// A loop's initiator session trades while a TLS acceptor port of the same loop, its
-/// certificate and key made by `pki`, is flooded with ClientHellos. Its hand-over latency before and during the
-/// flood is printed (docs/reliability.md has the figures). With two cores or more, the loop
+/// certificate and key made by `pki`, is flooded with ClientHellos. Its hand-over latency
+/// before and during the flood is printed (docs/reliability.md has the figures). With two cores or more, the loop
 /// is pinned to core 1 and the echoing acceptor and the flood to core 0, as a colocated host
 /// keeps a loop's core to itself.
 fn a_flood_leaves_sessions_trading(keys: &str, pki: MakePki) {
