@@ -1,9 +1,8 @@
 //! A flood of connections never locks out a counterparty: during a flood of 10,000 idle
 //! connections, and one of garbage senders, that connect again as soon as they are closed, a
-//! configured session logs on 10 times out of 10, each within [`WAIT`] and the median
-//! promptly (see [`LOGON_BOUND`]); the session already logged on stays up; descriptors and
-//! memory come back; and the flood is reported in a few events, not one per connection. On
-//! both backends, over loopback. Also: a session's latency through a flood of TLS
+//! configured session logs on 10 times out of 10, each within [`LOGON_BOUND`]; the session
+//! already logged on stays up; descriptors and memory come back; and the flood is reported in
+//! a few events, not one per connection. On both backends, over loopback. Also: a session's latency through a flood of TLS
 //! ClientHellos, and an acceptor out of descriptors.
 
 mod common;
@@ -23,12 +22,9 @@ use fixring::core::EventKind;
 const FLOOD: usize = 10_000;
 /// Logons of the configured session during the flood.
 const LOGONS: usize = 10;
-/// The bound on the median Logon: the issue's 300 ms, in a debug build on two shared cores. On
-/// an idle machine a Logon during a flood takes a few milliseconds (docs/reliability.md).
-/// Every Logon must succeed, each within [`WAIT`]; that each one also takes less than 300 ms
-/// is not held on every run yet: now and then a counterparty's SYN meets the kernel's listen
-/// queue full, and a dropped SYN costs a retransmission a second or more later
-/// (docs/reliability.md, "Not yet held"). Every Logon's time is printed.
+/// The bound on every Logon during a flood, the issue's 300 ms, held in a debug build on two
+/// shared cores; on an idle machine a Logon during a flood takes about a millisecond
+/// (docs/reliability.md). Every Logon's time is printed.
 const LOGON_BOUND: Duration = Duration::from_millis(300);
 /// The time between two Logons.
 const PAUSE: Duration = Duration::from_millis(150);
@@ -262,19 +258,18 @@ fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Be
         flood.closed_by_peer(),
         flood.established(),
     );
+    let parked = metric(&engine, "fixring_parked_connections");
     flood.stop();
     let events = app.with(|s| s.events.len()) - events_before;
-    let mut sorted = took.clone();
-    sorted.sort();
-    let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+    let slowest = took.iter().max().copied().unwrap_or_default();
     eprintln!(
-        "{transport} {behaviour:?}: {} connects, {} established, {} closed by the acceptor; \
-         Logons took {took:?}; {events} events",
+        "{transport} {behaviour:?}: {} connects, {} established, {} closed by the acceptor, \
+         {parked} parked; Logons took {took:?}; {events} events",
         during.0, during.2, during.1
     );
     assert!(
-        median <= LOGON_BOUND,
-        "{transport}: the median Logon took {median:?}, more than {LOGON_BOUND:?}: {took:?}"
+        slowest <= LOGON_BOUND,
+        "{transport}: a Logon took {slowest:?}, more than {LOGON_BOUND:?}: {took:?}"
     );
     let lost = app.with(|s| {
         s.events

@@ -55,20 +55,19 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 peer,
             } => {
                 let port = self.listeners.iter().position(|l| l.id == listener);
-                let accepted = match port {
-                    Some(port) if self.stopping_until.is_none() => {
-                        self.router.handle_accepted(now, conn, port, peer)
-                    }
-                    _ => false,
+                let Some(port) = port.filter(|_| self.stopping_until.is_none()) else {
+                    self.backend.close(conn);
+                    return;
                 };
+                let accepted = self.router.handle_accepted(now, conn, port, peer);
+                self.report_router_events(now);
                 if accepted {
                     // Its deadline is noted once the batch is handled: see `evict_pending`.
                     self.owners.insert(conn, Owner::Router);
                     self.accepted = true;
                 } else {
-                    self.backend.close(conn);
+                    self.turn_away(now, conn);
                 }
-                self.report_router_events(now);
             }
             Completion::Connected { conn, peer } => {
                 let Some(Owner::Slot(index)) = self.owners.get(conn) else {
@@ -189,11 +188,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             return false;
         };
         if let Some((shed, step, reason)) = self.handshakes.submit(conn, step) {
-            if self.router.shed_handshake(shed, &step, &reason) {
-                self.owners.remove(shed);
-                self.backend.close(shed);
-            }
+            let refused = self.router.shed_handshake(shed, &step, &reason);
             self.report_router_events(now);
+            if refused {
+                self.turn_away(now, shed);
+            }
         }
         true
     }
@@ -256,10 +255,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.drain_outputs(session, now);
                 self.route(now, conn, seen, false, None);
             }
-            Routed::Refused => {
-                self.owners.remove(conn);
-                self.backend.close(conn);
-            }
+            Routed::Refused => self.turn_away(now, conn),
             // Bytes may have come while the step was away: the handshake's next step.
             _ if from_handshake => {
                 self.hand_off(now, conn);
@@ -314,9 +310,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.touched.push(index);
     }
 
-    /// Once a batch with accepts is handled and its Logons routed, closes the sockets
+    /// Once a batch with accepts is handled and its Logons routed, parks the sockets
     /// waiting for their Logon beyond the budgets of the router, and notes their earliest
-    /// deadline (which a budget under pressure may have brought forward).
+    /// deadline (which a budget under pressure may have brought forward) and the parked
+    /// sockets'.
     pub(super) fn evict_pending(&mut self, now: Instant) {
         // Only an accept adds to the budgets or brings a deadline forward.
         if !std::mem::take(&mut self.accepted) {
@@ -326,11 +323,25 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             router,
             owners,
             backend,
+            parked,
             ..
         } = self;
-        router.evict(now, super::closer(owners, backend));
+        router.evict(now, super::parker(owners, backend, parked, now));
         self.report_router_events(now);
         self.note_deadline(self.router.poll_timeout());
+        self.note_deadline(self.parked.deadline());
+    }
+
+    /// Closes socket `conn`, which the router refused before its Logon (its events are
+    /// reported already), or, while a flood is on, parks it (see [`super::parked`]).
+    fn turn_away(&mut self, now: Instant, conn: ConnId) {
+        self.owners.remove(conn);
+        if self.router.flood_on()
+            && let Some(fd) = self.backend.socket_fd(conn)
+        {
+            self.parked.park(now, fd);
+        }
+        self.backend.close(conn);
     }
 
     /// A listener ran out of descriptors or memory and backs off: one `fix.connection.error`

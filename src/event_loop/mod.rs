@@ -10,6 +10,7 @@ mod conns;
 mod dynamic;
 mod handshake;
 mod log;
+mod parked;
 mod plan;
 mod resolve;
 mod shutdown;
@@ -92,6 +93,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     listeners: Vec<Listener>,
     /// Accepted sockets until their Logon, and which session each Logon is for.
     router: Router<fixring_io::ConnId>,
+    /// Sockets turned away before their Logon during a flood, held open but unread.
+    parked: parked::Parked,
     /// Host names to addresses, off the loop.
     resolver: Resolver<B::Waker>,
     owners: Owners,
@@ -277,6 +280,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             buffer_size,
             listeners,
             router: Router::new(ports, buffer_size, admission),
+            parked: parked::Parked::new(admission.pressure_logon_timeout),
             resolver,
             owners: Owners::default(),
             queue,
@@ -401,6 +405,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         if let Some(status) = &mut self.status {
             status.admission(crate::status::AdmissionCounts {
                 pending: self.router.pending_len() as u64,
+                parked: self.parked.len() as u64,
                 evicted: self.router.evicted_total(),
                 refused: self.router.refused_total(),
             });
@@ -431,6 +436,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             ..
         } = self;
         router.close_all(now, closer(owners, backend));
+        self.parked.clear();
         self.report_router_events(now);
         self.write_touched(now);
         self.refresh_deadline();
@@ -503,6 +509,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             ..
         } = self;
         router.handle_timeout(now, closer(owners, backend));
+        self.parked.expire(now);
         self.report_router_events(now);
         self.write_touched(now);
         self.refresh_deadline();
@@ -511,7 +518,8 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Recomputes the earliest deadline of everything the loop owns.
     fn refresh_deadline(&mut self) {
         let sessions = self.slots.iter().map(|s| s.connection.poll_timeout());
-        self.next_deadline = sessions.chain([self.router.poll_timeout()]).flatten().min();
+        let router = [self.router.poll_timeout(), self.parked.deadline()];
+        self.next_deadline = sessions.chain(router).flatten().min();
     }
 
     /// Lowers the cached deadline to `deadline` if it is earlier.
@@ -567,6 +575,23 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         while let Ok((index, msg, handed_over)) = self.queue.receiver.try_recv() {
             self.send_queued(now, index, msg, handed_over);
         }
+    }
+}
+
+/// Parks each socket the router evicts for a newer one (see [`parked`]), closes its
+/// connection in the backend, and forgets its owner.
+fn parker<'a, B: Backend>(
+    owners: &'a mut Owners,
+    backend: &'a mut B,
+    parked: &'a mut parked::Parked,
+    now: Instant,
+) -> impl FnMut(fixring_io::ConnId) + 'a {
+    move |conn| {
+        owners.remove(conn);
+        if let Some(fd) = backend.socket_fd(conn) {
+            parked.park(now, fd);
+        }
+        backend.close(conn);
     }
 }
 

@@ -206,6 +206,8 @@ pub(crate) struct LoopSnapshot {
 pub(crate) struct AdmissionCounts {
     /// Sockets waiting for their Logon now.
     pub(crate) pending: u64,
+    /// Sockets held open but unread after a flood's admission turned them away.
+    pub(crate) parked: u64,
     /// Sockets closed for newer ones, since the loop started.
     pub(crate) evicted: u64,
     /// Sockets refused before their Logon, since the loop started.

@@ -311,7 +311,7 @@ impl Status {
                 );
             }
         }
-        let admission: [AdmissionMetric; 3] = [
+        let admission: [AdmissionMetric; 4] = [
             (
                 "fixring_pending_connections",
                 "gauge",
@@ -319,9 +319,16 @@ impl Status {
                 |a| a.pending,
             ),
             (
+                "fixring_parked_connections",
+                "gauge",
+                "Connections a flood's admission turned away, held open but unread until \
+                 PressureLogonTimeout has passed.",
+                |a| a.parked,
+            ),
+            (
                 "fixring_connections_evicted_total",
                 "counter",
-                "Connections not logged on closed to admit newer ones (see fix.connection.flood).",
+                "Connections not logged on turned away to admit newer ones (see fix.connection.flood).",
                 |a| a.evicted,
             ),
             (

@@ -2,6 +2,9 @@
 //! (epoll), spread over a few loopback source addresses, that connect again as soon as the
 //! acceptor closes them. Bounded: it stops when told, at its deadline, or after a number of
 //! connects, whichever comes first, and closes every socket it opened.
+//!
+//! The thread has a descriptor table of its own, as a flooding client on another host has:
+//! its sockets count against the descriptor limit in that table, not in the engine's.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -112,6 +115,13 @@ struct Conn {
 }
 
 fn run(plan: &FloodPlan, counters: &Counters) {
+    // Safety: neither call takes a pointer. The thread's copy of the table is its own; the
+    // copies of the engine's descriptors in it are closed, so that they cannot keep the
+    // engine's sockets open.
+    unsafe {
+        assert_eq!(libc::unshare(libc::CLONE_FILES), 0, "unshare(CLONE_FILES)");
+        assert_eq!(libc::close_range(3, u32::MAX, 0), 0, "close_range");
+    }
     if let Some(core) = plan.core {
         let pinned = core_affinity::set_for_current(core_affinity::CoreId { id: core });
         assert!(pinned, "the flood cannot run on core {core}");

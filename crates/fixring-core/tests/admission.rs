@@ -69,18 +69,31 @@ fn an_address_beyond_its_cap_loses_its_own_oldest_only() {
 }
 
 #[test]
-fn beyond_the_budget_the_oldest_of_all_goes_first() {
+fn beyond_the_budget_a_crowded_address_s_oldest_goes_first() {
     let now = Instant::from_secs(1);
     let mut router = router(admission(4, 100), Vec::new());
+    assert!(!router.flood_on());
     accept(&mut router, now, 0..3, from(1));
     accept(&mut router, now, 3..6, from(2));
     router.handle_closed(1);
     assert_eq!(evicted(&mut router, now), vec![0]);
     assert_eq!(router.pending_len(), 4);
-    // The newest stays whatever came before it: the next accepts evict 2, 3, 4, not 7.
+    assert!(router.flood_on(), "an eviction is a flood");
+    // 2 is now the only one of its address: it stays though it is the oldest, and the
+    // crowded address gives way; the newest stays whatever came before it.
     accept(&mut router, now, 6..8, from(3));
-    assert_eq!(evicted(&mut router, now), vec![2, 3]);
+    assert_eq!(evicted(&mut router, now), vec![3, 4]);
     assert_eq!(router.evicted_total(), 3);
+}
+
+#[test]
+fn when_every_address_has_one_the_oldest_of_all_goes() {
+    let now = Instant::from_secs(1);
+    let mut router = router(admission(2, 100), Vec::new());
+    for (key, last) in [(10, 1), (11, 2), (12, 3)] {
+        accept(&mut router, now, key..key + 1, from(last));
+    }
+    assert_eq!(evicted(&mut router, now), vec![10]);
 }
 
 #[test]
@@ -147,4 +160,5 @@ fn a_flood_is_a_few_events_and_one_report() {
         ),
         "{report:?}"
     );
+    assert!(!router.flood_on(), "the flood's interval is over");
 }

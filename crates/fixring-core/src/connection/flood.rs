@@ -51,6 +51,12 @@ impl FloodReport {
         self.count(peer);
     }
 
+    /// Whether the current interval has evicted a connection, or counted refusals beyond
+    /// those it reports one by one.
+    pub(super) fn is_on(&self) -> bool {
+        self.evicted > 0 || self.refused > 0
+    }
+
     /// When the interval's counts are due to be reported.
     pub(super) fn deadline(&self) -> Option<Instant> {
         self.started.map(|started| started + FLOOD_REPORT_INTERVAL)

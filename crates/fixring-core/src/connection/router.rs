@@ -154,8 +154,9 @@ impl PortState {
 /// has closed it): then the new socket replaces it.
 ///
 /// The sockets waiting for their Logon have a budget of their own ([`Admission`]): beyond
-/// it, and beyond the cap of one address, [`Router::evict`] closes the oldest, so that a
-/// flood of connections that never log on cannot keep a counterparty's Logon out. While
+/// the cap of one address, [`Router::evict`] closes that address's oldest, and beyond the
+/// budget, the oldest of an address with more than one waiting, so that a flood of
+/// connections that never log on cannot keep a counterparty's Logon out. While
 /// more than half the budget is taken, a waiting socket's LogonTimeout is the shorter
 /// PressureLogonTimeout. A flood is reported as one `fix.connection.flood` event per
 /// interval, not one event per socket.
@@ -266,9 +267,10 @@ impl<K: Copy + Eq + Hash> Router<K> {
         true
     }
 
-    /// Closes the sockets waiting for their Logon beyond the budgets, oldest first: those of
-    /// an address beyond MaxPendingConnectionsPerAddress, then any beyond
-    /// MaxPendingConnections; `close` closes each. Called once a batch of completions is
+    /// Closes the sockets waiting for their Logon beyond the budgets: the oldest of an
+    /// address beyond MaxPendingConnectionsPerAddress, then, beyond MaxPendingConnections,
+    /// the oldest of the addresses with more than one waiting (the oldest of all when there
+    /// is none); `close` closes each. Called once a batch of completions is
     /// handled, after the sockets that received bytes were routed: a socket whose Logon
     /// came in the batch has left the waiting ones already.
     pub fn evict(&mut self, now: Instant, mut close: impl FnMut(K)) {
@@ -288,10 +290,34 @@ impl<K: Copy + Eq + Hash> Router<K> {
             }
         }
         while self.pending.len() > self.admission.max_pending
-            && let Some((&oldest, _)) = self.by_age.first_key_value()
+            && let Some(oldest) = self.oldest_crowded()
         {
             self.evict_order(now, oldest, &mut close);
         }
+    }
+
+    /// The oldest waiting socket of an address that has more than one waiting, or the
+    /// oldest of all when every address has one: a flood's addresses give way before a
+    /// counterparty's single connection.
+    fn oldest_crowded(&self) -> Option<u64> {
+        let crowded = self.by_age.iter().find(|(_, key)| {
+            self.pending
+                .get(key)
+                .and_then(|p| p.peer)
+                .and_then(|peer| self.by_address.get(&peer))
+                .is_some_and(|orders| orders.len() > 1)
+        });
+        crowded
+            .or_else(|| self.by_age.first_key_value())
+            .map(|(&order, _)| order)
+    }
+
+    /// Whether a flood is on: the current interval of its report has evicted sockets, or
+    /// refused more than it reports one by one. The caller then holds the sockets it is
+    /// told to close before their Logon rather than closing them at once, so that a flood
+    /// that connects again as soon as it is closed is slowed to the pace of that hold.
+    pub fn flood_on(&self) -> bool {
+        self.flood.is_on()
     }
 
     /// Socket `key`, waiting for its Logon, received bytes its TLS handshake has not seen:
