@@ -371,13 +371,15 @@ pub struct EngineConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Admission {
     /// MaxPendingConnections: the connections of one event loop that may wait for their
-    /// Logon at once. A new one beyond it closes the oldest still waiting.
+    /// Logon at once. A new one beyond it turns away the oldest still waiting of an address
+    /// with more than one waiting (the oldest of all when every address has one).
     pub max_pending: usize,
     /// MaxPendingConnectionsPerAddress: the connections from one IP address that may wait
-    /// for their Logon at once. A new one beyond it closes that address's oldest.
+    /// for their Logon at once. A new one beyond it turns away that address's oldest.
     pub max_pending_per_address: usize,
     /// PressureLogonTimeout: the LogonTimeout of every waiting connection while more than
-    /// half of MaxPendingConnections are taken, when shorter than its session's.
+    /// half of MaxPendingConnections are taken, when shorter than its session's; also how
+    /// long a connection turned away during a flood is held open, unread, before it closes.
     pub pressure_logon_timeout: Duration,
 }
 

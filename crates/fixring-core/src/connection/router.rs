@@ -154,12 +154,13 @@ impl PortState {
 /// has closed it): then the new socket replaces it.
 ///
 /// The sockets waiting for their Logon have a budget of their own ([`Admission`]): beyond
-/// the cap of one address, [`Router::evict`] closes that address's oldest, and beyond the
-/// budget, the oldest of an address with more than one waiting, so that a flood of
-/// connections that never log on cannot keep a counterparty's Logon out. While
-/// more than half the budget is taken, a waiting socket's LogonTimeout is the shorter
-/// PressureLogonTimeout. A flood is reported as one `fix.connection.flood` event per
-/// interval, not one event per socket.
+/// the cap of one address, [`Router::evict`] turns away that address's oldest, and beyond
+/// the budget, the oldest of an address with more than one waiting, so that a flood of
+/// connections that never log on cannot keep a counterparty's Logon out. While more than
+/// half the budget is taken, a waiting socket's LogonTimeout is the shorter
+/// PressureLogonTimeout. While a flood is on ([`Router::flood_on`]) the caller holds what
+/// is turned away rather than closing it. A flood is reported as one `fix.connection.flood`
+/// event per interval, not one event per socket.
 ///
 /// Sockets are known by the caller's key `K`; sessions by the caller's connection numbers.
 #[derive(Debug)]
@@ -267,12 +268,12 @@ impl<K: Copy + Eq + Hash> Router<K> {
         true
     }
 
-    /// Closes the sockets waiting for their Logon beyond the budgets: the oldest of an
+    /// Turns away the sockets waiting for their Logon beyond the budgets: the oldest of an
     /// address beyond MaxPendingConnectionsPerAddress, then, beyond MaxPendingConnections,
     /// the oldest of the addresses with more than one waiting (the oldest of all when there
-    /// is none); `close` closes each. Called once a batch of completions is
-    /// handled, after the sockets that received bytes were routed: a socket whose Logon
-    /// came in the batch has left the waiting ones already.
+    /// is none); `close` is called with each, which the router forgets. Called once a batch
+    /// of completions is handled, after the sockets that received bytes were routed: a
+    /// socket whose Logon came in the batch has left the waiting ones already.
     pub fn evict(&mut self, now: Instant, mut close: impl FnMut(K)) {
         let cap = self.admission.max_pending_per_address;
         let crowded: Vec<IpAddr> = self
