@@ -176,19 +176,34 @@ fn serve(shared: &Shared, waker: &impl Wake) {
     }
 }
 
-/// Gives the calling thread the lowest nice value, 19, on any core the process may use (a
-/// thread starts on its parent's cores, and a loop may be pinned to one). Either failing
-/// leaves the thread as it was, which is said at `debug`.
+/// Gives the calling thread the lowest nice value, 19, and the cores the process may use
+/// other than its loop's (a thread starts on its parent's cores, and a loop may be pinned to
+/// one), or all of them when the loop's are all there are. Either failing leaves the thread
+/// as it was, which is said at `debug`.
 fn run_in_the_background() {
-    // SAFETY: a zeroed `cpu_set_t` is an empty set; sched_getaffinity writes at most
-    // `size_of::<cpu_set_t>()` bytes into it; pid 0 in sched_setaffinity is the calling
-    // thread, and so is its own thread id in setpriority (Linux's nice is per thread).
+    // SAFETY: a zeroed `cpu_set_t` is an empty set, and CPU_ISSET, CPU_SET and CPU_COUNT read
+    // or write one within its size; sched_getaffinity writes at most
+    // `size_of::<cpu_set_t>()` bytes into the set it is given; pid 0 in sched_getaffinity and
+    // sched_setaffinity is the calling thread, and so is its own thread id in setpriority
+    // (Linux's nice is per thread).
     unsafe {
-        let mut cores: libc::cpu_set_t = std::mem::zeroed();
         let size = std::mem::size_of::<libc::cpu_set_t>();
-        if libc::sched_getaffinity(libc::getpid(), size, &mut cores) != 0
-            || libc::sched_setaffinity(0, size, &cores) != 0
-        {
+        let mut loops: libc::cpu_set_t = std::mem::zeroed();
+        let mut all: libc::cpu_set_t = std::mem::zeroed();
+        let read = libc::sched_getaffinity(0, size, &mut loops) == 0
+            && libc::sched_getaffinity(libc::getpid(), size, &mut all) == 0;
+        let mut others: libc::cpu_set_t = std::mem::zeroed();
+        for cpu in 0..libc::CPU_SETSIZE as usize {
+            if libc::CPU_ISSET(cpu, &all) && !libc::CPU_ISSET(cpu, &loops) {
+                libc::CPU_SET(cpu, &mut others);
+            }
+        }
+        let cores = if libc::CPU_COUNT(&others) > 0 {
+            &others
+        } else {
+            &all
+        };
+        if !read || libc::sched_setaffinity(0, size, cores) != 0 {
             let error = std::io::Error::last_os_error();
             tracing::debug!(%error, "the handshake thread keeps its parent's cores");
         }
