@@ -91,7 +91,7 @@ impl Parked {
     /// are due at once, for the loop's next turn.
     pub(super) fn expire(&mut self, now: Instant) {
         for _ in 0..EXPIRE_PER_TURN {
-            if !self.held.front().is_some_and(|(until, _)| *until <= now) {
+            if self.held.front().is_none_or(|(until, _)| *until > now) {
                 break;
             }
             self.held.pop_front();
