@@ -488,6 +488,14 @@ fn a_flood_leaves_sessions_trading(keys: &str, pki: MakePki) {
     flood.stop();
     let signing = threads_cpu_since("fixring-handsha", &handshake_cpu_before);
     let looping = threads_cpu_since("fixring-loop", &loops_cpu_before);
+    if cores >= 2 {
+        // The handshakes keep off the pinned loop's core (docs/tuning.md).
+        let allowed = threads_cpus("fixring-handsha");
+        assert!(
+            !allowed.is_empty() && allowed.iter().all(|cpus| !cpus.contains(&1)),
+            "{keys}: the handshake thread may run on the loop's core 1: {allowed:?}"
+        );
+    }
     let quantiles = |h: &hdrhistogram::Histogram<u64>| {
         let p = fixring::Percentiles::of(h);
         format!(
@@ -551,6 +559,38 @@ fn threads_cpu(prefix: &str) -> std::collections::HashMap<String, Duration> {
         let on_cpu = stat.split(' ').next().and_then(|ns| ns.parse::<u64>().ok());
         let id = task.file_name().to_string_lossy().into_owned();
         threads.insert(id, Duration::from_nanos(on_cpu.unwrap_or(0)));
+    }
+    threads
+}
+
+/// The cores each thread whose name begins with `prefix` may run on, from the
+/// `Cpus_allowed_list` of `/proc/self/task/*/status` (such as `0,2-3`).
+fn threads_cpus(prefix: &str) -> Vec<Vec<usize>> {
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        let Some(list) = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        else {
+            continue;
+        };
+        let mut cpus = Vec::new();
+        for range in list.trim().split(',') {
+            let (first, last) = range.split_once('-').unwrap_or((range, range));
+            if let (Ok(first), Ok(last)) = (first.parse::<usize>(), last.parse::<usize>()) {
+                cpus.extend(first..=last);
+            }
+        }
+        threads.push(cpus);
     }
     threads
 }

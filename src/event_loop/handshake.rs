@@ -5,12 +5,13 @@
 //! from one cheap client would hold up every session the loop serves. Instead the loop takes
 //! each handshake step of a socket waiting for its Logon ([`Router::take_handshake`]) and
 //! hands it to a thread of its own, started at the first, which runs at the lowest nice
-//! value (19) on any core the process may use: beside a loop it gets a sliver of the core
-//! (about 1.5 %), and a loop that wakes on its core takes the core back at once; yet, unlike
-//! `SCHED_IDLE`, it is never starved outright by a busy host, so a counterparty's TLS Logon
-//! always gets through. The step
-//! comes back through the thread's queue and wakes the loop, which sends the answer and
-//! routes the socket's Logon.
+//! value (19) on the cores the process may use other than its loop's, or on the loop's own
+//! when there is no other. Beside a pinned loop on its core, a thread signing a stream of
+//! ClientHellos delayed the loop's wake-ups by up to milliseconds, nice 19 or not; on the
+//! other cores it takes the time they leave, and, unlike `SCHED_IDLE`, it is never starved
+//! outright by a busy host, so a counterparty's TLS Logon always gets through. The step comes
+//! back through the thread's queue and wakes the loop, which sends the answer and routes the
+//! socket's Logon.
 //!
 //! Steps wait newest first, so a counterparty's handshake does not queue behind a flood's,
 //! and at most [`WAITING_LIMIT`] of them: beyond that the oldest is dropped unrun and its
