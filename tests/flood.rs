@@ -543,21 +543,26 @@ fn thread_cpu(prefix: &str) -> Duration {
     threads_cpu(prefix).values().sum()
 }
 
-/// The CPU time of each thread whose name begins with `prefix`, by thread id.
-fn threads_cpu(prefix: &str) -> std::collections::HashMap<String, Duration> {
-    let mut threads = std::collections::HashMap::new();
-    for task in std::fs::read_dir("/proc/self/task")
+/// The thread ids and `/proc` directories of the threads whose name begins with `prefix`.
+fn threads_named(prefix: &str) -> Vec<(String, std::path::PathBuf)> {
+    std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
         .flatten()
-    {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !comm.starts_with(prefix) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|comm| comm.starts_with(prefix))
+        })
+        .map(|task| (task.file_name().to_string_lossy().into_owned(), task.path()))
+        .collect()
+}
+
+/// The CPU time of each thread whose name begins with `prefix`, by thread id.
+fn threads_cpu(prefix: &str) -> std::collections::HashMap<String, Duration> {
+    let mut threads = std::collections::HashMap::new();
+    for (id, path) in threads_named(prefix) {
+        let stat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
         let on_cpu = stat.split(' ').next().and_then(|ns| ns.parse::<u64>().ok());
-        let id = task.file_name().to_string_lossy().into_owned();
         threads.insert(id, Duration::from_nanos(on_cpu.unwrap_or(0)));
     }
     threads
@@ -567,16 +572,8 @@ fn threads_cpu(prefix: &str) -> std::collections::HashMap<String, Duration> {
 /// `Cpus_allowed_list` of `/proc/self/task/*/status` (such as `0,2-3`).
 fn threads_cpus(prefix: &str) -> Vec<Vec<usize>> {
     let mut threads = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !comm.starts_with(prefix) {
-            continue;
-        }
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+    for (_, path) in threads_named(prefix) {
+        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
         let Some(list) = status
             .lines()
             .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
