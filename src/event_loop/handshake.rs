@@ -5,11 +5,11 @@
 //! from one cheap client would hold up every session the loop serves. Instead the loop takes
 //! each handshake step of a socket waiting for its Logon ([`Router::take_handshake`]) and
 //! hands it to a thread of its own, started at the first, which runs at the lowest nice
-//! value (19) on the cores the process may use other than its loop's, or on the loop's own
-//! when there is no other. Beside a pinned loop on its core, a thread signing a stream of
-//! ClientHellos delayed the loop's wake-ups by up to milliseconds, nice 19 or not; on the
-//! other cores it takes the time they leave, and, unlike `SCHED_IDLE`, it is never starved
-//! outright by a busy host, so a counterparty's TLS Logon always gets through. The step comes
+//! value (19) on the cores the process may use other than the loops' (`EventLoopCores`), or
+//! on all of them when there is no other. Beside a pinned loop on its core, a thread signing
+//! a stream of ClientHellos delayed the loop's wake-ups by up to milliseconds, nice 19 or
+//! not; on the other cores it takes the time they leave, and, unlike `SCHED_IDLE`, it is
+//! never starved outright by a busy host, so a counterparty's TLS Logon always gets through. The step comes
 //! back through the thread's queue and wakes the loop, which sends the answer and routes the
 //! socket's Logon.
 //!
@@ -55,17 +55,20 @@ impl Shared {
 /// A loop's handshake thread, once it has one, and the steps in flight.
 pub(super) struct Handshakes<W> {
     waker: W,
+    /// The cores the thread keeps off where it can: every loop's.
+    loop_cores: Vec<usize>,
     shared: Option<Arc<Shared>>,
     /// Steps handed over and not taken back yet: without any, a turn does not look.
     outstanding: usize,
 }
 
 impl<W: Wake + Clone> Handshakes<W> {
-    /// No thread yet; the first step starts it. Its finished steps wake the loop through
-    /// `waker`.
-    pub(super) fn new(waker: W) -> Self {
+    /// No thread yet; the first step starts it, off `loop_cores` where the process has
+    /// another core. Its finished steps wake the loop through `waker`.
+    pub(super) fn new(waker: W, loop_cores: Vec<usize>) -> Self {
         Self {
             waker,
+            loop_cores,
             shared: None,
             outstanding: 0,
         }
@@ -134,10 +137,11 @@ impl<W: Wake + Clone> Handshakes<W> {
         let shared = Arc::new(Shared::default());
         let theirs = Arc::clone(&shared);
         let waker = self.waker.clone();
+        let loop_cores = self.loop_cores.clone();
         std::thread::Builder::new()
             .name("fixring-handshake".to_owned())
             .spawn(move || {
-                run_in_the_background();
+                run_in_the_background(&loop_cores);
                 serve(&theirs, &waker);
             })?;
         Ok(shared)
@@ -178,24 +182,22 @@ fn serve(shared: &Shared, waker: &impl Wake) {
 }
 
 /// Gives the calling thread the lowest nice value, 19, and the cores the process may use
-/// other than its loop's (a thread starts on its parent's cores, and a loop may be pinned to
-/// one), or all of them when the loop's are all there are. Either failing leaves the thread
-/// as it was, which is said at `debug`.
-fn run_in_the_background() {
+/// other than `loop_cores` (a thread starts on its parent's cores, and a loop may be pinned
+/// to one), or all of them when the loops' are all there are. Either failing leaves the
+/// thread as it was, which is said at `debug`.
+fn run_in_the_background(loop_cores: &[usize]) {
     // SAFETY: a zeroed `cpu_set_t` is an empty set, and CPU_ISSET, CPU_SET and CPU_COUNT read
     // or write one within its size; sched_getaffinity writes at most
-    // `size_of::<cpu_set_t>()` bytes into the set it is given; pid 0 in sched_getaffinity and
-    // sched_setaffinity is the calling thread, and so is its own thread id in setpriority
-    // (Linux's nice is per thread).
+    // `size_of::<cpu_set_t>()` bytes into the set it is given; pid 0 in sched_setaffinity is
+    // the calling thread, and so is its own thread id in setpriority (Linux's nice is per
+    // thread).
     unsafe {
         let size = std::mem::size_of::<libc::cpu_set_t>();
-        let mut loops: libc::cpu_set_t = std::mem::zeroed();
         let mut all: libc::cpu_set_t = std::mem::zeroed();
-        let read = libc::sched_getaffinity(0, size, &mut loops) == 0
-            && libc::sched_getaffinity(libc::getpid(), size, &mut all) == 0;
+        let read = libc::sched_getaffinity(libc::getpid(), size, &mut all) == 0;
         let mut others: libc::cpu_set_t = std::mem::zeroed();
         for cpu in 0..libc::CPU_SETSIZE as usize {
-            if libc::CPU_ISSET(cpu, &all) && !libc::CPU_ISSET(cpu, &loops) {
+            if libc::CPU_ISSET(cpu, &all) && !loop_cores.contains(&cpu) {
                 libc::CPU_SET(cpu, &mut others);
             }
         }

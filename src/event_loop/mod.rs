@@ -267,7 +267,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             shutdown.started(kind);
         }
         let resolver = Resolver::new(backend.waker());
-        let handshakes = handshake::Handshakes::new(backend.waker());
+        let handshakes = handshake::Handshakes::new(backend.waker(), plan.loop_cores.clone());
         let status =
             status.map(|shared| LoopStatus::new(shared, slots.iter().map(|s| &s.connection)));
         Ok(Self {

@@ -36,6 +36,9 @@ pub(crate) struct LoopPlan {
     pub(crate) backend: BackendOptions,
     /// How its acceptors admit sockets before their Logon, as configured.
     pub(crate) admission: Admission,
+    /// The cores of every loop (`EventLoopCores`), which its handshake thread keeps off
+    /// where the process has another.
+    pub(crate) loop_cores: Vec<usize>,
 }
 
 impl LoopPlan {
@@ -53,7 +56,10 @@ impl LoopPlan {
         } else {
             cores
                 .iter()
-                .map(|&core| Self::empty(Some(core), backend, settings.engine.admission))
+                .map(|&core| Self {
+                    loop_cores: cores.clone(),
+                    ..Self::empty(Some(core), backend, settings.engine.admission)
+                })
                 .collect()
         };
         let loops = plans.len();
@@ -135,6 +141,7 @@ impl LoopPlan {
             listeners: Vec::new(),
             backend,
             admission,
+            loop_cores: Vec::new(),
         }
     }
 
