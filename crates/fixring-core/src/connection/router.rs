@@ -171,6 +171,8 @@ pub struct Router<K> {
     by_age: BTreeMap<u64, K>,
     /// The waiting sockets of each peer address, by their place in `by_age`.
     by_address: HashMap<IpAddr, BTreeSet<u64>>,
+    /// How many addresses have more than one socket waiting.
+    crowded: usize,
     next_order: u64,
     admission: Admission,
     flood: FloodReport,
@@ -202,6 +204,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
             pending: HashMap::new(),
             by_age: BTreeMap::new(),
             by_address: HashMap::new(),
+            crowded: 0,
             next_order: 0,
             admission,
             flood: FloodReport::default(),
@@ -251,7 +254,11 @@ impl<K: Copy + Eq + Hash> Router<K> {
         let order = self.next_order;
         self.next_order += 1;
         self.by_age.insert(order, key);
-        self.by_address.entry(peer.ip()).or_default().insert(order);
+        let orders = self.by_address.entry(peer.ip()).or_default();
+        orders.insert(order);
+        if orders.len() == 2 {
+            self.crowded += 1;
+        }
         let pending = Pending {
             port,
             link,
@@ -301,6 +308,9 @@ impl<K: Copy + Eq + Hash> Router<K> {
     /// oldest of all when every address has one: a flood's addresses give way before a
     /// counterparty's single connection.
     fn oldest_crowded(&self) -> Option<u64> {
+        if self.crowded == 0 {
+            return self.by_age.first_key_value().map(|(&order, _)| order);
+        }
         let crowded = self.by_age.iter().find(|(_, key)| {
             self.pending
                 .get(key)
@@ -388,7 +398,9 @@ impl<K: Copy + Eq + Hash> Router<K> {
         if let Some(peer) = pending.peer
             && let Some(orders) = self.by_address.get_mut(&peer)
         {
-            orders.remove(&pending.order);
+            if orders.remove(&pending.order) && orders.len() == 1 {
+                self.crowded -= 1;
+            }
             if orders.is_empty() {
                 self.by_address.remove(&peer);
             }
@@ -651,6 +663,7 @@ impl<K: Copy + Eq + Hash> Router<K> {
     pub fn close_all(&mut self, now: Instant, mut close: impl FnMut(K)) {
         self.by_age.clear();
         self.by_address.clear();
+        self.crowded = 0;
         for (key, _) in self.pending.drain() {
             close(key);
         }
