@@ -195,13 +195,40 @@ enum Behaviour {
     Garbage,
 }
 
+/// Where the flooding connections come from; the counterparty comes from 127.0.0.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sources {
+    /// Sixteen addresses, 127.0.1.1–16, so that the flood fills the budget of every address
+    /// and, beyond them, the loop's whole budget.
+    Few,
+    /// One address per connection, 127.1.0.0 on, so that no address is ever beyond its cap
+    /// and the loop's budget alone turns the flood away, oldest first.
+    OnePerConnection,
+}
+
+impl Sources {
+    fn addresses(self) -> Vec<Ipv4Addr> {
+        match self {
+            Sources::Few => (1..=16).map(|i| Ipv4Addr::new(127, 0, 1, i)).collect(),
+            Sources::OnePerConnection => (0..FLOOD as u32)
+                .map(|i| Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 1, 0, 0)) + i))
+                .collect(),
+        }
+    }
+
+    /// The prefix of every address of the flood.
+    fn prefix(self) -> &'static str {
+        match self {
+            Sources::Few => "127.0.1.",
+            Sources::OnePerConnection => "127.1.",
+        }
+    }
+}
+
 fn flood_plan(target: SocketAddr, behaviour: Behaviour) -> FloodPlan {
-    // Sixteen addresses, so that the flood fills the budget of every address and, beyond
-    // them, the loop's whole budget; the counterparty comes from 127.0.0.1.
-    let sources = (1..=16).map(|i| Ipv4Addr::new(127, 0, 1, i)).collect();
     FloodPlan {
         target,
-        sources,
+        sources: Sources::Few.addresses(),
         connections: FLOOD,
         payload: match behaviour {
             Behaviour::Idle => Vec::new(),
@@ -213,7 +240,11 @@ fn flood_plan(target: SocketAddr, behaviour: Behaviour) -> FloodPlan {
     }
 }
 
-fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Behaviour) {
+fn a_flood_never_locks_out_a_counterparty(
+    transport: &'static str,
+    behaviour: Behaviour,
+    sources: Sources,
+) {
     let _one_at_a_time = exclusive();
     raise_descriptor_limit();
     let port = free_port();
@@ -224,7 +255,10 @@ fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Be
     let (fds_before, rss_before) = (open_fds(), rss_kib());
     let events_before = app.with(|s| s.events.len());
 
-    let flood = Flood::start(flood_plan(addr, behaviour));
+    let flood = Flood::start(FloodPlan {
+        sources: sources.addresses(),
+        ..flood_plan(addr, behaviour)
+    });
     // The flood is on once every one of its connections has been tried and the acceptor is
     // closing them as they come.
     let on = Instant::now();
@@ -334,7 +368,7 @@ fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Be
     let sources_named = reports
         .iter()
         .flat_map(|r| r.2.iter())
-        .all(|(address, _)| address.to_string().starts_with("127.0.1."));
+        .all(|(address, _)| address.to_string().starts_with(sources.prefix()));
     assert!(
         sources_named,
         "{transport}: the flood's sources: {reports:?}"
@@ -343,22 +377,29 @@ fn a_flood_never_locks_out_a_counterparty(transport: &'static str, behaviour: Be
 
 #[test]
 fn idle_flood_uring() {
-    a_flood_never_locks_out_a_counterparty("uring", Behaviour::Idle);
+    a_flood_never_locks_out_a_counterparty("uring", Behaviour::Idle, Sources::Few);
 }
 
 #[test]
 fn idle_flood_epoll() {
-    a_flood_never_locks_out_a_counterparty("epoll", Behaviour::Idle);
+    a_flood_never_locks_out_a_counterparty("epoll", Behaviour::Idle, Sources::Few);
+}
+
+/// The flood from as many addresses as connections: the oldest of all is turned away, and
+/// the counterparty's connection, the newest, stays until its Logon is read.
+#[test]
+fn idle_flood_from_one_address_per_connection_uring() {
+    a_flood_never_locks_out_a_counterparty("uring", Behaviour::Idle, Sources::OnePerConnection);
 }
 
 #[test]
 fn garbage_flood_uring() {
-    a_flood_never_locks_out_a_counterparty("uring", Behaviour::Garbage);
+    a_flood_never_locks_out_a_counterparty("uring", Behaviour::Garbage, Sources::Few);
 }
 
 #[test]
 fn garbage_flood_epoll() {
-    a_flood_never_locks_out_a_counterparty("epoll", Behaviour::Garbage);
+    a_flood_never_locks_out_a_counterparty("epoll", Behaviour::Garbage, Sources::Few);
 }
 
 /// The ClientHello a TLS client trusting `ca` sends first.
