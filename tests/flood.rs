@@ -294,6 +294,10 @@ fn a_flood_never_locks_out_a_counterparty(
     );
     let parked = metric(&engine, "fixring_parked_connections");
     flood.stop();
+    assert!(
+        parked > 0,
+        "{transport}: nothing parked during the flood (fixring_parked_connections)"
+    );
     let events = app.with(|s| s.events.len()) - events_before;
     let slowest = took.iter().max().copied().unwrap_or_default();
     eprintln!(
