@@ -11,9 +11,8 @@
 //!   its spin watches the completion queue and the kernel's `IORING_SQ_TASKRUN` flag in user
 //!   space and enters only when there is something to submit or to run.
 //! - Each connection keeps one multishot `Recv` armed on a provided-buffer ring shared by the
-//!   whole backend (`IOU_PBUF_RING_INC` where the kernel has it, see
-//!   [`UringBackend::incremental_buffers`]); each receive is copied into the connection's
-//!   receive slot and its buffer handed back at once.
+//!   whole backend; each receive is copied into the connection's receive slot and its buffer
+//!   handed back at once.
 //! - Sends go from the connection's send slot with `IOSQE_CQE_SKIP_SUCCESS` and
 //!   `MSG_DONTWAIT | MSG_WAITALL`: they complete inside the enter that issues them and post a
 //!   completion only when they fail or find the socket's buffer full, after which the
@@ -176,12 +175,6 @@ impl UringBackend {
     /// descriptors are used).
     pub fn fixed_files(&self) -> bool {
         self.fixed_files
-    }
-
-    /// Whether the provided-buffer ring is consumed incrementally (`IOU_PBUF_RING_INC`,
-    /// Linux 6.12): many receives share one buffer. Without it each receive takes a buffer.
-    pub fn incremental_buffers(&self) -> bool {
-        self.provided.incremental()
     }
 
     /// Puts connection `idx`'s socket in the fixed-file table, when there is one.

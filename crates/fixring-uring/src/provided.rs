@@ -1,13 +1,16 @@
 //! The provided-buffer ring every multishot receive of the backend draws from.
 //!
 //! One mapping holds the ring of buffer descriptions (page-aligned, as the kernel wants) and
-//! the buffers themselves. The ring is registered with `IOU_PBUF_RING_INC` where the kernel
-//! has it (Linux 6.12): the kernel then fills a buffer piece by piece, one receive after
-//! another, and says with `IORING_CQE_F_BUF_MORE` that it will go on filling it; without the
-//! flag each receive takes a whole buffer. Either way a receive's bytes are copied out into
-//! the connection's receive slot while its completion is handled, and a buffer the kernel has
-//! finished with goes back to the ring at once, so the buffers are shared by every connection
-//! and an idle connection holds none.
+//! the buffers themselves. Each receive takes a whole buffer; its bytes are copied out into
+//! the connection's receive slot while its completion is handled, and the buffer goes back
+//! to the ring at once, so the buffers are shared by every connection and an idle connection
+//! holds none.
+//!
+//! The ring is not registered for incremental consumption (`IOU_PBUF_RING_INC`, Linux 6.12,
+//! where the kernel fills one buffer piece by piece over many receives): measured here, it
+//! gave the same median round trip and a longer tail (one session: p99 over epoll's 1.22–1.27
+//! with it, 1.04–1.09 without), and no gain with 100 or 1,000 sessions
+//! (docs/benchmarks.md).
 
 use std::io;
 use std::ptr::NonNull;
@@ -22,9 +25,6 @@ use crate::ring::Ring;
 
 /// The buffer group of the ring.
 pub(crate) const GROUP: u16 = 0;
-/// `IOU_PBUF_RING_INC` (the crate has the constant but does not export it): incremental
-/// consumption of provided buffers.
-const PBUF_RING_INC: u16 = 2;
 /// The most entries a provided-buffer ring may have.
 const MAX_ENTRIES: usize = 1 << 15;
 
@@ -39,9 +39,6 @@ pub(crate) struct Provided {
     buf_size: usize,
     /// The tail published to the kernel.
     tail: u16,
-    /// Bytes the kernel has filled in each buffer (incremental mode).
-    filled: Vec<u32>,
-    incremental: bool,
     /// Set when receives may still target the buffers at drop: the mapping is then kept.
     leak: bool,
 }
@@ -84,33 +81,21 @@ impl Provided {
             entries: entries16,
             buf_size,
             tail: 0,
-            filled: vec![0; entries],
-            incremental: true,
             leak: false,
         };
         let ring_addr = base.as_ptr() as u64;
         // Safety: the ring entries lie at the start of the mapping (page-aligned, zeroed, so
         // the tail starts at 0), which lives until this value drops; the backend drops the
         // ring first (field order) and leaks the mapping when receives may remain.
-        let registered =
-            unsafe { ring.register_buf_ring(ring_addr, entries16, GROUP, PBUF_RING_INC) };
-        if let Err(e) = registered {
-            if e.raw_os_error() != Some(libc::EINVAL) {
-                return Err(e);
+        let registered = unsafe { ring.register_buf_ring(ring_addr, entries16, GROUP, 0) };
+        match registered {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                return Err(BackendError::KernelTooOld(
+                    "io_uring's provided-buffer rings (Linux 5.19)",
+                )
+                .into());
             }
-            // A kernel before 6.12: whole buffers per receive.
-            provided.incremental = false;
-            // Safety: as above.
-            let plain = unsafe { ring.register_buf_ring(ring_addr, entries16, GROUP, 0) };
-            match plain {
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                    return Err(BackendError::KernelTooOld(
-                        "io_uring's provided-buffer rings (Linux 5.19)",
-                    )
-                    .into());
-                }
-                other => other?,
-            }
+            other => other?,
         }
         for bid in 0..entries16 {
             provided.push(bid);
@@ -119,49 +104,29 @@ impl Provided {
         Ok(provided)
     }
 
-    /// Whether the kernel consumes buffers incrementally (`IOU_PBUF_RING_INC`).
-    pub(crate) fn incremental(&self) -> bool {
-        self.incremental
-    }
-
     /// Keeps the mapping alive past drop, for receives that never completed.
     pub(crate) fn leak_on_drop(&mut self) {
         self.leak = true;
     }
 
-    /// The bytes a receive completion put in its buffer, and what to do with the buffer
-    /// after they are copied out (see [`Provided::release`]).
+    /// The bytes a receive completion put in its buffer, and the buffer, to hand back with
+    /// [`Provided::release`] once they are copied out.
     ///
     /// # Safety
     ///
     /// `cqe_flags` and `len` must come from a completion of a receive from this ring, and
     /// the slice must be dropped before [`Provided::release`] hands the buffer back.
-    pub(crate) unsafe fn bytes(&mut self, cqe_flags: u32, len: usize) -> Option<(&[u8], u16)> {
+    pub(crate) unsafe fn bytes(&self, cqe_flags: u32, len: usize) -> Option<(&[u8], u16)> {
         let bid = cqueue::buffer_select(cqe_flags)?;
-        let filled = self.filled.get_mut(usize::from(bid))?;
-        let start = if self.incremental {
-            *filled as usize
-        } else {
-            0
-        };
-        let end = start.saturating_add(len).min(self.buf_size);
-        *filled = u32::try_from(end).unwrap_or(u32::MAX);
         let buf = self.buffer(bid)?;
-        // Safety: the kernel wrote `len` bytes at the buffer's fill point and is done with
-        // them (their completion arrived); the range lies inside the buffer.
-        let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().add(start), end - start) };
+        // Safety: the kernel wrote `len` bytes at the buffer's start and is done with them
+        // (their completion arrived); the range lies inside the buffer.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr(), len.min(self.buf_size)) };
         Some((bytes, bid))
     }
 
-    /// Hands buffer `bid` back to the kernel unless the completion says it still fills it
-    /// (`IORING_CQE_F_BUF_MORE`).
-    pub(crate) fn release(&mut self, bid: u16, cqe_flags: u32) {
-        if self.incremental && cqueue::buffer_more(cqe_flags) {
-            return;
-        }
-        if let Some(filled) = self.filled.get_mut(usize::from(bid)) {
-            *filled = 0;
-        }
+    /// Hands buffer `bid` back to the kernel.
+    pub(crate) fn release(&mut self, bid: u16) {
         self.push(bid);
         self.publish();
     }

@@ -90,7 +90,7 @@ impl UringBackend {
             }
         }
         if let Some(bid) = buffer {
-            self.provided.release(bid, cqe.flags);
+            self.provided.release(bid);
         }
         let generation = token.generation;
         let Some(c) = self.conns.current(idx, generation) else {

@@ -267,21 +267,6 @@ fn the_last_bytes_before_a_close_are_readable_when_they_are_reported() {
     assert_eq!(got, b"last words");
 }
 
-/// The running kernel's version, as (major, minor).
-fn kernel_version() -> (u32, u32) {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut parts = release
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|p| p.parse().ok());
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-}
-
-#[test]
-fn buffers_are_consumed_incrementally_where_the_kernel_can() {
-    let b = backend(&options(BusyPoll::Park));
-    assert_eq!(b.incremental_buffers(), kernel_version() >= (6, 12));
-}
-
 #[test]
 fn shutdown_closes_sockets_held_in_the_fixed_file_table() {
     let mut b = backend(&options(BusyPoll::Park));
