@@ -8,8 +8,8 @@
 //!
 //! The ring is not registered for incremental consumption (`IOU_PBUF_RING_INC`, Linux 6.12,
 //! where the kernel fills one buffer piece by piece over many receives): measured here, it
-//! gave the same median round trip and a longer tail (one session: p99 over epoll's 1.22–1.27
-//! with it, 1.04–1.09 without), and no gain with 100 or 1,000 sessions
+//! gave the same median round trip and a longer tail (one session: p99 over epoll's 1.22–1.28
+//! with it, 1.03–1.09 without), and no gain with 100 or 1,000 sessions
 //! (docs/benchmarks.md).
 
 use std::io;
