@@ -2,8 +2,8 @@
 //! connections, and one of garbage senders, that connect again as soon as they are closed, a
 //! configured session logs on 10 times out of 10, each within [`LOGON_BOUND`]; the session
 //! already logged on stays up; descriptors and memory come back; and the flood is reported in
-//! a few events, not one per connection. On both backends, over loopback. Also: a session's latency through a flood of TLS
-//! ClientHellos, and an acceptor out of descriptors.
+//! a few events, not one per connection. On both backends, over loopback. Also: a session's
+//! latency through a flood of TLS ClientHellos, and an acceptor out of descriptors.
 
 mod common;
 
@@ -225,10 +225,10 @@ impl Sources {
     }
 }
 
-fn flood_plan(target: SocketAddr, behaviour: Behaviour) -> FloodPlan {
+fn flood_plan(target: SocketAddr, behaviour: Behaviour, sources: Sources) -> FloodPlan {
     FloodPlan {
         target,
-        sources: Sources::Few.addresses(),
+        sources: sources.addresses(),
         connections: FLOOD,
         payload: match behaviour {
             Behaviour::Idle => Vec::new(),
@@ -255,10 +255,7 @@ fn a_flood_never_locks_out_a_counterparty(
     let (fds_before, rss_before) = (open_fds(), rss_kib());
     let events_before = app.with(|s| s.events.len());
 
-    let flood = Flood::start(FloodPlan {
-        sources: sources.addresses(),
-        ..flood_plan(addr, behaviour)
-    });
+    let flood = Flood::start(flood_plan(addr, behaviour, sources));
     // The flood is on once every one of its connections has been tried and the acceptor is
     // closing them as they come.
     let on = Instant::now();
@@ -519,6 +516,7 @@ fn a_flood_leaves_sessions_trading(keys: &str, pki: MakePki) {
         ..flood_plan(
             SocketAddr::from((Ipv4Addr::LOCALHOST, tls_port)),
             Behaviour::Idle,
+            Sources::Few,
         )
     });
     let on = Instant::now();

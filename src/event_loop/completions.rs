@@ -335,13 +335,19 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Closes socket `conn`, which the router refused before its Logon (its events are
     /// reported already), or, while a flood is on, parks it (see [`super::parked`]).
     fn turn_away(&mut self, now: Instant, conn: ConnId) {
-        self.owners.remove(conn);
-        if self.router.flood_on()
-            && let Some(fd) = self.backend.socket_fd(conn)
-        {
-            self.parked.park(now, fd);
+        if !self.router.flood_on() {
+            self.owners.remove(conn);
+            self.backend.close(conn);
+            return;
         }
-        self.backend.close(conn);
+        let Self {
+            owners,
+            backend,
+            parked,
+            ..
+        } = self;
+        super::park_and_close(owners, backend, parked, now, conn);
+        self.note_deadline(self.parked.deadline());
     }
 
     /// A listener ran out of descriptors or memory and backs off: one `fix.connection.error`

@@ -9,9 +9,9 @@
 //! on all of them when there is no other. Beside a pinned loop on its core, a thread signing
 //! a stream of ClientHellos delayed the loop's wake-ups by up to milliseconds, nice 19 or
 //! not; on the other cores it takes the time they leave, and, unlike `SCHED_IDLE`, it is
-//! never starved outright by a busy host, so a counterparty's TLS Logon always gets through. The step comes
-//! back through the thread's queue and wakes the loop, which sends the answer and routes the
-//! socket's Logon.
+//! never starved outright by a busy host, so a counterparty's TLS Logon always gets through.
+//! The step comes back through the thread's queue and wakes the loop, which sends the answer
+//! and routes the socket's Logon.
 //!
 //! Steps wait newest first, so a counterparty's handshake does not queue behind a flood's,
 //! and at most [`WAITING_LIMIT`] of them: beyond that the oldest is dropped unrun and its

@@ -586,13 +586,23 @@ fn parker<'a, B: Backend>(
     parked: &'a mut parked::Parked,
     now: Instant,
 ) -> impl FnMut(fixring_io::ConnId) + 'a {
-    move |conn| {
-        owners.remove(conn);
-        if let Some(fd) = backend.socket_fd(conn) {
-            parked.park(now, fd);
-        }
-        backend.close(conn);
+    move |conn| park_and_close(owners, backend, parked, now, conn)
+}
+
+/// Parks socket `conn` (see [`parked`]), closes its connection in the backend, and forgets
+/// its owner.
+fn park_and_close<B: Backend>(
+    owners: &mut Owners,
+    backend: &mut B,
+    parked: &mut parked::Parked,
+    now: Instant,
+    conn: fixring_io::ConnId,
+) {
+    if let Some(fd) = backend.socket_fd(conn) {
+        parked.park(now, fd);
     }
+    owners.remove(conn);
+    backend.close(conn);
 }
 
 /// Closes a socket the router gives up, and forgets its owner.
