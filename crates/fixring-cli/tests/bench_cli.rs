@@ -291,9 +291,90 @@ fn many_sessions_report_throughput_cpu_and_system_calls() {
 }
 
 #[test]
-fn sessions_do_not_combine_with_rounds() {
-    let output = bench(&["--sessions", "2", "--rounds", "2"]);
-    assert_eq!(output.status.code(), Some(2));
+fn sessions_in_rounds_add_up_and_compare_every_figure() {
+    let args = [
+        "--sessions",
+        "4",
+        "--rounds",
+        "2",
+        "--orders",
+        "2000",
+        "--warmup",
+        "200",
+        "--scenarios",
+        "uring,epoll",
+        "--json",
+    ];
+    let output = bench(&args);
+    let text = stdout_of(&output);
+    let json = text.trim();
+    json::check(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(
+        json.contains("rounds=2 (ABBA) sessions=4 inflight=1"),
+        "{json}"
+    );
+    assert!(json.contains("\"rounds\":2,\"ratios\":{"), "{json}");
+    let uring = !String::from_utf8_lossy(&output.stderr).contains("skipping uring");
+    let names = if uring {
+        vec!["uring", "epoll"]
+    } else {
+        vec!["epoll"]
+    };
+    for name in names {
+        let at = json
+            .find(&format!("{{\"name\":\"{name}\""))
+            .unwrap_or_else(|| panic!("{name} in {json}"));
+        let entry = &json[at..at + json[at..].find('}').unwrap() + 1];
+        // Both rounds' round trips, 2 x 1000, are in the figures.
+        assert!(entry.contains("\"count\":2000"), "{entry}");
+        for key in [
+            "msgs_per_s",
+            "cpu_us_per_msg",
+            "syscalls_per_msg",
+            "p50_ns",
+            "p99_ns",
+        ] {
+            let value = number(entry, key).unwrap_or_else(|| panic!("{key} in {entry}"));
+            assert!(value.is_finite() && value > 0.0, "{key} in {entry}");
+        }
+    }
+    if !uring {
+        return;
+    }
+    for measure in [
+        "cpu_us_per_msg",
+        "msgs_per_s",
+        "syscalls_per_msg",
+        "p50",
+        "p99",
+    ] {
+        let key = format!("uring_over_epoll_{measure}");
+        let stat = |stat: &str| {
+            let key = format!("{key}_{stat}");
+            number(json, &key).unwrap_or_else(|| panic!("{key} in {json}"))
+        };
+        let (median, min, max) = (stat("median"), stat("min"), stat("max"));
+        for value in [median, min, max] {
+            assert!(value.is_finite() && value > 0.0, "{key}: {value} in {json}");
+        }
+        assert!(min <= median && median <= max, "{key} in {json}");
+        assert!((0.0..=2.0).contains(&stat("wins")), "{key} in {json}");
+        assert_eq!(stat("rounds"), 2.0, "{key} in {json}");
+    }
+}
+
+#[test]
+fn sessions_refuse_zero_rounds_and_max_rate_with_rounds() {
+    for args in [
+        &["--sessions", "2", "--rounds", "0"][..],
+        &["--sessions", "2", "--rounds", "2", "--max-rate"],
+    ] {
+        let output = bench(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--rounds"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
 }
 
 #[test]

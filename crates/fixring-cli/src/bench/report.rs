@@ -141,27 +141,56 @@ pub(crate) fn table(results: &[Measured]) -> String {
     out
 }
 
-/// The per-round comparisons of a run in rounds: per pair and percentile, the median ratio,
-/// its range, and in how many rounds the first scenario was faster.
+/// The per-round comparisons of a run in rounds: one row per pair of scenarios, one column
+/// per figure compared, each cell the median ratio, its range, and in how many rounds the
+/// first scenario won; each column's heading says whether a ratio below or above 1 wins.
 pub(crate) fn ratio_table(rounds: u32, ratios: &[Ratio]) -> String {
-    let mut out =
-        format!("per-round ratios over {rounds} rounds: median [min-max], rounds faster\n");
+    let mut out = format!(
+        "per-round ratios over {rounds} rounds: median [min-max], rounds won by the first\n"
+    );
+    let rows: Vec<&[Ratio]> = ratios
+        .chunk_by(|a, b| (a.over, a.under) == (b.over, b.under))
+        .collect();
     let name = |r: &Ratio| format!("{} / {}", r.over, r.under);
     let width = ratios.iter().map(|r| name(r).len()).fold(24, usize::max);
-    let _ = writeln!(out, "{:<width$} {:>24} {:>24}", "comparison", "p50", "p99");
-    for pair in ratios.chunks(2) {
-        let Some(first) = pair.first() else { continue };
+    let cell = |r: &Ratio| {
+        format!(
+            "{:.2} [{:.2}-{:.2}] {}/{}",
+            r.median(),
+            r.min(),
+            r.max(),
+            r.wins(),
+            r.values.len()
+        )
+    };
+    let headings: Vec<String> = rows.first().map_or_else(Vec::new, |row| {
+        row.iter()
+            .map(|r| {
+                let wins = if r.measure.higher_wins() { ">1" } else { "<1" };
+                format!("{} ({wins} wins)", r.measure.label())
+            })
+            .collect()
+    });
+    let widths: Vec<usize> = headings
+        .iter()
+        .enumerate()
+        .map(|(column, heading)| {
+            rows.iter()
+                .filter_map(|row| row.get(column))
+                .map(|r| cell(r).len())
+                .fold(heading.len().max(20), usize::max)
+        })
+        .collect();
+    let _ = write!(out, "{:<width$}", "comparison");
+    for (heading, w) in headings.iter().zip(&widths) {
+        let _ = write!(out, "  {heading:>w$}");
+    }
+    out.push('\n');
+    for row in rows {
+        let Some(first) = row.first() else { continue };
         let _ = write!(out, "{:<width$}", name(first));
-        for ratio in pair {
-            let cell = format!(
-                "{:.2} [{:.2}-{:.2}] {}/{}",
-                ratio.median(),
-                ratio.min(),
-                ratio.max(),
-                ratio.wins(),
-                ratio.values.len()
-            );
-            let _ = write!(out, " {cell:>24}");
+        for (ratio, w) in row.iter().zip(&widths) {
+            let _ = write!(out, "  {:>w$}", cell(ratio));
         }
         out.push('\n');
     }
@@ -250,9 +279,15 @@ pub(crate) fn sessions_table(results: &[Searched]) -> String {
 
 /// A `--sessions` run as one JSON object: per scenario `msgs_per_s`, `cpu_us_per_msg`
 /// (`null` where the clocks could not be read), `syscalls_per_msg`, the percentiles in
-/// nanoseconds, and `max_rate_p99_under_1ms` when searched (`null` when no rate passed).
-pub(crate) fn sessions_json(machine: &Machine, options: &str, results: &[Searched]) -> String {
-    scenarios_json(machine, options, results, |out, (m, found)| {
+/// nanoseconds, and `max_rate_p99_under_1ms` when searched (`null` when no rate passed); then
+/// `extra` as in [`json`].
+pub(crate) fn sessions_json(
+    machine: &Machine,
+    options: &str,
+    results: &[Searched],
+    extra: &str,
+) -> String {
+    scenarios_json(machine, options, results, extra, |out, (m, found)| {
         let _ = write!(
             out,
             ",\"tls\":{},\"count\":{},\"msgs_per_s\":{},\"cpu_us_per_msg\":{},\"syscalls_per_msg\":{}",
@@ -326,7 +361,7 @@ fn quantiles_json(out: &mut String, prefix: &str, h: &Histogram<u64>) {
 /// `name`, `tls`, `count`, `rate` and the percentiles in nanoseconds, then `extra` (members
 /// with a leading comma, such as [`ratios_json`]'s).
 pub(crate) fn json(machine: &Machine, options: &str, results: &[Measured], extra: &str) -> String {
-    let mut out = scenarios_json(machine, options, results, |out, m| {
+    scenarios_json(machine, options, results, extra, |out, m| {
         let _ = write!(
             out,
             ",\"tls\":{},\"count\":{},\"rate\":{:.1}",
@@ -336,11 +371,7 @@ pub(crate) fn json(machine: &Machine, options: &str, results: &[Measured], extra
         );
         quantiles_json(out, "", &m.histogram);
         m.scenario.name
-    });
-    out.pop();
-    out.push_str(extra);
-    out.push('}');
-    out
+    })
 }
 
 /// The connection set-up times as one JSON object, like [`json`], with `start_…_ns`,
@@ -350,7 +381,7 @@ pub(crate) fn connect_json(
     options: &str,
     results: &[ConnectMeasured],
 ) -> String {
-    scenarios_json(machine, options, results, |out, m| {
+    scenarios_json(machine, options, results, "", |out, m| {
         let _ = write!(
             out,
             ",\"tls\":{},\"count\":{}",
@@ -366,10 +397,12 @@ pub(crate) fn connect_json(
 
 /// `machine`, `options` and a `scenarios` array: one object per result, its `name` first,
 /// then the fields `fields` writes (each with a leading comma); `fields` returns the name.
+/// `extra` (members with a leading comma) follows the array.
 fn scenarios_json<T>(
     machine: &Machine,
     options: &str,
     results: &[T],
+    extra: &str,
     fields: impl Fn(&mut String, &T) -> &'static str,
 ) -> String {
     let mut out = String::new();
@@ -387,7 +420,9 @@ fn scenarios_json<T>(
         out.push_str(&entry);
         out.push('}');
     }
-    out.push_str("]}");
+    out.push(']');
+    out.push_str(extra);
+    out.push('}');
     out
 }
 
@@ -397,6 +432,7 @@ mod tests {
 
     use super::*;
     use crate::bench::SCENARIOS;
+    use crate::bench::rounds::Measure;
 
     fn measured(index: usize, values: &[u64]) -> Measured {
         let mut histogram = Histogram::new_with_bounds(1, 3_600_000_000_000, 3).unwrap();
@@ -469,13 +505,13 @@ mod tests {
             Ratio {
                 over: "uring",
                 under: "epoll",
-                percentile: "p50",
+                measure: Measure::P50,
                 values: vec![0.9, 1.1, 0.95],
             },
             Ratio {
                 over: "uring",
                 under: "epoll",
-                percentile: "p99",
+                measure: Measure::P99,
                 values: vec![1.0, 1.2, 0.8],
             },
         ];
@@ -498,6 +534,36 @@ mod tests {
             assert!(json.contains(key), "{key} in {json}");
         }
         assert_eq!(json_number(f64::NAN), "null");
+    }
+
+    #[test]
+    fn the_ratio_table_says_which_way_wins() {
+        let ratio = |over, under, measure| Ratio {
+            over,
+            under,
+            measure,
+            values: vec![1.2, 0.8],
+        };
+        let mut ratios = Vec::new();
+        for (over, under) in [("uring", "epoll"), ("uring-tls", "epoll-tls")] {
+            for measure in [Measure::MsgsPerS, Measure::CpuUsPerMsg, Measure::P99] {
+                ratios.push(ratio(over, under, measure));
+            }
+        }
+        let table = ratio_table(2, &ratios);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].contains("rounds won"), "{table}");
+        for heading in ["msgs/s (>1 wins)", "cpu us/msg (<1 wins)", "p99 (<1 wins)"] {
+            assert!(lines[1].contains(heading), "{heading} in {table}");
+        }
+        for (line, name) in lines[2..]
+            .iter()
+            .zip(["uring / epoll", "uring-tls / epoll-tls"])
+        {
+            assert!(line.starts_with(name), "{table}");
+            assert_eq!(line.matches("1.00 [0.80-1.20] 1/2").count(), 3, "{table}");
+        }
     }
 
     #[test]

@@ -2,35 +2,93 @@
 //! noisy machine lands on all of them alike instead of on whichever ran during it.
 //!
 //! Round `r` runs the scenarios forward when `r` is even and backward when it is odd (ABBA:
-//! each scenario is as often early as late). The percentiles are those of all rounds merged;
-//! the comparisons are per round — a scenario against the baseline of the same round, io_uring
-//! against epoll of the same round, a scenario with a data dictionary against the same without
-//! — summed up as the median ratio, its range, and the rounds
-//! in which the first was faster.
+//! each scenario is as often early as late). The figures reported are those of all rounds
+//! added up; the comparisons are per round — a scenario against the baseline of the same round,
+//! io_uring against epoll of the same round, a scenario with a data dictionary against the same
+//! without — summed up as the median ratio, its range, and the rounds the first won. The same
+//! rounds run single-session scenarios ([`Measured`]) and `--sessions` ones
+//! ([`SessionsMeasured`]), which compare throughput, CPU and system calls besides latency.
 
-use super::{BenchError, Measured, Options, Scenario, ScenarioKind, run_scenario};
+use hdrhistogram::Histogram;
+
+use super::sessions::SessionsMeasured;
+use super::{BenchError, Measured, Options, Scenario, ScenarioKind};
 use fixring_core::config::Transport;
 
 /// The results of a run in rounds.
 #[derive(Debug)]
-pub(crate) struct RoundsMeasured {
+pub(crate) struct RoundsMeasured<T> {
     /// Each scenario over all rounds, in the order of the scenarios.
-    pub merged: Vec<Measured>,
+    pub merged: Vec<T>,
     /// The per-round ratios.
     pub ratios: Vec<Ratio>,
     /// How many rounds ran.
     pub rounds: u32,
 }
 
-/// One comparison over the rounds: `over`'s percentile divided by `under`'s, per round.
+/// A figure compared between two scenarios of a round, and which way of it is better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Measure {
+    /// Round trips per second: higher is better.
+    MsgsPerS,
+    /// Loop CPU time per round trip: lower is better.
+    CpuUsPerMsg,
+    /// System calls per round trip: lower is better.
+    SyscallsPerMsg,
+    /// The median latency: lower is better.
+    P50,
+    /// The 99th percentile latency: lower is better.
+    P99,
+}
+
+impl Measure {
+    /// The JSON key stem, as in the scenarios' own members (`msgs_per_s`, `p50`).
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::MsgsPerS => "msgs_per_s",
+            Self::CpuUsPerMsg => "cpu_us_per_msg",
+            Self::SyscallsPerMsg => "syscalls_per_msg",
+            Self::P50 => "p50",
+            Self::P99 => "p99",
+        }
+    }
+
+    /// The column label, as in the tables (`msgs/s`, `p50`).
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::MsgsPerS => "msgs/s",
+            Self::CpuUsPerMsg => "cpu us/msg",
+            Self::SyscallsPerMsg => "syscalls/msg",
+            Self::P50 => "p50",
+            Self::P99 => "p99",
+        }
+    }
+
+    /// Whether a ratio above 1 wins (throughput) rather than one below 1 (costs, latencies).
+    pub(crate) fn higher_wins(self) -> bool {
+        self == Self::MsgsPerS
+    }
+
+    /// The percentile of `histogram` this measure is, if it is one, in nanoseconds.
+    fn of_histogram(self, histogram: &Histogram<u64>) -> Option<f64> {
+        let quantile = match self {
+            Self::P50 => 0.5,
+            Self::P99 => 0.99,
+            Self::MsgsPerS | Self::CpuUsPerMsg | Self::SyscallsPerMsg => return None,
+        };
+        Some(histogram.value_at_quantile(quantile) as f64)
+    }
+}
+
+/// One comparison over the rounds: `over`'s figure divided by `under`'s, per round.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Ratio {
     /// The scenario compared.
     pub over: &'static str,
     /// The scenario it is compared with.
     pub under: &'static str,
-    /// The percentile's label (`p50`, `p99`).
-    pub percentile: &'static str,
+    /// The figure compared.
+    pub measure: Measure,
     /// The ratio of each round, in the order of the rounds.
     pub values: Vec<f64>,
 }
@@ -57,24 +115,93 @@ impl Ratio {
         self.values.iter().copied().fold(f64::NAN, f64::max)
     }
 
-    /// Rounds in which `over` was faster than `under` (a ratio below 1).
+    /// Rounds in which `over` did better than `under`: a ratio above 1 where higher is
+    /// better ([`Measure::higher_wins`]), below 1 otherwise.
     pub(crate) fn wins(&self) -> usize {
-        self.values.iter().filter(|&&r| r < 1.0).count()
+        let won = |r: f64| {
+            if self.measure.higher_wins() {
+                r > 1.0
+            } else {
+                r < 1.0
+            }
+        };
+        self.values.iter().filter(|&&r| won(r)).count()
     }
 
-    /// The JSON key stem, e.g. `uring_over_epoll_p50`.
+    /// The JSON key stem, e.g. `uring_over_epoll_p50`, `uring_over_epoll_msgs_per_s`.
     pub(crate) fn key(&self) -> String {
         format!(
             "{}_over_{}_{}",
             self.over.replace('-', "_"),
             self.under.replace('-', "_"),
-            self.percentile.replace('.', "")
+            self.measure.key()
         )
     }
 }
 
-/// The percentiles compared round by round.
-const COMPARED: [(&str, f64); 2] = [("p50", 0.5), ("p99", 0.99)];
+/// What one scenario measured in one round, as far as rounds are concerned: the figures
+/// compared round by round, and how two rounds of a scenario add up.
+pub(crate) trait RoundResult {
+    /// The figures compared between the scenarios of a round, in the order reported.
+    const COMPARED: &'static [Measure];
+
+    /// This result's `measure`, when it has one.
+    fn value(&self, measure: Measure) -> Option<f64>;
+
+    /// Adds `other`, the same scenario in another round, to this result.
+    fn add(&mut self, other: &Self) -> Result<(), BenchError>;
+}
+
+/// Adds the latencies of `other` to `histogram`.
+fn add_histogram(histogram: &mut Histogram<u64>, other: &Histogram<u64>) -> Result<(), BenchError> {
+    histogram
+        .add(other)
+        .map_err(|e| BenchError::Protocol(format!("merging rounds: {e}")))
+}
+
+impl RoundResult for Measured {
+    const COMPARED: &'static [Measure] = &[Measure::P50, Measure::P99];
+
+    fn value(&self, measure: Measure) -> Option<f64> {
+        measure.of_histogram(&self.histogram)
+    }
+
+    fn add(&mut self, other: &Self) -> Result<(), BenchError> {
+        add_histogram(&mut self.histogram, &other.histogram)?;
+        self.elapsed += other.elapsed;
+        Ok(())
+    }
+}
+
+impl RoundResult for SessionsMeasured {
+    const COMPARED: &'static [Measure] = &[
+        Measure::MsgsPerS,
+        Measure::CpuUsPerMsg,
+        Measure::SyscallsPerMsg,
+        Measure::P50,
+        Measure::P99,
+    ];
+
+    fn value(&self, measure: Measure) -> Option<f64> {
+        match measure {
+            Measure::MsgsPerS => Some(self.msgs_per_s()),
+            Measure::CpuUsPerMsg => self.cpu_us_per_msg(),
+            Measure::SyscallsPerMsg => Some(self.syscalls_per_msg()),
+            Measure::P50 | Measure::P99 => measure.of_histogram(&self.histogram),
+        }
+    }
+
+    /// Round trips, windows, CPU time (unknown if either is) and system calls add up, so the
+    /// rates of the sum are over all rounds.
+    fn add(&mut self, other: &Self) -> Result<(), BenchError> {
+        add_histogram(&mut self.histogram, &other.histogram)?;
+        self.round_trips += other.round_trips;
+        self.window += other.window;
+        self.cpu = self.cpu.zip(other.cpu).map(|(a, b)| a + b);
+        self.system_calls += other.system_calls;
+        Ok(())
+    }
+}
 
 /// The scenarios of round `round`, forward or backward.
 pub(crate) fn round_order(scenarios: &[Scenario], round: u32) -> Vec<Scenario> {
@@ -85,25 +212,31 @@ pub(crate) fn round_order(scenarios: &[Scenario], round: u32) -> Vec<Scenario> {
     order
 }
 
-/// Runs `rounds` rounds of `scenarios`, each measuring its share of `options.orders` (and of
-/// the warm-up), at least one round trip; `progress(name, round, done, total)` as it goes.
-pub(crate) fn run(
+/// Measures one scenario with the options of a round, reporting `(done, total)` as it goes.
+pub(crate) type MeasureOne<'a, T> =
+    dyn FnMut(Scenario, &Options, &mut dyn FnMut(u64, u64)) -> Result<T, BenchError> + 'a;
+
+/// Runs `rounds` rounds of `scenarios` with `measure`, each measuring its share of
+/// `options.orders` (and of the warm-up), at least one round trip;
+/// `progress(name, round, done, total)` as it goes.
+pub(crate) fn run<T: RoundResult>(
     scenarios: &[Scenario],
     options: &Options,
     rounds: u32,
+    measure: &mut MeasureOne<'_, T>,
     progress: &mut dyn FnMut(&'static str, u32, u64, u64),
-) -> Result<RoundsMeasured, BenchError> {
+) -> Result<RoundsMeasured<T>, BenchError> {
     let rounds = rounds.max(1);
     let mut round_options = options.clone();
     round_options.orders = options.orders.div_ceil(u64::from(rounds)).max(1);
     round_options.warmup = options.warmup.div_ceil(u64::from(rounds));
     // by_round[r][s]: scenario s (in the order of `scenarios`) in round r.
-    let mut by_round: Vec<Vec<Measured>> = Vec::with_capacity(rounds as usize);
+    let mut by_round: Vec<Vec<T>> = Vec::with_capacity(rounds as usize);
     for round in 0..rounds {
-        let mut results: Vec<Option<Measured>> = vec![None; scenarios.len()];
+        let mut results: Vec<Option<T>> = scenarios.iter().map(|_| None).collect();
         for scenario in round_order(scenarios, round) {
             let mut show = |done, total| progress(scenario.name, round, done, total);
-            let measured = run_scenario(scenario, &round_options, &mut show)?;
+            let measured = measure(scenario, &round_options, &mut show)?;
             if let Some(at) = scenarios.iter().position(|s| *s == scenario) {
                 results[at] = Some(measured);
             }
@@ -111,7 +244,7 @@ pub(crate) fn run(
         by_round.push(results.into_iter().flatten().collect());
     }
     let ratios = ratios(scenarios, &by_round);
-    let merged = merge(scenarios, &by_round)?;
+    let merged = merge(by_round)?;
     Ok(RoundsMeasured {
         merged,
         ratios,
@@ -120,24 +253,13 @@ pub(crate) fn run(
 }
 
 /// Each scenario's rounds added together.
-fn merge(scenarios: &[Scenario], by_round: &[Vec<Measured>]) -> Result<Vec<Measured>, BenchError> {
-    let mut merged = Vec::with_capacity(scenarios.len());
-    for (at, scenario) in scenarios.iter().enumerate() {
-        let mut histogram = super::new_histogram()?;
-        let mut elapsed = std::time::Duration::ZERO;
-        for round in by_round {
-            if let Some(m) = round.get(at) {
-                histogram
-                    .add(&m.histogram)
-                    .map_err(|e| BenchError::Protocol(format!("merging rounds: {e}")))?;
-                elapsed += m.elapsed;
-            }
+fn merge<T: RoundResult>(by_round: Vec<Vec<T>>) -> Result<Vec<T>, BenchError> {
+    let mut rounds = by_round.into_iter();
+    let mut merged = rounds.next().unwrap_or_default();
+    for round in rounds {
+        for (sum, m) in merged.iter_mut().zip(&round) {
+            sum.add(m)?;
         }
-        merged.push(Measured {
-            scenario: *scenario,
-            histogram,
-            elapsed,
-        });
     }
     Ok(merged)
 }
@@ -172,23 +294,24 @@ fn pairs(scenarios: &[Scenario]) -> Vec<(usize, usize)> {
     pairs
 }
 
-/// The per-round ratios of every pair, p50 then p99.
-pub(crate) fn ratios(scenarios: &[Scenario], by_round: &[Vec<Measured>]) -> Vec<Ratio> {
+/// The per-round ratios of every pair, one per figure of [`RoundResult::COMPARED`] in its
+/// order; a round whose `under` figure is zero or unknown is left out of that ratio.
+pub(crate) fn ratios<T: RoundResult>(scenarios: &[Scenario], by_round: &[Vec<T>]) -> Vec<Ratio> {
     let mut out = Vec::new();
     for (over, under) in pairs(scenarios) {
-        for (percentile, q) in COMPARED {
+        for &measure in T::COMPARED {
             let values = by_round
                 .iter()
                 .filter_map(|round| {
-                    let a = round.get(over)?.histogram.value_at_quantile(q);
-                    let b = round.get(under)?.histogram.value_at_quantile(q);
-                    (b > 0).then(|| a as f64 / b as f64)
+                    let a = round.get(over)?.value(measure)?;
+                    let b = round.get(under)?.value(measure)?;
+                    (b > 0.0).then(|| a / b)
                 })
                 .collect();
             out.push(Ratio {
                 over: scenarios[over].name,
                 under: scenarios[under].name,
-                percentile,
+                measure,
                 values,
             });
         }
@@ -276,8 +399,116 @@ mod tests {
         assert!((u_b.min() - 1.1).abs() < 1e-9);
         assert_eq!(u_b.wins(), 0);
         assert!(ratios.iter().any(|r| r.key() == "epoll_over_baseline_p50"));
-        let merged = merge(three, &by_round).unwrap();
+        let merged = merge(by_round).unwrap();
         assert_eq!(merged[1].histogram.len(), 30);
         assert_eq!(merged[1].elapsed, Duration::from_millis(3));
+    }
+
+    #[test]
+    fn throughput_wins_above_one_and_costs_below() {
+        let ratio = |measure| Ratio {
+            over: "uring",
+            under: "epoll",
+            measure,
+            values: vec![1.2, 0.9, 1.1, 1.0],
+        };
+        assert_eq!(ratio(Measure::MsgsPerS).wins(), 2);
+        for measure in [
+            Measure::CpuUsPerMsg,
+            Measure::SyscallsPerMsg,
+            Measure::P50,
+            Measure::P99,
+        ] {
+            assert_eq!(ratio(measure).wins(), 1, "{measure:?}");
+        }
+        assert_eq!(
+            ratio(Measure::CpuUsPerMsg).key(),
+            "uring_over_epoll_cpu_us_per_msg"
+        );
+    }
+
+    /// A sessions run of `SCENARIOS[index]`: `round_trips` in `millis` ms, each taking
+    /// `millis` µs, with `cpu_us` of loop CPU and `calls` system calls.
+    fn sessions(
+        index: usize,
+        round_trips: u64,
+        millis: u64,
+        cpu_us: Option<u64>,
+        calls: u64,
+    ) -> SessionsMeasured {
+        let mut histogram = Histogram::new_with_bounds(1, 3_600_000_000_000, 3).unwrap();
+        histogram.record_n(1_000 * millis, round_trips).unwrap();
+        SessionsMeasured {
+            scenario: SCENARIOS[index],
+            histogram,
+            round_trips,
+            window: Duration::from_millis(millis),
+            cpu: cpu_us.map(Duration::from_micros),
+            system_calls: calls,
+        }
+    }
+
+    #[test]
+    fn sessions_rounds_add_up_and_compare_every_figure() {
+        let two = &SCENARIOS[1..3];
+        // uring, then epoll, per round: round trips, ms, CPU µs, system calls.
+        let by_round = vec![
+            vec![
+                sessions(1, 100, 10, Some(300), 10),
+                sessions(2, 100, 20, Some(600), 40),
+            ],
+            vec![
+                sessions(1, 300, 20, Some(600), 60),
+                sessions(2, 300, 10, Some(900), 30),
+            ],
+        ];
+        let ratios = ratios(two, &by_round);
+        let keys: Vec<String> = ratios.iter().map(Ratio::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "uring_over_epoll_msgs_per_s",
+                "uring_over_epoll_cpu_us_per_msg",
+                "uring_over_epoll_syscalls_per_msg",
+                "uring_over_epoll_p50",
+                "uring_over_epoll_p99",
+            ]
+        );
+        let close = |n: usize, expected: [f64; 2]| {
+            let values = &ratios[n].values;
+            assert_eq!(values.len(), 2, "{:?}", ratios[n]);
+            for (value, expected) in values.iter().zip(expected) {
+                assert!((value - expected).abs() < 1e-9, "{:?}", ratios[n]);
+            }
+        };
+        // uring did twice the round trips a second in round 0, half in round 1.
+        close(0, [2.0, 0.5]);
+        assert_eq!(ratios[0].wins(), 1);
+        close(1, [0.5, 2.0 / 3.0]);
+        assert_eq!(ratios[1].wins(), 2);
+        close(2, [0.25, 2.0]);
+        assert_eq!(ratios[2].wins(), 1);
+        assert_eq!(ratios[3].wins(), 1);
+        let merged = merge(by_round).unwrap();
+        let uring = &merged[0];
+        assert_eq!(
+            (uring.round_trips, uring.histogram.len(), uring.system_calls),
+            (400, 400, 70)
+        );
+        assert_eq!(uring.window, Duration::from_millis(30));
+        assert_eq!(uring.cpu, Some(Duration::from_micros(900)));
+        assert!((uring.msgs_per_s() - 400.0 / 0.03).abs() < 1e-6);
+        assert!((uring.cpu_us_per_msg().unwrap() - 2.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unknown_cpu_time_stays_unknown_over_the_rounds() {
+        let by_round = vec![
+            vec![sessions(2, 10, 1, Some(5), 1)],
+            vec![sessions(2, 10, 1, None, 1)],
+        ];
+        let merged = merge(by_round).unwrap();
+        assert_eq!(merged[0].cpu, None);
+        assert_eq!(merged[0].cpu_us_per_msg(), None);
     }
 }

@@ -16,8 +16,8 @@ use fixring::core::dictionary::Dictionary;
 
 use crate::bench::rate_search::{self, Search};
 use crate::bench::report::{self, Machine};
-use crate::bench::rounds::{self, RoundsMeasured};
-use crate::bench::sessions::{self, Load, Searched};
+use crate::bench::rounds::{self, MeasureOne, RoundResult, RoundsMeasured};
+use crate::bench::sessions::{self, Load, Searched, SessionsMeasured};
 use crate::bench::{
     self, BenchError, ConnectMeasured, Measured, Options, SCENARIOS, Scenario, ScenarioKind, hgrm,
     plot,
@@ -54,11 +54,14 @@ pub(crate) struct Args {
     /// Run every scenario this many times, in short interleaved rounds (forward, then
     /// backward: ABBA), sharing --orders and --warmup among them; report the percentiles of
     /// all rounds and per-round ratios (each scenario against the baseline, io_uring against
-    /// epoll) as a median with range and rounds won.
+    /// epoll) as a median with range and rounds won. With --sessions: the figures of all
+    /// rounds added up, and per-round ratios of io_uring against epoll of msgs/s (above 1
+    /// wins), CPU and system calls per round trip, p50 and p99 (below 1 wins).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
     rounds: Option<u32>,
     /// Run N initiator sessions against one acceptor instead (engine scenarios only):
-    /// round trips per second, CPU and system calls per round trip, latency percentiles.
+    /// round trips per second, CPU and system calls per round trip, latency percentiles;
+    /// in interleaved rounds with --rounds.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
     sessions: Option<u64>,
     /// With --sessions, closed loop: orders in flight per session.
@@ -66,7 +69,8 @@ pub(crate) struct Args {
     inflight: u64,
     /// With --sessions: also search for the highest --rate at which p99 stays under 1 ms:
     /// at most this many open-loop runs of about a second each (at most --orders), from half
-    /// the closed-loop throughput down, then bisecting.
+    /// the closed-loop throughput down, then bisecting. Not with --rounds: the probes run one
+    /// scenario after another, not interleaved.
     #[arg(long, value_name = "PROBES", num_args = 0..=1, default_missing_value = "6")]
     max_rate: Option<u32>,
     /// Measure connect + Logon and reconnect times over this many attempts instead.
@@ -147,8 +151,8 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
                 .to_owned(),
         );
     }
-    if args.sessions.is_some() && (args.connect.is_some() || args.rounds.is_some()) {
-        return Err("--sessions does not combine with --connect or --rounds".to_owned());
+    if args.sessions.is_some() && args.connect.is_some() {
+        return Err("--sessions does not combine with --connect".to_owned());
     }
     if args.data_dictionary.is_some() && (args.connect.is_some() || args.sessions.is_some()) {
         return Err("--data-dictionary does not combine with --connect or --sessions".to_owned());
@@ -158,6 +162,11 @@ fn plan(args: &Args) -> Result<(Options, Vec<Scenario>), String> {
     }
     if args.max_rate.is_some() && args.rate.is_some() {
         return Err("--max-rate searches the rate itself: --rate does not apply".to_owned());
+    }
+    if args.max_rate.is_some() && args.rounds.is_some() {
+        return Err(
+            "--max-rate does not combine with --rounds: its probes are not interleaved".to_owned(),
+        );
     }
     let mut options = Options::new();
     options.orders = args.orders;
@@ -316,24 +325,29 @@ fn measure(
             sessions: usize::try_from(sessions).unwrap_or(usize::MAX),
             inflight: usize::try_from(args.inflight).unwrap_or(usize::MAX),
         };
-        let results =
-            run_sessions(scenarios, options, load, args.max_rate).map_err(|e| e.to_string())?;
+        let measured = match args.rounds {
+            Some(rounds) => run_sessions_rounds(scenarios, options, load, rounds).map(|m| {
+                let (merged, ratio_table, ratio_json) = ratio_reports(m);
+                let merged = merged.into_iter().map(|m| (m, None)).collect();
+                (merged, ratio_table, ratio_json)
+            }),
+            None => run_sessions(scenarios, options, load, args.max_rate)
+                .map(|r| (r, String::new(), String::new())),
+        };
+        let (results, ratio_table, ratio_json) = measured.map_err(|e| e.to_string())?;
         clear_progress();
         let text = if args.json {
-            report::sessions_json(&machine, &described, &results) + "\n"
+            report::sessions_json(&machine, &described, &results, &ratio_json) + "\n"
         } else {
-            report::header(&machine, &described) + "\n" + &report::sessions_table(&results)
+            let table = report::sessions_table(&results);
+            with_ratios(report::header(&machine, &described), &table, &ratio_table)
         };
         return stdout.write_all(text.as_bytes()).map_err(|e| e.to_string());
     }
     let measured = match rounds(args) {
-        Some(rounds) => run_rounds(scenarios, options, rounds).map(|m| {
-            let (table, json) = (
-                report::ratio_table(m.rounds, &m.ratios),
-                report::ratios_json(m.rounds, &m.ratios),
-            );
-            (m.merged, table, json)
-        }),
+        Some(rounds) => {
+            run_rounds(scenarios, options, rounds, &mut bench::run_scenario).map(ratio_reports)
+        }
         None => run_each(scenarios, options).map(|r| (r, String::new(), String::new())),
     };
     let (results, ratio_table, ratio_json) = match measured {
@@ -353,11 +367,8 @@ fn measure(
     let text = if args.json {
         report::json(&machine, &described, &results, &ratio_json) + "\n"
     } else {
-        let mut text = report::header(&machine, &described) + "\n" + &report::table(&results);
-        if !ratio_table.is_empty() {
-            text = text + "\n" + &ratio_table;
-        }
-        text
+        let table = report::table(&results);
+        with_ratios(report::header(&machine, &described), &table, &ratio_table)
     };
     stdout
         .write_all(text.as_bytes())
@@ -412,12 +423,50 @@ fn run_sessions(
     Ok(results)
 }
 
-/// Every scenario in `rounds` interleaved rounds.
-fn run_rounds(
+/// Every scenario with `load` in `rounds` interleaved rounds.
+fn run_sessions_rounds(
+    scenarios: &[Scenario],
+    options: &Options,
+    load: Load,
+    rounds: u32,
+) -> Result<RoundsMeasured<SessionsMeasured>, BenchError> {
+    let mut measure = |scenario: Scenario, options: &Options, show: &mut dyn FnMut(u64, u64)| {
+        let ScenarioKind::Engine(transport) = scenario.kind else {
+            return Err(BenchError::Protocol(format!(
+                "{}: --sessions runs engine scenarios only",
+                scenario.name
+            )));
+        };
+        sessions::run(scenario, transport, options, load, show)
+    };
+    run_rounds(scenarios, options, rounds, &mut measure)
+}
+
+/// The merged results of a run in rounds, with its per-round ratios as a table and as JSON
+/// members.
+fn ratio_reports<T>(measured: RoundsMeasured<T>) -> (Vec<T>, String, String) {
+    let table = report::ratio_table(measured.rounds, &measured.ratios);
+    let json = report::ratios_json(measured.rounds, &measured.ratios);
+    (measured.merged, table, json)
+}
+
+/// The header, a blank line and the table, then the ratios of a run in rounds (if any) after
+/// another blank line.
+fn with_ratios(header: String, table: &str, ratio_table: &str) -> String {
+    let mut text = header + "\n" + table;
+    if !ratio_table.is_empty() {
+        text = text + "\n" + ratio_table;
+    }
+    text
+}
+
+/// Every scenario in `rounds` interleaved rounds, each measured by `measure`.
+fn run_rounds<T: RoundResult>(
     scenarios: &[Scenario],
     options: &Options,
     rounds: u32,
-) -> Result<RoundsMeasured, BenchError> {
+    measure: &mut MeasureOne<'_, T>,
+) -> Result<RoundsMeasured<T>, BenchError> {
     let terminal = std::io::stderr().is_terminal();
     let mut show = |name: &str, round: u32, done: u64, total: u64| {
         if terminal {
@@ -430,7 +479,7 @@ fn run_rounds(
             let _ = err.flush();
         }
     };
-    rounds::run(scenarios, options, rounds, &mut show)
+    rounds::run(scenarios, options, rounds, measure, &mut show)
 }
 
 /// A progress callback that rewrites one stderr line; silent when stderr is not a terminal,
