@@ -27,13 +27,14 @@
 //!   call the backend makes.
 //!
 //! Measured on a 2-vCPU VM (Linux 6.18) against the previous design (one-shot `ReadFixed` and
-//! `WriteFixed`, no fixed files), per FIX round trip of one session: 2 SQEs instead of 4, 2
-//! CQEs instead of 4, 0 poll arms instead of 2, 0 file lookups instead of 4, and 2
-//! `io_uring_enter` parking (4 spinning) instead of 4 (about 440 spinning); with 100
+//! `WriteFixed`, no fixed files), per FIX round trip of one session: 2 SQEs instead of 4, 2 CQEs
+//! instead of 4, 0 poll arms instead of 2, 0 file lookups instead of 4, and 2 `io_uring_enter`
+//! parking (4 spinning, since then 2 and 2 `send(2)`) instead of 4 (about 440 spinning); with 100
 //! connections between two loops, 0.08–0.13 system calls per round trip (0.8 before) against
 //! epoll's 4.0–8.9, and 9.3–11.1 µs of CPU per round trip (12.9–13.4 before, epoll 10.5–10.9);
-//! 20.7 KB of resident memory per idle session in `tests/scale.rs` (45.6 KB before). `min_wait_usec` waits are not used: they hold a wait open for more than one
-//! completion, which delays the first, and the spin of `spin-then-park` needs no enter at all.
+//! 20.7 KB of resident memory per idle session in `tests/scale.rs` (45.6 KB before).
+//! `min_wait_usec` waits are not used: they hold a wait open for more than one completion, which
+//! delays the first, and the spin of `spin-then-park` needs no enter at all.
 //! - `close` lets committed bytes be written for [`fixring_io::DRAIN_TIMEOUT`], then cuts the
 //!   connection off, so that a peer which stopped reading cannot hold a slot.
 //! - Every operation's buffer, address and socket belong to the backend's slot tables until the
