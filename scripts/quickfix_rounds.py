@@ -105,7 +105,9 @@ def summary(kind, directory, rounds):
     elif kind == "flood":
         lines.append("  per round, fixring's throughput over QuickFIX's (× = how many times more "
                      "msgs/s):")
-        for name, target in (("uring", True), ("epoll", False)):
+        # The target is set for one session; many sessions are shown beside it.
+        one_session = all(q.get("sessions") == 1 for q in quickfix)
+        for name, target in (("uring", one_session), ("epoll", False)):
             if all(name in f for f in fixring):
                 ratios = [f[name]["msgs_per_s"] / q["msgs_per_s"]
                           for q, f in zip(quickfix, fixring)]
