@@ -1,8 +1,8 @@
 // quickfix_peer: the QuickFIX C++ (1.15.1) counterparty of fixring's interoperability tests.
 //
 // Usage:
-//   quickfix_peer acceptor|initiator plain|ssl SETTINGS [--orders N] [--size BYTES]
-//                 [--log DIR] [--quiet]
+//   quickfix_peer acceptor|initiator plain|ssl SETTINGS [--orders N] [--warmup N]
+//                 [--size BYTES] [--log DIR] [--quiet]
 //
 // It runs one QuickFIX acceptor or initiator from a settings file and prints one line per
 // event on stdout, flushed at once, so a test harness can follow it line by line:
@@ -24,6 +24,7 @@
 // Every NewOrderSingle (35=D) is answered with a FIX.4.4 ExecutionReport (35=8, ExecType=New).
 // As initiator with --orders N it sends N NewOrderSingles after logon, one at a time (the next
 // when the previous one's ExecutionReport arrives), prints the RTT line, logs out and exits.
+// --warmup N sends N more orders first, the same way, whose round trips are not counted.
 // --size pads each NewOrderSingle with Text(58) to about BYTES on the wire. --quiet drops the
 // per-message APP_IN lines (for latency runs). The store is in memory; --log DIR adds a file log.
 // It stops gracefully (Logout, then disconnect) when stdin reads "quit" or reaches end of file.
@@ -73,6 +74,7 @@ struct Options {
   bool ssl = false;
   std::string settings;
   long orders = 0;
+  long warmup = 0;
   long size = 0;
   std::string log_dir;
   bool quiet = false;
@@ -81,7 +83,7 @@ struct Options {
 void usage() {
   std::fprintf(stderr,
                "usage: quickfix_peer acceptor|initiator plain|ssl SETTINGS "
-               "[--orders N] [--size BYTES] [--log DIR] [--quiet]\n");
+               "[--orders N] [--warmup N] [--size BYTES] [--log DIR] [--quiet]\n");
 }
 
 bool parse_count(const char* text, long* out) {
@@ -111,6 +113,8 @@ bool parse_options(int argc, char** argv, Options* opts) {
     const char* value = argv[++i];
     if (flag == "--orders") {
       if (!parse_count(value, &opts->orders)) return false;
+    } else if (flag == "--warmup") {
+      if (!parse_count(value, &opts->warmup)) return false;
     } else if (flag == "--size") {
       if (!parse_count(value, &opts->size)) return false;
     } else if (flag == "--log") {
@@ -266,8 +270,12 @@ class Peer : public FIX::Application {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!in_flight_ || cl_ord_id != in_flight_id_) return;
       in_flight_ = false;
-      rtts_.push_back(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(arrived - sent_at_).count());
+      if (warmed_ < opts_.warmup) {
+        ++warmed_;
+      } else {
+        rtts_.push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(arrived - sent_at_).count());
+      }
       if (static_cast<long>(rtts_.size()) >= opts_.orders) {
         changed_.notify_all();
         return;
@@ -285,7 +293,8 @@ class Peer : public FIX::Application {
     header.setField(FIX::BeginString(session_.getBeginString()));
     header.setField(FIX::SenderCompID(session_.getSenderCompID()));
     header.setField(FIX::TargetCompID(session_.getTargetCompID()));
-    header.setField(FIX::MsgSeqNum(static_cast<int>(rtts_.size()) + 2));
+    long sent = warmed_ + static_cast<long>(rtts_.size());
+    header.setField(FIX::MsgSeqNum(static_cast<int>(sent) + 2));
     header.setField(FIX::SendingTime(FIX::UtcTimeStamp(), 3));
     long wire = static_cast<long>(probe.toString().size());
     long text = opts_.size - wire - 4;  // "58=" and its SOH
@@ -294,7 +303,7 @@ class Peer : public FIX::Application {
 
   // Builds the next order and marks it in flight; the caller sends it after unlocking.
   FIX44::NewOrderSingle next_order_locked() {
-    long n = static_cast<long>(rtts_.size()) + 1;
+    long n = warmed_ + static_cast<long>(rtts_.size()) + 1;
     in_flight_id_ = "C" + std::to_string(n);
     FIX44::NewOrderSingle order(FIX::ClOrdID(in_flight_id_), FIX::Side(FIX::Side_BUY),
                                 FIX::TransactTime(3), FIX::OrdType(FIX::OrdType_LIMIT));
@@ -316,6 +325,8 @@ class Peer : public FIX::Application {
   std::string in_flight_id_;
   Clock::time_point sent_at_;
   std::vector<long long> rtts_;
+  // Round trips of the warm-up done so far (not in rtts_).
+  long warmed_ = 0;
   long executions_ = 0;
 };
 
