@@ -14,8 +14,8 @@
 //! enter for that one send; a non-blocking `send(2)` does the same work with less around it
 //! (no entry to take, issue and retire), and it is what such a flush makes
 //! ([`UringBackend::send_direct`]). Measured on a 2-vCPU VM, one session in interleaved rounds
-//! (`fixring bench --rounds`, eleven runs of each build): the median of the runs' `uring /
-//! epoll` p50 ratios went from 1.05 to 1.01, at p99 from 1.10 to 1.03. Flushes with more
+//! (`fixring bench --rounds`, fourteen runs of each build): the median of the runs' `uring /
+//! epoll` p50 ratios went from 1.05 to 1.02, at p99 from 1.10 to 1.04. Flushes with more
 //! connections to write, and every flush of a parking loop, whose wait submits and sleeps in
 //! one enter, stay on the ring.
 //!
