@@ -82,10 +82,7 @@ fn json_is_one_object_with_the_keys() {
         assert!(json.contains(key), "{key}");
     }
     for name in expected(&output) {
-        let at = json
-            .find(&format!("{{\"name\":\"{name}\""))
-            .unwrap_or_else(|| panic!("{name} in {json}"));
-        let entry = &json[at..at + json[at..].find('}').unwrap()];
+        let entry = entry(json, name);
         let tls = format!("\"tls\":{}", name.ends_with("-tls"));
         assert!(entry.contains(&tls), "{tls} in {entry}");
         for key in [
@@ -250,6 +247,24 @@ fn number(json: &str, key: &str) -> Option<f64> {
     value[..value.find([',', '}'])?].parse().ok()
 }
 
+/// Scenario `name`'s object in the `scenarios` array of `json`, up to its closing brace.
+fn entry<'a>(json: &'a str, name: &str) -> &'a str {
+    let at = json
+        .find(&format!("{{\"name\":\"{name}\""))
+        .unwrap_or_else(|| panic!("{name} in {json}"));
+    &json[at..at + json[at..].find('}').unwrap() + 1]
+}
+
+/// The engine scenarios `uring` and `epoll` a `--sessions` run should list: uring only where
+/// io_uring works.
+fn sessions_expected(output: &Output) -> Vec<&'static str> {
+    let mut names = vec!["uring", "epoll"];
+    if String::from_utf8_lossy(&output.stderr).contains("skipping uring") {
+        names.remove(0);
+    }
+    names
+}
+
 #[test]
 fn many_sessions_report_throughput_cpu_and_system_calls() {
     let args = [
@@ -272,15 +287,8 @@ fn many_sessions_report_throughput_cpu_and_system_calls() {
     let json = text.trim();
     json::check(json).unwrap_or_else(|e| panic!("{e}: {json}"));
     assert!(json.contains("sessions=4 inflight=2"), "{json}");
-    let mut names = vec!["uring", "epoll"];
-    if String::from_utf8_lossy(&output.stderr).contains("skipping uring") {
-        names.remove(0);
-    }
-    for name in names {
-        let at = json
-            .find(&format!("{{\"name\":\"{name}\""))
-            .unwrap_or_else(|| panic!("{name} in {json}"));
-        let entry = &json[at..at + json[at..].find('}').unwrap() + 1];
+    for name in sessions_expected(&output) {
+        let entry = entry(json, name);
         assert!(entry.contains("\"count\":600"), "{entry}");
         for key in ["msgs_per_s", "cpu_us_per_msg", "syscalls_per_msg", "p99_ns"] {
             let value = number(entry, key).unwrap_or_else(|| panic!("{key} in {entry}"));
@@ -314,17 +322,10 @@ fn sessions_in_rounds_add_up_and_compare_every_figure() {
         "{json}"
     );
     assert!(json.contains("\"rounds\":2,\"ratios\":{"), "{json}");
-    let uring = !String::from_utf8_lossy(&output.stderr).contains("skipping uring");
-    let names = if uring {
-        vec!["uring", "epoll"]
-    } else {
-        vec!["epoll"]
-    };
+    let names = sessions_expected(&output);
+    let uring = names.contains(&"uring");
     for name in names {
-        let at = json
-            .find(&format!("{{\"name\":\"{name}\""))
-            .unwrap_or_else(|| panic!("{name} in {json}"));
-        let entry = &json[at..at + json[at..].find('}').unwrap() + 1];
+        let entry = entry(json, name);
         // Both rounds' round trips, 2 x 1000, are in the figures.
         assert!(entry.contains("\"count\":2000"), "{entry}");
         for key in [
