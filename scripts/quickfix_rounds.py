@@ -57,8 +57,11 @@ def run_line(kind, path):
         if kind == "fixring-rtt":
             parts.append(f"{name} p50={us(s['p50_ns'])} p99={us(s['p99_ns'])}")
         elif kind == "fixring-flood":
+            # The loops' CPU clocks may be unreadable: `null` in the JSON.
+            cpu = s["cpu_us_per_msg"]
+            cpu = "-" if cpu is None else f"{cpu:.2f}µs/msg"
             parts.append(f"{name} msgs/s={s['msgs_per_s']:.0f} p50={us(s['p50_ns'])} "
-                         f"p99={us(s['p99_ns'])} cpu={s['cpu_us_per_msg']:.2f}µs/msg "
+                         f"p99={us(s['p99_ns'])} cpu={cpu} "
                          f"syscalls={s['syscalls_per_msg']:.2f}/msg")
         else:
             raise SystemExit(f"quickfix_rounds: unknown run kind {kind}")
