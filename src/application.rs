@@ -12,6 +12,7 @@ use fixring_core::{Event, SessionId};
 use fixring_io::TxBuf;
 
 use crate::handle::{Handed, Outbound};
+use crate::stamp::Stamp;
 use crate::stats::LoopStats;
 
 /// The application side of the engine. Every method runs on an event-loop thread, so it must
@@ -67,7 +68,7 @@ impl Context<'_, '_> {
     /// a resend still going out, or when the send buffer is full, the message waits, in
     /// order, for its turn.
     pub fn reply(&mut self, msg_type: &[u8], body: &[u8]) -> Result<(), SendError> {
-        let handed_over = std::time::Instant::now();
+        let handed_over = Stamp::now();
         let sent = self.reply.send(msg_type, body, || Handed {
             msg: Outbound {
                 msg_type: Bytes::copy_from_slice(msg_type),

@@ -27,12 +27,7 @@ impl Clock {
 
     /// The current instant.
     pub(crate) fn now(&self) -> Instant {
-        self.at(std::time::Instant::now())
-    }
-
-    /// The instant of a reading `at` of the system's monotonic clock.
-    pub(crate) fn at(&self, at: std::time::Instant) -> Instant {
-        let nanos = at.saturating_duration_since(self.origin).as_nanos();
+        let nanos = self.origin.elapsed().as_nanos();
         Instant::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 

@@ -158,6 +158,8 @@ impl<A: Application + Clone> Engine<A> {
             Some((loops, writer)) => (loops, Some(writer)),
             None => (Vec::new(), None),
         };
+        // Calibrated here, so that no loop's first message pays for it.
+        crate::stamp::calibrate();
         let clock = Clock::start();
         let shutdown = Arc::new(Shutdown::default());
         let mut threads = Vec::new();

@@ -10,6 +10,8 @@ use fixring_core::SessionId;
 use fixring_core::connection::Outgoing;
 use fixring_io::Wake;
 
+use crate::stamp::Stamp;
+
 /// A message handed to the engine: its MsgType and its encoded body fields. The engine adds
 /// the header (CompIDs, MsgSeqNum, SendingTime) and the trailer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,13 +23,13 @@ pub struct Outbound {
 }
 
 /// A message queued to an event loop for its session number `.0`, handed over at `.2`.
-pub(crate) type Queued = (usize, Outbound, std::time::Instant);
+pub(crate) type Queued = (usize, Outbound, Stamp);
 
 /// A message the application handed over, with when: what a connection's backlog holds.
 #[derive(Debug)]
 pub(crate) struct Handed {
     pub(crate) msg: Outbound,
-    pub(crate) handed_over: std::time::Instant,
+    pub(crate) handed_over: Stamp,
 }
 
 impl Outgoing for Handed {
@@ -207,9 +209,7 @@ impl SessionHandle {
         if !self.gate.enter() {
             return Err(HandleError::Stopped(msg));
         }
-        let pushed = self
-            .queue
-            .try_send((self.index, msg, std::time::Instant::now()));
+        let pushed = self.queue.try_send((self.index, msg, Stamp::now()));
         self.gate.leave();
         match pushed {
             Ok(()) => {

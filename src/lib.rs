@@ -17,6 +17,7 @@ mod file_store;
 mod handle;
 mod message_log;
 mod reflect;
+mod stamp;
 mod stats;
 mod status;
 

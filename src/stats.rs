@@ -9,15 +9,17 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
+
+use crate::stamp::Stamp;
 
 /// The longest latency recorded exactly; longer ones are recorded as this value.
 const HIGHEST_NS: u64 = 60_000_000_000;
 
-/// How often a loop publishes what it recorded.
-const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+/// How often a loop publishes what it recorded, in nanoseconds.
+const PUBLISH_EVERY_NS: u64 = 100_000_000;
 
 /// The inbound and outbound latency of the engine's loops, in nanoseconds.
 #[derive(Clone, Debug)]
@@ -230,9 +232,9 @@ fn this_thread_clock() -> Option<libc::clockid_t> {
 pub(crate) struct LoopStats {
     local: LatencyStats,
     /// Hand-over times of messages committed since the last flush.
-    pending: Vec<Instant>,
+    pending: Vec<Stamp>,
     shared: Arc<Published>,
-    published: Instant,
+    published: Stamp,
 }
 
 impl LoopStats {
@@ -245,20 +247,20 @@ impl LoopStats {
             local: LatencyStats::new(),
             pending: Vec::with_capacity(1024),
             shared,
-            published: Instant::now(),
+            published: Stamp::now(),
         }
     }
 
     /// A message reached the application `since` its receive completion was seen; returns
     /// how long that took, in nanoseconds.
-    pub(crate) fn inbound(&mut self, since: Instant) -> u64 {
-        let took = nanos(since.elapsed()).min(HIGHEST_NS);
+    pub(crate) fn inbound(&mut self, since: Stamp) -> u64 {
+        let took = since.elapsed_nanos().min(HIGHEST_NS);
         let _ = self.local.inbound.record(took);
         took
     }
 
     /// A message handed over at `at` was committed to a send buffer.
-    pub(crate) fn committed(&mut self, at: Instant) {
+    pub(crate) fn committed(&mut self, at: Stamp) {
         if self.pending.len() < self.pending.capacity() {
             self.pending.push(at);
         }
@@ -269,12 +271,12 @@ impl LoopStats {
         if self.pending.is_empty() {
             return;
         }
-        let now = Instant::now();
+        let now = Stamp::now();
         for at in self.pending.drain(..) {
             let _ = self
                 .local
                 .outbound
-                .record(nanos(now.saturating_duration_since(at)).min(HIGHEST_NS));
+                .record(at.nanos_until(now).min(HIGHEST_NS));
         }
     }
 
@@ -286,10 +288,11 @@ impl LoopStats {
     /// Hands what was recorded over, at most every 100 ms, never waiting for the lock: a
     /// swap with the empty pair when the last one has been taken, nothing otherwise.
     pub(crate) fn publish_if_due(&mut self) {
-        if self.published.elapsed() < PUBLISH_EVERY {
+        let now = Stamp::now();
+        if self.published.nanos_until(now) < PUBLISH_EVERY_NS {
             return;
         }
-        self.published = Instant::now();
+        self.published = now;
         if let Ok(mut exchange) = self.shared.exchange.try_lock()
             && exchange.full.is_none()
             && let Some(mut empty) = exchange.empty.take()
@@ -310,10 +313,6 @@ impl LoopStats {
     }
 }
 
-fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +321,7 @@ mod tests {
     fn loops_publish_into_the_shared_histograms() {
         let shared = Arc::new(Published::new());
         let mut stats = LoopStats::new(Arc::clone(&shared));
-        let start = Instant::now();
+        let start = Stamp::now();
         stats.inbound(start);
         stats.committed(start);
         stats.committed(start);
@@ -339,19 +338,19 @@ mod tests {
     fn a_swap_hands_over_without_losing_what_no_one_read() {
         let shared = Arc::new(Published::new());
         let mut stats = LoopStats::new(Arc::clone(&shared));
-        let start = Instant::now();
+        let start = Stamp::now();
         stats.inbound(start);
-        stats.published = start - PUBLISH_EVERY;
+        stats.published = Stamp::LONG_AGO;
         assert!(!shared.handed_over_since(0));
         stats.publish_if_due();
         assert!(shared.handed_over_since(0) && !shared.handed_over_since(1));
         // Not read yet: the next hand-over cannot swap, and keeps recording locally.
         stats.inbound(start);
-        stats.published = start - PUBLISH_EVERY;
+        stats.published = Stamp::LONG_AGO;
         stats.publish_if_due();
         assert_eq!(stats.local.inbound().len(), 1);
         assert_eq!(shared.latency().inbound().len(), 1);
-        stats.published = start - PUBLISH_EVERY;
+        stats.published = Stamp::LONG_AGO;
         stats.publish_if_due();
         assert_eq!(stats.local.inbound().len(), 0);
         assert_eq!(shared.latency().inbound().len(), 2);

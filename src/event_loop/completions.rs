@@ -11,6 +11,7 @@ use super::EventLoop;
 use super::conns::Owner;
 use crate::application::{Application, Context};
 use crate::handle::Handed;
+use crate::stamp::Stamp;
 use crate::stats::LoopStats;
 use crate::status::LatencySketch;
 
@@ -21,7 +22,7 @@ struct ToApp<'a, A> {
     stats: &'a mut LoopStats,
     /// The session's own latency counters.
     session: &'a mut LatencySketch,
-    seen: std::time::Instant,
+    seen: Stamp,
 }
 
 impl<'t, A: Application> Deliver<Handed, TxBuf<'t>> for ToApp<'_, A> {
@@ -42,12 +43,7 @@ impl<'t, A: Application> Deliver<Handed, TxBuf<'t>> for ToApp<'_, A> {
 
 impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Handles one completion of a batch the loop saw at `seen` (`now` on the core's clock).
-    pub(super) fn handle_completion(
-        &mut self,
-        now: Instant,
-        seen: std::time::Instant,
-        completion: Completion,
-    ) {
+    pub(super) fn handle_completion(&mut self, now: Instant, seen: Stamp, completion: Completion) {
         match completion {
             Completion::Accepted {
                 listener,
@@ -151,7 +147,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// A socket whose TLS handshake has a step to take is not routed on the loop: the step
     /// goes to the loop's handshake thread (see `handshake.rs`), and the socket is routed
     /// once it comes back.
-    pub(super) fn route_received(&mut self, now: Instant, seen: std::time::Instant) {
+    pub(super) fn route_received(&mut self, now: Instant, seen: Stamp) {
         let mut to_route = std::mem::take(&mut self.to_route);
         for (conn, seen) in to_route.drain(..) {
             if let Some(Owner::Router) = self.owners.get(conn)
@@ -205,7 +201,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         &mut self,
         now: Instant,
         conn: ConnId,
-        seen: std::time::Instant,
+        seen: Stamp,
         may_replace: bool,
         step: Option<HandshakeStep>,
     ) {
@@ -265,14 +261,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     /// Socket `conn`, with `link`, is session `session`'s: its connection reads the Logon.
-    fn accepted(
-        &mut self,
-        now: Instant,
-        conn: ConnId,
-        session: usize,
-        link: Link,
-        seen: std::time::Instant,
-    ) {
+    fn accepted(&mut self, now: Instant, conn: ConnId, session: usize, link: Link, seen: Stamp) {
         self.owners.insert(conn, Owner::Slot(session));
         let slot = &mut self.slots[session];
         slot.conn = Some(conn);
@@ -283,7 +272,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     /// Slot `index`'s socket received bytes: its connection frames them and hands them on.
-    fn deliver(&mut self, now: Instant, index: usize, seen: std::time::Instant) {
+    fn deliver(&mut self, now: Instant, index: usize, seen: Stamp) {
         let Self {
             backend,
             slots,

@@ -32,6 +32,7 @@ use crate::application::Application;
 use crate::clock::Clock;
 use crate::handle::{Inbox, Queued};
 use crate::message_log::LoopLog;
+use crate::stamp::Stamp;
 use crate::stats::{LoopStats, Published};
 use crate::status::{LoopSnapshot, LoopStatus};
 use conns::Owners;
@@ -114,7 +115,7 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     kinds: Vec<ConnectionType>,
     completions: Vec<Completion>,
     /// Sockets not logged on that received bytes this batch, with when the completion came.
-    to_route: Vec<(ConnId, std::time::Instant)>,
+    to_route: Vec<(ConnId, Stamp)>,
     /// TLS handshake steps of sockets not logged on, run off the loop.
     handshakes: handshake::Handshakes<B::Waker>,
     /// Reused list of the handshake steps taken back in a turn.
@@ -134,7 +135,7 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     /// Latency histograms of this loop.
     stats: LoopStats,
     /// Reused list of hand-over times while a backlog drains.
-    stats_scratch: Vec<std::time::Instant>,
+    stats_scratch: Vec<Stamp>,
     /// Whether a loss of the backend itself ended the loop.
     failed: Option<std::io::Error>,
     /// The loop's end of the message log, when one of its sessions logs.
@@ -358,10 +359,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 }
                 continue;
             }
-            // One reading for the turn: the instant the core is handed, and when the
-            // completions were seen (the start of each inbound message's latency).
-            let seen = std::time::Instant::now();
-            let now = self.clock.at(seen);
+            // One reading of each clock for the turn: the instant the core is handed, and
+            // when the completions were seen (the start of each inbound message's latency).
+            let seen = Stamp::now();
+            let now = self.clock.now();
             self.last_now = now;
             for completion in completions.drain(..) {
                 self.handle_completion(now, seen, completion);

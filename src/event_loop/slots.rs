@@ -17,6 +17,7 @@ use crate::EngineError;
 use crate::application::Application;
 use crate::file_store::FileStore;
 use crate::handle::{Handed, Outbound};
+use crate::stamp::Stamp;
 use crate::status::LatencySketch;
 
 /// One configured session: its connection and, while it has one, its socket.
@@ -278,7 +279,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         now: Instant,
         index: usize,
         msg: Outbound,
-        handed_over: std::time::Instant,
+        handed_over: Stamp,
     ) {
         let Some(slot) = self.slots.get_mut(index) else {
             return;
