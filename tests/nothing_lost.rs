@@ -537,3 +537,59 @@ fn every_order_handed_over_during_a_stop_is_accounted_for() {
         );
     }
 }
+
+/// A burst of orders that arrives faster than the acceptor reads, many times what its receive
+/// buffer holds, is answered in full and in order, plain and TLS, on both backends, with the
+/// connection kept: the acceptor reads it in batches (some 500 pauses here) and writes each
+/// batch's answers before reading on.
+#[test]
+fn a_burst_is_answered_in_full_and_in_order() {
+    const ORDERS: usize = 3000;
+    for transport in TRANSPORTS {
+        for tls in [false, true] {
+            let certs = tls.then(certs);
+            let pki = certs.as_ref().map(|c| &c.pki);
+            let port = free_port();
+            let acceptor_app = Recorder::echoing();
+            let _acceptor = start(
+                &acceptor_text(transport, port, &["BURST".to_owned()], pki),
+                acceptor_app.clone(),
+            );
+            let initiator_app = Recorder::new();
+            let initiator = start(
+                &initiator_text(RigOptions::new(transport), "BURST", port, pki),
+                initiator_app.clone(),
+            );
+            initiator_app.expect_events("fix.session.logon", 1, WAIT);
+            let handle = initiator
+                .handle(&SessionId::new("FIX.4.4", "BURST", "ACC"))
+                .expect("a handle");
+            for n in 0..ORDERS {
+                assert!(hand_over(&handle, &format!("b{n}")), "order {n} refused");
+            }
+            let answered = || initiator_app.with(|s| s.app_in.len());
+            assert!(
+                poll_until(|| answered() >= ORDERS),
+                "{transport} tls={tls}: {} of {ORDERS} answered; {:?}",
+                answered(),
+                acceptor_app.names()
+            );
+            initiator_app.with(|s| {
+                for (n, (_, msg_type, cl_ord_id)) in s.app_in.iter().enumerate() {
+                    assert_eq!(msg_type, "8", "{transport} tls={tls}: message {n}");
+                    assert_eq!(cl_ord_id, &format!("b{n}"), "{transport} tls={tls}");
+                }
+            });
+            for app in [&initiator_app, &acceptor_app] {
+                assert_eq!(
+                    app.count("fix.connection.established"),
+                    1,
+                    "{:?}",
+                    app.names()
+                );
+                assert_eq!(app.count("fix.connection.lost"), 0, "{:?}", app.names());
+                assert_eq!(app.count("fix.session.invalid_message"), 0);
+            }
+        }
+    }
+}

@@ -7,8 +7,8 @@ use fixring_core::event::FLOOD_REPORT_INTERVAL;
 use fixring_core::{ErrorCode, EventKind, Instant, SessionId};
 use fixring_io::{ACCEPT_BACKOFF, Backend, Completion, ConnId, ConnIo, ListenerId, TxBuf};
 
-use super::EventLoop;
 use super::conns::Owner;
+use super::{EventLoop, READ_BATCH};
 use crate::application::{Application, Context};
 use crate::handle::Handed;
 use crate::stamp::Stamp;
@@ -271,8 +271,10 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         self.deliver(now, session, seen);
     }
 
-    /// Slot `index`'s socket received bytes: its connection frames them and hands them on.
-    fn deliver(&mut self, now: Instant, index: usize, seen: Stamp) {
+    /// Slot `index`'s socket received bytes: its connection frames them and hands them on,
+    /// pausing after [`READ_BATCH`] messages that left bytes to send, to be resumed by
+    /// [`EventLoop::resume_paused`] once those are written.
+    pub(super) fn deliver(&mut self, now: Instant, index: usize, seen: Stamp) {
         let Self {
             backend,
             slots,
@@ -290,7 +292,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 session,
                 seen,
             };
-            slot.connection.handle_received(now, &mut lent, &mut to_app);
+            let paused =
+                slot.connection
+                    .handle_received_in_batches(now, &mut lent, &mut to_app, READ_BATCH);
+            if paused && !self.paused.iter().any(|&(i, _)| i == index) {
+                self.paused.push((index, seen));
+            }
         }
         if slot.connection.backlog_len() > 0 && !self.backlogged.contains(&index) {
             self.backlogged.push(index);

@@ -79,10 +79,24 @@ impl<M: Outgoing> Connection<M> {
         lent: &mut Lent<'_, B>,
         deliver: &mut impl Deliver<M, B::Tx>,
     ) {
-        if self.receive(now, lent) {
-            self.read(now, lent, deliver);
-        }
+        self.handle_received_in_batches(now, lent, deliver, usize::MAX);
+    }
+
+    /// [`Connection::handle_received`], pausing after `batch` messages (at least one) once
+    /// their handling has left bytes to send, so that the caller can write those before the
+    /// rest is read: a counterparty that sent a burst gets the first answers while the rest
+    /// are handled. Returns whether it paused; the caller then calls again, received bytes
+    /// or not, after writing.
+    pub fn handle_received_in_batches<B: SocketBuffers>(
+        &mut self,
+        now: Instant,
+        lent: &mut Lent<'_, B>,
+        deliver: &mut impl Deliver<M, B::Tx>,
+        batch: usize,
+    ) -> bool {
+        let paused = self.receive(now, lent) && self.read(now, lent, deliver, batch.max(1));
         self.collect_session_events();
+        paused
     }
 
     /// Runs the link's TLS over what arrived; returns whether there is input to frame.
@@ -104,14 +118,16 @@ impl<M: Outgoing> Connection<M> {
         }
     }
 
-    /// Frames and hands on every whole message of the input, then acts on what stopped
-    /// the reading: bytes that do not frame, or a message too large for the buffer.
+    /// Frames and hands on the whole messages of the input, up to `batch` of them once
+    /// bytes wait to be sent, then acts on what stopped the reading: bytes that do not frame,
+    /// or a message too large for the buffer. Returns whether it paused after a batch.
     fn read<B: SocketBuffers>(
         &mut self,
         now: Instant,
         lent: &mut Lent<'_, B>,
         deliver: &mut impl Deliver<M, B::Tx>,
-    ) {
+        batch: usize,
+    ) -> bool {
         let Self {
             session,
             framer,
@@ -121,9 +137,11 @@ impl<M: Outgoing> Connection<M> {
             ..
         } = self;
         let Some(link) = link.as_mut() else {
-            return;
+            return false;
         };
         let tolerant = session.validates();
+        let mut handed = 0;
+        let mut paused = false;
         let (skipped, violation) = link.read(&mut lent.socket, lent.scratch, |input, writer| {
             let framed = read_messages(framer, input, tolerant, |frame, msg| {
                 if let Some(capture) = capture.as_mut() {
@@ -142,7 +160,12 @@ impl<M: Outgoing> Connection<M> {
                         hand_on(session, backlog, capture, writer, deliver, now, &queued);
                     }
                 }
-                session.poll_close().is_none()
+                if session.poll_close().is_some() {
+                    return false;
+                }
+                handed += 1;
+                paused = handed >= batch && writer.queued() > 0;
+                !paused
             });
             (framed.consumed, (framed.skipped, framed.violation))
         });
@@ -163,6 +186,7 @@ impl<M: Outgoing> Connection<M> {
             }
             None => {}
         }
+        paused
     }
 
     /// The initiator's TLS client for the current attempt, verifying the configured
