@@ -119,9 +119,16 @@ impl UringBackend {
                 // No room for more: stop receiving until the loop consumes.
                 self.cancel(Token::new(OpKind::Read, idx, generation));
             } else if !cqe.more {
-                // Ended by the kernel (out of buffers) or by our cancel: re-armed at the next
-                // flush, once there is room.
-                self.conns.mark_dirty(idx);
+                // Ended by the kernel (out of buffers) or by our cancel: armed again at once
+                // when there is room, or else at the flush after the loop has read. Not left
+                // to the next flush alone: a spinning loop whose poll found only this ending
+                // does not flush, and its peer may be waiting for an answer to what the
+                // socket holds.
+                let armed = self.arm_recv(idx).is_ok()
+                    && self.conns.current(idx, generation).is_some_and(|c| c.recv);
+                if !armed {
+                    self.conns.mark_dirty(idx);
+                }
             }
         }
         self.reclaim(idx);
