@@ -593,3 +593,89 @@ fn a_burst_is_answered_in_full_and_in_order() {
         }
     }
 }
+
+/// Keeps orders in flight: answers each ExecutionReport with the next order, up to `total`.
+#[derive(Clone)]
+struct Window {
+    answered: Arc<AtomicUsize>,
+    next: Arc<AtomicUsize>,
+    total: usize,
+    recorder: Recorder,
+}
+
+impl Application for Window {
+    fn on_event(&mut self, event: &Event) {
+        self.recorder.on_event(event);
+    }
+
+    fn on_app_message(&mut self, ctx: &mut Context<'_, '_>, msg: &Message<'_>) {
+        if msg.msg_type() != b"8" {
+            return;
+        }
+        self.answered.fetch_add(1, Ordering::Release);
+        let n = self.next.fetch_add(1, Ordering::AcqRel);
+        if n < self.total {
+            let sent = ctx.reply(b"D", &padded_order(n));
+            assert!(sent.is_ok(), "order {n}: {sent:?}");
+        }
+    }
+}
+
+/// Order `n` of a [`Window`], with a Text of 1,000 bytes.
+fn padded_order(n: usize) -> Vec<u8> {
+    let mut body = order(&format!("w{n}"));
+    body.extend_from_slice(format!("58={}\x01", "x".repeat(1000)).as_bytes());
+    body
+}
+
+/// A window of 100 orders of about 1 KB kept in flight, several times what the acceptor's
+/// receive buffer holds, goes on until every order is answered, on both backends, between
+/// spinning loops: the acceptor's reads pause, its receives stop and start again as the
+/// buffer fills and empties, and nothing waits for a turn that never comes.
+#[test]
+fn a_window_of_orders_in_flight_is_answered_to_the_last() {
+    const WINDOW: usize = 100;
+    const TOTAL: usize = 10_000;
+    for transport in TRANSPORTS {
+        let port = free_port();
+        // Spinning loops: one whose poll finds nothing does not flush.
+        let spin = |text: String| text.replacen("[DEFAULT]\n", "[DEFAULT]\nBusyPoll=spin\n", 1);
+        let _acceptor = start(
+            &spin(acceptor_text(transport, port, &["WINDOW".to_owned()], None)),
+            Recorder::echoing(),
+        );
+        let app = Window {
+            answered: Arc::new(AtomicUsize::new(0)),
+            next: Arc::new(AtomicUsize::new(WINDOW)),
+            total: TOTAL,
+            recorder: Recorder::new(),
+        };
+        let initiator = start(
+            &spin(initiator_text(
+                RigOptions::new(transport),
+                "WINDOW",
+                port,
+                None,
+            )),
+            app.clone(),
+        );
+        app.recorder.expect_events("fix.session.logon", 1, WAIT);
+        let handle = initiator
+            .handle(&SessionId::new("FIX.4.4", "WINDOW", "ACC"))
+            .expect("a handle");
+        // The whole window in one go, several times what a receive buffer holds.
+        for n in 0..WINDOW {
+            assert!(
+                handle.send(b"D", padded_order(n)).is_ok(),
+                "order {n} refused"
+            );
+        }
+        let answered = || app.answered.load(Ordering::Acquire);
+        assert!(
+            poll_until(|| answered() >= TOTAL),
+            "{transport}: {} of {TOTAL} answered; {:?}",
+            answered(),
+            app.recorder.names()
+        );
+    }
+}

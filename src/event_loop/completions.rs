@@ -8,7 +8,7 @@ use fixring_core::{ErrorCode, EventKind, Instant, SessionId};
 use fixring_io::{ACCEPT_BACKOFF, Backend, Completion, ConnId, ConnIo, ListenerId, TxBuf};
 
 use super::conns::Owner;
-use super::{EventLoop, READ_BATCH};
+use super::{EventLoop, Paused, READ_BATCH};
 use crate::application::{Application, Context};
 use crate::handle::Handed;
 use crate::stamp::Stamp;
@@ -274,7 +274,12 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     /// Slot `index`'s socket received bytes: its connection frames them and hands them on,
     /// pausing after [`READ_BATCH`] messages that left bytes to send, to be resumed by
     /// [`EventLoop::resume_paused`] once those are written.
-    pub(super) fn deliver(&mut self, now: Instant, index: usize, seen: Stamp) {
+    fn deliver(&mut self, now: Instant, index: usize, seen: Stamp) {
+        self.deliver_batch(now, index, seen, READ_BATCH);
+    }
+
+    /// [`EventLoop::deliver`], pausing after `batch` messages.
+    pub(super) fn deliver_batch(&mut self, now: Instant, index: usize, seen: Stamp, batch: usize) {
         let Self {
             backend,
             slots,
@@ -294,9 +299,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             };
             let paused =
                 slot.connection
-                    .handle_received_in_batches(now, &mut lent, &mut to_app, READ_BATCH);
-            if paused && !self.paused.iter().any(|&(i, _)| i == index) {
-                self.paused.push((index, seen));
+                    .handle_received_in_batches(now, &mut lent, &mut to_app, batch);
+            if paused && !self.paused.iter().any(|p| p.index == index) {
+                self.paused.push(Paused { index, seen, batch });
             }
         }
         if slot.connection.backlog_len() > 0 && !self.backlogged.contains(&index) {

@@ -65,6 +65,16 @@ const RESUMES_PER_TURN: usize = 8;
 /// Extra time granted after the longest LogoutTimeout before a stop closes what is left.
 const STOP_GRACE: Duration = Duration::from_millis(100);
 
+/// A slot whose read paused with whole messages unread.
+#[derive(Clone, Copy, Debug)]
+struct Paused {
+    index: usize,
+    /// When its bytes were seen.
+    seen: Stamp,
+    /// The batch it paused after; it reads twice as many next.
+    batch: usize,
+}
+
 /// A listening socket; its sessions are the router's port of the same number.
 struct Listener {
     id: ListenerId,
@@ -132,9 +142,8 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     handshakes_done: Vec<(ConnId, fixring_core::connection::HandshakeStep)>,
     /// Slots that did something this turn and must write and report.
     touched: Vec<usize>,
-    /// Slots whose last read paused with whole messages unread (see [`READ_BATCH`]), with
-    /// when their bytes were seen.
-    paused: Vec<(usize, Stamp)>,
+    /// Slots whose last read paused with whole messages unread (see [`READ_BATCH`]).
+    paused: Vec<Paused>,
     /// Slots holding messages that did not fit in their send buffer.
     backlogged: Vec<usize>,
     /// Slots whose session has a file store.
@@ -573,8 +582,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             if self.paused.is_empty() {
                 break;
             }
-            for (index, seen) in std::mem::take(&mut self.paused) {
-                self.deliver(now, index, seen);
+            for paused in std::mem::take(&mut self.paused) {
+                let batch = paused.batch.saturating_mul(2);
+                self.deliver_batch(now, paused.index, paused.seen, batch);
             }
             self.write_touched(now);
             self.flush(now)?;
@@ -583,8 +593,9 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
     }
 
     /// How long the next poll may wait, at most `timeout`: not at all when the loop spins,
-    /// when a read paused with messages left, or when a message is already queued. Otherwise the loop tells the session handles it
-    /// sleeps, so that the next message wakes it, and looks at its queue once more.
+    /// when a read paused with messages left, or when a message is already queued. Otherwise
+    /// the loop tells the session handles it sleeps, so that the next message wakes it, and
+    /// looks at its queue once more.
     fn wait_for(&mut self, timeout: Duration) -> Duration {
         if self.spins || !self.paused.is_empty() {
             return Duration::ZERO;
