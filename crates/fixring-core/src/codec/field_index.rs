@@ -68,6 +68,32 @@ impl FieldIndex {
         }
     }
 
+    /// Records field `at` of the frame (counting from 0, in wire order), whose `tag` is
+    /// positive, as [`FieldIndex::push`] would, if it fits; once every field has been given,
+    /// [`FieldIndex::set_len`] says how many there were. For a frame of at most 64 KiB.
+    ///
+    /// Apart from `push`, so that a parse can count fields in a register.
+    #[inline(always)]
+    pub(super) fn set(&mut self, at: usize, tag: Tag, start: usize, end: usize) {
+        if let (Some(t), Some(s)) = (self.tags.get_mut(at), self.spans.get_mut(at)) {
+            *t = tag;
+            *s = (start as u16, end as u16);
+        }
+    }
+
+    /// Ends a run of [`FieldIndex::set`]: the frame has `fields` fields, all given to `set`.
+    #[inline]
+    pub(super) fn set_len(&mut self, fields: usize) {
+        self.len = fields.min(CAPACITY) as u8;
+        self.complete = fields <= CAPACITY;
+    }
+
+    /// Whether every field of the frame is in the index.
+    #[inline]
+    pub(super) fn is_complete(&self) -> bool {
+        self.complete
+    }
+
     /// The recorded fields, in wire order: their tags, and where each one's value starts
     /// and ends. Fields with tag 0 are not among them; a frame too long to index has none.
     #[inline]

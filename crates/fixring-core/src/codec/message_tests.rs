@@ -228,15 +228,26 @@ fn the_one_pass_parse_agrees_with_the_field_by_field_one() {
         message("FIX.4.2", "35=0|34=1|49=A|52=20261125-23:59:58|56=B|"),
         message("FIXT.1.1", "35=A|1128=9|34=1|49=A|56=B|98=0|108=30|"),
         message("FIX.4.4", "35=D|0001=x|123456789=y|58=a=b=c|"),
+        // Tags with leading zeros, of every length the one pass matches at once.
+        message("FIX.4.4", "35=D|01=x|001=y|09=z|1=a|12=b|123=c|"),
+        // The header in another order, twice, and with fields between.
+        message("FIX.4.4", "35=0|56=B|43=Y|34=1|49=A|34=2|52=T|56=C|"),
         // More fields than the index holds.
         message(
             "FIX.4.4",
             &(100..140).fold("35=D|".to_owned(), |body, tag| body + &format!("{tag}=v|")),
         ),
+        // ... with header fields past the index only.
+        message(
+            "FIX.4.4",
+            &((100..140).fold("35=D|".to_owned(), |body, tag| body + &format!("{tag}=v|"))
+                + "34=7|49=A|52=T|56=B|"),
+        ),
     ];
-    // Every frame, and every frame with one byte replaced by one the parse treats specially,
-    // or cut short.
-    let specials = [0x01, b'=', b'0', b'1', b'9', b'a', b'-'];
+    // Every frame, and every frame with one byte replaced by one the parse treats specially
+    // (NUL among them: the one pass may take one right after an SOH for another), or cut
+    // short.
+    let specials = [0x00, 0x01, b'=', b'0', b'1', b'9', b'a', b'-', 0xff];
     for frame in &frames {
         let mut variants = vec![frame.clone()];
         for at in 0..frame.len() {
@@ -248,12 +259,77 @@ fn the_one_pass_parse_agrees_with_the_field_by_field_one() {
             variants.push(frame[..at].to_vec());
         }
         for variant in &variants {
+            let by_field = Message::parse_field_by_field(variant, Strictness::Strict);
             assert_eq!(
                 Message::parse(variant),
-                Message::parse_field_by_field(variant, Strictness::Strict),
+                by_field,
                 "{:?}",
                 String::from_utf8_lossy(variant)
             );
+            // The one pass never accepts what the field-by-field parse rejects.
+            if let Some(one_pass) = one_pass(variant) {
+                assert_eq!(Ok(one_pass), by_field);
+            }
         }
     }
+    // It does the parse but where fields past the index may hold a header field's first
+    // occurrence: more than 32 fields and not all four header fields among them.
+    let gave_up: Vec<bool> = frames
+        .iter()
+        .map(|frame| one_pass(frame).is_none())
+        .collect();
+    assert_eq!(
+        gave_up,
+        [false, false, false, false, false, false, true, true]
+    );
+}
+
+/// What the one pass makes of `frame`, or `None` if it leaves the frame to the
+/// field-by-field parse.
+fn one_pass(frame: &[u8]) -> Option<Message<'_>> {
+    let mut message = Message::empty(frame);
+    message.index_well_formed()?;
+    Some(message)
+}
+
+#[test]
+fn the_one_pass_parse_agrees_at_every_alignment() {
+    // Short fields, a NUL-filled value and SOHs close together, shifted through two words.
+    for pad in 0..24 {
+        let body = format!(
+            "35=0|58={}|1=a|22=bb|333=c|4444=d|55=\0\0|6=x|",
+            "p".repeat(pad + 1)
+        );
+        let frame = message("FIX.4.4", &body);
+        let parsed = one_pass(&frame).map(Ok);
+        assert_eq!(
+            parsed,
+            Some(Message::parse_field_by_field(&frame, Strictness::Strict)),
+            "pad {pad}"
+        );
+        // The same with NULs right after an SOH, where a tag should start.
+        let mut broken = frame.clone();
+        let at = broken.windows(3).position(|w| w == b"\x011=").unwrap() + 1;
+        broken[at] = 0;
+        broken[at + 1] = 0;
+        assert!(one_pass(&broken).is_none(), "pad {pad}");
+        assert_eq!(
+            Message::parse(&broken),
+            Err(ParseError::BadTag { offset: at }),
+            "pad {pad}"
+        );
+    }
+}
+
+#[test]
+fn the_one_pass_parse_agrees_on_frames_over_64_kib() {
+    let frame = message("FIX.4.4", &format!("35=0|34=1|58={}|", "t".repeat(70_000)));
+    assert!(one_pass(&frame).is_none());
+    let msg = Message::parse(&frame).unwrap();
+    assert_eq!(
+        msg,
+        Message::parse_field_by_field(&frame, Strictness::Strict).unwrap()
+    );
+    assert_eq!(msg.msg_seq_num(), Ok(Some(1)));
+    assert_eq!(msg.recorded_fields().0, &[] as &[Tag]);
 }
