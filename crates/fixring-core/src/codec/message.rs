@@ -562,29 +562,38 @@ impl Splitter<'_, '_> {
 /// The tag of the field at `pos` of `frame` and where its value starts, if [`split_field`]
 /// would read them.
 ///
-/// Tags of up to three digits, nearly all of them, are matched from four bytes at once;
-/// longer ones go digit by digit.
+/// Tags of up to three digits, nearly all of them, are matched from four bytes at once, two
+/// digits first; longer ones go digit by digit.
 #[inline(always)]
 fn tag_at(frame: &[u8], pos: usize) -> Option<(Tag, usize)> {
     let word = u32::from_le_bytes(*frame.get(pos..)?.first_chunk::<4>()?);
-    // The digit of each byte, from the first; above 9 if the byte is not a digit.
-    let [a, b, c, _] = word
-        .to_le_bytes()
-        .map(|byte| Tag::from(byte.wrapping_sub(b'0')));
-    let equals_at = |at: u32| word >> (8 * at) & 0xff == u32::from(b'=');
-    // Two digits and `=` (the most common): the first two bytes are 0x30..=0x39 (high nibble
-    // 3, and no carry out of the low one when 6 is added) and the third is `=`.
-    let (tag, start) =
-        if word & 0x00ff_f0f0 == 0x003d_3030 && word.wrapping_add(0x0606) & 0xf0f0 == 0x3030 {
-            ((word & 0x0f) * 10 + (word >> 8 & 0x0f), pos + 3)
-        } else if equals_at(1) && a < 10 {
-            (a, pos + 2)
-        } else if equals_at(3) && a < 10 && b < 10 && c < 10 {
-            (a * 100 + b * 10 + c, pos + 4)
-        } else {
-            long_tag(frame, pos)?
-        };
+    let (tag, start) = if digits_then_equals(word, 2) {
+        ((word & 0x0f) * 10 + (word >> 8 & 0x0f), pos + 3)
+    } else if digits_then_equals(word, 1) {
+        (word & 0x0f, pos + 2)
+    } else if digits_then_equals(word, 3) {
+        let hundreds = (word & 0x0f) * 100;
+        (
+            hundreds + (word >> 8 & 0x0f) * 10 + (word >> 16 & 0x0f),
+            pos + 4,
+        )
+    } else {
+        long_tag(frame, pos)?
+    };
     (tag != 0).then_some((tag, start))
+}
+
+/// Whether the first `digits` bytes of `word` (read little-endian), one to three, are ASCII
+/// digits and the next one is `=`.
+///
+/// A digit is a byte 0x30..=0x39: high nibble 3, and still 3 once 6 is added to the byte.
+#[inline(always)]
+const fn digits_then_equals(word: u32, digits: u32) -> bool {
+    let ones = 0x0001_0101 & !(u32::MAX << (8 * digits));
+    let (high_nibbles, threes) = (ones * 0xf0, ones * 0x30);
+    let (equals_byte, equals) = (0xff << (8 * digits), (b'=' as u32) << (8 * digits));
+    word & (high_nibbles | equals_byte) == threes | equals
+        && word.wrapping_add(ones * 0x06) & high_nibbles == threes
 }
 
 /// Whether `tag` is one of those [`HeaderIndex`] holds: a bit test rather than a compare per

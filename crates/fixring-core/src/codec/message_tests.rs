@@ -333,3 +333,23 @@ fn the_one_pass_parse_agrees_on_frames_over_64_kib() {
     assert_eq!(msg.msg_seq_num(), Ok(Some(1)));
     assert_eq!(msg.recorded_fields().0, &[] as &[Tag]);
 }
+
+#[test]
+fn digits_then_equals_is_exact_for_every_byte() {
+    for digits in 1..=3u32 {
+        for at in 0..4usize {
+            for byte in 0..=255u8 {
+                let mut bytes = *b"579=";
+                bytes[digits as usize] = b'=';
+                bytes[at] = byte;
+                let expected = bytes[..digits as usize].iter().all(u8::is_ascii_digit)
+                    && bytes[digits as usize] == b'=';
+                assert_eq!(
+                    digits_then_equals(u32::from_le_bytes(bytes), digits),
+                    expected,
+                    "{digits} digits, {byte:#04x} at {at}"
+                );
+            }
+        }
+    }
+}
