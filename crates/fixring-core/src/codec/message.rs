@@ -566,6 +566,10 @@ impl Splitter<'_, '_> {
 /// digits first; longer ones go digit by digit.
 #[inline(always)]
 fn tag_at(frame: &[u8], pos: usize) -> Option<(Tag, usize)> {
+    // Against a bound the loop computes once: LLVM then drops the slice's own check.
+    if pos > frame.len().checked_sub(4)? {
+        return None;
+    }
     let word = u32::from_le_bytes(*frame.get(pos..)?.first_chunk::<4>()?);
     let (tag, start) = if digits_then_equals(word, 2) {
         ((word & 0x0f) * 10 + (word >> 8 & 0x0f), pos + 3)
