@@ -170,16 +170,20 @@ mod tests {
 
     #[test]
     fn stamps_measure_what_the_monotonic_clock_measures() {
-        let (stamp, start) = (Stamp::now(), Instant::now());
-        std::thread::sleep(Duration::from_millis(30));
-        let (by_stamp, by_clock) = (stamp.elapsed_nanos(), nanos(start.elapsed()));
-        // Both read within a few microseconds of each other, around 30 ms.
-        let diff = by_stamp.abs_diff(by_clock);
-        assert!(
-            diff < by_clock / 100 + 50_000,
-            "stamps {by_stamp} ns, monotonic clock {by_clock} ns"
-        );
-        assert!(by_clock >= 30_000_000);
+        // A few tries, so that a preemption between two readings on a busy host does not
+        // count as a clock's error.
+        let mut last = (0, 0);
+        for _ in 0..5 {
+            let (stamp, start) = (Stamp::now(), Instant::now());
+            std::thread::sleep(Duration::from_millis(30));
+            let (by_stamp, by_clock) = (stamp.elapsed_nanos(), nanos(start.elapsed()));
+            assert!(by_clock >= 30_000_000);
+            if by_stamp.abs_diff(by_clock) < by_clock / 100 + 50_000 {
+                return;
+            }
+            last = (by_stamp, by_clock);
+        }
+        panic!("stamps {} ns, monotonic clock {} ns", last.0, last.1);
     }
 
     #[test]
