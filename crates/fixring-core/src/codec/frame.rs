@@ -293,8 +293,6 @@ fn body_length(digits: &[u8]) -> Prefix<(usize, usize)> {
     Prefix::Partial
 }
 
-/// How many bytes to drop from `buf` to reach the next byte, after the first, where a message
-/// could begin: a full `8=FIX`, or a prefix of it at the very end of the buffer.
 /// Where the first CheckSum field (`<SOH>10=…<SOH>`) at or after `body_end - 1` ends, if it
 /// is all in `buf`.
 fn checksum_field_end(buf: &[u8], body_end: usize) -> Option<usize> {
@@ -306,6 +304,8 @@ fn checksum_field_end(buf: &[u8], body_end: usize) -> Option<usize> {
     Some(value_at + soh + 1)
 }
 
+/// How many bytes to drop from `buf` to reach the next byte, after the first, where a message
+/// could begin: a full `8=FIX`, or a prefix of it at the very end of the buffer.
 fn resync(buf: &[u8]) -> usize {
     let mut from = 1;
     while let Some(rest) = buf.get(from..) {

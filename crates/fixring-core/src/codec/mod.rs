@@ -14,7 +14,7 @@
 //!   message once; lookups borrow values from the frame.
 //! - **Timestamps** ([`parse_utc_timestamp`]): a `UTCTimestamp` value read into a
 //!   [`crate::UtcTimestamp`], or a [`TimestampError`] saying what is wrong with it.
-//! - **Encoding** ([`encode`], [`FieldWriter`]): writes into a caller-owned `&mut [u8]` and
+//! - **Encoding** ([`encode()`], [`FieldWriter`]): writes into a caller-owned `&mut [u8]` and
 //!   returns the length written, or [`InsufficientSize`] with the length needed.
 //!
 //! Nothing in this module allocates, and none of it panics on any input.

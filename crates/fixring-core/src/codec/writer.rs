@@ -139,7 +139,7 @@ fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// Builds body fields (`tag=value<SOH>…`) in a caller's buffer, for [`super::encode`].
+/// Builds body fields (`tag=value<SOH>…`) in a caller's buffer, for [`super::encode()`].
 ///
 /// Each append either writes the whole field or, when it does not fit, leaves the buffer as it
 /// was and returns the length the buffer would need. Values are written as given: they must not
