@@ -204,19 +204,8 @@ pub struct LoopCounters {
 
 /// The CPU time a thread clock shows.
 fn cpu_time(clock: libc::clockid_t) -> Option<Duration> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // Safety: `ts` is a valid, writable timespec for the call. A clock of a thread that has
-    // ended fails with EINVAL, which is reported as `None`.
-    let rc = unsafe { libc::clock_gettime(clock, &raw mut ts) };
-    if rc != 0 {
-        return None;
-    }
-    let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u32::try_from(ts.tv_nsec).ok()?;
-    Some(Duration::new(secs, nanos))
+    let (secs, nanos) = crate::clock::read(clock)?;
+    Some(Duration::new(secs, u32::try_from(nanos).ok()?))
 }
 
 /// The CPU-time clock of the calling thread.
