@@ -137,18 +137,17 @@ fn calibrated(over: Duration) -> Option<u64> {
 /// A counter reading and a monotonic-clock reading taken together: the counter halfway
 /// between two readings around the clock's, from the closest of a few tries.
 fn paired() -> (u64, Instant) {
-    let mut best = None;
-    for _ in 0..5 {
+    let reading = || {
         let before = counter();
         let at = Instant::now();
-        let after = counter();
-        let spread = after.wrapping_sub(before);
-        let mid = before + spread / 2;
-        if best.is_none_or(|(s, _, _)| spread < s) {
-            best = Some((spread, mid, at));
-        }
-    }
-    best.map_or_else(|| (counter(), Instant::now()), |(_, mid, at)| (mid, at))
+        let spread = counter().wrapping_sub(before);
+        (spread, before.wrapping_add(spread / 2), at)
+    };
+    let (_, mid, at) = (0..5)
+        .map(|_| reading())
+        .min_by_key(|&(spread, _, _)| spread)
+        .unwrap_or_else(reading);
+    (mid, at)
 }
 
 #[cfg(target_arch = "x86_64")]
