@@ -18,7 +18,10 @@
 //!   completion only when they fail or find the socket's buffer full, after which the
 //!   connection's sends wait for room and complete until one writes everything. A spinning
 //!   loop's flush with one connection to write sends it with `send(2)` instead: one system
-//!   call either way, and the socket call is the cheaper (see `send.rs`).
+//!   call either way, and the socket call is the cheaper (see `send.rs`). When the kernel
+//!   then flags task work, the spin takes that connection's answer with a `recv(2)` of its
+//!   own rather than an enter that runs the receive (see `recv.rs`), and runs the task work
+//!   it made stale at its next look, after the loop has answered.
 //! - Sockets sit in a sparse fixed-file table (`types::Fixed`), see
 //!   [`UringBackend::fixed_files`].
 //! - Listeners keep a multishot accept armed; outbound connects are a `Connect` linked to a
@@ -29,7 +32,8 @@
 //! Measured on a 2-vCPU VM (Linux 6.18) against the previous design (one-shot `ReadFixed` and
 //! `WriteFixed`, no fixed files), per FIX round trip of one session: 2 SQEs instead of 4, 2 CQEs
 //! instead of 4, 0 poll arms instead of 2, 0 file lookups instead of 4, and 2 `io_uring_enter`
-//! parking (4 spinning, since then 2 and 2 `send(2)`) instead of 4 (about 440 spinning); with 100
+//! parking (4 spinning, since then 2 `recv(2)`, 2 `send(2)` and 2 enters off the critical path)
+//! instead of 4 (about 440 spinning); with 100
 //! connections between two loops, 0.08–0.13 system calls per round trip (0.8 before) against
 //! epoll's 4.0–8.9, and 9.3–11.1 µs of CPU per round trip (12.9–13.4 before, epoll 10.5–10.9);
 //! 20.7 KB of resident memory per idle session in `tests/scale.rs` (45.6 KB before).
@@ -125,6 +129,12 @@ pub struct UringBackend {
     silent: Vec<(u32, u32)>,
     /// Connections whose held-back bytes or end the next poll reports.
     pending: Vec<(u32, u32)>,
+    /// The connection a spinning loop's flush last wrote with `send(2)` (slot index and
+    /// generation): the one whose answer a direct receive looks for (see `recv.rs`).
+    hot: Option<(u32, u32)>,
+    /// The ring's task-run count at the last direct receive: until an enter has run the
+    /// task work that receive made stale, the kernel's flag says nothing new.
+    direct_at: Option<u64>,
     /// System calls made outside the ring (sockets, their options, closes).
     calls: u64,
     shut_down: bool,
@@ -167,6 +177,8 @@ impl UringBackend {
             waiting: std::collections::VecDeque::new(),
             silent: Vec::new(),
             pending: Vec::new(),
+            hot: None,
+            direct_at: None,
             shut_down: false,
         };
         backend.arm_wake()?;

@@ -22,9 +22,13 @@ struct Reaping<'a> {
 }
 
 impl Waiter for Reaping<'_> {
-    /// The busy-poll step (entering the kernel only when it has something to submit or
-    /// run), then a reap.
+    /// The busy-poll step (a direct receive when the kernel's flag is likely the answer
+    /// awaited, see `recv.rs`; otherwise entering the kernel only when it has something to
+    /// submit or run), then a reap.
     fn look(&mut self) -> io::Result<bool> {
+        if self.backend.receive_direct(self.out) {
+            return Ok(true);
+        }
         if self.backend.ring.get_events()? || !self.backend.silent.is_empty() {
             self.backend.dispatch(self.out);
         }

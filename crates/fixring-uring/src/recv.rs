@@ -2,6 +2,9 @@
 //! from the shared provided-buffer ring; each completion's bytes are copied into the
 //! connection's receive slot and the buffer goes back to the ring.
 //!
+//! A spinning loop may take the answer it waits for with a `recv(2)` of its own instead
+//! ([`UringBackend::receive_direct`]).
+//!
 //! Bytes that find the receive slot full are kept in the connection's spill, in order, and
 //! the receive is cancelled until the loop has consumed enough for the spill to move into the
 //! slot; an end of stream seen meanwhile is reported after those bytes.
@@ -143,9 +146,92 @@ impl UringBackend {
         };
         if c.spill.is_empty() && c.rx_len == 0 {
             self.fail(idx, error, out);
-        } else {
+        } else if c.end.is_none() {
+            // The first ending is the one reported (a direct receive's error, then the
+            // multishot receive's end of stream, say).
             c.end = Some(error);
             self.conns.mark_dirty(idx);
+        }
+    }
+
+    /// A spinning loop's receive without an enter, for the connection it last wrote with
+    /// `send(2)`: whether bytes (or the connection's end) were reported.
+    ///
+    /// When the kernel flags task work and nothing else is to be done on the ring, the work
+    /// is most likely that connection's multishot receive, woken by the answer. Running it
+    /// takes an enter that issues the receive as task work and posts a completion; a
+    /// non-blocking `recv(2)` into the receive slot takes the same bytes with less around it.
+    /// Measured on a 2-vCPU VM (one session, spinning loops, cycles of the time-stamp
+    /// counter): about 4,300 for the enter against about 2,600 for a `recv(2)`.
+    ///
+    /// Bytes stay in order. On a `DEFER_TASKRUN` ring the multishot receive runs only inside
+    /// this thread's enters, and every enter is followed by a reap, so with the completion
+    /// queue empty and nothing overflowed, every byte it took is in the receive slot or the
+    /// spill; a direct receive is made only with the spill empty. The task work it leaves
+    /// behind finds the socket empty at the next enter and posts nothing; until an enter has
+    /// run it, the flag says nothing new and no other direct receive is made. Nothing to read
+    /// (the flag was for something else) stops the direct receives until the next `send(2)`;
+    /// an end of stream is left to the multishot receive, which reports it as always; an error
+    /// is the connection's end.
+    pub(crate) fn receive_direct(&mut self, out: &mut Vec<Completion>) -> bool {
+        let Some((idx, generation)) = self.hot else {
+            return false;
+        };
+        if self.direct_at == Some(self.ring.task_runs()) || !self.ring.only_task_work_waits() {
+            return false;
+        }
+        let size = self.slab.slot_size();
+        let Some(rx) = self.slab.rx(idx as usize) else {
+            return false;
+        };
+        let Some(c) = self.conns.current(idx, generation) else {
+            self.hot = None;
+            return false;
+        };
+        let Some(fd) = c.fd.as_ref().map(AsRawFd::as_raw_fd) else {
+            return false;
+        };
+        if c.phase != Phase::Open
+            || !c.recv
+            || !c.spill.is_empty()
+            || c.end.is_some()
+            || c.rx_len >= size
+        {
+            return false;
+        }
+        // Safety: the receive slot is never a kernel target (receives land in the provided
+        // buffers), `&mut self` means no `ConnIo` is lent, and the kernel writes at most
+        // `size - rx_len` bytes from `rx_len`, inside the slot.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                rx.add(c.rx_len).cast(),
+                size - c.rx_len,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        self.calls += 1;
+        if let Ok(n) = usize::try_from(n)
+            && n > 0
+        {
+            c.rx_len += n;
+            self.direct_at = Some(self.ring.task_runs());
+            if !matches!(out.last(), Some(Completion::Received { conn }) if conn.0 == idx) {
+                out.push(Completion::Received { conn: ConnId(idx) });
+            }
+            return true;
+        }
+        let error = (n < 0).then(io::Error::last_os_error);
+        match error {
+            Some(e) if !matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EINTR)) => {
+                self.direct_at = Some(self.ring.task_runs());
+                self.end(idx, Some(e), out);
+                true
+            }
+            _ => {
+                self.hot = None;
+                false
+            }
         }
     }
 

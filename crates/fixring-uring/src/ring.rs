@@ -72,6 +72,8 @@ pub(crate) struct Ring {
     in_flight: usize,
     calls: u64,
     issued: u64,
+    /// Enters that ran the task work waiting for this thread (`GETEVENTS`).
+    task_runs: u64,
 }
 
 // Safety: the submitter's pointers and references lead into `uring` (its boxed fields and its
@@ -157,6 +159,7 @@ impl Ring {
                         in_flight: 0,
                         calls,
                         issued: 0,
+                        task_runs: 0,
                     });
                 }
                 Err(e) if is_einval(&e) => last = e,
@@ -184,6 +187,24 @@ impl Ring {
     /// How many enters returned with every entry queued before them issued.
     pub(crate) fn issued(&self) -> u64 {
         self.issued
+    }
+
+    /// How many enters have run the task work waiting for this thread.
+    pub(crate) fn task_runs(&self) -> u64 {
+        self.task_runs
+    }
+
+    /// Whether the kernel flags task work waiting for this thread while nothing else is to
+    /// be done on the ring: a `DEFER_TASKRUN` ring (whose task work runs only inside this
+    /// thread's enters) with nothing queued to submit, nothing in the completion queue and no
+    /// overflow.
+    pub(crate) fn only_task_work_waits(&self) -> bool {
+        if self.mode != RingMode::DeferTaskrun || self.sq_len() > 0 || self.cq_ready() {
+            return false;
+        }
+        // Safety: a transient handle; no other submission queue handle exists.
+        let sq = unsafe { self.uring.submission_shared() };
+        sq.taskrun() && !sq.cq_overflow()
     }
 
     /// Counts `n` system calls made on the ring's behalf.
@@ -367,6 +388,7 @@ impl Ring {
         }
         let to_submit = u32::try_from(self.sq_len()).unwrap_or(u32::MAX);
         self.count(1);
+        self.task_runs += 1;
         // Safety: no argument structure is passed (`None`), so the kernel reads no user memory
         // beyond the rings it owns; the flags only ask it to submit and reap.
         let res = unsafe {
@@ -389,6 +411,7 @@ impl Ring {
             return self.get_events().map(drop);
         }
         self.count(1);
+        self.task_runs += 1;
         let res = match timeout {
             Some(t) => {
                 let ts = Timespec::from(t);
