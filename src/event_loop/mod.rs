@@ -146,6 +146,9 @@ pub(crate) struct EventLoop<B: Backend, A: Application> {
     paused: Vec<Paused>,
     /// Slots holding messages that did not fit in their send buffer.
     backlogged: Vec<usize>,
+    /// Slots that wrote this turn, whose stores are written ahead once the turn's bytes are
+    /// out (see [`fixring_core::session::Session::warm_store`]).
+    written: Vec<usize>,
     /// Slots whose session has a file store.
     stored: Vec<usize>,
     /// The earliest deadline known; a full scan refreshes it once it has passed.
@@ -320,6 +323,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             touched: Vec::new(),
             paused: Vec::new(),
             backlogged: Vec::new(),
+            written: Vec::new(),
             stored,
             next_deadline: None,
             stopping_until: None,
@@ -400,6 +404,7 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
                 self.failed = Some(error);
                 break;
             }
+            self.warm_stores();
             self.publish_if_due();
         }
         self.finish()
@@ -573,6 +578,20 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
         }
         self.stats.flushed();
         Ok(())
+    }
+
+    /// Writes ahead into the stores of the slots that wrote this turn, now that the turn's
+    /// bytes are out: a page fault of a store's growth costs microseconds here, and would
+    /// otherwise fall in the middle of a send.
+    fn warm_stores(&mut self) {
+        let mut written = std::mem::take(&mut self.written);
+        written.sort_unstable();
+        written.dedup();
+        for &index in &written {
+            self.slots[index].connection.session_mut().warm_store();
+        }
+        written.clear();
+        self.written = written;
     }
 
     /// Reads on where reads paused for their answers to go out (now written), then writes

@@ -253,9 +253,11 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             stats,
             stats_scratch,
             backlogged,
+            written,
             ..
         } = self;
         let slot = &mut slots[index];
+        written.push(index);
         if let Some(mut lent) = lend(backend, slot.conn, scratch) {
             let waiting = slot
                 .connection

@@ -348,6 +348,14 @@ impl Session {
         self.store.len()
     }
 
+    /// Writes ahead into the memory the store of sent messages grows into, a few pages at
+    /// most, so that the page faults of its growth are taken here rather than while a
+    /// message is sent. The engine calls it after a turn's bytes have gone out; it does
+    /// nothing once the store has grown to `MessageStoreSize`.
+    pub fn warm_store(&mut self) {
+        self.store.warm();
+    }
+
     /// The heartbeat interval in force (the configured one, or the initiator's for an acceptor).
     pub fn heartbeat_interval(&self) -> Duration {
         self.heartbeat
