@@ -32,8 +32,8 @@
 //! Measured on a 2-vCPU VM (Linux 6.18) against the previous design (one-shot `ReadFixed` and
 //! `WriteFixed`, no fixed files), per FIX round trip of one session: 2 SQEs instead of 4, 2 CQEs
 //! instead of 4, 0 poll arms instead of 2, 0 file lookups instead of 4, and 2 `io_uring_enter`
-//! parking (4 spinning, since then 2 `recv(2)`, 2 `send(2)` and 2 enters off the critical path)
-//! instead of 4 (about 440 spinning); with 100
+//! parking instead of 4 (spinning 4 instead of about 440, since then 2 `recv(2)`, 2 `send(2)`
+//! and 2 enters off the critical path); with 100
 //! connections between two loops, 0.08–0.13 system calls per round trip (0.8 before) against
 //! epoll's 4.0–8.9, and 9.3–11.1 µs of CPU per round trip (12.9–13.4 before, epoll 10.5–10.9);
 //! 20.7 KB of resident memory per idle session in `tests/scale.rs` (45.6 KB before).

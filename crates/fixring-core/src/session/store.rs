@@ -8,12 +8,12 @@
 //!
 //! Messages live in one ring of at most the limit in bytes, each in one piece: a message that
 //! does not fit before the ring's end starts again at its front (the end's few bytes are left
-//! unused), over the oldest messages. So storing one costs a copy, and nothing is ever moved
-//! or reallocated on the way: the ring grows as messages come until it reaches the limit,
-//! then its memory is reused. The memory it grows into is written ahead by
-//! [`SentStore::warm`], which the engine calls after a turn's bytes have gone out, so that the
-//! page faults of that growth (some microseconds each on a virtual machine) are not taken in
-//! the middle of a send.
+//! unused), over the oldest messages. So storing one costs a copy and moves no other. The
+//! ring grows as messages come until it reaches the limit, then its memory is reused; its
+//! growth is made ahead of need by [`SentStore::warm`], which the engine calls after a turn's
+//! bytes have gone out, and which writes ahead into the memory grown into, so that the page
+//! faults of that growth (some microseconds each on a virtual machine) are not taken in the
+//! middle of a send.
 
 use std::collections::VecDeque;
 
