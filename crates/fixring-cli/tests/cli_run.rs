@@ -130,10 +130,12 @@ fn run_prints_json_events_echoes_orders_and_stops_on_sigterm() {
         app.wait_for(WAIT, |s| s.app_in.len() >= 20),
         "echoed orders"
     );
-    // Stats lines come every second; the loops publish what they record every 100 ms.
+    // Stats lines come every second and count from the start; the loops publish what they
+    // record every 100 ms, so a line printed while the orders came may count some of them.
+    let deadline = Instant::now() + WAIT;
     let stats = loop {
         let line = wait_line(&stderr, "fixring inbound");
-        if !line.contains("count=0 ") {
+        if line.contains("count=20 ") || Instant::now() > deadline {
             break line;
         }
     };
