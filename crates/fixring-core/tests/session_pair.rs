@@ -453,6 +453,48 @@ fn messages_no_longer_stored_are_gap_filled_and_reported() {
 }
 
 #[test]
+fn a_store_that_came_round_resends_its_newest_orders_intact() {
+    // 300 orders of about 37 bytes through a store of 2,000 bytes: the ring comes round
+    // some five times, with ClOrdIDs of varying length, before the resend reads it.
+    let (mut initiator, acceptor) = configs(false);
+    initiator.message_store_size = 2_000;
+    let mut pair = logged_on_with(PairConfig::new(initiator, acceptor));
+    let ids: Vec<String> = (0..300).map(|n| format!("O{}", n * 37 % 1000)).collect();
+    for id in &ids {
+        send_order(&mut pair, id, false);
+    }
+    send_order(&mut pair, "LAST", true);
+    pair.drive();
+    let delivered = delivered_orders(&pair.acceptor);
+    let got: Vec<&str> = delivered.iter().map(|(id, ..)| id.as_str()).collect();
+    let Some((last, resent)) = got.split_last() else {
+        panic!("nothing delivered");
+    };
+    assert_eq!(*last, "LAST");
+    // The resent orders are the newest lost ones, in order, each with its own ClOrdID.
+    assert!(resent.len() >= 30, "{} resent", resent.len());
+    assert_eq!(resent, &ids[ids.len() - resent.len()..]);
+    for (_, seq, poss_dup, orig) in &delivered[..resent.len()] {
+        assert!(*poss_dup && orig.is_some(), "resend {seq} marked as one");
+    }
+    let first_kept = u64::try_from(ids.len() - resent.len()).unwrap() + 2;
+    let not_resent = EventKind::MessagesNotResent {
+        session_id: pair.initiator.conn.id().clone(),
+        begin: 2,
+        end: first_kept - 1,
+    };
+    assert!(
+        pair.initiator.kinds().contains(&not_resent),
+        "{:?}",
+        pair.initiator.kinds()
+    );
+    assert_eq!(
+        pair.acceptor.conn.session().next_target_seq(),
+        pair.initiator.conn.session().next_sender_seq()
+    );
+}
+
+#[test]
 fn a_resend_request_with_an_end_resends_that_range_only() {
     let mut pair = logged_on(false);
     for id in ["A", "B", "C"] {
