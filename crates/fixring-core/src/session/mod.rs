@@ -350,8 +350,9 @@ impl Session {
 
     /// Writes ahead into the memory the store of sent messages grows into, a few pages at
     /// most, so that the page faults of its growth are taken here rather than while a
-    /// message is sent. The engine calls it after a turn's bytes have gone out; it does
-    /// nothing once the store has grown to `MessageStoreSize`.
+    /// message is sent. The engine calls it after a turn's bytes have gone out. It does
+    /// nothing while the store has kept nothing, and little once it has grown to
+    /// `MessageStoreSize`.
     pub fn warm_store(&mut self) {
         self.store.warm();
     }
