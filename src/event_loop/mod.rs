@@ -391,10 +391,14 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             let seen = Stamp::now();
             let now = self.clock.now();
             self.last_now = now;
+            let single = completions.len() == 1;
             for completion in completions.drain(..) {
                 self.handle_completion(now, seen, completion);
             }
             self.completions = completions;
+            if single {
+                self.send_answer_now();
+            }
             self.route_received(now, seen);
             self.evict_pending(now);
             self.drain_resolved(now);
@@ -408,6 +412,22 @@ impl<B: Backend, A: Application> EventLoop<B, A> {
             self.publish_if_due();
         }
         self.finish()
+    }
+
+    /// After a turn that handled one completion, lets the backend write the one connection
+    /// it touched at once, ahead of the routing, the queue and the flush: the answer to a
+    /// lone message leaves that much sooner (docs/benchmarks.md has the figures). Not for a
+    /// session with a file store, whose changes are written before its bytes go out.
+    fn send_answer_now(&mut self) {
+        let [index] = self.touched[..] else {
+            return;
+        };
+        let slot = &self.slots[index];
+        if slot.file.is_none()
+            && let Some(conn) = slot.conn
+        {
+            self.backend.send_now(conn);
+        }
     }
 
     /// Whether a spinning loop's poll that found nothing leaves nothing to do this turn:

@@ -308,6 +308,11 @@ impl Backend for EpollBackend {
         Ok(())
     }
 
+    fn send_now(&mut self, conn: ConnId) {
+        // The flush that follows updates the connection's interest.
+        self.write_open(conn.0);
+    }
+
     fn close(&mut self, conn: ConnId) {
         let index = conn.0;
         let token = self.slots.token(index);

@@ -149,6 +149,12 @@ pub trait Backend {
     /// right after it flushes.
     fn flush(&mut self) -> io::Result<()>;
 
+    /// Writes what connection `conn` has committed now, with a system call of its own,
+    /// where the backend's policy has it write that way: called by a loop whose turn
+    /// answered one connection, before the turn's bookkeeping. What is not written here
+    /// goes out with the [`Backend::flush`] that still follows.
+    fn send_now(&mut self, conn: ConnId);
+
     /// Closes a connection after its committed bytes are written (or fail, or
     /// [`DRAIN_TIMEOUT`] passes). No [`Completion::Closed`] follows; the identifier is
     /// released.

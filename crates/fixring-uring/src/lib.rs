@@ -326,6 +326,13 @@ impl Backend for UringBackend {
         self.do_flush()
     }
 
+    fn send_now(&mut self, conn: ConnId) {
+        // A parking loop's writes go with the enter that waits, as the flush has them.
+        if self.busy_poll != BusyPoll::Park && self.conns.live(conn.0).is_some() {
+            self.send_direct(conn.0);
+        }
+    }
+
     fn close(&mut self, conn: ConnId) {
         if self.conns.live(conn.0).is_some() {
             self.close_conn(conn.0);
