@@ -506,3 +506,24 @@ fn system_calls_are_counted_by_the_backend() {
     let used = b.system_calls() - before;
     assert!((3..=12).contains(&used), "{used}");
 }
+
+#[test]
+fn an_answer_sent_now_leaves_before_the_flush() {
+    let mut b = backend(BackendOptions::default());
+    let listener = TcpListener::bind(loopback()).expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let conn = b
+        .connect(addr, None, &SocketOptions::default(), LIMIT)
+        .expect("connect");
+    drive(&mut b, |c| matches!(c, Completion::Connected { .. }));
+    let (mut peer, _) = listener.accept().expect("accept");
+    let mut io = b.io(conn).expect("live connection");
+    io.tx().spare()[..6].copy_from_slice(b"answer");
+    io.tx().commit(6);
+    b.send_now(conn);
+    peer.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut got = [0u8; 6];
+    peer.read_exact(&mut got).expect("sent before any flush");
+    assert_eq!(&got, b"answer");
+    b.flush().expect("flush");
+}

@@ -406,3 +406,47 @@ fn shutdown_closes_sockets_held_in_the_fixed_file_table() {
     assert_eq!(client.read(&mut buf).expect("read"), 0);
     drop(b);
 }
+
+/// Commits a few bytes on an accepted connection and asks for them to be sent now; returns
+/// whether the client had them before any flush. They arrive after the flush either way.
+fn sent_before_the_flush(busy_poll: BusyPoll) -> bool {
+    let mut b = backend(&options(busy_poll));
+    let l = b
+        .listen(loopback(), &SocketOptions::default())
+        .expect("listen");
+    let addr = b.local_addr(l).expect("addr");
+    let mut client = TcpStream::connect(addr).expect("connect");
+    let conn = accepted(&mut b);
+    b.flush().expect("flush");
+    let Some(mut io) = b.io(conn) else {
+        panic!("connection gone");
+    };
+    let tx = io.tx();
+    tx.spare()[..6].copy_from_slice(b"answer");
+    tx.commit(6);
+    b.send_now(conn);
+    let mut got = [0u8; 6];
+    client
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let early = client.read_exact(&mut got).is_ok();
+    if !early {
+        b.flush().expect("flush");
+        let mut out = Vec::new();
+        b.poll(Some(Duration::ZERO), &mut out).expect("poll");
+        client.set_read_timeout(Some(DEADLINE)).expect("timeout");
+        client.read_exact(&mut got).expect("read after the flush");
+    }
+    assert_eq!(&got, b"answer");
+    early
+}
+
+#[test]
+fn an_answer_sent_now_leaves_before_the_flush_unless_the_loop_parks() {
+    assert!(sent_before_the_flush(BusyPoll::Spin));
+    assert!(sent_before_the_flush(BusyPoll::SpinThenPark(
+        Duration::from_micros(50)
+    )));
+    // A parking loop's write waits for the enter that also waits for completions.
+    assert!(!sent_before_the_flush(BusyPoll::Park));
+}
