@@ -348,15 +348,20 @@ fn a_reset_is_an_error_on_a_spinning_loop() {
     assert_eq!(error, Some(std::io::ErrorKind::ConnectionReset));
 }
 
-#[test]
-fn the_last_bytes_before_a_close_are_readable_when_they_are_reported() {
-    let mut b = backend(&options(BusyPoll::Park));
+/// A client connected to a listener of `b`, and its accepted connection.
+fn connected_client(b: &mut fixring_uring::UringBackend) -> (TcpStream, fixring_io::ConnId) {
     let l = b
         .listen(loopback(), &SocketOptions::default())
         .expect("listen");
     let addr = b.local_addr(l).expect("addr");
-    let mut client = TcpStream::connect(addr).expect("connect");
-    let conn = accepted(&mut b);
+    let client = TcpStream::connect(addr).expect("connect");
+    (client, accepted(b))
+}
+
+#[test]
+fn the_last_bytes_before_a_close_are_readable_when_they_are_reported() {
+    let mut b = backend(&options(BusyPoll::Park));
+    let (mut client, conn) = connected_client(&mut b);
     client.write_all(b"last words").expect("write");
     drop(client);
     // Both the bytes and the end are in the kernel before the next poll.
@@ -411,12 +416,7 @@ fn shutdown_closes_sockets_held_in_the_fixed_file_table() {
 /// whether the client had them before any flush. They arrive after the flush either way.
 fn sent_before_the_flush(busy_poll: BusyPoll) -> bool {
     let mut b = backend(&options(busy_poll));
-    let l = b
-        .listen(loopback(), &SocketOptions::default())
-        .expect("listen");
-    let addr = b.local_addr(l).expect("addr");
-    let mut client = TcpStream::connect(addr).expect("connect");
-    let conn = accepted(&mut b);
+    let (mut client, conn) = connected_client(&mut b);
     b.flush().expect("flush");
     let Some(mut io) = b.io(conn) else {
         panic!("connection gone");
