@@ -132,6 +132,8 @@ pub struct UringBackend {
     /// The connection a spinning loop's flush last wrote with `send(2)` (slot index and
     /// generation): the one whose answer a direct receive looks for (see `recv.rs`).
     hot: Option<(u32, u32)>,
+    /// How many `send(2)`s in a row went to the `hot` connection.
+    hot_sends: u32,
     /// The ring's task-run count at the last direct receive: until an enter has run the
     /// task work that receive made stale, the kernel's flag says nothing new.
     direct_at: Option<u64>,
@@ -178,6 +180,7 @@ impl UringBackend {
             silent: Vec::new(),
             pending: Vec::new(),
             hot: None,
+            hot_sends: 0,
             direct_at: None,
             shut_down: false,
         };
@@ -210,6 +213,11 @@ impl UringBackend {
         if let Some(c) = self.conns.slot(idx) {
             c.fixed = fixed;
         }
+    }
+
+    /// The `io_uring_enter` calls made so far, a part of [`Backend::system_calls`].
+    pub fn enters(&self) -> u64 {
+        self.ring.calls()
     }
 
     /// How the ring was set up.

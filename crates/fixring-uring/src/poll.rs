@@ -83,6 +83,7 @@ impl UringBackend {
         out: &mut Vec<Completion>,
         before: usize,
     ) -> io::Result<()> {
+        self.unpoll_hot();
         loop {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if remaining == Some(Duration::ZERO) {

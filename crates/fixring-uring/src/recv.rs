@@ -16,15 +16,21 @@ use fixring_io::{Completion, ConnId};
 use io_uring::opcode;
 use io_uring::types::{Fd, Fixed};
 
+use fixring_core::config::BusyPoll;
+
 use crate::UringBackend;
 use crate::provided::GROUP;
 use crate::ring::{Cqe, from_result};
 use crate::slots::Phase;
 use crate::token::{OpKind, Token};
 
+/// How many `send(2)`s in a row on one connection make a spinning loop poll it (see
+/// [`UringBackend::note_hot`]).
+const POLL_AFTER: u32 = 4;
+
 impl UringBackend {
     /// Arms connection `idx`'s multishot receive unless it is armed, the connection is not
-    /// open, or received bytes wait for room.
+    /// open or polled, or received bytes wait for room.
     pub(crate) fn arm_recv(&mut self, idx: u32) -> io::Result<()> {
         if self.shut_down {
             return Ok(());
@@ -38,6 +44,7 @@ impl UringBackend {
             return Ok(());
         };
         if c.recv
+            || c.polled
             || c.phase != Phase::Open
             || !c.spill.is_empty()
             || c.end.is_some()
@@ -171,11 +178,24 @@ impl UringBackend {
     /// (the flag was for something else) stops the direct receives until the next `send(2)`;
     /// an end of stream is left to the multishot receive, which reports it as always; an error
     /// is the connection's end.
+    ///
+    /// A connection polled (see [`UringBackend::note_hot`]) has no multishot receive, and
+    /// no flag to wait for: every look reads it. Its end of stream re-arms the multishot
+    /// receive, which reports it.
     pub(crate) fn receive_direct(&mut self, out: &mut Vec<Completion>) -> bool {
         let Some((idx, generation)) = self.hot else {
             return false;
         };
-        if self.direct_at == Some(self.ring.task_runs()) || !self.ring.only_task_work_waits() {
+        let polled = match self.conns.current(idx, generation) {
+            Some(c) => c.polled && !c.recv,
+            None => {
+                self.hot = None;
+                return false;
+            }
+        };
+        if !polled
+            && (self.direct_at == Some(self.ring.task_runs()) || !self.ring.only_task_work_waits())
+        {
             return false;
         }
         let size = self.slab.slot_size();
@@ -183,14 +203,13 @@ impl UringBackend {
             return false;
         };
         let Some(c) = self.conns.current(idx, generation) else {
-            self.hot = None;
             return false;
         };
         let Some(fd) = c.fd.as_ref().map(AsRawFd::as_raw_fd) else {
             return false;
         };
         if c.phase != Phase::Open
-            || !c.recv
+            || !(c.recv || polled)
             || !c.spill.is_empty()
             || c.end.is_some()
             || c.rx_len >= size
@@ -221,14 +240,89 @@ impl UringBackend {
         match error {
             Some(e) if !matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EINTR)) => {
                 self.direct_at = Some(self.ring.task_runs());
+                c.polled = false;
                 self.end(idx, Some(e), out);
                 true
+            }
+            // Nothing yet: a polled connection is read again at the next look.
+            Some(_) if polled => false,
+            // The end of stream: the multishot receive reports it.
+            None if polled => {
+                self.unpoll(idx);
+                false
             }
             _ => {
                 self.hot = None;
                 false
             }
         }
+    }
+
+    /// Connection `idx` was just written with `send(2)`: it is the one whose answer the
+    /// direct receives look for. Once a spinning loop has written it [`POLL_AFTER`] times in
+    /// a row, its multishot receive is cancelled, and every look of the spin reads it with a
+    /// `recv(2)` of its own until the loop writes another connection or parks.
+    ///
+    /// Why: an armed receive has the socket's wait queue wake the ring for every segment
+    /// that arrives, and the sender pays for that wake before its own `send(2)` returns and
+    /// before the socket is free for the receiver's read. Without it, the sender's `send(2)`
+    /// finds no one to wake, as in the raw-socket baseline of `fixring bench`; on a 2-vCPU
+    /// VM one session's round trip went from about 1.28× that baseline to about 1.19×
+    /// (docs/benchmarks.md). A loop that writes several connections in turn never gets there,
+    /// so none of them pays for a cancel and a re-arm each message.
+    pub(crate) fn note_hot(&mut self, idx: u32) {
+        let generation = self.conns.generation(idx);
+        match self.hot {
+            Some(hot) if hot == (idx, generation) => {
+                self.hot_sends = self.hot_sends.saturating_add(1);
+            }
+            Some((old, old_generation)) => {
+                if self.conns.current(old, old_generation).is_some() {
+                    self.unpoll(old);
+                }
+                self.hot_sends = 1;
+            }
+            None => self.hot_sends = 1,
+        }
+        self.hot = Some((idx, generation));
+        if self.hot_sends < POLL_AFTER
+            || !matches!(self.busy_poll, BusyPoll::Spin | BusyPoll::SpinThenPark(_))
+        {
+            return;
+        }
+        let Some(c) = self.conns.slot(idx) else {
+            return;
+        };
+        if c.recv && !c.polled && c.phase == Phase::Open {
+            c.polled = true;
+            self.cancel(Token::new(OpKind::Read, idx, generation));
+        }
+    }
+
+    /// Stops polling connection `idx`: its multishot receive is armed again (or, refused,
+    /// at the next flush, which reports the error).
+    pub(crate) fn unpoll(&mut self, idx: u32) {
+        let Some(c) = self.conns.slot(idx) else {
+            return;
+        };
+        if !c.polled {
+            return;
+        }
+        c.polled = false;
+        if self.arm_recv(idx).is_err() {
+            self.conns.mark_dirty(idx);
+        }
+    }
+
+    /// Before the loop sleeps: the polled connection gets its multishot receive back, so
+    /// that its bytes wake the loop, and polls again only after [`POLL_AFTER`] more writes.
+    pub(crate) fn unpoll_hot(&mut self) {
+        if let Some((idx, generation)) = self.hot
+            && self.conns.current(idx, generation).is_some()
+        {
+            self.unpoll(idx);
+        }
+        self.hot_sends = 0;
     }
 
     /// Moves held-back bytes into the receive slot as far as it has room, at a flush; the

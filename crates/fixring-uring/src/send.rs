@@ -136,7 +136,7 @@ impl UringBackend {
         let Ok(n) = usize::try_from(written) else {
             return;
         };
-        self.hot = Some((idx, self.conns.generation(idx)));
+        self.note_hot(idx);
         let Some(c) = self.conns.slot(idx) else {
             return;
         };

@@ -57,6 +57,9 @@ pub(crate) struct Conn {
     pub(crate) notify_writable: bool,
     /// The multishot receive is armed (until its final completion).
     pub(crate) recv: bool,
+    /// A spinning loop reads this socket with `recv(2)` at every look, its multishot
+    /// receive cancelled and not armed again until this is cleared (see `recv.rs`).
+    pub(crate) polled: bool,
     /// The send in flight.
     pub(crate) write: Option<WriteOp>,
     /// The socket's send buffer was full: sends wait for room until one has written
@@ -129,6 +132,7 @@ impl Conns {
         c.tx_len = 0;
         c.notify_writable = false;
         c.blocked = false;
+        c.polled = false;
         Some(idx)
     }
 

@@ -173,9 +173,13 @@ fn sends_into_a_full_socket_wait_and_lose_nothing() {
     assert!(writable > 0, "the loop was told when room came back");
 }
 
-/// Echoes `ROUNDS` 64-byte messages of a blocking client and returns the system calls the
-/// backend made for the last `ROUNDS - 10` of them, and that count.
-fn echo_round_trips(busy_poll: BusyPoll) -> (u64, u64) {
+/// Echoes `ROUNDS` 64-byte messages of a blocking client and returns the system calls (or,
+/// with `enters`, the enters alone) the backend made for the last `ROUNDS - 10` of them, and
+/// that count.
+fn echo_round_trips(busy_poll: BusyPoll, enters: bool) -> (u64, u64) {
+    let count = |b: &fixring_uring::UringBackend| {
+        if enters { b.enters() } else { b.system_calls() }
+    };
     let mut b = backend(&options(busy_poll));
     let l = b
         .listen(loopback(), &SocketOptions::default())
@@ -201,7 +205,7 @@ fn echo_round_trips(busy_poll: BusyPoll) -> (u64, u64) {
             _ => None,
         });
         if echoed == 64 * 10 {
-            before = Some(b.system_calls());
+            before = Some(count(&b));
         }
         let Some(mut io) = b.io(conn) else {
             panic!("connection gone");
@@ -217,13 +221,13 @@ fn echo_round_trips(busy_poll: BusyPoll) -> (u64, u64) {
     let mut out = Vec::new();
     b.poll(Some(Duration::ZERO), &mut out).expect("poll");
     echo.join().expect("echo");
-    let calls = b.system_calls() - before.expect("counted");
+    let calls = count(&b) - before.expect("counted");
     (calls, u64::try_from(ROUNDS - 10).unwrap_or(1))
 }
 
 #[test]
 fn a_parked_round_trip_costs_about_one_enter() {
-    let (calls, rounds) = echo_round_trips(BusyPoll::Park);
+    let (calls, rounds) = echo_round_trips(BusyPoll::Park, false);
     // One enter submits the echo and sleeps until the next message; a few more for messages
     // split across receives or polls that return on their timeout.
     assert!(
@@ -233,15 +237,116 @@ fn a_parked_round_trip_costs_about_one_enter() {
 }
 
 #[test]
-fn a_spinning_round_trip_costs_about_three_system_calls() {
-    let (calls, rounds) = echo_round_trips(BusyPoll::Spin);
-    // A `recv(2)` when the kernel flags the receive's task work, one `send(2)` of the echo,
-    // and the enter that runs the task work the `recv(2)` left behind; the spin itself looks
-    // at the rings in user space.
+fn a_spinning_loop_that_answers_one_connection_reads_it_without_the_ring() {
+    let (enters, rounds) = echo_round_trips(BusyPoll::Spin, true);
+    // Its multishot receive cancelled, the connection is read with `recv(2)` at every look
+    // and answered with `send(2)`: no task work to run, so no enter, round trip after round
+    // trip. Armed, the receive cost an enter each round trip.
+    assert!(enters <= 5, "{enters} enters for {rounds} round trips");
+}
+
+/// Echoes `rounds` 4-byte pings of `client` on `conn`.
+fn ping(
+    b: &mut fixring_uring::UringBackend,
+    conn: fixring_io::ConnId,
+    client: &mut TcpStream,
+    rounds: usize,
+) {
+    for _ in 0..rounds {
+        client.write_all(b"ping").expect("write");
+        let got = receive(b, conn, 4);
+        assert_eq!(got, b"ping");
+        common::send(b, conn, &got);
+        let mut buf = [0u8; 4];
+        client.read_exact(&mut buf).expect("read the echo");
+    }
+}
+
+#[test]
+fn a_polled_connection_wakes_a_loop_that_parks() {
+    let mut b = backend(&options(BusyPoll::SpinThenPark(Duration::from_micros(50))));
+    let (mut client, conn) = connected_client(&mut b);
+    client.set_nodelay(true).expect("nodelay");
+    client.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    // Polled by now; the spin then runs out and the loop parks.
+    ping(&mut b, conn, &mut client, 20);
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        client.write_all(b"late").expect("write");
+        client
+    });
+    let start = Instant::now();
+    let mut out = Vec::new();
+    while !out
+        .iter()
+        .any(|c| matches!(c, Completion::Received { conn: c } if *c == conn))
+    {
+        assert!(start.elapsed() < DEADLINE, "nothing received: {out:?}");
+        b.poll(Some(Duration::from_secs(2)), &mut out)
+            .expect("poll");
+    }
+    // The re-armed receive woke the parked poll; the poll did not sleep out its two seconds.
     assert!(
-        calls <= rounds * 7 / 2,
-        "{calls} system calls for {rounds} round trips"
+        start.elapsed() < Duration::from_secs(1),
+        "woken after {:?}",
+        start.elapsed()
     );
+    assert_eq!(receive(&mut b, conn, 4), b"late");
+    drop(writer.join().expect("writer"));
+}
+
+#[test]
+fn a_polled_connection_hears_the_last_bytes_and_the_close() {
+    let mut b = backend(&options(BusyPoll::Spin));
+    let (mut client, conn) = connected_client(&mut b);
+    client.set_nodelay(true).expect("nodelay");
+    client.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    ping(&mut b, conn, &mut client, 20);
+    client.write_all(b"bye").expect("write");
+    drop(client);
+    let mut got = Vec::new();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    let error = loop {
+        assert!(Instant::now() < deadline, "no close; received {got:?}");
+        b.poll(Some(Duration::from_millis(10)), &mut out)
+            .expect("poll");
+        let closed = out.drain(..).find_map(|c| match c {
+            Completion::Closed { conn: c, error, .. } if c == conn => Some(error),
+            _ => None,
+        });
+        if let Some(mut io) = b.io(conn) {
+            let bytes = io.received().to_vec();
+            io.consume(bytes.len());
+            got.extend_from_slice(&bytes);
+        }
+        if let Some(error) = closed {
+            break error;
+        }
+        b.flush().expect("flush");
+    };
+    assert_eq!(got, b"bye");
+    assert!(error.is_none(), "a clean end of stream: {error:?}");
+}
+
+#[test]
+fn connections_written_in_turn_all_keep_receiving() {
+    let mut b = backend(&options(BusyPoll::Spin));
+    let (mut one, first) = connected_client(&mut b);
+    let (mut two, second) = connected_client(&mut b);
+    for client in [&mut one, &mut two] {
+        client.set_nodelay(true).expect("nodelay");
+        client.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    }
+    // The first is polled; the second, not written for a while, is still heard.
+    ping(&mut b, first, &mut one, 10);
+    ping(&mut b, second, &mut two, 10);
+    // The first is no longer the one written: it is heard again too.
+    ping(&mut b, first, &mut one, 1);
+    for _ in 0..10 {
+        ping(&mut b, first, &mut one, 1);
+        ping(&mut b, second, &mut two, 1);
+    }
 }
 
 /// Echoes everything a client sends in pieces of many sizes, on a spinning backend with small
