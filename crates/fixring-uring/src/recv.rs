@@ -3,7 +3,8 @@
 //! connection's receive slot and the buffer goes back to the ring.
 //!
 //! A spinning loop may take the answer it waits for with a `recv(2)` of its own instead
-//! ([`UringBackend::receive_direct`]).
+//! ([`UringBackend::receive_direct`]), and read the one connection it keeps answering that way
+//! alone, its multishot receive cancelled ([`UringBackend::note_hot`]).
 //!
 //! Bytes that find the receive slot full are kept in the connection's spill, in order, and
 //! the receive is cancelled until the loop has consumed enough for the spill to move into the
@@ -266,10 +267,10 @@ impl UringBackend {
     /// Why: an armed receive has the socket's wait queue wake the ring for every segment
     /// that arrives, and the sender pays for that wake before its own `send(2)` returns and
     /// before the socket is free for the receiver's read. Without it, the sender's `send(2)`
-    /// finds no one to wake, as in the raw-socket baseline of `fixring bench`; on a 2-vCPU
-    /// VM one session's round trip went from about 1.28× that baseline to about 1.19×
-    /// (docs/benchmarks.md). A loop that writes several connections in turn never gets there,
-    /// so none of them pays for a cancel and a re-arm each message.
+    /// finds no one to wake, as in the raw-socket baseline of `fixring bench`. In three
+    /// interleaved pairs of runs on a 2-vCPU VM, one session's p50 went from 1.31–1.35× that
+    /// baseline's to 1.23–1.25× (docs/benchmarks.md). A loop that writes several connections
+    /// in turn never gets there, so none of them pays for a cancel and a re-arm each message.
     pub(crate) fn note_hot(&mut self, idx: u32) {
         let generation = self.conns.generation(idx);
         match self.hot {
