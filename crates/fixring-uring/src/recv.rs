@@ -238,6 +238,9 @@ impl UringBackend {
             return true;
         }
         let error = (n < 0).then(io::Error::last_os_error);
+        // Polled or about to be (its receive's cancel not completed yet): it stays the
+        // connection the looks read, or nothing would.
+        let keep = c.polled;
         match error {
             Some(e) if !matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EINTR)) => {
                 self.direct_at = Some(self.ring.task_runs());
@@ -246,9 +249,10 @@ impl UringBackend {
                 true
             }
             // Nothing yet: a polled connection is read again at the next look.
-            Some(_) if polled => false,
-            // The end of stream: the multishot receive reports it.
-            None if polled => {
+            Some(_) if keep => false,
+            // The end of stream: the multishot receive, armed again (at once, or once the
+            // cancelled one has ended), reports it.
+            None if keep => {
                 self.unpoll(idx);
                 false
             }
