@@ -314,6 +314,10 @@ fn open(client: TcpStream, fault: Fault, shared: &Arc<Shared>) {
     }
     let client = Arc::new(client);
     let upstream = Arc::new(upstream);
+    // Listed before a byte is forwarded: a test that saw the Logon pass and then resets,
+    // stalls or closes every live connection must find this one among them.
+    let mut live = lock(&shared.live);
+    reap(&mut live);
     let mut threads = Vec::new();
     for (from, to, downstream) in [
         (Arc::clone(&client), Arc::clone(&upstream), false),
@@ -328,8 +332,6 @@ fn open(client: TcpStream, fault: Fault, shared: &Arc<Shared>) {
             Err(_) => control.reset.store(true, Ordering::Release),
         }
     }
-    let mut live = lock(&shared.live);
-    reap(&mut live);
     live.push((control, threads));
 }
 
