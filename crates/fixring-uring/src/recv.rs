@@ -271,9 +271,9 @@ impl UringBackend {
     /// Why: an armed receive has the socket's wait queue wake the ring for every segment
     /// that arrives, and the sender pays for that wake before its own `send(2)` returns and
     /// before the socket is free for the receiver's read. Without it, the sender's `send(2)`
-    /// finds no one to wake, as in the raw-socket baseline of `fixring bench`. In three
+    /// finds no one to wake, as in the raw-socket baseline of `fixring bench`. In six
     /// interleaved pairs of runs on a 2-vCPU VM, one session's p50 went from 1.31–1.35× that
-    /// baseline's to 1.23–1.25× (docs/benchmarks.md). A loop that writes several connections
+    /// baseline's to 1.21–1.25× (docs/benchmarks.md). A loop that writes several connections
     /// in turn never gets there, so none of them pays for a cancel and a re-arm each message.
     pub(crate) fn note_hot(&mut self, idx: u32) {
         let generation = self.conns.generation(idx);
