@@ -330,6 +330,26 @@ fn a_polled_connection_hears_the_last_bytes_and_the_close() {
 }
 
 #[test]
+fn a_polled_connection_reset_by_its_peer_ends_with_the_error() {
+    let mut b = backend(&options(BusyPoll::Spin));
+    let (mut client, conn) = connected_client(&mut b);
+    client.set_nodelay(true).expect("nodelay");
+    client.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    ping(&mut b, conn, &mut client, 20);
+    let client = Socket::from(client);
+    client.set_linger(Some(Duration::ZERO)).expect("linger");
+    drop(client);
+    let mut seen = Vec::new();
+    let error = wait_for(&mut b, &mut seen, |c| match c {
+        Completion::Closed { conn: c, error, .. } if *c == conn => {
+            Some(error.as_ref().map(std::io::Error::kind))
+        }
+        _ => None,
+    });
+    assert_eq!(error, Some(std::io::ErrorKind::ConnectionReset));
+}
+
+#[test]
 fn connections_written_in_turn_all_keep_receiving() {
     let mut b = backend(&options(BusyPoll::Spin));
     let (mut one, first) = connected_client(&mut b);
