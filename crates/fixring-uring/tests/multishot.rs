@@ -262,14 +262,21 @@ fn ping(
     }
 }
 
-#[test]
-fn a_polled_connection_wakes_a_loop_that_parks() {
-    let mut b = backend(&options(BusyPoll::SpinThenPark(Duration::from_micros(50))));
+/// A backend with `busy_poll` and a client whose connection it has answered twenty times,
+/// enough to poll it.
+fn polled(busy_poll: BusyPoll) -> (fixring_uring::UringBackend, TcpStream, fixring_io::ConnId) {
+    let mut b = backend(&options(busy_poll));
     let (mut client, conn) = connected_client(&mut b);
     client.set_nodelay(true).expect("nodelay");
     client.set_read_timeout(Some(DEADLINE)).expect("timeout");
-    // Polled by now; the spin then runs out and the loop parks.
     ping(&mut b, conn, &mut client, 20);
+    (b, client, conn)
+}
+
+#[test]
+fn a_polled_connection_wakes_a_loop_that_parks() {
+    // Polled by now; the spin then runs out and the loop parks.
+    let (mut b, mut client, conn) = polled(BusyPoll::SpinThenPark(Duration::from_micros(50)));
     let writer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(50));
         client.write_all(b"late").expect("write");
@@ -297,11 +304,7 @@ fn a_polled_connection_wakes_a_loop_that_parks() {
 
 #[test]
 fn a_polled_connection_hears_the_last_bytes_and_the_close() {
-    let mut b = backend(&options(BusyPoll::Spin));
-    let (mut client, conn) = connected_client(&mut b);
-    client.set_nodelay(true).expect("nodelay");
-    client.set_read_timeout(Some(DEADLINE)).expect("timeout");
-    ping(&mut b, conn, &mut client, 20);
+    let (mut b, mut client, conn) = polled(BusyPoll::Spin);
     client.write_all(b"bye").expect("write");
     drop(client);
     let mut got = Vec::new();
@@ -331,22 +334,11 @@ fn a_polled_connection_hears_the_last_bytes_and_the_close() {
 
 #[test]
 fn a_polled_connection_reset_by_its_peer_ends_with_the_error() {
-    let mut b = backend(&options(BusyPoll::Spin));
-    let (mut client, conn) = connected_client(&mut b);
-    client.set_nodelay(true).expect("nodelay");
-    client.set_read_timeout(Some(DEADLINE)).expect("timeout");
-    ping(&mut b, conn, &mut client, 20);
-    let client = Socket::from(client);
-    client.set_linger(Some(Duration::ZERO)).expect("linger");
-    drop(client);
-    let mut seen = Vec::new();
-    let error = wait_for(&mut b, &mut seen, |c| match c {
-        Completion::Closed { conn: c, error, .. } if *c == conn => {
-            Some(error.as_ref().map(std::io::Error::kind))
-        }
-        _ => None,
-    });
-    assert_eq!(error, Some(std::io::ErrorKind::ConnectionReset));
+    let (mut b, mut client, conn) = polled(BusyPoll::Spin);
+    assert_eq!(
+        reset_by(client, &mut b, conn),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
 }
 
 #[test]
@@ -460,17 +452,29 @@ fn a_reset_is_an_error_on_a_spinning_loop() {
     common::send(&mut b, conn, b"ping");
     let mut buf = [0u8; 4];
     (&client).read_exact(&mut buf).expect("read");
+    assert_eq!(
+        reset_by(client, &mut b, conn),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
+}
+
+/// Resets `client`'s connection (a close with a zero linger) and returns the error the
+/// backend's `Closed` for `conn` carries.
+fn reset_by(
+    client: TcpStream,
+    b: &mut fixring_uring::UringBackend,
+    conn: fixring_io::ConnId,
+) -> Option<std::io::ErrorKind> {
     let client = Socket::from(client);
     client.set_linger(Some(Duration::ZERO)).expect("linger");
     drop(client);
     let mut seen = Vec::new();
-    let error = wait_for(&mut b, &mut seen, |c| match c {
+    wait_for(b, &mut seen, |c| match c {
         Completion::Closed { conn: c, error, .. } if *c == conn => {
             Some(error.as_ref().map(std::io::Error::kind))
         }
         _ => None,
-    });
-    assert_eq!(error, Some(std::io::ErrorKind::ConnectionReset));
+    })
 }
 
 /// A client connected to a listener of `b`, and its accepted connection.
