@@ -334,7 +334,7 @@ fn a_polled_connection_hears_the_last_bytes_and_the_close() {
 
 #[test]
 fn a_polled_connection_reset_by_its_peer_ends_with_the_error() {
-    let (mut b, mut client, conn) = polled(BusyPoll::Spin);
+    let (mut b, client, conn) = polled(BusyPoll::Spin);
     assert_eq!(
         reset_by(client, &mut b, conn),
         Some(std::io::ErrorKind::ConnectionReset)
