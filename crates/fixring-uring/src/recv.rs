@@ -187,25 +187,20 @@ impl UringBackend {
         let Some((idx, generation)) = self.hot else {
             return false;
         };
-        let polled = match self.conns.current(idx, generation) {
-            Some(c) => c.polled && !c.recv,
-            None => {
-                self.hot = None;
-                return false;
-            }
-        };
-        if !polled
-            && (self.direct_at == Some(self.ring.task_runs()) || !self.ring.only_task_work_waits())
-        {
-            return false;
-        }
         let size = self.slab.slot_size();
         let Some(rx) = self.slab.rx(idx as usize) else {
             return false;
         };
         let Some(c) = self.conns.current(idx, generation) else {
+            self.hot = None;
             return false;
         };
+        let polled = c.polled && !c.recv;
+        if !polled
+            && (self.direct_at == Some(self.ring.task_runs()) || !self.ring.only_task_work_waits())
+        {
+            return false;
+        }
         let Some(fd) = c.fd.as_ref().map(AsRawFd::as_raw_fd) else {
             return false;
         };
@@ -290,9 +285,7 @@ impl UringBackend {
             None => self.hot_sends = 1,
         }
         self.hot = Some((idx, generation));
-        if self.hot_sends < POLL_AFTER
-            || !matches!(self.busy_poll, BusyPoll::Spin | BusyPoll::SpinThenPark(_))
-        {
+        if self.hot_sends < POLL_AFTER || self.busy_poll == BusyPoll::Park {
             return;
         }
         let Some(c) = self.conns.slot(idx) else {
